@@ -1,0 +1,46 @@
+# lode-archiver: build, test, demo and benchmark entry points.
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libpq-dev libsqlite3-dev libzstd-dev zlib1g-dev pkg-config zstd jq sqlite3
+PIP_PACKAGES := duckdb zstandard moto[server] boto3 pytest
+
+.PHONY: deps build release test test-swift soundness demo bench soak clean
+
+## deps: install what builds and tests need (idempotent; skips what is present)
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$(command -v initdb || ls $$(pg_config --bindir 2>/dev/null)/initdb 2>/dev/null)" ]; then missing="$$missing postgresql"; fi; \
+	if [ -n "$$missing" ]; then echo "deps: apt-get install$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	else echo "deps: system packages present"; fi
+	@python3 -c 'import duckdb, zstandard, moto, boto3, pytest' 2>/dev/null && echo "deps: python packages present" || \
+	  { echo "deps: pip install $(PIP_PACKAGES)"; python3 -m pip install -q $(PIP_PACKAGES); }
+
+## build: debug build of the package
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product archiver
+
+## soundness: static checks (one importer per C module, formatting)
+soundness:
+	@bash scripts/soundness.sh
+
+## test: install deps, start throwaway PostgreSQL + S3 servers, run every test
+test: deps soundness
+	$(SWIFT) build --build-tests
+	bash scripts/with-services.sh $(SWIFT) test --skip-build
+
+## demo: the tour on the embedded default (SQLite + ./archive)
+demo: deps
+	$(SWIFT) build -c release --product archiver
+	bash scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)/archiver"
+
+## bench: end-to-end benchmarks against their references; writes docs/BENCHMARKS.md
+bench: deps
+	$(SWIFT) build -c release --product archiver
+	bash scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/archiver"
+
+clean:
+	rm -rf .build demo-work bench-work

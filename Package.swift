@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+
+import PackageDescription
+
+let package = Package(
+    name: "lode-archiver",
+    products: [
+        .executable(name: "archiver", targets: ["archiver"]),
+        .library(name: "Lode", targets: ["Lode"]),
+        .library(name: "ArchiverCore", targets: ["ArchiverCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    ],
+    targets: [
+        // C libraries: one system-library target each, imported by exactly one Swift module.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // C wrappers.
+        .target(name: "Zstd", dependencies: ["CZstd"]),
+        .target(name: "Gzip", dependencies: ["CZlib"]),
+
+        // Formats.
+        .target(name: "RawJSON"),
+        .target(
+            name: "Lode",
+            dependencies: ["Zstd", "Gzip", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "ArchiveFormat",
+            dependencies: ["RawJSON", "Lode", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
+        // Coordination store.
+        .target(name: "Coordination", dependencies: ["RawJSON"], resources: []),
+        .target(name: "CoordinationSQLite", dependencies: ["Coordination", "CSQLite"]),
+        .target(name: "CoordinationPostgres", dependencies: ["Coordination", "CLibPQ"]),
+
+        // Use cases: flush, replay, audit.
+        .target(
+            name: "ArchiverCore",
+            dependencies: [
+                "Lode", "ArchiveFormat", "Coordination", "RawJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // CLI: argument parsing and wiring only.
+        .executableTarget(
+            name: "archiver",
+            dependencies: [
+                "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite",
+                "CoordinationPostgres", "RawJSON", "Zstd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "ZstdTests", dependencies: ["Zstd", "Gzip"]),
+        .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
+        .testTarget(name: "LodeTests", dependencies: ["Lode", "Zstd", "Gzip"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "RawJSON", "Lode"]),
+        .testTarget(
+            name: "CoordinationTests",
+            dependencies: ["Coordination", "CoordinationSQLite", "CoordinationPostgres"]
+        ),
+        .testTarget(
+            name: "ArchiverCoreTests",
+            dependencies: [
+                "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite", "RawJSON",
+            ]
+        ),
+        .testTarget(name: "ArchiverCLITests", dependencies: ["Lode"]),
+    ]
+)
+
+for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct ArchiveFormatTestsPlaceholder {
+    @Test func builds() { #expect(Bool(true)) }
+}

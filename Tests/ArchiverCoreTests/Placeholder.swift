@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct ArchiverCoreTestsPlaceholder {
+    @Test func builds() { #expect(Bool(true)) }
+}
