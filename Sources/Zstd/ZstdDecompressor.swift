@@ -1,0 +1,72 @@
+internal import CZstd
+
+/// Streaming zstd decompression of one or more concatenated frames (`ZSTD_decompressStream`).
+///
+/// Call ``finish()`` after the last input: it throws if the input stopped in the middle of a frame,
+/// so a truncated object is an error rather than silently short output.
+///
+/// ```swift
+/// let decompressor = try ZstdDecompressor()
+/// var plain: [UInt8] = []
+/// try packed.withUnsafeBytes { try decompressor.decompress($0, into: &plain) }
+/// try decompressor.finish()
+/// ```
+public final class ZstdDecompressor {
+    private let context: OpaquePointer
+    private var scratch: [UInt8]
+    /// True when the last step ended exactly at a frame boundary.
+    private var atFrameBoundary = true
+    private var sawInput = false
+
+    /// - Throws: ``ZstdError`` if the context cannot be created.
+    public init() throws {
+        guard let context = ZSTD_createDCtx() else { throw ZstdError("cannot allocate a decompression context") }
+        self.context = context
+        self.scratch = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
+        // Cap the window at 128 MiB (2^27): enough for every level without long mode, and a bound on memory
+        // for hostile input.
+        _ = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, 27)
+    }
+
+    deinit { ZSTD_freeDCtx(context) }
+
+    /// Decompresses `input`, appending the plain bytes to `output`.
+    /// - Parameter maxOutputSize: fail once `output` would grow beyond this many bytes.
+    /// - Throws: ``ZstdError`` for corrupt input or too much output.
+    public func decompress(
+        _ input: UnsafeRawBufferPointer, into output: inout [UInt8], maxOutputSize: Int = .max
+    ) throws {
+        guard input.count > 0 else { return }
+        sawInput = true
+        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        let capacity = scratch.count
+        while true {
+            let consumedBefore = inBuffer.pos
+            let (hint, produced) = try scratch.withUnsafeMutableBytes { out -> (Int, Int) in
+                var outBuffer = ZSTD_outBuffer(dst: out.baseAddress, size: capacity, pos: 0)
+                let rc = try Zstd.check(ZSTD_decompressStream(context, &outBuffer, &inBuffer), "decompress")
+                return (rc, outBuffer.pos)
+            }
+            if produced > 0 {
+                guard output.count + produced <= maxOutputSize else {
+                    throw ZstdError("decompressed data exceeds the limit of \(maxOutputSize) bytes")
+                }
+                output.append(contentsOf: scratch[0..<produced])
+            }
+            // hint == 0: a frame was completely decoded and flushed. A step that did nothing (called only to
+            // drain) says nothing about frame boundaries.
+            if produced > 0 || inBuffer.pos > consumedBefore { atFrameBoundary = hint == 0 }
+            // Done with this input once it is consumed and zstd has nothing more buffered for us.
+            if inBuffer.pos == inBuffer.size && produced < capacity { break }
+        }
+    }
+
+    /// Checks that the input ended at a frame boundary.
+    /// - Throws: ``ZstdError`` when the data was truncated (or was empty).
+    public func finish() throws {
+        guard sawInput else { throw ZstdError("no data: an empty input is not a zstd frame") }
+        guard atFrameBoundary else {
+            throw ZstdError("truncated input: the data ended in the middle of a frame")
+        }
+    }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZstdTestsPlaceholder {
-    @Test func builds() { #expect(Bool(true)) }
-}
