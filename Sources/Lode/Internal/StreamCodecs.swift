@@ -1,0 +1,100 @@
+import Crypto
+import Gzip
+import Zstd
+
+/// One streaming compressor of any configured kind; `noop` copies.
+enum StreamCompressor {
+    case noop
+    case gzip(GzipCompressor)
+    case zstd(ZstdCompressor)
+
+    init(_ compressor: LodeCompressor) throws(LodeError) {
+        do {
+            switch compressor {
+            case .noop: self = .noop
+            case .gzip(let level): self = .gzip(try GzipCompressor(level: level))
+            case .zstd(let level): self = .zstd(try ZstdCompressor(level: level, checksum: true))
+            }
+        } catch {
+            throw LodeError(
+                .invalidConfiguration, "cannot create the \(compressor.manifestName) compressor",
+                cause: String(describing: error))
+        }
+    }
+
+    /// Appends the compressed form of `input` (or `input` itself for noop) to `output`.
+    func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
+        switch self {
+        case .noop: output.append(contentsOf: input)
+        case .gzip(let compressor): try compressor.compress(input, into: &output)
+        case .zstd(let compressor): try compressor.compress(input, into: &output)
+        }
+    }
+
+    func finish(into output: inout [UInt8]) throws {
+        switch self {
+        case .noop: break
+        case .gzip(let compressor): try compressor.finish(into: &output)
+        case .zstd(let compressor): try compressor.finish(into: &output)
+        }
+    }
+}
+
+/// One streaming decompressor chosen by a manifest's compressor name; `noop` copies.
+enum StreamDecompressor {
+    case noop
+    case gzip(GzipDecompressor)
+    case zstd(ZstdDecompressor)
+
+    init(_ compression: StoredCompression) throws {
+        switch compression {
+        case .noop: self = .noop
+        case .gzip: self = .gzip(try GzipDecompressor())
+        case .zstd: self = .zstd(try ZstdDecompressor())
+        }
+    }
+
+    func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
+        switch self {
+        case .noop: output.append(contentsOf: input)
+        case .gzip(let decompressor): try decompressor.decompress(input, into: &output)
+        case .zstd(let decompressor): try decompressor.decompress(input, into: &output)
+        }
+    }
+
+    func finish() throws {
+        switch self {
+        case .noop: break
+        case .gzip(let decompressor): try decompressor.finish()
+        case .zstd(let decompressor): try decompressor.finish()
+        }
+    }
+}
+
+/// Incremental MD5 with lowercase-hex output.
+struct MD5Hasher {
+    private var hasher = Insecure.MD5()
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        hasher.update(bufferPointer: bytes)
+    }
+
+    func finalizeHex() -> String {
+        Self.hex(hasher.finalize())
+    }
+
+    static func hex(of bytes: [UInt8]) -> String {
+        hex(Insecure.MD5.hash(data: bytes))
+    }
+
+    private static func hex<D: Sequence<UInt8>>(_ digest: D) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct LodeTestsPlaceholder {
-    @Test func builds() { #expect(Bool(true)) }
-}

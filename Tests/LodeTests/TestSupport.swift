@@ -1,0 +1,105 @@
+import Foundation
+import Lode
+import Testing
+
+/// Creates a fresh temporary directory, runs `body`, and removes the directory on every path.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("lode-tests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+/// The checked-in fixture trees (`Tests/LodeTests/Fixtures`), read-only.
+enum Fixtures {
+    static var root: String {
+        if let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) { return url.path }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+    }
+
+    static func path(_ name: String) -> String { root + "/" + name }
+
+    static func store(_ name: String) -> FileStore { FileStore(root: path(name)) }
+
+    static func bytes(_ relativePath: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path(relativePath))))
+    }
+
+    /// Copies a fixture tree into `directory` (for tests that change it) and returns a store over the copy.
+    static func copy(_ name: String, into directory: String) throws -> FileStore {
+        let target = directory + "/" + name
+        try FileManager.default.copyItem(atPath: path(name), toPath: target)
+        return FileStore(root: target)
+    }
+}
+
+/// The two store kinds every behavioural test runs against.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case file, memory
+    var testDescription: String { rawValue }
+
+    func withStore<T>(_ body: (any ObjectStore) async throws -> T) async throws -> T {
+        switch self {
+        case .memory: return try await body(MemoryStore())
+        case .file: return try await withTemporaryDirectory { try await body(FileStore(root: $0 + "/store")) }
+        }
+    }
+}
+
+func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+/// Expects `body` to throw a ``LodeError`` with `code` and returns it for further checks.
+@discardableResult
+func expectLodeError<T>(
+    _ code: LodeError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
+) async -> LodeError? {
+    do {
+        _ = try await body()
+        Issue.record("expected LodeError \(code), but nothing was thrown", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as LodeError {
+        #expect(error.code == code, "got \(error.code): \(error.message)", sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("expected LodeError \(code), got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
+/// All records of the chain up to `snapshotID`, as strings.
+func readAll(_ dataset: LodeDataset, upTo snapshotID: String? = nil) async throws -> [String] {
+    var lines: [String] = []
+    for manifest in try await dataset.history(upTo: snapshotID) {
+        try await dataset.forEachRecord(in: manifest) { lines.append(String(decoding: $0, as: UTF8.self)) }
+    }
+    return lines
+}
+
+/// MD5 hex computed by the `md5sum` tool: an independent reference for Lode's own hashing.
+func md5Hex(_ bytes: [UInt8]) throws -> String {
+    let output = try runTool("/usr/bin/md5sum", input: bytes)
+    return String(text(output).prefix(32))
+}
+
+/// Runs a tool with `input` on stdin and returns its stdout.
+func runTool(_ path: String, _ arguments: [String] = [], input: [UInt8]) throws -> [UInt8] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let stdin = Pipe()
+    let stdout = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    try process.run()
+    let writer = Thread {
+        stdin.fileHandleForWriting.write(Data(input))
+        try? stdin.fileHandleForWriting.close()
+    }
+    writer.start()
+    let data = stdout.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Array(data)
+}
