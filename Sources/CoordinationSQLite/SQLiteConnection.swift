@@ -1,5 +1,5 @@
-import Coordination
 internal import CSQLite
+import Coordination
 import Foundation
 
 /// One sqlite3 connection (`sqlite3_open_v2`). Not Sendable: it is owned by one actor, whose executor is a
@@ -74,12 +74,14 @@ final class SQLiteConnection {
         switch rc & 0xFF {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return CoordinationError(
-                .busy, "the SQLite database stayed locked past the busy timeout (\(message)); retry, or look for a "
+                .busy,
+                "the SQLite database stayed locked past the busy timeout (\(message)); retry, or look for a "
                     + "process holding a long transaction")
         case SQLITE_CONSTRAINT:
             return CoordinationError(.invalidInput, "constraint violated: \(message)")
         case SQLITE_FULL:
-            return CoordinationError(.queryFailed, "the disk is full (\(message)); free space and retry: nothing was written")
+            return CoordinationError(
+                .queryFailed, "the disk is full (\(message)); free space and retry: nothing was written")
         case SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN:
             return CoordinationError(.connectionFailed, "cannot write the SQLite database: \(message)")
         case SQLITE_CORRUPT, SQLITE_NOTADB:

@@ -93,7 +93,9 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             for migration in embeddedMigrations {
                 let checksum = Self.checksum(migration.sql)
                 if applied[migration.version] != nil {
-                    records.append(MigrationRecord(version: migration.version, name: migration.name, checksum: checksum, appliedNow: false))
+                    records.append(
+                        MigrationRecord(
+                            version: migration.version, name: migration.name, checksum: checksum, appliedNow: false))
                     continue
                 }
                 try db.execute(migration.sql)
@@ -104,7 +106,9 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                 insert.bind(3, checksum)
                 insert.bind(4, Self.nowMicros())
                 try insert.step()
-                records.append(MigrationRecord(version: migration.version, name: migration.name, checksum: checksum, appliedNow: true))
+                records.append(
+                    MigrationRecord(
+                        version: migration.version, name: migration.name, checksum: checksum, appliedNow: true))
             }
             return records
         }
@@ -145,7 +149,9 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                     }
                     let stored = lookup.string(1)
                     let decoded = try JSONDecoder().decode([AppendResult].self, from: Data(stored.utf8))
-                    return decoded.map { var r = $0; r.replayed = true; return r }
+                    return decoded.map {
+                        var r = $0; r.replayed = true; return r
+                    }
                 }
             }
             var head = try readState("head", db)
@@ -270,7 +276,8 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                 "events after position \(position) up to \(pruned) were pruned from the hot store after archiving; "
                     + "read them from the archive (archiver replay, archiver lode cat)")
         }
-        let select = try db.statement("SELECT \(Self.eventColumns) FROM events WHERE position > ? ORDER BY position LIMIT ?")
+        let select = try db.statement(
+            "SELECT \(Self.eventColumns) FROM events WHERE position > ? ORDER BY position LIMIT ?")
         select.bind(1, position)
         select.bind(2, Int64(limit))
         return try events(select)
@@ -297,7 +304,8 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let db = try db()
         let select = try db.statement("SELECT version, last_position FROM streams WHERE stream = ?")
         select.bind(1, stream)
-        return try select.step() ? StreamHead(stream: stream, version: select.int64(0), lastPosition: select.int64(1)) : nil
+        return try select.step()
+            ? StreamHead(stream: stream, version: select.int64(0), lastPosition: select.int64(1)) : nil
     }
 
     public func status() async throws -> StoreStatus {
@@ -312,7 +320,8 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         return StoreStatus(
             headPosition: head, safeHighWaterMark: head, flushCursor: cursor.position,
             unflushedCount: try count("SELECT count(*) FROM events WHERE position > ?", cursor.position),
-            streamCount: try count("SELECT count(*) FROM streams"), eventCount: try count("SELECT count(*) FROM events"),
+            streamCount: try count("SELECT count(*) FROM streams"),
+            eventCount: try count("SELECT count(*) FROM events"),
             prunedThrough: try readState("pruned_through", db))
     }
 
@@ -321,7 +330,9 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     private func flushCursorRow(_ db: SQLiteConnection) throws -> FlushCursor {
         let select = try db.statement(
             "SELECT position, chain_head, snapshot_id, archived_count FROM flush_cursor WHERE id = 1")
-        guard try select.step() else { throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init`") }
+        guard try select.step() else {
+            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init`")
+        }
         return FlushCursor(
             position: select.int64(0), chainHead: select.string(1), snapshotID: select.string(2),
             archivedCount: select.int64(3))
@@ -427,14 +438,17 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         }
     }
 
-    public func takeOverLease(_ name: String, from previousHolder: String, holder: String, ttlSeconds: Double)
+    public func takeOverLease(
+        _ name: String, from previousHolder: String, holder: String, ttlSeconds: Double
+    )
         async throws -> Lease?
     {
         let db = try db()
         let now = Date().timeIntervalSince1970
         return try db.transaction {
             guard let current = try leaseRow(name, db), current.holder == previousHolder else { return nil }
-            let lease = Lease(name: name, holder: holder, fencingToken: current.fencingToken + 1, expiresAt: now + ttlSeconds)
+            let lease = Lease(
+                name: name, holder: holder, fencingToken: current.fencingToken + 1, expiresAt: now + ttlSeconds)
             try writeLease(lease, db)
             return lease
         }
@@ -521,7 +535,8 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     public func setCheckpoint(_ name: String, position: Int64) async throws {
         let db = try db()
         let upsert = try db.statement(
-            "INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position")
+            "INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+        )
         upsert.bind(1, name)
         upsert.bind(2, position)
         try upsert.step()
@@ -576,8 +591,12 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         while ContinuousClock.now < deadline {
             if try readState("head", try db()) > position { return }
             // Woken at once by appends in this process; other processes are noticed by the poll.
-            let poll = min(0.25, max(0, Double((deadline - ContinuousClock.now).components.seconds)
-                + Double((deadline - ContinuousClock.now).components.attoseconds) / 1e18))
+            let poll = min(
+                0.25,
+                max(
+                    0,
+                    Double((deadline - ContinuousClock.now).components.seconds)
+                        + Double((deadline - ContinuousClock.now).components.attoseconds) / 1e18))
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 waiters.append((position, continuation))
                 let executor = self

@@ -191,8 +191,10 @@ struct AppendCommand: AsyncParsableCommand {
             if pending >= batchSize { try await commit() }
         }
         try await commit()
-        let seconds = max(0.000_001, Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - started).components.seconds))
+        let seconds = max(
+            0.000_001,
+            Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+                + Double((ContinuousClock.now - started).components.seconds))
         print(
             "appended \(total) events to \(streams.count) streams in \(String(format: "%.2f", seconds))s "
                 + "(\(Int(Double(total) / seconds)) events/s)")
@@ -350,12 +352,16 @@ struct StatusCommand: AsyncParsableCommand {
             print("store:                \(storeOptions.location)")
             print("head position:        \(s.headPosition)")
             print("safe high-water mark: \(s.safeHighWaterMark)")
-            print("flush cursor:         \(s.flushCursor) (snapshot \(cursor.snapshotID.isEmpty ? "-" : cursor.snapshotID))")
+            print(
+                "flush cursor:         \(s.flushCursor) (snapshot \(cursor.snapshotID.isEmpty ? "-" : cursor.snapshotID))"
+            )
             print("unflushed events:     \(s.unflushedCount)")
             print("events / streams:     \(s.eventCount) / \(s.streamCount)")
             print("pruned through:       \(s.prunedThrough)")
             if let intent {
-                print("pending flush:        snapshot \(intent.snapshotID), positions \(intent.firstPosition)...\(intent.lastPosition)")
+                print(
+                    "pending flush:        snapshot \(intent.snapshotID), positions \(intent.firstPosition)...\(intent.lastPosition)"
+                )
             }
         }
     }

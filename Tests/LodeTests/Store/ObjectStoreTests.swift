@@ -81,15 +81,22 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func listIsPrefixFilteredAndSortedByBytes(kind: StoreKind) async throws {
         try await kind.withStore { (store: any ObjectStore) async throws in
-            for key in ["datasets/b/x", "datasets/a/z", "datasets/a/y/1", "datasets/ab", "datasets/é", "datasets/Z", "other"]
-            {
+            for key in [
+                "datasets/b/x", "datasets/a/z", "datasets/a/y/1", "datasets/ab", "datasets/é", "datasets/Z", "other",
+            ] {
                 try await store.put(key, bytes(key))
             }
             let all = try await store.list(prefix: "").map(\.key)
             #expect(
-                all == ["datasets/Z", "datasets/a/y/1", "datasets/a/z", "datasets/ab", "datasets/b/x", "datasets/é", "other"])
+                all == [
+                    "datasets/Z", "datasets/a/y/1", "datasets/a/z", "datasets/ab", "datasets/b/x", "datasets/é",
+                    "other",
+                ])
             #expect(try await store.list(prefix: "datasets/a/").map(\.key) == ["datasets/a/y/1", "datasets/a/z"])
-            #expect(try await store.list(prefix: "datasets/a").map(\.key) == ["datasets/a/y/1", "datasets/a/z", "datasets/ab"])
+            #expect(
+                try await store.list(prefix: "datasets/a").map(\.key) == [
+                    "datasets/a/y/1", "datasets/a/z", "datasets/ab",
+                ])
             #expect(try await store.list(prefix: "nothing/").isEmpty)
             #expect(try await store.list(prefix: "datasets/b/x").map(\.size) == [12])
         }
