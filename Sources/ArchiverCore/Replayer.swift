@@ -1,4 +1,4 @@
-public import ArchiveFormat
+import ArchiveFormat
 import Foundation
 import Lode
 

@@ -56,7 +56,12 @@ final class SQLiteConnection {
 
     /// Runs `body` in a transaction (`BEGIN IMMEDIATE` takes the write lock up front, so two writers never
     /// deadlock upgrading read locks); rolls back if it throws.
+    ///
+    /// Every cached statement is reset first and last: a statement left on a row keeps an old read snapshot
+    /// open, and a write from an old snapshot fails at once with SQLITE_BUSY_SNAPSHOT instead of waiting.
     func transaction<T>(_ body: () throws -> T) throws -> T {
+        resetAll()
+        defer { resetAll() }
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -66,6 +71,16 @@ final class SQLiteConnection {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Runs reads outside a transaction, releasing their read snapshot afterwards.
+    func read<T>(_ body: () throws -> T) throws -> T {
+        defer { resetAll() }
+        return try body()
+    }
+
+    func resetAll() {
+        for statement in statements.values { statement.reset() }
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }

@@ -45,9 +45,10 @@ public actor SQLiteCoordinationStore: CoordinationStore {
 
     private func openConnection() async throws {
         let connection = try SQLiteConnection(path: path)
+        // The busy timeout first: switching to WAL needs a lock that another process may hold.
         try connection.execute(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=\(options.synchronous.rawValue); "
-                + "PRAGMA busy_timeout=\(options.busyTimeoutMilliseconds); PRAGMA foreign_keys=OFF;")
+            "PRAGMA busy_timeout=\(options.busyTimeoutMilliseconds); PRAGMA journal_mode=WAL; "
+                + "PRAGMA synchronous=\(options.synchronous.rawValue); PRAGMA foreign_keys=OFF;")
         self.connection = connection
     }
 
@@ -139,6 +140,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             if let key {
                 requestHash = AppendValidation.requestHash(requests)
                 let lookup = try db.statement("SELECT request_hash, result FROM idempotency WHERE key = ?")
+                defer { lookup.reset() }
                 lookup.bind(1, key)
                 if try lookup.step() {
                     guard lookup.string(0) == requestHash else {
@@ -211,12 +213,14 @@ public actor SQLiteCoordinationStore: CoordinationStore {
 
     private func streamVersion(_ stream: String, _ db: SQLiteConnection) throws -> Int64 {
         let select = try db.statement("SELECT version FROM streams WHERE stream = ?")
+        defer { select.reset() }
         select.bind(1, stream)
         return try select.step() ? select.int64(0) : 0
     }
 
     private func readState(_ name: String, _ db: SQLiteConnection) throws -> Int64 {
         let select = try db.statement("SELECT value FROM state WHERE name = ?")
+        defer { select.reset() }
         select.bind(1, name)
         guard try select.step() else {
             throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init` first")
@@ -303,6 +307,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     public func streamHead(_ stream: String) async throws -> StreamHead? {
         let db = try db()
         let select = try db.statement("SELECT version, last_position FROM streams WHERE stream = ?")
+        defer { select.reset() }
         select.bind(1, stream)
         return try select.step()
             ? StreamHead(stream: stream, version: select.int64(0), lastPosition: select.int64(1)) : nil
@@ -330,6 +335,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     private func flushCursorRow(_ db: SQLiteConnection) throws -> FlushCursor {
         let select = try db.statement(
             "SELECT position, chain_head, snapshot_id, archived_count FROM flush_cursor WHERE id = 1")
+        defer { select.reset() }
         guard try select.step() else {
             throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init`")
         }
@@ -346,6 +352,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let select = try db.statement(
             "SELECT snapshot_id, first_position, last_position, event_count, chain_start, chain_head, "
                 + "parent_snapshot_id, cut_name, fencing_token FROM flush_intent WHERE id = 1")
+        defer { select.reset() }
         guard try select.step() else { return nil }
         return FlushIntent(
             snapshotID: select.string(0), firstPosition: select.int64(1), lastPosition: select.int64(2),
@@ -357,6 +364,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     /// Fencing: the intent's token must be the flush lease's current token.
     private func checkFence(_ token: Int64, _ db: SQLiteConnection) throws {
         let select = try db.statement("SELECT fencing_token FROM leases WHERE name = ?")
+        defer { select.reset() }
         select.bind(1, AppendValidation.flushLeaseName)
         guard try select.step(), select.int64(0) == token else {
             throw CoordinationError(
@@ -409,9 +417,11 @@ public actor SQLiteCoordinationStore: CoordinationStore {
 
     public func abandonFlushIntent(snapshotID: String) async throws {
         let db = try db()
-        let delete = try db.statement("DELETE FROM flush_intent WHERE snapshot_id = ?")
-        delete.bind(1, snapshotID)
-        try delete.step()
+        try db.transaction {
+            let delete = try db.statement("DELETE FROM flush_intent WHERE snapshot_id = ?")
+            delete.bind(1, snapshotID)
+            try delete.step()
+        }
     }
 
     // MARK: - Leases
@@ -457,16 +467,19 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     public func releaseLease(_ name: String, holder: String) async throws {
         let db = try db()
         // The row stays so the fencing token keeps increasing across holders.
-        let update = try db.statement("UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?")
-        update.bind(1, name)
-        update.bind(2, holder)
-        try update.step()
+        try db.transaction {
+            let update = try db.statement("UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?")
+            update.bind(1, name)
+            update.bind(2, holder)
+            try update.step()
+        }
     }
 
     public func currentLease(_ name: String) async throws -> Lease? { try leaseRow(name, try db()) }
 
     private func leaseRow(_ name: String, _ db: SQLiteConnection) throws -> Lease? {
         let select = try db.statement("SELECT holder, fencing_token, expires_at FROM leases WHERE name = ?")
+        defer { select.reset() }
         select.bind(1, name)
         guard try select.step() else { return nil }
         return Lease(name: name, holder: select.string(0), fencingToken: select.int64(1), expiresAt: select.double(2))
@@ -521,13 +534,16 @@ public actor SQLiteCoordinationStore: CoordinationStore {
 
     public func restoreFlushCursor(_ cursor: FlushCursor) async throws {
         let db = try db()
-        let update = try db.statement(
-            "UPDATE flush_cursor SET position = ?, chain_head = ?, snapshot_id = ?, archived_count = ? WHERE id = 1")
-        update.bind(1, cursor.position)
-        update.bind(2, cursor.chainHead)
-        update.bind(3, cursor.snapshotID)
-        update.bind(4, cursor.archivedCount)
-        try update.step()
+        try db.transaction {
+            let update = try db.statement(
+                "UPDATE flush_cursor SET position = ?, chain_head = ?, snapshot_id = ?, archived_count = ? WHERE id = 1"
+            )
+            update.bind(1, cursor.position)
+            update.bind(2, cursor.chainHead)
+            update.bind(3, cursor.snapshotID)
+            update.bind(4, cursor.archivedCount)
+            try update.step()
+        }
     }
 
     // MARK: - Checkpoints and maintenance
@@ -578,10 +594,12 @@ public actor SQLiteCoordinationStore: CoordinationStore {
 
     public func pruneIdempotencyKeys(olderThanSeconds: Double) async throws -> Int {
         let db = try db()
-        let delete = try db.statement("DELETE FROM idempotency WHERE created_at < ?")
-        delete.bind(1, Self.nowMicros() - Int64(olderThanSeconds * 1_000_000))
-        try delete.step()
-        return db.changes
+        return try db.transaction {
+            let delete = try db.statement("DELETE FROM idempotency WHERE created_at < ?")
+            delete.bind(1, Self.nowMicros() - Int64(olderThanSeconds * 1_000_000))
+            try delete.step()
+            return db.changes
+        }
     }
 
     // MARK: - Wake-ups
