@@ -6,7 +6,7 @@ struct Archiver: AsyncParsableCommand {
         commandName: "archiver",
         abstract: "Cold storage for event-sourced systems: append, flush to a Lode archive, replay, verify.",
         version: ArchiverVersion.current,
-        subcommands: []
+        subcommands: [LodeCommand.self]
     )
 }
 
