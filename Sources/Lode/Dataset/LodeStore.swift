@@ -8,6 +8,11 @@ public enum LodeStore {
     public struct DiscoveredDataset: Sendable, Hashable {
         public var datasetID: String
         public var layout: LodeLayout
+
+        public init(datasetID: String, layout: LodeLayout) {
+            self.datasetID = datasetID
+            self.layout = layout
+        }
     }
 
     /// Go `ListDatasets`: the IDs of datasets under `datasets/` that have at least one manifest, sorted.
