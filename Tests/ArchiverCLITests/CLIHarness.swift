@@ -23,9 +23,23 @@ enum CLI {
         var stderr: String
     }
 
-    /// Runs `archiver args…` in `directory`, feeding `input` on stdin, and waits for it.
+    /// Runs `archiver args…` in `directory`, feeding `input` on stdin, and waits for it without blocking a
+    /// thread of Swift's cooperative pool (tests run in parallel on it).
     @discardableResult
     static func run(
+        _ args: [String], in directory: String, input: String? = nil, environment: [String: String] = [:]
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Swift.Result { try runBlocking(args, in: directory, input: input, environment: environment) })
+            }
+        }
+    }
+
+    /// ``run(_:in:input:environment:)`` on the calling thread.
+    @discardableResult
+    static func runBlocking(
         _ args: [String], in directory: String, input: String? = nil, environment: [String: String] = [:]
     ) throws -> Result {
         let process = Process()
@@ -67,8 +81,8 @@ enum CLI {
     static func ok(
         _ args: [String], in directory: String, input: String? = nil, environment: [String: String] = [:],
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws -> String {
-        let result = try run(args, in: directory, input: input, environment: environment)
+    ) async throws -> String {
+        let result = try await run(args, in: directory, input: input, environment: environment)
         #expect(
             result.status == 0 && !result.signaled,
             "archiver \(args.joined(separator: " ")) failed (\(result.status)): \(result.stderr)",

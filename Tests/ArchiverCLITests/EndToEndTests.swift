@@ -12,8 +12,8 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
 }
 
 /// The hot store's events, as `archiver read --all` prints them.
-func hotEvents(in dir: String) throws -> [[String: Any]] {
-    try jsonLines(try CLI.ok(["read", "--all", "--limit", "100000000"], in: dir))
+func hotEvents(in dir: String) async throws -> [[String: Any]] {
+    try jsonLines(try await CLI.ok(["read", "--all", "--limit", "100000000"], in: dir))
 }
 
 /// The archive's records, read without any of our code: every data object decompressed by the zstd tool.
@@ -32,8 +32,8 @@ func archivedRecords(in dir: String) throws -> [[String: Any]] {
 
 /// Asserts the archive holds exactly the hot store's events: same count, positions, streams, versions, ids,
 /// and payload bytes; no duplicate, no gap.
-func expectArchiveEqualsHotStore(in dir: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let hot = try hotEvents(in: dir)
+func expectArchiveEqualsHotStore(in dir: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let hot = try await hotEvents(in: dir)
     let archived = try archivedRecords(in: dir).sorted { ($0["position"] as! Int) < ($1["position"] as! Int) }
     #expect(
         archived.count == hot.count, "archive has \(archived.count) events, hot store \(hot.count)",
@@ -55,18 +55,18 @@ func expectArchiveEqualsHotStore(in dir: String, sourceLocation: SourceLocation 
 @Suite struct EndToEndTests {
     @Test func appendFlushReplayVerify() async throws {
         try await withTemporaryDirectory { dir in
-            try CLI.ok(["init"], in: dir)
-            let summary = try CLI.ok(["append"], in: dir, input: bankEvents(events: 3_000, accounts: 40, seed: 1))
+            try await CLI.ok(["init"], in: dir)
+            let summary = try await CLI.ok(["append"], in: dir, input: bankEvents(events: 3_000, accounts: 40, seed: 1))
             #expect(summary.contains("3000"))
-            let flushed = try CLI.ok(["flush", "--cut", "first"], in: dir)
+            let flushed = try await CLI.ok(["flush", "--cut", "first"], in: dir)
             #expect(flushed.contains("flushed 3000 events"), "\(flushed)")
             #expect(flushed.contains("named 'first'"))
-            try CLI.ok(["append"], in: dir, input: bankEvents(events: 1_000, accounts: 40, seed: 2))
-            try CLI.ok(["flush"], in: dir)
-            try expectArchiveEqualsHotStore(in: dir)
+            try await CLI.ok(["append"], in: dir, input: bankEvents(events: 1_000, accounts: 40, seed: 2))
+            try await CLI.ok(["flush"], in: dir)
+            try await expectArchiveEqualsHotStore(in: dir)
 
             // Replay to the first cut equals a fold over the hot store's first 3000 events.
-            let hot = try hotEvents(in: dir)
+            let hot = try await hotEvents(in: dir)
             func expectedSums(upTo position: Int) -> [String: (count: Int, sum: Int)] {
                 var sums: [String: (count: Int, sum: Int)] = [:]
                 for e in hot where (e["position"] as! Int) <= position {
@@ -79,7 +79,8 @@ func expectArchiveEqualsHotStore(in dir: String, sourceLocation: SourceLocation 
             }
             let firstCutPosition = hot[2_999]["position"] as! Int
             for (cut, position) in [("first", firstCutPosition), ("latest", hot.last!["position"] as! Int)] {
-                let rows = try jsonLines(try CLI.ok(["replay", "--to", cut, "--projection", "sum:amount"], in: dir))
+                let rows = try jsonLines(
+                    try await CLI.ok(["replay", "--to", cut, "--projection", "sum:amount"], in: dir))
                 let expected = expectedSums(upTo: position)
                 #expect(rows.count == expected.count)
                 for row in rows {
@@ -90,7 +91,7 @@ func expectArchiveEqualsHotStore(in dir: String, sourceLocation: SourceLocation 
             }
             // A position cut and the merge-patch fold.
             let folded = try jsonLines(
-                try CLI.ok(["replay", "--to", String(firstCutPosition), "--stream", "account-7"], in: dir))
+                try await CLI.ok(["replay", "--to", String(firstCutPosition), "--stream", "account-7"], in: dir))
             #expect(folded.count == 1)
             #expect(
                 folded.first?["version"] as? Int
@@ -98,7 +99,7 @@ func expectArchiveEqualsHotStore(in dir: String, sourceLocation: SourceLocation 
                         ($0["stream"] as! String) == "account-7" && ($0["position"] as! Int) <= firstCutPosition
                     }.count)
 
-            let verified = try CLI.ok(["verify"], in: dir)
+            let verified = try await CLI.ok(["verify"], in: dir)
             #expect(verified.hasPrefix("verify OK"), "\(verified)")
             #expect(verified.contains("4000 events"))
         }
@@ -106,13 +107,13 @@ func expectArchiveEqualsHotStore(in dir: String, sourceLocation: SourceLocation 
 
     @Test func unknownCutAndEmptyArchiveAreClearErrors() async throws {
         try await withTemporaryDirectory { dir in
-            try CLI.ok(["init"], in: dir)
-            let empty = try CLI.run(["replay", "--to", "latest"], in: dir)
+            try await CLI.ok(["init"], in: dir)
+            let empty = try await CLI.run(["replay", "--to", "latest"], in: dir)
             #expect(empty.status != 0)
             #expect(empty.stderr.contains("no archive") || empty.stderr.contains("no snapshots"), "\(empty.stderr)")
-            try CLI.ok(["append"], in: dir, input: bankEvents(events: 10, accounts: 2, seed: 3))
-            try CLI.ok(["flush", "--cut", "month-end"], in: dir)
-            let unknown = try CLI.run(["replay", "--to", "month-ende"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: bankEvents(events: 10, accounts: 2, seed: 3))
+            try await CLI.ok(["flush", "--cut", "month-end"], in: dir)
+            let unknown = try await CLI.run(["replay", "--to", "month-ende"], in: dir)
             #expect(unknown.status == 4)
             #expect(unknown.stderr.contains("month-end"), "\(unknown.stderr)")
             #expect(unknown.stderr.split(separator: "\n").count == 1)
