@@ -43,11 +43,11 @@ public struct MergePatchFold: Projection {
     public mutating func restore(rows: [ProjectedRow]) throws {
         aggregates = [:]
         for row in rows {
-            guard case .object(let members) = try JSONValue.parse(row.json),
+            guard case .object(let members) = try JSONValue.parse(row.json), let stream = members["stream"]?.string,
                 let version = members["version"]?.int64, let position = members["position"]?.int64
-            else { throw ArchiverError(.unreadable, "aggregate snapshot row for \(row.key) is not a fold row") }
+            else { throw ArchiverError(.unreadable, "aggregate snapshot row \(row.key) is not a fold row") }
             let state = members["state"]
-            aggregates[row.key] = Aggregate(
+            aggregates[stream] = Aggregate(
                 version: version, position: position, state: state == .null ? nil : state)
         }
     }
@@ -72,7 +72,7 @@ public struct FieldSumFold: Projection {
         var scanner = try ObjectScanner(event.data)
         while let member = try scanner.next() {
             if scanner.key(member, equals: field) {
-                value = (try? scanner.double(member)) ?? 0
+                value = scanner.double(member) ?? 0
                 break
             }
         }
@@ -101,10 +101,11 @@ public struct FieldSumFold: Projection {
     public mutating func restore(rows: [ProjectedRow]) throws {
         totals = [:]
         for row in rows {
-            guard case .object(let m) = try JSONValue.parse(row.json), let version = m["version"]?.int64,
-                let position = m["position"]?.int64, let count = m["count"]?.int64, let sum = m["sum"]?.double
-            else { throw ArchiverError(.unreadable, "aggregate snapshot row for \(row.key) is not a sum row") }
-            totals[row.key] = (version, position, count, sum)
+            guard case .object(let m) = try JSONValue.parse(row.json), let stream = m["stream"]?.string,
+                let version = m["version"]?.int64, let position = m["position"]?.int64,
+                let count = m["count"]?.int64, let sum = m["sum"]?.double
+            else { throw ArchiverError(.unreadable, "aggregate snapshot row \(row.key) is not a sum row") }
+            totals[stream] = (version, position, count, sum)
         }
     }
 }

@@ -33,6 +33,6 @@ struct ArchiveOptions: ParsableArguments {
         } else if !isDirectory.boolValue {
             throw ValidationError("--archive \(location) is a file, not a directory")
         }
-        return try FileStore(root: location)
+        return FileStore(root: location)
     }
 }

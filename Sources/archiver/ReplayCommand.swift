@@ -56,6 +56,12 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Also recompute every event's hash chain while replaying.")
     var verifyChain = false
 
+    @Flag(help: "Save the projected state at the cut as an aggregate snapshot, so later replays start from it.")
+    var saveSnapshot = false
+
+    @Flag(help: "Ignore aggregate snapshots: replay every event from the start.")
+    var fromScratch = false
+
     @Flag(help: "Print nothing but the rows and errors.")
     var quiet = false
 
@@ -71,6 +77,9 @@ struct ReplayCommand: AsyncParsableCommand {
             let rows: [ProjectedRow]
             let stats: ReplayStats
             if let exec {
+                guard !saveSnapshot else {
+                    throw ValidationError("--save-snapshot works with the built-in projections only")
+                }
                 var projector = try ExecProjection(command: exec)
                 stats = try await replayer.run(&projector, plan: plan) {
                     reporter.update(done: $0, total: 0, seconds: $1)
@@ -78,12 +87,10 @@ struct ReplayCommand: AsyncParsableCommand {
                 rows = try projector.rows()
             } else if projection == "fold" {
                 var fold = MergePatchFold()
-                stats = try await replayer.run(&fold, plan: plan) { reporter.update(done: $0, total: 0, seconds: $1) }
-                rows = try fold.rows()
+                (stats, rows) = try await project(&fold, replayer: replayer, plan: plan, reporter: reporter)
             } else if projection.hasPrefix("sum:"), projection.count > 4 {
                 var fold = FieldSumFold(field: String(projection.dropFirst(4)))
-                stats = try await replayer.run(&fold, plan: plan) { reporter.update(done: $0, total: 0, seconds: $1) }
-                rows = try fold.rows()
+                (stats, rows) = try await project(&fold, replayer: replayer, plan: plan, reporter: reporter)
             } else {
                 throw ValidationError("--projection '\(projection)' is not fold or sum:FIELD")
             }
@@ -102,10 +109,47 @@ struct ReplayCommand: AsyncParsableCommand {
             }
         }
     }
+
+    /// Replays into a built-in projection, starting from the newest compatible aggregate snapshot unless
+    /// --from-scratch, and saving one with --save-snapshot.
+    func project<P: Projection>(
+        _ projection: inout P, replayer: Replayer, plan: ReadPlan, reporter: ProgressReporter
+    ) async throws -> (ReplayStats, [ProjectedRow]) {
+        let snapshots = try AggregateSnapshots(
+            archive: replayer.archive, identity: projection.identity, filter: replayer.filter)
+        var after: Int64 = 0
+        if !fromScratch, let found = try await snapshots.newestCompatible(for: plan) {
+            for note in found.notes where !quiet { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            try projection.restore(rows: found.rows)
+            after = found.info.lastPosition
+            if !quiet {
+                FileHandle.standardError.write(
+                    Data(
+                        ("starting from aggregate snapshot \(found.info.snapshotID) (\(found.rows.count) rows as of "
+                            + "position \(after))\n").utf8))
+            }
+        }
+        let stats = try await replayer.run(&projection, plan: plan, after: after) {
+            reporter.update(done: $0, total: 0, seconds: $1)
+        }
+        let rows = try projection.rows()
+        if saveSnapshot {
+            let info = try await snapshots.save(rows, plan: plan)
+            if !quiet {
+                FileHandle.standardError.write(
+                    Data(
+                        "saved aggregate snapshot \(info.snapshotID) (\(info.rows) rows at position \(info.lastPosition))\n"
+                            .utf8))
+            }
+        }
+        return (stats, rows)
+    }
 }
 
 enum RowOutput {
-    /// Writes one JSON row per line to `path`, atomically (temp file + rename), or to stdout.
+    /// Writes one JSON row per line to stdout, or to `path`: atomically (temp file + rename) when `path` is a
+    /// regular file or does not exist yet, directly when it is something else (a pipe, /dev/null), which a
+    /// rename would replace.
     static func write(_ rows: [ProjectedRow], to path: String?) throws {
         var out: [UInt8] = []
         out.reserveCapacity(rows.count * 128)
@@ -113,17 +157,26 @@ enum RowOutput {
             out.append(contentsOf: row.json.utf8)
             out.append(0x0A)
         }
-        if let path {
-            let temp = path + ".tmp-\(getpid())"
-            guard FileManager.default.createFile(atPath: temp, contents: Data(out)) else {
-                throw ValidationError("cannot write \(path): check the directory exists and is writable")
-            }
-            guard rename(temp, path) == 0 else {
-                unlink(temp)
-                throw ValidationError("cannot replace \(path): \(String(cString: strerror(errno)))")
-            }
-        } else {
+        guard let path else {
             FileHandle.standardOutput.write(Data(out))
+            return
+        }
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw ValidationError("cannot write \(path): check it is writable")
+            }
+            try handle.write(contentsOf: out)
+            try handle.close()
+            return
+        }
+        let temp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temp, contents: Data(out)) else {
+            throw ValidationError("cannot write \(path): check the directory exists and is writable")
+        }
+        guard rename(temp, path) == 0 else {
+            unlink(temp)
+            throw ValidationError("cannot replace \(path): \(String(cString: strerror(errno)))")
         }
     }
 }
