@@ -169,8 +169,8 @@ public enum RecordDecoder {
     {
         var hex: [UInt8] = []
         hex.reserveCapacity(64)
-        HexCoding.appendHex(expected.bytes, to: &hex)
-        return hex.elementsEqual(UnsafeRawBufferPointer(rebasing: line[fields.hash]))
+        expected.appendHex(to: &hex)
+        return hex.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: line[fields.hash])) }
     }
 
     /// The record's own hash.
