@@ -61,6 +61,11 @@ let package = Package(
             ]
         ),
 
+        // The Swift Projection API in use (examples/BalancesProjection/main.swift).
+        .executableTarget(
+            name: "balances-example", dependencies: ["ArchiverCore", "Lode", "RawJSON"],
+            path: "examples/BalancesProjection"),
+
         .testTarget(name: "ZstdTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
         .testTarget(name: "LodeTests", dependencies: ["Lode", "Zstd", "Gzip"], resources: [.copy("Fixtures")]),
@@ -75,7 +80,7 @@ let package = Package(
                 "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite", "RawJSON",
             ]
         ),
-        .testTarget(name: "ArchiverCLITests", dependencies: ["Lode"]),
+        .testTarget(name: "ArchiverCLITests", dependencies: ["Lode"], exclude: ["Fixtures"]),
     ]
 )
 
