@@ -16,7 +16,9 @@ import Testing
         var status: Int32
         var stdout: String
         var stderr: String
-        var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+        var lines: [String] {
+            stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        }
     }
 
     static func run(_ arguments: [String]) throws -> Result {
@@ -89,7 +91,8 @@ import Testing
         #expect(result.lines[0] == "snapshot_id\tpath\tsize_bytes\tchecksum")
         #expect(
             result.lines[3].hasPrefix(
-                "1767139200000000042\tdatasets/events/partitions/day=a%20b%2Fc/segments/1767139200000000042/data/data.zst\t"))
+                "1767139200000000042\tdatasets/events/partitions/day=a%20b%2Fc/segments/1767139200000000042/data/data.zst\t"
+            ))
         let upTo = try Self.lode(
             "files", Self.fixtures + "/G1-default-jsonl-noop", "--snapshot", "1767139200000000042")
         #expect(
@@ -212,7 +215,9 @@ import Testing
             #expect(statuses.filter { $0 == 3 }.count == processes - 1, "round \(round): \(statuses)")
             let winner = try #require(statuses.firstIndex(of: 0))
             let stored = try Data(contentsOf: URL(fileURLWithPath: dir + "/store/" + key))
-            #expect(stored == payloads[winner])
+            // A Bool, not `==` inside #expect: Swift Testing would diff half a megabyte element by element.
+            let isWinnersBytes = stored == payloads[winner]
+            #expect(isWinnersBytes, "round \(round): the object is not the winner's bytes (\(stored.count) bytes)")
             let leftovers = try FileManager.default.contentsOfDirectory(
                 atPath: dir + "/store/datasets/race/snapshots/\(round)/data")
             #expect(leftovers == ["data"])

@@ -192,8 +192,12 @@ import Testing
 
     @Test func commitRejectsBadArguments() async throws {
         let dataset = try Self.dataset(MemoryStore())
-        let good = FileRef(path: "datasets/orders/snapshots/1/data/data.zst", sizeBytes: 1, checksum: String(repeating: "a", count: 32))
-        await expectLodeError(.invalidConfiguration) { try await dataset.commit(snapshotID: "abc", files: [good], rowCount: 1) }
+        let good = FileRef(
+            path: "datasets/orders/snapshots/1/data/data.zst", sizeBytes: 1, checksum: String(repeating: "a", count: 32)
+        )
+        await expectLodeError(.invalidConfiguration) {
+            try await dataset.commit(snapshotID: "abc", files: [good], rowCount: 1)
+        }
         await expectLodeError(.invalidConfiguration) {
             try await dataset.commit(snapshotID: "1", files: [FileRef(path: good.path, sizeBytes: 1)], rowCount: 1)
         }

@@ -23,9 +23,10 @@ import Testing
         #expect(history.map(\.rowCount) == [2, 1, 3])
         #expect(history.map(\.parent) == [nil, Self.ids[0], Self.ids[1]])
         #expect(
-            history.map(\.files).map { $0.map(\.path) } == Self.ids.map {
-                ["datasets/events/snapshots/\($0)/data/data"]
-            })
+            history.map(\.files).map { $0.map(\.path) }
+                == Self.ids.map {
+                    ["datasets/events/snapshots/\($0)/data/data"]
+                })
         #expect(try await readAll(dataset) == Self.g1Records)
         // Exact data bytes and the §3.3 MD5 of the first file.
         let first = try await store.get("datasets/events/snapshots/\(Self.ids[0])/data/data")
@@ -149,8 +150,10 @@ import Testing
         #expect(second.blocks.map(\.offset) == [0, 50])
         #expect(second.parentSnapshotID == ids[0])
 
-        #expect(try await volume.read(offset: 0, length: 10, in: second) == Array(repeating: UInt8(ascii: "A"), count: 10))
-        #expect(try await volume.read(offset: 55, length: 5, in: second) == Array(repeating: UInt8(ascii: "B"), count: 5))
+        #expect(
+            try await volume.read(offset: 0, length: 10, in: second) == Array(repeating: UInt8(ascii: "A"), count: 10))
+        #expect(
+            try await volume.read(offset: 55, length: 5, in: second) == Array(repeating: UInt8(ascii: "B"), count: 5))
         // The gap [10, 50) is missing in the second snapshot and filled in the third.
         await expectLodeError(.rangeMissing) { try await volume.read(offset: 5, length: 10, in: second) }
         let filled = try await volume.read(offset: 5, length: 60, in: head)

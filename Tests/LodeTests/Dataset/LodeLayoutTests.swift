@@ -57,8 +57,9 @@ import Testing
         ("datasets/o/partitions/day=x/r=y/segments/1/manifest.json", .hive(keys: []), "o", "1", "day=x/r=y"),
         ("o/1/manifest.json", .flat, "o", "1", ""),
     ])
-    func manifestKeysAreRecognised(key: String, layout: LodeLayout, dataset: String, snapshot: String, partition: String)
-    {
+    func manifestKeysAreRecognised(
+        key: String, layout: LodeLayout, dataset: String, snapshot: String, partition: String
+    ) {
         let parsed = layout.parseManifestKey(key)
         #expect(parsed?.dataset == dataset)
         #expect(parsed?.snapshot == snapshot)
@@ -71,7 +72,8 @@ import Testing
         ("datasets/o/.lode-cas-123", .default), ("datasets//snapshots/1/manifest.json", .default),
         ("datasets/o/snapshots//manifest.json", .default), ("datasets/o/snapshots/1/manifest.json.tmp", .default),
         ("x/o/snapshots/1/manifest.json", .default), ("datasets/o/snapshots/1/x/manifest.json", .default),
-        ("datasets/o/segments/1/data/data.zst", .hive(keys: [])), ("datasets/o/segments//manifest.json", .hive(keys: [])),
+        ("datasets/o/segments/1/data/data.zst", .hive(keys: [])),
+        ("datasets/o/segments//manifest.json", .hive(keys: [])),
         ("datasets/o/manifest.json", .hive(keys: [])), ("o/1/data/manifest.json", .flat), ("o/manifest.json", .flat),
     ])
     func otherKeysAreNotManifests(key: String, layout: LodeLayout) {

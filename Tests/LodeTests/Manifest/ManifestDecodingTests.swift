@@ -71,7 +71,9 @@ import Testing
 
     @Test(arguments: ["", "{", "[]", "null", "{\"schema_name\": \"lode-manifest\",}", "{} x", "\u{FEFF}{}"])
     func undecodableIsCorrupt(input: String) async {
-        let error = await expectLodeError(.corruptManifest) { try Manifest.decode(bytes(input), key: "k/manifest.json") }
+        let error = await expectLodeError(.corruptManifest) {
+            try Manifest.decode(bytes(input), key: "k/manifest.json")
+        }
         #expect(error?.key == "k/manifest.json")
     }
 
