@@ -42,5 +42,10 @@ bench: deps
 	$(SWIFT) build -c release --product archiver
 	bash scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/archiver"
 
+## soak: the kill -9 harness with 1000 crash/restart cycles
+soak: deps
+	$(SWIFT) build --build-tests
+	ARCHIVER_CRASH_CYCLES=1000 $(SWIFT) test --skip-build --filter CrashTests
+
 clean:
 	rm -rf .build demo-work bench-work

@@ -36,7 +36,7 @@ let package = Package(
         ),
 
         // Coordination store.
-        .target(name: "Coordination", dependencies: ["RawJSON"], resources: []),
+        .target(name: "Coordination", dependencies: ["RawJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CoordinationSQLite", dependencies: ["Coordination", "CSQLite"]),
         .target(name: "CoordinationPostgres", dependencies: ["Coordination", "CLibPQ"]),
 

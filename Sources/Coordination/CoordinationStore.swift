@@ -74,6 +74,28 @@ public protocol CoordinationStore: Sendable {
     /// Releases the lease if `holder` holds it.
     func releaseLease(_ name: String, holder: String) async throws
 
+    /// The lease as it stands, whoever holds it (nil if it was never taken).
+    func currentLease(_ name: String) async throws -> Lease?
+
+    /// Takes the lease from `previousHolder` even though it has not expired, because that holder is known
+    /// to be dead (e.g. a process on this host that no longer exists). Succeeds only if `previousHolder`
+    /// still holds it; the fencing token increments.
+    func takeOverLease(
+        _ name: String, from previousHolder: String, holder: String, ttlSeconds: Double
+    )
+        async throws -> Lease?
+
+    // MARK: Restore
+
+    /// Inserts archived events with their original positions, versions, ids and times, updating stream
+    /// heads and the position sequence. For `archiver restore` into an empty store; events must come in
+    /// position order, in batches.
+    /// - Throws: `.invalidInput` if a position or stream version is already taken.
+    func restoreEvents(_ events: [RecordedEvent]) async throws
+
+    /// Sets the flush cursor after a restore, so the next flush continues the archive the store came from.
+    func restoreFlushCursor(_ cursor: FlushCursor) async throws
+
     // MARK: Consumer checkpoints
 
     /// Stores a subscriber's position; prune never deletes above the lowest checkpoint.

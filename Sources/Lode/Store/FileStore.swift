@@ -265,7 +265,7 @@ public struct FileStore: ObjectStore {
             }
             // Objects are immutable, but read to the real end in case the size changed under us.
             while count == bytes.count {
-                bytes.append(contentsOf: repeatElement(0, count: 64 * 1024))
+                bytes.append(contentsOf: [UInt8](repeating: 0, count: 64 * 1024))
                 let more = try bytes[count...].withUnsafeMutableBytes { raw in
                     try POSIX.pread(fd, into: raw, offset: Int64(count), path: path)
                 }

@@ -1,0 +1,126 @@
+/// The archive facts each events-dataset manifest carries in its Lode `metadata`, all as strings
+/// (Go Lode reads metadata numbers as float64; `LODE_FORMAT.md` §8 A7, A9).
+public struct ArchiveMetadata: Sendable, Hashable {
+    /// Record format version (`archiver.format`), currently "1".
+    public var format: String = ArchiveMetadata.currentFormat
+    public var firstPosition: Int64
+    public var lastPosition: Int64
+    public var eventCount: Int64
+    /// Chain hash before the first event of this snapshot (the parent's chain head).
+    public var chainStart: ChainHash
+    /// Chain hash after the last event.
+    public var chainHead: ChainHash
+    /// SHA-256 hex of the parent manifest's stored bytes ("" for the first snapshot).
+    public var parentManifestSHA256: String
+    /// Cut point name, if the flush was named.
+    public var cutName: String?
+    /// Which program wrote the snapshot, e.g. `lode-archiver 0.1.0`.
+    public var producer: String
+    /// The flusher lease's fencing token when the snapshot was committed.
+    public var fencingToken: Int64
+    /// Record time of the first and last event (ns since the epoch).
+    public var minRecordedAtNanos: Int64
+    public var maxRecordedAtNanos: Int64
+    /// Ed25519 signature (base64) over ``signingDigest`` and the signing key's id, when signed.
+    public var signature: String?
+    public var keyID: String?
+
+    public static let currentFormat = "1"
+
+    public init(
+        firstPosition: Int64, lastPosition: Int64, eventCount: Int64, chainStart: ChainHash, chainHead: ChainHash,
+        parentManifestSHA256: String, cutName: String?, producer: String, fencingToken: Int64,
+        minRecordedAtNanos: Int64, maxRecordedAtNanos: Int64
+    ) {
+        self.firstPosition = firstPosition
+        self.lastPosition = lastPosition
+        self.eventCount = eventCount
+        self.chainStart = chainStart
+        self.chainHead = chainHead
+        self.parentManifestSHA256 = parentManifestSHA256
+        self.cutName = cutName
+        self.producer = producer
+        self.fencingToken = fencingToken
+        self.minRecordedAtNanos = minRecordedAtNanos
+        self.maxRecordedAtNanos = maxRecordedAtNanos
+    }
+
+    enum Key {
+        static let format = "archiver.format"
+        static let firstPosition = "archiver.first_position"
+        static let lastPosition = "archiver.last_position"
+        static let eventCount = "archiver.event_count"
+        static let chainStart = "archiver.chain_start"
+        static let chainHead = "archiver.chain_head"
+        static let parentManifest = "archiver.parent_manifest_sha256"
+        static let cutName = "archiver.cut_name"
+        static let producer = "archiver.producer"
+        static let fencingToken = "archiver.fencing_token"
+        static let minRecordedAt = "archiver.min_recorded_at"
+        static let maxRecordedAt = "archiver.max_recorded_at"
+        static let signature = "archiver.signature"
+        static let keyID = "archiver.key_id"
+    }
+
+    /// The metadata entries, as strings.
+    public var entries: [String: String] {
+        var m: [String: String] = [
+            Key.format: format,
+            Key.firstPosition: String(firstPosition),
+            Key.lastPosition: String(lastPosition),
+            Key.eventCount: String(eventCount),
+            Key.chainStart: chainStart.hex,
+            Key.chainHead: chainHead.hex,
+            Key.parentManifest: parentManifestSHA256,
+            Key.producer: producer,
+            Key.fencingToken: String(fencingToken),
+            Key.minRecordedAt: ArchiveTime.rfc3339Micros(minRecordedAtNanos),
+            Key.maxRecordedAt: ArchiveTime.rfc3339Micros(maxRecordedAtNanos),
+        ]
+        if let cutName { m[Key.cutName] = cutName }
+        if let signature { m[Key.signature] = signature }
+        if let keyID { m[Key.keyID] = keyID }
+        return m
+    }
+
+    /// Reads the entries back. Fails with a message naming the missing or malformed key.
+    public init(entries m: [String: String]) throws(ArchiveFormatError) {
+        func required(_ key: String) throws(ArchiveFormatError) -> String {
+            guard let v = m[key] else {
+                throw ArchiveFormatError(.badMetadata, "manifest metadata lacks \(key): not an archiver snapshot")
+            }
+            return v
+        }
+        func int(_ key: String) throws(ArchiveFormatError) -> Int64 {
+            guard let v = Int64(try required(key)) else {
+                throw ArchiveFormatError(.badMetadata, "manifest metadata \(key) is not an integer")
+            }
+            return v
+        }
+        func hash(_ key: String) throws(ArchiveFormatError) -> ChainHash {
+            guard let h = ChainHash(hex: try required(key)) else {
+                throw ArchiveFormatError(.badMetadata, "manifest metadata \(key) is not a 64-digit hex hash")
+            }
+            return h
+        }
+        func time(_ key: String) throws(ArchiveFormatError) -> Int64 {
+            guard let t = ArchiveTime.parseRFC3339(try required(key)) else {
+                throw ArchiveFormatError(.badMetadata, "manifest metadata \(key) is not an RFC 3339 time")
+            }
+            return t
+        }
+        let format = try required(Key.format)
+        guard format == Self.currentFormat else {
+            throw ArchiveFormatError(
+                .badMetadata, "archive record format \(format) is newer than this archiver understands (1); upgrade")
+        }
+        self.init(
+            firstPosition: try int(Key.firstPosition), lastPosition: try int(Key.lastPosition),
+            eventCount: try int(Key.eventCount), chainStart: try hash(Key.chainStart),
+            chainHead: try hash(Key.chainHead), parentManifestSHA256: try required(Key.parentManifest),
+            cutName: m[Key.cutName], producer: try required(Key.producer), fencingToken: try int(Key.fencingToken),
+            minRecordedAtNanos: try time(Key.minRecordedAt), maxRecordedAtNanos: try time(Key.maxRecordedAt))
+        self.signature = m[Key.signature]
+        self.keyID = m[Key.keyID]
+    }
+}

@@ -1,0 +1,146 @@
+import RawJSON
+
+/// Where the members of one record line are, as byte ranges into the line.
+public struct RecordFields: Sendable, Hashable {
+    public var position: Int64
+    public var version: Int64
+    public var recordedAtNanos: Int64
+    /// Ranges of the JSON string values, quotes included.
+    public var stream: Range<Int>
+    public var id: Range<Int>
+    public var type: Range<Int>
+    /// The exact bytes of the `data` and `metadata` values.
+    public var data: Range<Int>
+    public var metadata: Range<Int>
+    /// End of the hashed body: the offset of `,"hash":"`.
+    public var bodyEnd: Int
+    /// The 64 hex digits of the record's hash.
+    public var hash: Range<Int>
+}
+
+/// Reads version-1 record lines (docs/FORMAT.md): the members must appear in the documented order.
+public enum RecordDecoder {
+    static let memberNames = [
+        "position", "stream", "version", "id", "type", "recorded_at", "data", "metadata", "hash",
+    ]
+
+    /// Decodes the member ranges of one line (without its newline).
+    /// - Throws: ``ArchiveFormatError`` `.badRecord` naming what is wrong and the byte offset.
+    public static func decode(_ line: UnsafeRawBufferPointer) throws(ArchiveFormatError) -> RecordFields {
+        let suffix = RecordLayout.hashSuffixLength
+        guard line.count > suffix + 2 else {
+            throw ArchiveFormatError(.badRecord, "record line is too short (\(line.count) bytes)")
+        }
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(9)
+        do {
+            var scanner = try ObjectScanner(line)
+            var index = 0
+            while let member = try scanner.next() {
+                guard index < memberNames.count, scanner.key(member, equals: memberNames[index]) else {
+                    let found = (try? scanner.keyString(member)) ?? "?"
+                    throw ArchiveFormatError(
+                        .badRecord,
+                        "unexpected member \"\(found)\" at byte \(member.key.lowerBound); expected "
+                            + (index < memberNames.count ? "\"\(memberNames[index])\"" : "the end of the record"))
+                }
+                ranges.append(member.value)
+                index += 1
+            }
+            guard index == memberNames.count else {
+                throw ArchiveFormatError(.badRecord, "record ends before member \"\(memberNames[index])\"")
+            }
+        } catch let error as ArchiveFormatError {
+            throw error
+        } catch {
+            throw ArchiveFormatError(.badRecord, "malformed record: \(error)")
+        }
+        let hash = ranges[8]
+        guard hash.count == 66, hash.upperBound == line.count - 1, line[hash.lowerBound] == 0x22 else {
+            throw ArchiveFormatError(.badRecord, "the hash member is not 64 hex digits at the end of the record")
+        }
+        guard let position = integer(line, ranges[0]), let version = integer(line, ranges[2]) else {
+            throw ArchiveFormatError(.badRecord, "position or version is not an integer")
+        }
+        guard let recordedAt = timestamp(line, ranges[5]) else {
+            throw ArchiveFormatError(.badRecord, "recorded_at is not an RFC 3339 time")
+        }
+        return RecordFields(
+            position: position, version: version, recordedAtNanos: recordedAt, stream: ranges[1], id: ranges[3],
+            type: ranges[4], data: ranges[6], metadata: ranges[7], bodyEnd: line.count - suffix,
+            hash: (hash.lowerBound + 1)..<(hash.upperBound - 1))
+    }
+
+    /// The position of a record from the start of its line, without decoding the rest.
+    public static func position(of line: UnsafeRawBufferPointer, in file: String) throws(ArchiveFormatError) -> Int64 {
+        let prefix = RecordLayout.positionKey
+        guard line.count > prefix.count, line.starts(with: prefix) else {
+            throw ArchiveFormatError(.badRecord, "\(file): a line does not start with {\"position\":")
+        }
+        var value: Int64 = 0
+        var i = prefix.count
+        while i < line.count, line[i] >= 48, line[i] <= 57 {
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(Int64(line[i] - 48))
+            guard !o1 && !o2 else { break }
+            value = s
+            i += 1
+        }
+        guard i > prefix.count, i < line.count, line[i] == UInt8(ascii: ",") else {
+            throw ArchiveFormatError(.badRecord, "\(file): a record's position is not an integer")
+        }
+        return value
+    }
+
+    /// Decodes a JSON string value (range includes the quotes).
+    public static func string(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        let inner = UnsafeRawBufferPointer(rebasing: line[(range.lowerBound + 1)..<(range.upperBound - 1)])
+        if inner.firstIndex(of: UInt8(ascii: "\\")) == nil {
+            return String(decoding: inner, as: UTF8.self)
+        }
+        return (try? RawJSON.decodeString(UnsafeRawBufferPointer(rebasing: line[range])))
+            ?? String(decoding: inner, as: UTF8.self)
+    }
+
+    /// True when the line's hash digits spell `expected`.
+    public static func hashMatches(
+        _ line: UnsafeRawBufferPointer, _ fields: RecordFields, _ expected: ChainHash
+    )
+        -> Bool
+    {
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        HexCoding.appendHex(expected.bytes, to: &hex)
+        return hex.elementsEqual(UnsafeRawBufferPointer(rebasing: line[fields.hash]))
+    }
+
+    /// The record's own hash.
+    public static func hash(_ line: UnsafeRawBufferPointer, _ fields: RecordFields) -> ChainHash? {
+        ChainHash(hex: String(decoding: UnsafeRawBufferPointer(rebasing: line[fields.hash]), as: UTF8.self))
+    }
+
+    static func integer(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int64? {
+        guard !range.isEmpty else { return nil }
+        var value: Int64 = 0
+        var negative = false
+        for i in range {
+            let c = line[i]
+            if i == range.lowerBound && c == UInt8(ascii: "-") {
+                negative = true
+                continue
+            }
+            guard c >= 48 && c <= 57 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(Int64(c - 48))
+            guard !o1 && !o2 else { return nil }
+            value = s
+        }
+        return negative ? -value : value
+    }
+
+    static func timestamp(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int64? {
+        guard range.count >= 22, line[range.lowerBound] == 0x22 else { return nil }
+        return ArchiveTime.parseRFC3339(
+            bytes: UnsafeRawBufferPointer(rebasing: line[(range.lowerBound + 1)..<(range.upperBound - 1)]))
+    }
+}

@@ -1,0 +1,97 @@
+import ArchiveFormat
+import Foundation
+
+/// A small, publishable statement of the archive's state: which snapshot is the head, where the hash chain
+/// stands and what the head manifest's bytes hash to. Published outside the archive's reach (a ticket, a
+/// transparency log, an email), it lets `verify --anchor` detect a history rewritten end to end by someone
+/// with write access to the archive.
+///
+/// One JSON object per line:
+/// `{"anchor":1,"snapshot_id":"…","last_position":"…","chain_head":"…","manifest_sha256":"…","created_at":"…"}`
+/// plus `"signature"` and `"key_id"` when the head manifest is signed.
+public struct Anchor: Sendable, Hashable {
+    public var snapshotID: String
+    public var lastPosition: Int64
+    public var chainHead: String
+    public var manifestSHA256: String
+    public var createdAt: String
+    public var signature: String?
+    public var keyID: String?
+
+    public var line: String {
+        var fields: [(String, String)] = [
+            ("snapshot_id", snapshotID), ("last_position", String(lastPosition)), ("chain_head", chainHead),
+            ("manifest_sha256", manifestSHA256), ("created_at", createdAt),
+        ]
+        if let signature, let keyID { fields += [("signature", signature), ("key_id", keyID)] }
+        let body = fields.map { "\"\($0.0)\":\"\($0.1)\"" }.joined(separator: ",")
+        return "{\"anchor\":1,\(body)}"
+    }
+
+    /// Parses anchor lines; blank lines and lines starting with `#` are skipped.
+    public static func parse(_ text: String, file: String) throws -> [Anchor] {
+        var anchors: [Anchor] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                object["anchor"] as? Int == 1, let snapshot = object["snapshot_id"] as? String,
+                let position = (object["last_position"] as? String).flatMap({ Int64($0) }),
+                let chain = object["chain_head"] as? String, let sha = object["manifest_sha256"] as? String
+            else {
+                throw ArchiverError(
+                    .invalidArgument, "\(file) line \(number + 1) is not an anchor line (see `archiver anchor --help`)")
+            }
+            anchors.append(
+                Anchor(
+                    snapshotID: snapshot, lastPosition: position, chainHead: chain, manifestSHA256: sha,
+                    createdAt: object["created_at"] as? String ?? "", signature: object["signature"] as? String,
+                    keyID: object["key_id"] as? String))
+        }
+        return anchors
+    }
+}
+
+extension Archive {
+    /// The anchor for the current head.
+    public func anchor() async throws -> Anchor {
+        guard let head = try await cutPoints().last else {
+            throw ArchiverError(.emptyArchive, "the archive has no snapshots yet: nothing to anchor")
+        }
+        let metadata = head.manifest.stringMetadata
+        return Anchor(
+            snapshotID: head.snapshotID, lastPosition: head.facts.lastPosition, chainHead: head.facts.chainHead.hex,
+            manifestSHA256: try await manifestSHA256(snapshotID: head.snapshotID),
+            createdAt: ArchiveTime.rfc3339Micros(Int64(Date().timeIntervalSince1970 * 1e9)),
+            signature: metadata[ArchiveSigning.signatureKey], keyID: metadata[ArchiveSigning.keyIDKey])
+    }
+}
+
+extension Verifier {
+    /// Checks that every anchor's snapshot is in the archive with the anchored chain head and manifest bytes.
+    public func check(anchors: [Anchor], into report: inout VerificationReport) async throws {
+        let cuts = try await archive.cutPoints()
+        let byID = Dictionary(cuts.map { ($0.snapshotID, $0) }, uniquingKeysWith: { a, _ in a })
+        for anchor in anchors {
+            let location = "anchor for snapshot \(anchor.snapshotID)"
+            guard let cut = byID[anchor.snapshotID] else {
+                report.problems.append(
+                    VerificationProblem(
+                        kind: .tampered, location: location,
+                        message: "the anchored snapshot is not in the archive's history: history was rewritten"))
+                continue
+            }
+            let sha = try? await archive.manifestSHA256(snapshotID: cut.snapshotID)
+            if cut.facts.chainHead.hex != anchor.chainHead || sha != anchor.manifestSHA256
+                || cut.facts.lastPosition != anchor.lastPosition
+            {
+                report.problems.append(
+                    VerificationProblem(
+                        kind: .tampered, location: location,
+                        message: "the archive's snapshot differs from the anchor (chain head "
+                            + "\(cut.facts.chainHead.hex.prefix(16))… vs anchored \(anchor.chainHead.prefix(16))…): "
+                            + "history was rewritten after the anchor was published"))
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+public import ArchiveFormat
+import Foundation
+import Lode
+
+/// What a read of the archive covered.
+public struct ReadStats: Sendable {
+    public var snapshots = 0
+    public var files = 0
+    public var events: Int64 = 0
+    public var storedBytes: Int64 = 0
+    public var recordBytes: Int64 = 0
+    /// Chain head after the last event read (when the chain was checked).
+    public var chainHead: ChainHash?
+}
+
+/// Reads archived records in global position order, snapshot by snapshot.
+///
+/// Every object is checked against the size and MD5 its manifest records before any of its records is
+/// delivered. With `verifyChain`, every record's hash is recomputed and linked across snapshots.
+/// The next `prefetch` snapshots are fetched, verified and decompressed in parallel while the current
+/// one is delivered, so memory stays at a few snapshots whatever the archive's size.
+public struct ArchiveReader: Sendable {
+    public let archive: Archive
+    public var verifyChain: Bool
+    public var prefetch: Int
+
+    public init(archive: Archive, verifyChain: Bool = false, prefetch: Int = 3) {
+        self.archive = archive
+        self.verifyChain = verifyChain
+        self.prefetch = max(1, prefetch)
+    }
+
+    /// A snapshot's data objects, verified and decompressed.
+    struct LoadedSnapshot: Sendable {
+        var cut: CutPoint
+        var files: [(path: String, bytes: [UInt8])]
+        var storedBytes: Int64
+    }
+
+    /// Calls `body` for each record of `plan` with a position above `after`, in position order.
+    /// - Parameter body: receives the line (without newline) and its decoded fields; the buffer is valid only
+    ///   during the call.
+    /// - Throws: Lode errors for missing or altered objects, ``ArchiveFormatError`` for malformed records or a
+    ///   broken hash chain (naming the object, line and position), and whatever `body` throws.
+    /// - Parameter snapshotEnd: called after the last record of each snapshot (e.g. to write a batch).
+    public func read(
+        _ plan: ReadPlan, after: Int64 = 0,
+        snapshotEnd: (CutPoint) async throws -> Void = { _ in },
+        _ body: (UnsafeRawBufferPointer, RecordFields) throws -> Void
+    ) async throws -> ReadStats {
+        var stats = ReadStats()
+        let cuts = plan.cuts.filter { verifyChain || $0.facts.lastPosition > after }
+        var expectedChainStart: ChainHash? = nil
+        if verifyChain, let first = cuts.first {
+            expectedChainStart = try await chainStartBefore(first)
+        }
+        let archive = self.archive
+        var pending: [Task<LoadedSnapshot, any Error>] = []
+        defer { pending.forEach { $0.cancel() } }
+        var next = 0
+        func schedule() {
+            while pending.count < prefetch && next < cuts.count {
+                let cut = cuts[next]
+                pending.append(Task { try await Self.load(cut, archive: archive) })
+                next += 1
+            }
+        }
+        schedule()
+        while !pending.isEmpty {
+            let loaded = try await pending.removeFirst().value
+            schedule()
+            stats.snapshots += 1
+            stats.files += loaded.files.count
+            stats.storedBytes += loaded.storedBytes
+            let head = try deliver(
+                loaded, plan: plan, after: after, chainStart: expectedChainStart, stats: &stats, body)
+            expectedChainStart = head
+            try await snapshotEnd(loaded.cut)
+        }
+        if verifyChain { stats.chainHead = expectedChainStart }
+        return stats
+    }
+
+    /// The chain hash the first snapshot must start from: genesis, or its parent's chain head.
+    func chainStartBefore(_ cut: CutPoint) async throws -> ChainHash {
+        guard let parentID = cut.manifest.parentSnapshotID else { return .genesis }
+        let parent = try await archive.events.manifest(parentID)
+        return try ArchiveMetadata(entries: parent.stringMetadata).chainHead
+    }
+
+    static func load(_ cut: CutPoint, archive: Archive) async throws -> LoadedSnapshot {
+        var files: [(path: String, bytes: [UInt8])] = []
+        var stored: Int64 = 0
+        for ref in cut.manifest.files {
+            files.append((ref.path, try await archive.events.readFile(ref, manifest: cut.manifest)))
+            stored += ref.sizeBytes
+        }
+        return LoadedSnapshot(cut: cut, files: files, storedBytes: stored)
+    }
+
+    /// Delivers one snapshot's records, merging its partition files by position; returns its chain head.
+    func deliver(
+        _ loaded: LoadedSnapshot, plan: ReadPlan, after: Int64, chainStart: ChainHash?, stats: inout ReadStats,
+        _ body: (UnsafeRawBufferPointer, RecordFields) throws -> Void
+    ) throws -> ChainHash? {
+        let facts = loaded.cut.facts
+        let snapshotID = loaded.cut.snapshotID
+        if let chainStart, chainStart != facts.chainStart {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(snapshotID) starts its hash chain from \(facts.chainStart.hex.prefix(16))…, but the "
+                    + "previous snapshot ends at \(chainStart.hex.prefix(16))…: a snapshot was removed, replaced "
+                    + "or reordered")
+        }
+        var chain = chainStart ?? facts.chainStart
+        var count: Int64 = 0
+        var lastPosition: Int64 = .min
+        var firstPosition: Int64 = .min
+        try LineMerger.forEachLine(loaded.files) { line, path, lineNumber in
+            let fields: RecordFields
+            do {
+                fields = try RecordDecoder.decode(line)
+            } catch {
+                throw ArchiveFormatError(
+                    .badRecord, "\(path) line \(lineNumber): \((error as? ArchiveFormatError)?.message ?? "\(error)")")
+            }
+            guard fields.position > lastPosition else {
+                throw ArchiveFormatError(
+                    .chainMismatch,
+                    "\(path) line \(lineNumber): position \(fields.position) is not above the previous record's "
+                        + "\(lastPosition): records were reordered or duplicated")
+            }
+            if firstPosition == .min { firstPosition = fields.position }
+            lastPosition = fields.position
+            count += 1
+            stats.recordBytes += Int64(line.count + 1)
+            if verifyChain {
+                let expected = chain.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
+                guard RecordDecoder.hashMatches(line, fields, expected) else {
+                    throw ArchiveFormatError(
+                        .chainMismatch,
+                        "\(path) line \(lineNumber) (position \(fields.position)): the record's hash does not "
+                            + "follow from the previous record: the record was altered, inserted, removed or moved")
+                }
+                chain = expected
+            }
+            if fields.position <= after { return }
+            if let max = plan.maxPosition, fields.position > max { return }
+            if let max = plan.maxRecordedAt, fields.recordedAtNanos > max { return }
+            stats.events += 1
+            try body(line, fields)
+        }
+        guard count == facts.eventCount else {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(snapshotID) holds \(count) records, but its manifest says \(facts.eventCount): "
+                    + "records were added or removed")
+        }
+        guard count == 0 || (firstPosition == facts.firstPosition && lastPosition == facts.lastPosition) else {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(snapshotID) holds positions \(firstPosition)...\(lastPosition), but its manifest says "
+                    + "\(facts.firstPosition)...\(facts.lastPosition)")
+        }
+        if verifyChain {
+            guard chain == facts.chainHead else {
+                throw ArchiveFormatError(
+                    .chainMismatch,
+                    "snapshot \(snapshotID) ends its hash chain at \(chain.hex.prefix(16))…, but its manifest "
+                        + "records \(facts.chainHead.hex.prefix(16))…")
+            }
+            return chain
+        }
+        return facts.chainHead
+    }
+}
+
+/// Iterates the lines of several position-ordered JSONL buffers as one position-ordered sequence.
+enum LineMerger {
+    static func forEachLine(
+        _ files: [(path: String, bytes: [UInt8])],
+        _ body: (UnsafeRawBufferPointer, String, Int) throws -> Void
+    ) throws {
+        if files.count == 1 {
+            try files[0].bytes.withUnsafeBytes { buffer in
+                var cursor = LineCursor(buffer: buffer)
+                while let line = cursor.next() { try body(line, files[0].path, cursor.lineNumber) }
+            }
+            return
+        }
+        // k-way merge: k (the partitions of one snapshot) is small, so a linear scan for the minimum is fine.
+        // The buffers are copied once so that all k can be addressed at the same time.
+        var pinned: [UnsafeRawBufferPointer] = []
+        var storage: [UnsafeMutableRawBufferPointer] = []
+        defer { storage.forEach { $0.deallocate() } }
+        for file in files {
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: file.bytes.count, alignment: 1)
+            file.bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
+            storage.append(copy)
+            pinned.append(UnsafeRawBufferPointer(copy))
+        }
+        var cursors = pinned.map { LineCursor(buffer: $0) }
+        var heads: [(line: UnsafeRawBufferPointer, position: Int64)?] = []
+        for i in cursors.indices {
+            heads.append(try cursors[i].next().map { ($0, try RecordDecoder.position(of: $0, in: files[i].path)) })
+        }
+        while true {
+            var best = -1
+            for i in heads.indices {
+                if let head = heads[i], best < 0 || head.position < heads[best]!.position { best = i }
+            }
+            if best < 0 { return }
+            try body(heads[best]!.line, files[best].path, cursors[best].lineNumber)
+            heads[best] = try cursors[best].next().map {
+                ($0, try RecordDecoder.position(of: $0, in: files[best].path))
+            }
+        }
+    }
+}
+
+/// Splits a buffer into lines: `\n` separated, a trailing `\r` dropped, blank lines skipped, the last line
+/// may lack its newline (Go Lode's reader does the same).
+struct LineCursor {
+    let buffer: UnsafeRawBufferPointer
+    var offset = 0
+    private(set) var lineNumber = 0
+
+    init(buffer: UnsafeRawBufferPointer) {
+        self.buffer = buffer
+    }
+
+    mutating func next() -> UnsafeRawBufferPointer? {
+        while offset < buffer.count {
+            let start = offset
+            let remaining = UnsafeRawBufferPointer(rebasing: buffer[start...])
+            let end: Int
+            if let base = remaining.baseAddress, let hit = memchr(base, 0x0A, remaining.count) {
+                end = start + (UnsafeRawPointer(hit) - base)
+            } else {
+                end = buffer.count
+            }
+            offset = end + 1
+            lineNumber += 1
+            var stop = end
+            if stop > start && buffer[stop - 1] == 0x0D { stop -= 1 }
+            if stop > start { return UnsafeRawBufferPointer(rebasing: buffer[start..<stop]) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,117 @@
+import ArchiveFormat
+import RawJSON
+
+/// The built-in fold: per stream, the JSON merge patch (RFC 7386) of every event's `data`, with the
+/// stream's version and last position. Useful with no code at all.
+///
+/// Row: `{"stream":"account-42","version":7,"position":1234,"state":{…}}`.
+public struct MergePatchFold: Projection {
+    struct Aggregate {
+        var version: Int64
+        var position: Int64
+        var state: JSONValue?
+    }
+
+    var aggregates: [String: Aggregate] = [:]
+
+    public init() {}
+
+    public var identity: ProjectionIdentity { ProjectionIdentity(name: "fold", version: "1") }
+
+    public mutating func apply(_ event: ReplayEvent) throws {
+        let patch = try JSONValue.parse(event.data)
+        var aggregate = aggregates[event.stream] ?? Aggregate(version: 0, position: 0, state: nil)
+        aggregate.state = JSONValue.mergePatch(target: aggregate.state, patch: patch)
+        aggregate.version = event.version
+        aggregate.position = event.position
+        aggregates[event.stream] = aggregate
+    }
+
+    public func rows() throws -> [ProjectedRow] {
+        aggregates.keys.sorted().map { stream in
+            let a = aggregates[stream]!
+            var out: [UInt8] = []
+            out.append(contentsOf: #"{"stream":"#.utf8)
+            RawJSON.appendQuoted(stream, to: &out)
+            out.append(contentsOf: #","version":\#(a.version),"position":\#(a.position),"state":"#.utf8)
+            out.append(contentsOf: (a.state ?? .null).serialize())
+            out.append(UInt8(ascii: "}"))
+            return ProjectedRow(key: stream, json: String(decoding: out, as: UTF8.self))
+        }
+    }
+
+    public mutating func restore(rows: [ProjectedRow]) throws {
+        aggregates = [:]
+        for row in rows {
+            guard case .object(let members) = try JSONValue.parse(row.json), let stream = members["stream"]?.string,
+                let version = members["version"]?.int64, let position = members["position"]?.int64
+            else { throw ArchiverError(.unreadable, "aggregate snapshot row \(row.key) is not a fold row") }
+            let state = members["state"]
+            aggregates[stream] = Aggregate(
+                version: version, position: position, state: state == .null ? nil : state)
+        }
+    }
+}
+
+/// Per stream: the count of events and the sum of one numeric field of `data` (events without the field,
+/// or with a non-number there, count but add nothing). The benchmark's reference fold.
+///
+/// Row: `{"stream":"account-42","version":7,"position":1234,"count":7,"sum":250.5}`.
+public struct FieldSumFold: Projection {
+    public let field: String
+    var totals: [String: (version: Int64, position: Int64, count: Int64, sum: Double)] = [:]
+
+    public init(field: String) {
+        self.field = field
+    }
+
+    public var identity: ProjectionIdentity { ProjectionIdentity(name: "sum-\(field)", version: "1") }
+
+    public mutating func apply(_ event: ReplayEvent) throws {
+        var value = 0.0
+        var scanner = try ObjectScanner(event.data)
+        while let member = try scanner.next() {
+            if scanner.key(member, equals: field) {
+                value = scanner.double(member) ?? 0
+                break
+            }
+        }
+        var total = totals[event.stream] ?? (0, 0, 0, 0)
+        total.version = event.version
+        total.position = event.position
+        total.count += 1
+        total.sum += value
+        totals[event.stream] = total
+    }
+
+    public func rows() throws -> [ProjectedRow] {
+        totals.keys.sorted().map { stream in
+            let t = totals[stream]!
+            var out: [UInt8] = []
+            out.append(contentsOf: #"{"stream":"#.utf8)
+            RawJSON.appendQuoted(stream, to: &out)
+            out.append(
+                contentsOf:
+                    #","version":\#(t.version),"position":\#(t.position),"count":\#(t.count),"sum":\#(formatNumber(t.sum))}"#
+                    .utf8)
+            return ProjectedRow(key: stream, json: String(decoding: out, as: UTF8.self))
+        }
+    }
+
+    public mutating func restore(rows: [ProjectedRow]) throws {
+        totals = [:]
+        for row in rows {
+            guard case .object(let m) = try JSONValue.parse(row.json), let stream = m["stream"]?.string,
+                let version = m["version"]?.int64, let position = m["position"]?.int64,
+                let count = m["count"]?.int64, let sum = m["sum"]?.double
+            else { throw ArchiverError(.unreadable, "aggregate snapshot row \(row.key) is not a sum row") }
+            totals[stream] = (version, position, count, sum)
+        }
+    }
+}
+
+/// Integral values print without a fraction; others with Swift's shortest round-trip form.
+func formatNumber(_ value: Double) -> String {
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+    return "\(value)"
+}

@@ -1,0 +1,372 @@
+import ArchiveFormat
+public import Coordination
+import Crypto
+import Foundation
+import Lode
+
+/// What a flush pass did.
+public struct FlushSummary: Sendable, Hashable {
+    /// Events archived by this pass (including a resumed intent's).
+    public var events: Int64 = 0
+    /// Snapshots committed, oldest first.
+    public var snapshotIDs: [String] = []
+    /// Data objects written (or reused after a crash).
+    public var files: Int = 0
+    /// Uncompressed record bytes and stored bytes.
+    public var bytesIn: Int64 = 0
+    public var bytesOut: Int64 = 0
+    public var seconds: Double = 0
+    /// Flush cursor after the pass.
+    public var lastPosition: Int64 = 0
+    /// True if the pass first completed a flush that an earlier process left unfinished.
+    public var resumedIntent = false
+    public var cutName: String?
+
+    public init() {}
+
+    /// Stored bytes per uncompressed byte, as "4.9x".
+    public var ratio: Double { bytesOut > 0 ? Double(bytesIn) / Double(bytesOut) : 0 }
+}
+
+/// Progress of a running flush, reported after each snapshot and every few pages.
+public struct FlushProgress: Sendable {
+    public var events: Int64
+    /// Committed events waiting when the pass started (an estimate: appends continue).
+    public var backlog: Int64
+    public var seconds: Double
+}
+
+public struct FlushOptions: Sendable {
+    /// Names the last snapshot of this pass as a cut point.
+    public var cutName: String?
+    /// Identifies this flusher in the lease (host and process id by default).
+    public var holder: String
+    public var leaseTTLSeconds: Double = 60
+    /// Events read from the coordination store per query.
+    public var pageSize: Int = 5_000
+    /// Where segment files are staged before they are published.
+    public var spoolDirectory: String
+    /// Written to `archiver.producer`.
+    public var producer: String
+    /// Stop after this many snapshots (nil: until caught up).
+    public var maxSnapshots: Int?
+
+    public init(cutName: String? = nil, holder: String? = nil, spoolDirectory: String? = nil, producer: String) {
+        self.cutName = cutName
+        self.holder = holder ?? "\(ProcessInfo.processInfo.hostName)/\(getpid())"
+        self.spoolDirectory = spoolDirectory ?? NSTemporaryDirectory()
+        self.producer = producer
+    }
+}
+
+/// Moves committed events from the coordination store into the archive, exactly once.
+///
+/// One pass: take the flusher lease; finish any flush intent an earlier process left behind; then,
+/// until the safe high-water mark is reached, build one snapshot at a time:
+/// 1. read events after the cursor and encode them (hash chain) into per-partition segment files staged
+///    on local disk (bounded memory);
+/// 2. record the intent (snapshot id, position range, chain hashes) in the coordination store;
+/// 3. publish the data objects create-only (an existing object is reused only if its content is identical);
+/// 4. commit the Lode snapshot — the manifest is the commit and the cut point;
+/// 5. advance the cursor and clear the intent in one fenced transaction.
+/// A crash anywhere leaves a pending intent whose retry re-encodes the same range into the same keys.
+///
+/// ```swift
+/// let flusher = Flusher(store: coordination, archive: archive, options: FlushOptions(producer: "lode-archiver"))
+/// let summary = try await flusher.run()
+/// ```
+public struct Flusher: Sendable {
+    public let store: any CoordinationStore
+    public let archive: Archive
+    public let options: FlushOptions
+    public static let leaseName = "flusher"
+
+    public init(store: any CoordinationStore, archive: Archive, options: FlushOptions) {
+        self.store = store
+        self.archive = archive
+        self.options = options
+    }
+
+    /// Runs one flush pass.
+    /// - Parameter progress: called after every snapshot and every few pages.
+    /// - Throws: ``ArchiverError`` `.flushInProgress` if another flusher holds the lease; `.fenced` if the
+    ///   lease was lost mid-flush; coordination and Lode errors as they come.
+    public func run(progress: (@Sendable (FlushProgress) -> Void)? = nil) async throws -> FlushSummary {
+        let started = ContinuousClock.now
+        guard let lease = try await acquireLease() else {
+            throw ArchiverError(
+                .flushInProgress,
+                "another flusher holds the flush lease; wait for it to finish (or for its lease to expire after "
+                    + "\(Int(options.leaseTTLSeconds))s if it died)")
+        }
+        defer {
+            let store = self.store
+            let holder = options.holder
+            Task { try? await store.releaseLease(Self.leaseName, holder: holder) }
+        }
+        try archive.checkSettingsMatchArchive(await archive.events.head())
+
+        var summary = FlushSummary()
+        let status = try await store.status()
+        let backlog = max(0, status.safeHighWaterMark - status.flushCursor)
+        func elapsed() -> Double { Self.seconds(since: started) }
+
+        if let pending = try await store.pendingFlushIntent() {
+            let intent = pending.fencingToken == lease.fencingToken ? pending : try await adopt(pending, lease: lease)
+            let batch = try await encode(range: intent)
+            try await publishAndComplete(batch, intent: intent, summary: &summary)
+            summary.resumedIntent = true
+            progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
+        }
+
+        let highWaterMark = try await store.safeHighWaterMark()
+        while options.maxSnapshots.map({ summary.snapshotIDs.count < $0 }) ?? true {
+            let cursor = try await store.flushCursor()
+            if cursor.position >= highWaterMark { break }
+            _ = try await renew(lease)
+            let snapshotID = SnapshotIDs.next(after: cursor.snapshotID)
+            guard
+                let batch = try await encodeNext(
+                    after: cursor, upTo: highWaterMark, snapshotID: snapshotID, fencingToken: lease.fencingToken,
+                    progress: { done in
+                        progress?(FlushProgress(events: summary.events + done, backlog: backlog, seconds: elapsed()))
+                    })
+            else { break }
+            try await store.recordFlushIntent(batch.intent)
+            CrashPoints.hit(.afterIntent)
+            try await publishAndComplete(batch, intent: batch.intent, summary: &summary)
+            progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
+        }
+
+        // A named cut on an idle store names the existing head, so `cut create` always yields a cut point.
+        if let name = options.cutName, summary.cutName == nil {
+            throw ArchiverError(
+                .invalidArgument,
+                "nothing to flush, so no new snapshot can carry the cut point name '\(name)'; append events first")
+        }
+        summary.lastPosition = try await store.flushCursor().position
+        summary.seconds = elapsed()
+        return summary
+    }
+
+    // MARK: - Encoding
+
+    /// A snapshot staged on local disk, ready to publish.
+    struct StagedSnapshot {
+        var intent: FlushIntent
+        var files: [StagedPartitionFile]
+        var minRecordedAt: Int64
+        var maxRecordedAt: Int64
+        var bytesIn: Int64
+    }
+
+    struct StagedPartitionFile {
+        var partition: [(key: String, value: String)]
+        var staged: StagedFile
+    }
+
+    /// Encodes the events after `cursor` into a new snapshot; nil when there is nothing to flush.
+    func encodeNext(
+        after cursor: FlushCursor, upTo highWaterMark: Int64, snapshotID: String, fencingToken: Int64,
+        progress: (Int64) -> Void
+    ) async throws -> StagedSnapshot? {
+        guard let chainStart = ChainHash(hex: cursor.chainHead) else {
+            throw ArchiverError(.unreadable, "the flush cursor's chain head '\(cursor.chainHead)' is not a hash")
+        }
+        var segment = SegmentBuilder(
+            archive: archive, snapshotID: snapshotID, chain: chainStart, spoolDirectory: options.spoolDirectory)
+        var after = cursor.position
+        // True when the snapshot ended because of its size or partition limit, so more events follow.
+        var stoppedAtLimit = false
+        pages: while true {
+            let page = try await store.readAll(after: after, limit: options.pageSize)
+            if page.isEmpty { break }
+            for event in page {
+                if event.position > highWaterMark { break pages }
+                if segment.isFull(addingPartitionFor: event) {
+                    stoppedAtLimit = true
+                    break pages
+                }
+                try segment.add(event)
+                after = event.position
+            }
+            progress(segment.count)
+            if page.count < options.pageSize { break }
+        }
+        guard segment.count > 0 else {
+            segment.discard()
+            return nil
+        }
+        let intent = FlushIntent(
+            snapshotID: snapshotID, firstPosition: segment.firstPosition, lastPosition: segment.lastPosition,
+            eventCount: segment.count, chainStart: chainStart.hex, chainHead: segment.chain.hex,
+            parentSnapshotID: cursor.snapshotID, cutName: stoppedAtLimit ? nil : options.cutName,
+            fencingToken: fencingToken)
+        return try segment.finish(intent: intent)
+    }
+
+    /// Re-encodes exactly the range of a pending intent; the bytes must reproduce its chain head.
+    func encode(range intent: FlushIntent) async throws -> StagedSnapshot {
+        guard let chainStart = ChainHash(hex: intent.chainStart) else {
+            throw ArchiverError(.unreadable, "pending flush intent has a malformed chain start")
+        }
+        var segment = SegmentBuilder(
+            archive: archive, snapshotID: intent.snapshotID, chain: chainStart,
+            spoolDirectory: options.spoolDirectory)
+        var after = intent.firstPosition - 1
+        pages: while after < intent.lastPosition {
+            let page = try await store.readAll(after: after, limit: options.pageSize)
+            if page.isEmpty { break }
+            for event in page {
+                if event.position > intent.lastPosition { break pages }
+                try segment.add(event)
+                after = event.position
+            }
+        }
+        guard segment.count == intent.eventCount, segment.chain.hex == intent.chainHead else {
+            segment.discard()
+            throw ArchiverError(
+                .hotStoreChanged,
+                "the events of the unfinished flush \(intent.snapshotID) (positions \(intent.firstPosition)..."
+                    + "\(intent.lastPosition)) changed in the coordination store: expected \(intent.eventCount) "
+                    + "events ending in chain hash \(intent.chainHead.prefix(12))…, found \(segment.count) ending in "
+                    + "\(segment.chain.hex.prefix(12))…; restore the store from a backup or the archive")
+        }
+        return try segment.finish(intent: intent)
+    }
+
+    /// Takes over an intent recorded under an older lease: same snapshot id and range, new token.
+    func adopt(_ pending: FlushIntent, lease: Lease) async throws -> FlushIntent {
+        var intent = pending
+        intent.fencingToken = lease.fencingToken
+        try await store.abandonFlushIntent(snapshotID: pending.snapshotID)
+        try await store.recordFlushIntent(intent)
+        return intent
+    }
+
+    /// Takes the flush lease; a lease held by a process of this host that no longer exists (a flusher
+    /// that was killed) is taken over at once instead of waiting for it to expire.
+    func acquireLease() async throws -> Lease? {
+        if let lease = try await store.acquireLease(
+            Self.leaseName, holder: options.holder, ttlSeconds: options.leaseTTLSeconds)
+        {
+            return lease
+        }
+        guard let current = try await store.currentLease(Self.leaseName), LeaseHolder.isDeadLocalProcess(current.holder)
+        else { return nil }
+        return try await store.takeOverLease(
+            Self.leaseName, from: current.holder, holder: options.holder, ttlSeconds: options.leaseTTLSeconds)
+    }
+
+    func renew(_ lease: Lease) async throws -> Lease {
+        guard
+            let renewed = try await store.acquireLease(
+                Self.leaseName, holder: options.holder, ttlSeconds: options.leaseTTLSeconds),
+            renewed.fencingToken == lease.fencingToken
+        else {
+            throw ArchiverError(.fenced, "this flusher lost its lease to another flusher; its work is left to that one")
+        }
+        return renewed
+    }
+
+    // MARK: - Publishing
+
+    func publishAndComplete(_ batch: StagedSnapshot, intent: FlushIntent, summary: inout FlushSummary) async throws {
+        defer { batch.files.forEach { try? FileManager.default.removeItem(atPath: $0.staged.path) } }
+        var refs: [FileRef] = []
+        for file in batch.files {
+            let key = archive.events.dataFileKey(snapshotID: intent.snapshotID, partition: file.partition)
+            refs.append(try await publish(file.staged, key: key))
+            CrashPoints.hit(.afterSegment)
+        }
+        try await commitManifest(batch, intent: intent, files: refs)
+        CrashPoints.hit(.afterManifest)
+        try await store.completeFlush(intent)
+        summary.events += intent.eventCount
+        summary.snapshotIDs.append(intent.snapshotID)
+        summary.files += refs.count
+        summary.bytesIn += batch.bytesIn
+        summary.bytesOut += refs.reduce(0) { $0 + $1.sizeBytes }
+        if intent.cutName != nil { summary.cutName = intent.cutName }
+    }
+
+    /// Puts one staged file create-only. If the key exists (a retry after a crash), the existing object is
+    /// reused only when its decompressed content equals the staged file's.
+    func publish(_ staged: StagedFile, key: String) async throws -> FileRef {
+        do {
+            return try await archive.events.publish(staged, as: key)
+        } catch let error as LodeError where error.code == .pathExists {
+            // Same key, different bytes: compressed output may differ between library versions, so compare
+            // what matters, the records.
+            let existing = try await archive.store.get(key)
+            let ours = try archive.decompress(Array(try Data(contentsOf: URL(fileURLWithPath: staged.path))))
+            guard (try? archive.decompress(existing)) == ours else {
+                throw ArchiverError(
+                    .objectMismatch,
+                    "archive object \(key) already exists with different content than this flush produces; "
+                        + "something else wrote into the archive: run `archiver verify` and inspect it")
+            }
+            return FileRef(
+                path: key, sizeBytes: Int64(existing.count),
+                checksum: Insecure.MD5.hash(data: existing).map { String(format: "%02x", $0) }.joined())
+        }
+    }
+
+    func commitManifest(_ batch: StagedSnapshot, intent: FlushIntent, files: [FileRef]) async throws {
+        let events = archive.events
+        // Crash after the manifest but before the cursor moved: the snapshot is already committed.
+        if let existing = try? await events.manifest(intent.snapshotID) {
+            let facts = try ArchiveMetadata(entries: existing.stringMetadata)
+            guard facts.firstPosition == intent.firstPosition, facts.lastPosition == intent.lastPosition,
+                facts.chainHead.hex == intent.chainHead
+            else {
+                throw ArchiverError(
+                    .objectMismatch,
+                    "snapshot \(intent.snapshotID) is already committed with positions \(facts.firstPosition)..."
+                        + "\(facts.lastPosition), not the pending flush's \(intent.firstPosition)..."
+                        + "\(intent.lastPosition); run `archiver verify`")
+            }
+            return
+        }
+        let parentManifestSHA =
+            intent.parentSnapshotID.isEmpty ? "" : try await archive.manifestSHA256(snapshotID: intent.parentSnapshotID)
+        let facts = ArchiveMetadata(
+            firstPosition: intent.firstPosition, lastPosition: intent.lastPosition, eventCount: intent.eventCount,
+            chainStart: ChainHash(hex: intent.chainStart) ?? .genesis, chainHead: ChainHash(hex: intent.chainHead)!,
+            parentManifestSHA256: parentManifestSHA, cutName: intent.cutName, producer: options.producer,
+            fencingToken: intent.fencingToken, minRecordedAtNanos: batch.minRecordedAt,
+            maxRecordedAtNanos: batch.maxRecordedAt)
+        var metadata = facts.entries
+        if let signer = archive.signer {
+            metadata[ArchiveSigning.signatureKey] = try signer.sign(
+                ArchiveSigning.digest(
+                    datasetID: events.id, snapshotID: intent.snapshotID,
+                    parentSnapshotID: intent.parentSnapshotID, files: files, metadata: metadata))
+            metadata[ArchiveSigning.keyIDKey] = signer.keyID
+        }
+        CrashPoints.hit(.beforeManifest)
+        _ = try await events.commit(
+            snapshotID: intent.snapshotID, files: files, rowCount: intent.eventCount,
+            metadata: metadata.mapValues { JSONValue.string($0) },
+            minTimestamp: ArchiveTime.rfc3339Micros(batch.minRecordedAt),
+            maxTimestamp: ArchiveTime.rfc3339Micros(batch.maxRecordedAt),
+            partitionPaths: batch.files.map { LodeLayout.partitionPath($0.partition) }.filter { !$0.isEmpty },
+            expectedParent: intent.parentSnapshotID)
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// Lease holder names are `host/pid`.
+enum LeaseHolder {
+    /// True if `holder` names a process on this host that no longer exists.
+    static func isDeadLocalProcess(_ holder: String) -> Bool {
+        guard let slash = holder.lastIndex(of: "/"), let pid = pid_t(holder[holder.index(after: slash)...]),
+            holder[..<slash] == ProcessInfo.processInfo.hostName, pid > 0
+        else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+}

@@ -1,0 +1,65 @@
+/// One archived event as a projection sees it. The byte buffers are valid only during the call that
+/// receives the event; copy what must outlive it.
+public struct ReplayEvent {
+    public var position: Int64
+    public var stream: String
+    public var version: Int64
+    public var id: String
+    public var type: String
+    public var recordedAtNanos: Int64
+    /// The event's `data` JSON, byte for byte as appended.
+    public var data: UnsafeRawBufferPointer
+    /// The event's `metadata` JSON object.
+    public var metadata: UnsafeRawBufferPointer
+
+    public var dataString: String { String(decoding: data, as: UTF8.self) }
+    public var metadataString: String { String(decoding: metadata, as: UTF8.self) }
+}
+
+/// Names a projection and its code version. Aggregate snapshots are reused only by a projection with the
+/// same identity.
+public struct ProjectionIdentity: Sendable, Hashable, CustomStringConvertible {
+    public var name: String
+    public var version: String
+
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+
+    public var description: String { "\(name)@\(version)" }
+}
+
+/// A row of projected state: a key (e.g. the stream) and a JSON object.
+public struct ProjectedRow: Sendable, Hashable {
+    public var key: String
+    public var json: String
+
+    public init(key: String, json: String) {
+        self.key = key
+        self.json = json
+    }
+}
+
+/// A read model rebuilt from the archive.
+///
+/// Implement it in Swift and hand it to ``Replayer``; see `examples/ProjectionExample` for a complete one.
+///
+/// ```swift
+/// struct Balances: Projection {
+///     var identity: ProjectionIdentity { ProjectionIdentity(name: "balances", version: "1") }
+///     var balances: [String: Int64] = [:]
+///     mutating func apply(_ event: ReplayEvent) throws { … }
+///     func rows() -> [ProjectedRow] { … }
+///     mutating func restore(rows: [ProjectedRow]) throws { … }
+/// }
+/// ```
+public protocol Projection {
+    var identity: ProjectionIdentity { get }
+    /// Called for every selected event, in global position order.
+    mutating func apply(_ event: ReplayEvent) throws
+    /// The state, one row per key, sorted by key: what sinks write and aggregate snapshots store.
+    func rows() throws -> [ProjectedRow]
+    /// Replaces the state with rows from ``rows()`` (of a projection with the same identity).
+    mutating func restore(rows: [ProjectedRow]) throws
+}

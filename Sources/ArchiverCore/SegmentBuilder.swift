@@ -1,0 +1,100 @@
+import ArchiveFormat
+import Coordination
+import Foundation
+import Lode
+
+/// Encodes events into one snapshot's per-partition segment files, staged on local disk.
+///
+/// Memory stays bounded: each open partition holds one streaming compressor, and a snapshot ends at
+/// `targetSnapshotBytes` of records or `maxPartitionsPerSnapshot` partitions.
+struct SegmentBuilder {
+    let archive: Archive
+    let snapshotID: String
+    let spoolDirectory: String
+    private(set) var encoder: RecordEncoder
+    private var writers: [String: (partition: [(key: String, value: String)], writer: SegmentFileWriter)] = [:]
+    /// Partition order of first appearance, so the files list is deterministic.
+    private var order: [String] = []
+    private var line: [UInt8] = []
+    private(set) var count: Int64 = 0
+    private(set) var firstPosition: Int64 = 0
+    private(set) var lastPosition: Int64 = 0
+    private(set) var bytesIn: Int64 = 0
+    private var minRecordedAt = Int64.max
+    private var maxRecordedAt = Int64.min
+    /// The partition of the previous event, reused while the stream and day stay the same.
+    private var lastStream = ""
+    private var lastDay: Int64 = .min
+    private var lastPartitionKey = ""
+
+    var chain: ChainHash { encoder.chain }
+
+    init(archive: Archive, snapshotID: String, chain: ChainHash, spoolDirectory: String) {
+        self.archive = archive
+        self.snapshotID = snapshotID
+        self.spoolDirectory = spoolDirectory
+        self.encoder = RecordEncoder(chain: chain)
+        line.reserveCapacity(4096)
+    }
+
+    /// True if adding `event` would exceed the snapshot's size or partition limits (never for the first event).
+    mutating func isFull(addingPartitionFor event: RecordedEvent) -> Bool {
+        guard count > 0 else { return false }
+        if bytesIn >= Int64(archive.settings.targetSnapshotBytes) { return true }
+        let key = partitionKey(for: event)
+        return writers[key] == nil && writers.count >= archive.settings.maxPartitionsPerSnapshot
+    }
+
+    mutating func add(_ event: RecordedEvent) throws {
+        let key = partitionKey(for: event)
+        if writers[key] == nil {
+            let values = archive.settings.partitioning.values(
+                stream: event.stream, recordedAtNanos: event.recordedAtNanos)
+            let partition = zip(archive.settings.partitioning.keys, values).map { (key: $0, value: $1) }
+            writers[key] = (partition, try archive.makeSegmentWriter(spoolDirectory: spoolDirectory))
+            order.append(key)
+        }
+        line.removeAll(keepingCapacity: true)
+        encoder.encode(
+            position: event.position, stream: event.stream, version: event.version, id: event.id, type: event.type,
+            recordedAtNanos: event.recordedAtNanos, data: event.data, metadata: event.metadata, into: &line)
+        let writer = writers[key]!.writer
+        try line.withUnsafeBytes { try writer.append(line: $0) }
+        if count == 0 { firstPosition = event.position }
+        lastPosition = event.position
+        count += 1
+        bytesIn += Int64(line.count + 1)
+        minRecordedAt = min(minRecordedAt, event.recordedAtNanos)
+        maxRecordedAt = max(maxRecordedAt, event.recordedAtNanos)
+        if count == 2 { CrashPoints.hit(.midSegment) }
+    }
+
+    /// Closes every partition file and returns the staged snapshot.
+    mutating func finish(intent: FlushIntent) throws -> Flusher.StagedSnapshot {
+        var files: [Flusher.StagedPartitionFile] = []
+        for key in order {
+            let entry = writers[key]!
+            files.append(Flusher.StagedPartitionFile(partition: entry.partition, staged: try entry.writer.finish()))
+        }
+        writers.removeAll()
+        return Flusher.StagedSnapshot(
+            intent: intent, files: files, minRecordedAt: minRecordedAt, maxRecordedAt: maxRecordedAt,
+            bytesIn: bytesIn)
+    }
+
+    /// Removes staged files after a failure.
+    mutating func discard() {
+        for (_, entry) in writers { entry.writer.discard() }
+        writers.removeAll()
+    }
+
+    private mutating func partitionKey(for event: RecordedEvent) -> String {
+        let day = event.recordedAtNanos >= 0 ? event.recordedAtNanos / 86_400_000_000_000 : -1
+        if event.stream == lastStream && day == lastDay { return lastPartitionKey }
+        let values = archive.settings.partitioning.values(stream: event.stream, recordedAtNanos: event.recordedAtNanos)
+        lastStream = event.stream
+        lastDay = day
+        lastPartitionKey = values.joined(separator: "/")
+        return lastPartitionKey
+    }
+}

@@ -1,0 +1,206 @@
+public import ArchiveFormat
+import Crypto
+import Foundation
+import Lode
+
+/// One thing `verify` found wrong, with where it is.
+public struct VerificationProblem: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        /// Bytes differ from what a checksum, hash chain, manifest link or signature commits to.
+        case tampered
+        /// An object or manifest is missing or cannot be decoded.
+        case unreadable
+        /// A signature is by a key that is not trusted, or signatures are missing.
+        case untrustedKey
+        /// Objects in the dataset that no manifest lists (left by a crash); harmless but reported.
+        case orphan
+    }
+
+    public var kind: Kind
+    /// The snapshot, object key or line the problem is at.
+    public var location: String
+    public var message: String
+
+    public var description: String { "\(kind.rawValue): \(location): \(message)" }
+}
+
+public struct VerificationReport: Sendable {
+    public var snapshots = 0
+    public var objects = 0
+    public var events: Int64 = 0
+    public var storedBytes: Int64 = 0
+    public var chainHead: ChainHash = .genesis
+    public var lastPosition: Int64 = 0
+    public var headSnapshotID = ""
+    public var problems: [VerificationProblem] = []
+    public var seconds: Double = 0
+
+    /// No problem other than orphans.
+    public var isIntact: Bool { problems.allSatisfy { $0.kind == .orphan } }
+}
+
+/// Recomputes every object checksum, the per-event hash chain across segments and snapshots, the manifest
+/// chain (each manifest commits to its parent's bytes), and looks for forks and orphans.
+///
+/// ```swift
+/// let report = try await Verifier(archive: archive).run()
+/// if !report.isIntact { for p in report.problems { print(p) } }
+/// ```
+public struct Verifier: Sendable {
+    public let archive: Archive
+
+    public init(archive: Archive) {
+        self.archive = archive
+    }
+
+    /// Verifies the chain up to `cut` (default: the head).
+    public func run(
+        to selector: CutSelector = .latest, progress: ((Int64, Double) -> Void)? = nil
+    ) async throws
+        -> VerificationReport
+    {
+        let started = ContinuousClock.now
+        var report = VerificationReport()
+        let plan = try await archive.plan(to: selector)
+        let cuts = plan.cuts
+        report.headSnapshotID = cuts.last?.snapshotID ?? ""
+        try await checkForks(&report)
+        let reader = ArchiveReader(archive: archive, verifyChain: true)
+        let wholePlan = ReadPlan(cuts: cuts, maxPosition: nil, maxRecordedAt: nil, selector: selector)
+        var expectedStart = ChainHash.genesis
+        var previousManifestSHA = ""
+        // Snapshots are fetched ahead in parallel; each is then checked on its own so that one problem does
+        // not hide the next.
+        var pending: [Task<Result<ArchiveReader.LoadedSnapshot, any Error>, Never>] = []
+        defer { pending.forEach { $0.cancel() } }
+        var next = 0
+        let archive = self.archive
+        func schedule() {
+            while pending.count < 3 && next < cuts.count {
+                let cut = cuts[next]
+                pending.append(
+                    Task {
+                        do {
+                            return .success(try await ArchiveReader.load(cut, archive: archive))
+                        } catch {
+                            return .failure(error)
+                        }
+                    })
+                next += 1
+            }
+        }
+        schedule()
+        for cut in cuts {
+            let loaded = await pending.removeFirst().value
+            schedule()
+            report.snapshots += 1
+            let location = "snapshot \(cut.snapshotID)"
+            // The manifest chain: each manifest records the SHA-256 of its parent's stored bytes.
+            if cut.facts.parentManifestSHA256 != previousManifestSHA {
+                report.problems.append(
+                    VerificationProblem(
+                        kind: .tampered, location: location,
+                        message: "the manifest records parent manifest hash "
+                            + "\(cut.facts.parentManifestSHA256.prefix(16))…, but the parent's manifest hashes to "
+                            + "\(previousManifestSHA.prefix(16))…: a manifest was edited or replaced"))
+            }
+            previousManifestSHA = (try? await archive.manifestSHA256(snapshotID: cut.snapshotID)) ?? ""
+            if let problem = signatureProblem(cut, location: location) { report.problems.append(problem) }
+            switch loaded {
+            case .failure(let error):
+                report.problems.append(Self.problem(error, location: location))
+            case .success(let snapshot):
+                report.objects += snapshot.files.count
+                report.storedBytes += snapshot.storedBytes
+                var stats = ReadStats()
+                do {
+                    _ = try reader.deliver(
+                        snapshot, plan: wholePlan, after: 0, chainStart: expectedStart, stats: &stats
+                    ) { _, _ in }
+                    report.events += stats.events
+                } catch {
+                    report.problems.append(Self.problem(error, location: location))
+                }
+            }
+            expectedStart = cut.facts.chainHead
+            report.chainHead = cut.facts.chainHead
+            report.lastPosition = cut.facts.lastPosition
+            progress?(report.events, Flusher.seconds(since: started))
+        }
+        if selector == .latest { try await findOrphans(&report) }
+        report.seconds = Flusher.seconds(since: started)
+        return report
+    }
+
+    /// With trusted keys configured, every manifest must carry a valid signature by one of them.
+    func signatureProblem(_ cut: CutPoint, location: String) -> VerificationProblem? {
+        switch archive.trustedKeys.check(cut.manifest) {
+        case .valid:
+            return nil
+        case .unsigned:
+            guard !archive.trustedKeys.isEmpty else { return nil }
+            return VerificationProblem(
+                kind: .untrustedKey, location: location,
+                message: "the manifest is not signed, but signatures are required")
+        case .unknownKey(let id):
+            guard !archive.trustedKeys.isEmpty else { return nil }
+            return VerificationProblem(
+                kind: .untrustedKey, location: location,
+                message: "the manifest is signed by key \(id), which is not among the trusted public keys")
+        case .invalid(let id):
+            return VerificationProblem(
+                kind: .tampered, location: location,
+                message: "the signature by key \(id) does not match the manifest: it was altered after signing")
+        }
+    }
+
+    static func problem(_ error: any Error, location: String) -> VerificationProblem {
+        switch error {
+        case let e as LodeError:
+            let kind: VerificationProblem.Kind =
+                [.checksumMismatch, .sizeMismatch, .forkDetected].contains(e.code) ? .tampered : .unreadable
+            return VerificationProblem(kind: kind, location: e.key ?? location, message: e.message)
+        case let e as ArchiveFormatError:
+            return VerificationProblem(
+                kind: e.code == .chainMismatch ? .tampered : .unreadable, location: location, message: e.message)
+        case let e as ArchiverError:
+            return VerificationProblem(
+                kind: e.code == .tampered ? .tampered : .unreadable, location: location, message: e.message)
+        default:
+            return VerificationProblem(kind: .unreadable, location: location, message: "\(error)")
+        }
+    }
+
+    /// Two manifests naming the same parent are a fork in the history.
+    func checkForks(_ report: inout VerificationReport) async throws {
+        let manifests = try await archive.events.allManifests()
+        var children: [String: [String]] = [:]
+        for m in manifests { children[m.parentSnapshotID ?? "", default: []].append(m.snapshotID) }
+        for (parent, kids) in children where kids.count > 1 {
+            report.problems.append(
+                VerificationProblem(
+                    kind: .tampered, location: parent.isEmpty ? "the first snapshot" : "snapshot \(parent)",
+                    message: "history forks: snapshots \(kids.sorted().joined(separator: ", ")) all name it as parent"))
+        }
+    }
+
+    /// Objects under the events dataset that no manifest lists.
+    func findOrphans(_ report: inout VerificationReport) async throws {
+        let manifests = try await archive.events.allManifests()
+        var referenced = Set<String>()
+        for m in manifests { for f in m.files { referenced.insert(f.path) } }
+        for object in try await archive.store.list(prefix: "datasets/\(archive.settings.datasetID)/") {
+            let key = object.key
+            if referenced.contains(key) || key.hasSuffix("/manifest.json") || key.hasSuffix("/latest")
+                || key.hasSuffix("/latest.lock")
+            {
+                continue
+            }
+            report.problems.append(
+                VerificationProblem(
+                    kind: .orphan, location: key,
+                    message: "no manifest lists this object (left by an interrupted flush; `archiver flush` "
+                        + "reuses or ignores it)"))
+        }
+    }
+}

@@ -1,0 +1,196 @@
+internal import CSQLite
+import Coordination
+import Foundation
+
+/// One sqlite3 connection (`sqlite3_open_v2`). Not Sendable: it is owned by one actor, whose executor is a
+/// dedicated thread, so blocking calls never run on the cooperative pool.
+final class SQLiteConnection {
+    let handle: OpaquePointer
+    let path: String
+    private var statements: [String: SQLiteStatement] = [:]
+
+    init(path: String, readOnly: Bool = false) throws {
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw CoordinationError(
+                .connectionFailed, "cannot open SQLite database \(path): \(message); check the path and permissions")
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements without results (`sqlite3_exec`).
+    func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(error)
+            throw Self.error(rc, message)
+        }
+    }
+
+    /// A prepared statement, cached by its SQL text and reset for reuse.
+    func statement(_ sql: String) throws -> SQLiteStatement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw Self.error(rc, String(cString: sqlite3_errmsg(handle))) }
+        let statement = SQLiteStatement(stmt, connection: self)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `body` in a transaction (`BEGIN IMMEDIATE` takes the write lock up front, so two writers never
+    /// deadlock upgrading read locks); rolls back if it throws.
+    ///
+    /// Every cached statement is reset first and last: a statement left on a row keeps an old read snapshot
+    /// open, and a write from an old snapshot fails at once with SQLITE_BUSY_SNAPSHOT instead of waiting.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        resetAll()
+        defer { resetAll() }
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs reads outside a transaction, releasing their read snapshot afterwards.
+    func read<T>(_ body: () throws -> T) throws -> T {
+        defer { resetAll() }
+        return try body()
+    }
+
+    func resetAll() {
+        for statement in statements.values { statement.reset() }
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    static func error(_ rc: Int32, _ message: String) -> CoordinationError {
+        switch rc & 0xFF {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return CoordinationError(
+                .busy,
+                "the SQLite database stayed locked past the busy timeout (\(message)); retry, or look for a "
+                    + "process holding a long transaction")
+        case SQLITE_CONSTRAINT:
+            return CoordinationError(.invalidInput, "constraint violated: \(message)")
+        case SQLITE_FULL:
+            return CoordinationError(
+                .queryFailed, "the disk is full (\(message)); free space and retry: nothing was written")
+        case SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN:
+            return CoordinationError(.connectionFailed, "cannot write the SQLite database: \(message)")
+        case SQLITE_CORRUPT, SQLITE_NOTADB:
+            return CoordinationError(.connectionFailed, "the SQLite file is corrupt or not a database: \(message)")
+        default:
+            return CoordinationError(.queryFailed, "SQLite error \(rc): \(message)")
+        }
+    }
+}
+
+/// A prepared statement (`sqlite3_stmt`). Bind positions start at 1; columns at 0.
+final class SQLiteStatement {
+    private let stmt: OpaquePointer
+    private unowned let connection: SQLiteConnection
+
+    init(_ stmt: OpaquePointer, connection: SQLiteConnection) {
+        self.stmt = stmt
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(stmt) }
+
+    func reset() {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+    }
+
+    func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(stmt, index, value) }
+    func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(stmt, index, value) }
+    func bind(_ index: Int32, _ value: String?) {
+        guard var value else {
+            sqlite3_bind_null(stmt, index)
+            return
+        }
+        value.withUTF8 { buffer in
+            _ = sqlite3_bind_text(
+                stmt, index, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self),
+                Int32(buffer.count), csqlite_transient())
+        }
+    }
+
+    /// Steps once: true while a row is available.
+    @discardableResult
+    func step() throws -> Bool {
+        let rc = sqlite3_step(stmt)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw SQLiteConnection.error(rc, String(cString: sqlite3_errmsg(connection.handle)))
+        }
+    }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(stmt, column) }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
+    func string(_ column: Int32) -> String {
+        guard let text = sqlite3_column_text(stmt, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(stmt, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+    }
+}
+
+/// A serial executor on a dedicated thread: the SQLite actor's blocking calls (`sqlite3_step`, fsync) stay off
+/// Swift's cooperative thread pool.
+final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var thread: Thread?
+
+    init(name: String) {
+        let thread = Thread { [unowned self] in self.runLoop() }
+        thread.name = name
+        self.thread = thread
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        condition.lock()
+        jobs.append(unowned)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
+
+    private func runLoop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            condition.unlock()
+            for job in batch { job.runSynchronously(on: asUnownedSerialExecutor()) }
+        }
+    }
+}

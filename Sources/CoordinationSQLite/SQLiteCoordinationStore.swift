@@ -1,0 +1,640 @@
+public import Coordination
+import Crypto
+import Foundation
+
+/// The embedded coordination store on SQLite (WAL mode, one writer connection).
+///
+/// Positions are assigned inside the write transaction from a `head` counter, so commit order is position
+/// order and the safe high-water mark is simply the head. Several processes may share the file: SQLite's
+/// write lock serialises them (`BEGIN IMMEDIATE` + a busy timeout).
+///
+/// ```swift
+/// let store = try await SQLiteCoordinationStore(path: "archiver.db")
+/// try await store.migrate()
+/// ```
+public actor SQLiteCoordinationStore: CoordinationStore {
+    public enum Synchronous: String, Sendable {
+        /// fsync on every commit (default): an acknowledged append survives power loss.
+        case full = "FULL"
+        /// fsync at WAL checkpoints only: faster; a power loss may drop the last commits (never corrupts).
+        case normal = "NORMAL"
+    }
+
+    public struct Options: Sendable {
+        public var synchronous: Synchronous = .full
+        public var busyTimeoutMilliseconds: Int32 = 10_000
+        public var limits = AppendLimits()
+        public init() {}
+    }
+
+    private let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    private var connection: SQLiteConnection?
+    public let path: String
+    public let options: Options
+    /// Waiters for new events in this process (`waitForEvents`).
+    private var waiters: [(position: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+
+    /// Opens (creating if needed) the database at `path`. Call ``migrate()`` before first use.
+    public init(path: String, options: Options = Options()) async throws {
+        self.path = path
+        self.options = options
+        self.executor = ThreadExecutor(name: "sqlite:\(path)")
+        try await openConnection()
+    }
+
+    private func openConnection() async throws {
+        let connection = try SQLiteConnection(path: path)
+        // The busy timeout first: switching to WAL needs a lock that another process may hold.
+        try connection.execute(
+            "PRAGMA busy_timeout=\(options.busyTimeoutMilliseconds); PRAGMA journal_mode=WAL; "
+                + "PRAGMA synchronous=\(options.synchronous.rawValue); PRAGMA foreign_keys=OFF;")
+        self.connection = connection
+    }
+
+    private func db() throws -> SQLiteConnection {
+        guard let connection else { throw CoordinationError(.closed, "the store was closed") }
+        return connection
+    }
+
+    public func close() async {
+        connection = nil
+        for waiter in waiters { waiter.continuation.resume() }
+        waiters.removeAll()
+    }
+
+    // MARK: - Migrations
+
+    @discardableResult
+    public func migrate() async throws -> [MigrationRecord] {
+        let db = try db()
+        return try db.transaction {
+            try db.execute(
+                "CREATE TABLE IF NOT EXISTS archiver_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                    + "checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+            var applied: [Int: (name: String, checksum: String)] = [:]
+            let select = try db.statement("SELECT version, name, checksum FROM archiver_migrations ORDER BY version")
+            while try select.step() { applied[Int(select.int64(0))] = (select.string(1), select.string(2)) }
+            let known = Dictionary(embeddedMigrations.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
+            for (version, record) in applied.sorted(by: { $0.key < $1.key }) {
+                guard let migration = known[version] else {
+                    throw CoordinationError(
+                        .migrationMismatch,
+                        "the database \(path) carries migration \(version) (\(record.name)), which this archiver does "
+                            + "not know: it was created by a newer version; upgrade archiver")
+                }
+                guard Self.checksum(migration.sql) == record.checksum else {
+                    throw CoordinationError(
+                        .migrationMismatch,
+                        "migration \(version) (\(record.name)) in \(path) differs from this archiver's (checksum "
+                            + "mismatch): the schema was altered by hand; restore the database or fix the migration")
+                }
+            }
+            var records: [MigrationRecord] = []
+            for migration in embeddedMigrations {
+                let checksum = Self.checksum(migration.sql)
+                if applied[migration.version] != nil {
+                    records.append(
+                        MigrationRecord(
+                            version: migration.version, name: migration.name, checksum: checksum, appliedNow: false))
+                    continue
+                }
+                try db.execute(migration.sql)
+                let insert = try db.statement(
+                    "INSERT INTO archiver_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)")
+                insert.bind(1, Int64(migration.version))
+                insert.bind(2, migration.name)
+                insert.bind(3, checksum)
+                insert.bind(4, Self.nowMicros())
+                try insert.step()
+                records.append(
+                    MigrationRecord(
+                        version: migration.version, name: migration.name, checksum: checksum, appliedNow: true))
+            }
+            return records
+        }
+    }
+
+    static func checksum(_ sql: String) -> String {
+        SHA256.hash(data: Array(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func nowMicros() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+    }
+
+    // MARK: - Append
+
+    public func append(_ request: AppendRequest) async throws -> AppendResult {
+        try await appendMultiple([request], idempotencyKey: request.idempotencyKey)[0]
+    }
+
+    public func appendMultiple(_ requests: [AppendRequest], idempotencyKey: String?) async throws -> [AppendResult] {
+        let validated = try requests.map { try AppendValidation.validate($0, limits: options.limits) }
+        let key = idempotencyKey ?? (requests.count == 1 ? requests[0].idempotencyKey : nil)
+        let db = try db()
+        let results: [AppendResult] = try db.transaction {
+            var requestHash = ""
+            if let key {
+                requestHash = AppendValidation.requestHash(requests)
+                let lookup = try db.statement("SELECT request_hash, result FROM idempotency WHERE key = ?")
+                defer { lookup.reset() }
+                lookup.bind(1, key)
+                if try lookup.step() {
+                    guard lookup.string(0) == requestHash else {
+                        throw CoordinationError(
+                            .idempotencyConflict,
+                            "idempotency key '\(key)' was already used for a different request; use a new key for a "
+                                + "new request")
+                    }
+                    let stored = lookup.string(1)
+                    let decoded = try JSONDecoder().decode([AppendResult].self, from: Data(stored.utf8))
+                    return decoded.map {
+                        var r = $0; r.replayed = true; return r
+                    }
+                }
+            }
+            var head = try readState("head", db)
+            let now = Self.nowMicros()
+            var results: [AppendResult] = []
+            let insert = try db.statement(
+                "INSERT INTO events (position, stream, version, id, type, data, metadata, recorded_at) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            for (request, events) in zip(requests, validated) {
+                let current = try streamVersion(request.stream, db)
+                try AppendValidation.check(request.expected, actual: current, stream: request.stream)
+                let first = head + 1
+                var version = current
+                for event in events {
+                    head += 1
+                    version += 1
+                    insert.reset()
+                    insert.bind(1, head)
+                    insert.bind(2, request.stream)
+                    insert.bind(3, version)
+                    insert.bind(4, event.id)
+                    insert.bind(5, event.type)
+                    insert.bind(6, event.data)
+                    insert.bind(7, event.metadata)
+                    insert.bind(8, now)
+                    try insert.step()
+                }
+                let upsert = try db.statement(
+                    "INSERT INTO streams (stream, version, last_position) VALUES (?, ?, ?) "
+                        + "ON CONFLICT (stream) DO UPDATE SET version = excluded.version, "
+                        + "last_position = excluded.last_position")
+                upsert.bind(1, request.stream)
+                upsert.bind(2, version)
+                upsert.bind(3, head)
+                try upsert.step()
+                results.append(
+                    AppendResult(
+                        stream: request.stream, firstVersion: current + 1, lastVersion: version, firstPosition: first,
+                        lastPosition: head, eventIDs: events.map { $0.id! }, replayed: false))
+            }
+            try writeState("head", head, db)
+            if let key {
+                let encoded = String(decoding: try JSONEncoder().encode(results), as: UTF8.self)
+                let remember = try db.statement(
+                    "INSERT INTO idempotency (key, request_hash, result, created_at) VALUES (?, ?, ?, ?)")
+                remember.bind(1, key)
+                remember.bind(2, requestHash)
+                remember.bind(3, encoded)
+                remember.bind(4, now)
+                try remember.step()
+            }
+            return results
+        }
+        if let last = results.last, !last.replayed { wake(upTo: last.lastPosition) }
+        return results
+    }
+
+    private func streamVersion(_ stream: String, _ db: SQLiteConnection) throws -> Int64 {
+        let select = try db.statement("SELECT version FROM streams WHERE stream = ?")
+        defer { select.reset() }
+        select.bind(1, stream)
+        return try select.step() ? select.int64(0) : 0
+    }
+
+    private func readState(_ name: String, _ db: SQLiteConnection) throws -> Int64 {
+        let select = try db.statement("SELECT value FROM state WHERE name = ?")
+        defer { select.reset() }
+        select.bind(1, name)
+        guard try select.step() else {
+            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init` first")
+        }
+        return select.int64(0)
+    }
+
+    private func writeState(_ name: String, _ value: Int64, _ db: SQLiteConnection) throws {
+        let update = try db.statement("UPDATE state SET value = ? WHERE name = ?")
+        update.bind(1, value)
+        update.bind(2, name)
+        try update.step()
+    }
+
+    // MARK: - Reads
+
+    private static let eventColumns = "position, stream, version, id, type, data, metadata, recorded_at"
+
+    private func events(_ statement: SQLiteStatement) throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        while try statement.step() {
+            events.append(
+                RecordedEvent(
+                    position: statement.int64(0), stream: statement.string(1), version: statement.int64(2),
+                    id: statement.string(3), type: statement.string(4), data: statement.string(5),
+                    metadata: statement.string(6), recordedAtNanos: statement.int64(7) * 1000))
+        }
+        return events
+    }
+
+    public func readStream(_ stream: String, fromVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
+        let db = try db()
+        let select = try db.statement(
+            "SELECT \(Self.eventColumns) FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?")
+        select.bind(1, stream)
+        select.bind(2, max(1, fromVersion))
+        select.bind(3, Int64(limit))
+        let found = try events(select)
+        let wanted = max(1, fromVersion)
+        let current = try streamVersion(stream, db)
+        if found.first.map({ $0.version > wanted }) ?? (current >= wanted) {
+            throw CoordinationError(
+                .prunedRange,
+                "events of stream '\(stream)' from version \(wanted) were pruned from the hot store after archiving; "
+                    + "read them from the archive: archiver replay --to latest --stream '\(stream)' --exec 'cat'",
+                stream: stream)
+        }
+        return found
+    }
+
+    public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        let db = try db()
+        let pruned = try readState("pruned_through", db)
+        if position < pruned {
+            throw CoordinationError(
+                .prunedRange,
+                "events after position \(position) up to \(pruned) were pruned from the hot store after archiving; "
+                    + "read them from the archive (archiver replay, archiver lode cat)")
+        }
+        let select = try db.statement(
+            "SELECT \(Self.eventColumns) FROM events WHERE position > ? ORDER BY position LIMIT ?")
+        select.bind(1, position)
+        select.bind(2, Int64(limit))
+        return try events(select)
+    }
+
+    public func safeHighWaterMark() async throws -> Int64 {
+        try readState("head", try db())
+    }
+
+    public func streams(after: String?, limit: Int) async throws -> [StreamHead] {
+        let db = try db()
+        let select = try db.statement(
+            "SELECT stream, version, last_position FROM streams WHERE stream > ? ORDER BY stream LIMIT ?")
+        select.bind(1, after ?? "")
+        select.bind(2, Int64(limit))
+        var heads: [StreamHead] = []
+        while try select.step() {
+            heads.append(StreamHead(stream: select.string(0), version: select.int64(1), lastPosition: select.int64(2)))
+        }
+        return heads
+    }
+
+    public func streamHead(_ stream: String) async throws -> StreamHead? {
+        let db = try db()
+        let select = try db.statement("SELECT version, last_position FROM streams WHERE stream = ?")
+        defer { select.reset() }
+        select.bind(1, stream)
+        return try select.step()
+            ? StreamHead(stream: stream, version: select.int64(0), lastPosition: select.int64(1)) : nil
+    }
+
+    public func status() async throws -> StoreStatus {
+        let db = try db()
+        let head = try readState("head", db)
+        let cursor = try flushCursorRow(db)
+        func count(_ sql: String, _ bind: Int64? = nil) throws -> Int64 {
+            let s = try db.statement(sql)
+            if let bind { s.bind(1, bind) }
+            return try s.step() ? s.int64(0) : 0
+        }
+        return StoreStatus(
+            headPosition: head, safeHighWaterMark: head, flushCursor: cursor.position,
+            unflushedCount: try count("SELECT count(*) FROM events WHERE position > ?", cursor.position),
+            streamCount: try count("SELECT count(*) FROM streams"),
+            eventCount: try count("SELECT count(*) FROM events"),
+            prunedThrough: try readState("pruned_through", db))
+    }
+
+    // MARK: - Flusher bookkeeping
+
+    private func flushCursorRow(_ db: SQLiteConnection) throws -> FlushCursor {
+        let select = try db.statement(
+            "SELECT position, chain_head, snapshot_id, archived_count FROM flush_cursor WHERE id = 1")
+        defer { select.reset() }
+        guard try select.step() else {
+            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init`")
+        }
+        return FlushCursor(
+            position: select.int64(0), chainHead: select.string(1), snapshotID: select.string(2),
+            archivedCount: select.int64(3))
+    }
+
+    public func flushCursor() async throws -> FlushCursor { try flushCursorRow(try db()) }
+
+    public func pendingFlushIntent() async throws -> FlushIntent? { try intentRow(try db()) }
+
+    private func intentRow(_ db: SQLiteConnection) throws -> FlushIntent? {
+        let select = try db.statement(
+            "SELECT snapshot_id, first_position, last_position, event_count, chain_start, chain_head, "
+                + "parent_snapshot_id, cut_name, fencing_token FROM flush_intent WHERE id = 1")
+        defer { select.reset() }
+        guard try select.step() else { return nil }
+        return FlushIntent(
+            snapshotID: select.string(0), firstPosition: select.int64(1), lastPosition: select.int64(2),
+            eventCount: select.int64(3), chainStart: select.string(4), chainHead: select.string(5),
+            parentSnapshotID: select.string(6), cutName: select.isNull(7) ? nil : select.string(7),
+            fencingToken: select.int64(8))
+    }
+
+    /// Fencing: the intent's token must be the flush lease's current token.
+    private func checkFence(_ token: Int64, _ db: SQLiteConnection) throws {
+        let select = try db.statement("SELECT fencing_token FROM leases WHERE name = ?")
+        defer { select.reset() }
+        select.bind(1, AppendValidation.flushLeaseName)
+        guard try select.step(), select.int64(0) == token else {
+            throw CoordinationError(
+                .fenced, "this flusher's lease (token \(token)) was taken over by another flusher; stopping")
+        }
+    }
+
+    public func recordFlushIntent(_ intent: FlushIntent) async throws {
+        let db = try db()
+        try db.transaction {
+            try checkFence(intent.fencingToken, db)
+            if let pending = try intentRow(db) {
+                throw CoordinationError(
+                    .intentExists, "flush intent for snapshot \(pending.snapshotID) is still pending; finish it first")
+            }
+            let insert = try db.statement(
+                "INSERT INTO flush_intent (id, snapshot_id, first_position, last_position, event_count, chain_start, "
+                    + "chain_head, parent_snapshot_id, cut_name, fencing_token) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            insert.bind(1, intent.snapshotID)
+            insert.bind(2, intent.firstPosition)
+            insert.bind(3, intent.lastPosition)
+            insert.bind(4, intent.eventCount)
+            insert.bind(5, intent.chainStart)
+            insert.bind(6, intent.chainHead)
+            insert.bind(7, intent.parentSnapshotID)
+            insert.bind(8, intent.cutName)
+            insert.bind(9, intent.fencingToken)
+            try insert.step()
+        }
+    }
+
+    public func completeFlush(_ intent: FlushIntent) async throws {
+        let db = try db()
+        try db.transaction {
+            try checkFence(intent.fencingToken, db)
+            guard let pending = try intentRow(db), pending.snapshotID == intent.snapshotID else {
+                throw CoordinationError(.fenced, "flush intent \(intent.snapshotID) is no longer pending")
+            }
+            let update = try db.statement(
+                "UPDATE flush_cursor SET position = ?, chain_head = ?, snapshot_id = ?, "
+                    + "archived_count = archived_count + ? WHERE id = 1")
+            update.bind(1, intent.lastPosition)
+            update.bind(2, intent.chainHead)
+            update.bind(3, intent.snapshotID)
+            update.bind(4, intent.eventCount)
+            try update.step()
+            try db.execute("DELETE FROM flush_intent")
+        }
+    }
+
+    public func abandonFlushIntent(snapshotID: String) async throws {
+        let db = try db()
+        try db.transaction {
+            let delete = try db.statement("DELETE FROM flush_intent WHERE snapshot_id = ?")
+            delete.bind(1, snapshotID)
+            try delete.step()
+        }
+    }
+
+    // MARK: - Leases
+
+    public func acquireLease(_ name: String, holder: String, ttlSeconds: Double) async throws -> Lease? {
+        let db = try db()
+        let now = Date().timeIntervalSince1970
+        return try db.transaction {
+            let current = try leaseRow(name, db)
+            let token: Int64
+            if let current {
+                if current.holder == holder && current.expiresAt > now {
+                    token = current.fencingToken
+                } else if current.expiresAt <= now {
+                    token = current.fencingToken + 1
+                } else {
+                    return nil
+                }
+            } else {
+                token = 1
+            }
+            try writeLease(Lease(name: name, holder: holder, fencingToken: token, expiresAt: now + ttlSeconds), db)
+            return Lease(name: name, holder: holder, fencingToken: token, expiresAt: now + ttlSeconds)
+        }
+    }
+
+    public func takeOverLease(
+        _ name: String, from previousHolder: String, holder: String, ttlSeconds: Double
+    )
+        async throws -> Lease?
+    {
+        let db = try db()
+        let now = Date().timeIntervalSince1970
+        return try db.transaction {
+            guard let current = try leaseRow(name, db), current.holder == previousHolder else { return nil }
+            let lease = Lease(
+                name: name, holder: holder, fencingToken: current.fencingToken + 1, expiresAt: now + ttlSeconds)
+            try writeLease(lease, db)
+            return lease
+        }
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        let db = try db()
+        // The row stays so the fencing token keeps increasing across holders.
+        try db.transaction {
+            let update = try db.statement("UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?")
+            update.bind(1, name)
+            update.bind(2, holder)
+            try update.step()
+        }
+    }
+
+    public func currentLease(_ name: String) async throws -> Lease? { try leaseRow(name, try db()) }
+
+    private func leaseRow(_ name: String, _ db: SQLiteConnection) throws -> Lease? {
+        let select = try db.statement("SELECT holder, fencing_token, expires_at FROM leases WHERE name = ?")
+        defer { select.reset() }
+        select.bind(1, name)
+        guard try select.step() else { return nil }
+        return Lease(name: name, holder: select.string(0), fencingToken: select.int64(1), expiresAt: select.double(2))
+    }
+
+    private func writeLease(_ lease: Lease, _ db: SQLiteConnection) throws {
+        let upsert = try db.statement(
+            "INSERT INTO leases (name, holder, fencing_token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) "
+                + "DO UPDATE SET holder = excluded.holder, fencing_token = excluded.fencing_token, "
+                + "expires_at = excluded.expires_at")
+        upsert.bind(1, lease.name)
+        upsert.bind(2, lease.holder)
+        upsert.bind(3, lease.fencingToken)
+        upsert.bind(4, lease.expiresAt)
+        try upsert.step()
+    }
+
+    // MARK: - Restore
+
+    public func restoreEvents(_ events: [RecordedEvent]) async throws {
+        guard !events.isEmpty else { return }
+        let db = try db()
+        try db.transaction {
+            let insert = try db.statement(
+                "INSERT INTO events (position, stream, version, id, type, data, metadata, recorded_at) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            let upsert = try db.statement(
+                "INSERT INTO streams (stream, version, last_position) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE "
+                    + "SET version = max(version, excluded.version), last_position = max(last_position, "
+                    + "excluded.last_position)")
+            for e in events {
+                insert.reset()
+                insert.bind(1, e.position)
+                insert.bind(2, e.stream)
+                insert.bind(3, e.version)
+                insert.bind(4, e.id)
+                insert.bind(5, e.type)
+                insert.bind(6, e.data)
+                insert.bind(7, e.metadata)
+                insert.bind(8, e.recordedAtNanos / 1000)
+                try insert.step()
+                upsert.reset()
+                upsert.bind(1, e.stream)
+                upsert.bind(2, e.version)
+                upsert.bind(3, e.position)
+                try upsert.step()
+            }
+            let head = try readState("head", db)
+            try writeState("head", max(head, events.last!.position), db)
+        }
+    }
+
+    public func restoreFlushCursor(_ cursor: FlushCursor) async throws {
+        let db = try db()
+        try db.transaction {
+            let update = try db.statement(
+                "UPDATE flush_cursor SET position = ?, chain_head = ?, snapshot_id = ?, archived_count = ? WHERE id = 1"
+            )
+            update.bind(1, cursor.position)
+            update.bind(2, cursor.chainHead)
+            update.bind(3, cursor.snapshotID)
+            update.bind(4, cursor.archivedCount)
+            try update.step()
+        }
+    }
+
+    // MARK: - Checkpoints and maintenance
+
+    public func setCheckpoint(_ name: String, position: Int64) async throws {
+        let db = try db()
+        let upsert = try db.statement(
+            "INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+        )
+        upsert.bind(1, name)
+        upsert.bind(2, position)
+        try upsert.step()
+    }
+
+    public func checkpoints() async throws -> [ConsumerCheckpoint] {
+        let select = try db().statement("SELECT name, position FROM checkpoints ORDER BY name")
+        var result: [ConsumerCheckpoint] = []
+        while try select.step() { result.append(ConsumerCheckpoint(name: select.string(0), position: select.int64(1))) }
+        return result
+    }
+
+    public func pruneEvents(upTo position: Int64) async throws -> Int {
+        let db = try db()
+        let deleted: Int = try db.transaction {
+            let cursor = try flushCursorRow(db).position
+            guard position <= cursor else {
+                throw CoordinationError(
+                    .invalidInput, "cannot prune up to position \(position): only \(cursor) is archived; flush first")
+            }
+            let lowest = try db.statement("SELECT name, min(position) FROM checkpoints")
+            if try lowest.step(), !lowest.isNull(1), lowest.int64(1) < position {
+                throw CoordinationError(
+                    .invalidInput,
+                    "cannot prune up to position \(position): subscriber '\(lowest.string(0))' is still at "
+                        + "\(lowest.int64(1))")
+            }
+            let delete = try db.statement("DELETE FROM events WHERE position <= ?")
+            delete.bind(1, position)
+            try delete.step()
+            let count = db.changes
+            try writeState("pruned_through", max(position, try readState("pruned_through", db)), db)
+            return count
+        }
+        return deleted
+    }
+
+    public func prunedThrough() async throws -> Int64 { try readState("pruned_through", try db()) }
+
+    public func pruneIdempotencyKeys(olderThanSeconds: Double) async throws -> Int {
+        let db = try db()
+        return try db.transaction {
+            let delete = try db.statement("DELETE FROM idempotency WHERE created_at < ?")
+            delete.bind(1, Self.nowMicros() - Int64(olderThanSeconds * 1_000_000))
+            try delete.step()
+            return db.changes
+        }
+    }
+
+    // MARK: - Wake-ups
+
+    public func waitForEvents(after position: Int64, timeoutSeconds: Double) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeoutSeconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try readState("head", try db()) > position { return }
+            // Woken at once by appends in this process; other processes are noticed by the poll.
+            let poll = min(
+                0.25,
+                max(
+                    0,
+                    Double((deadline - ContinuousClock.now).components.seconds)
+                        + Double((deadline - ContinuousClock.now).components.attoseconds) / 1e18))
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                waiters.append((position, continuation))
+                let executor = self
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(poll * 1000)))
+                    await executor.timeoutWaiters()
+                }
+            }
+        }
+    }
+
+    private func wake(upTo position: Int64) {
+        let ready = waiters.filter { $0.position < position }
+        waiters.removeAll { $0.position < position }
+        for waiter in ready { waiter.continuation.resume() }
+    }
+
+    private func timeoutWaiters() {
+        let all = waiters
+        waiters.removeAll()
+        for waiter in all { waiter.continuation.resume() }
+    }
+}

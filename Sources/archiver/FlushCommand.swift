@@ -1,0 +1,155 @@
+import ArchiveFormat
+import ArchiverCore
+import ArgumentParser
+import Coordination
+import Foundation
+import Lode
+
+/// Options that decide how a new archive is written (an existing archive keeps its own).
+struct ArchiveLayoutOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Segment compression: zstd[:LEVEL], gzip[:LEVEL] or none.", valueName: "codec"))
+    var compression: String = "zstd:1"
+
+    @Option(help: ArgumentHelp("Hive partitioning: category-day, day or none.", valueName: "scheme"))
+    var partitioning: String = ArchivePartitioning.categoryDay.rawValue
+
+    @Option(
+        name: .customLong("target-size"),
+        help: ArgumentHelp("Uncompressed bytes per snapshot before a new one starts (e.g. 64MiB).", valueName: "size"))
+    var targetSize: String = "64MiB"
+
+    func settings() throws -> ArchiveSettings {
+        var settings = ArchiveSettings()
+        guard let compression = ArchiveCompression(parsing: compression) else {
+            throw ValidationError("--compression '\(compression)' is not zstd[:LEVEL], gzip[:LEVEL] or none")
+        }
+        settings.compression = compression
+        guard let partitioning = ArchivePartitioning(rawValue: partitioning) else {
+            throw ValidationError("--partitioning '\(partitioning)' is not category-day, day or none")
+        }
+        settings.partitioning = partitioning
+        guard let size = ByteSize.parse(targetSize), size >= 1024 else {
+            throw ValidationError("--target-size '\(targetSize)' is not a size such as 64MiB, 512KiB or 1000000")
+        }
+        settings.targetSnapshotBytes = size
+        return settings
+    }
+}
+
+enum ByteSize {
+    /// Parses `123`, `64MiB`, `512KiB`, `1GiB`, `10MB`, `1kB`.
+    static func parse(_ text: String) -> Int? {
+        let units: [(String, Int)] = [
+            ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1_000_000_000), ("MB", 1_000_000),
+            ("kB", 1000), ("KB", 1000), ("B", 1),
+        ]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            return Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
+        }
+        return Int(text)
+    }
+
+    static func format(_ bytes: Int64) -> String {
+        let b = Double(bytes)
+        if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
+        if b >= 1e6 { return String(format: "%.1f MB", b / 1e6) }
+        if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
+        return "\(bytes) B"
+    }
+}
+
+/// The options of a flush, shared by `archiver flush` and `archiver cut create`.
+struct FlushArguments: ParsableArguments {
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var archiveOptions: ArchiveOptions
+    @OptionGroup var layout: ArchiveLayoutOptions
+    @OptionGroup var signing: SigningOptions
+
+    @Flag(help: "Print nothing but errors.")
+    var quiet = false
+
+    /// Runs one flush pass and returns its summary.
+    func flushOnce(store: any CoordinationStore, archive: Archive, cutName: String?) async throws -> FlushSummary {
+        let flusher = Flusher(
+            store: store, archive: archive, options: FlushOptions(cutName: cutName, producer: ArchiverVersion.producer))
+        let reporter = ProgressReporter(label: "flush", quiet: quiet)
+        let summary = try await flusher.run { progress in
+            reporter.update(done: progress.events, total: progress.backlog, seconds: progress.seconds)
+        }
+        reporter.finish()
+        return summary
+    }
+
+    func openArchive() async throws -> Archive {
+        var archive = try await ArchiveOpener.open(archiveOptions, create: true, preferred: try layout.settings())
+        try signing.apply(to: &archive)
+        return archive
+    }
+
+    static func describe(_ s: FlushSummary) -> String {
+        guard s.events > 0 else { return "nothing to flush: the archive is up to date (position \(s.lastPosition))" }
+        let rate = s.seconds > 0 ? Int(Double(s.events) / s.seconds) : 0
+        var line =
+            "flushed \(s.events) events in \(s.snapshotIDs.count) snapshot(s), \(s.files) segment(s): "
+            + "\(ByteSize.format(s.bytesIn)) -> \(ByteSize.format(s.bytesOut)) (\(String(format: "%.1f", s.ratio))x) "
+            + "in \(String(format: "%.2f", s.seconds))s (\(rate) events/s); cut point \(s.snapshotIDs.last!) "
+            + "at position \(s.lastPosition)"
+        if let name = s.cutName { line += " named '\(name)'" }
+        if s.resumedIntent { line += "; completed an interrupted flush first" }
+        return line
+    }
+}
+
+struct FlushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flush",
+        abstract: "Move committed events from the coordination store into the archive.",
+        discussion: """
+            One pass archives every event up to the store's safe high-water mark as Lode snapshots (one per \
+            64 MiB of records by default); each snapshot is a cut point. A pass that was killed is completed \
+            by the next one: nothing is lost or archived twice. Only one flusher works at a time (a lease).
+
+            Examples:
+              archiver flush
+              archiver flush --cut month-end-2026-11
+              archiver flush --watch --interval 5
+            """)
+
+    @OptionGroup var arguments: FlushArguments
+
+    @Option(help: ArgumentHelp("Name the resulting snapshot as a cut point.", valueName: "name"))
+    var cut: String?
+
+    @Flag(help: "Keep flushing: wake on new events (or every --interval seconds) until interrupted.")
+    var watch = false
+
+    @Option(help: ArgumentHelp("With --watch: the longest wait between passes, in seconds.", valueName: "seconds"))
+    var interval: Double = 5
+
+    @Option(help: ArgumentHelp("With --watch: wait until at least this many events are unflushed.", valueName: "n"))
+    var minEvents: Int64 = 1
+
+    func run() async throws {
+        try await CLIErrors.reporting {
+            let store = try await arguments.storeOptions.openStore()
+            let archive = try await arguments.openArchive()
+            do {
+                repeat {
+                    let summary = try await arguments.flushOnce(store: store, archive: archive, cutName: cut)
+                    if !arguments.quiet && (summary.events > 0 || !watch) { print(FlushArguments.describe(summary)) }
+                    if watch {
+                        let status = try await store.status()
+                        if status.unflushedCount < minEvents {
+                            try await store.waitForEvents(
+                                after: status.flushCursor + max(0, minEvents - 1), timeoutSeconds: interval)
+                        }
+                    }
+                } while watch && !Task.isCancelled
+            } catch {
+                await store.close()
+                throw error
+            }
+            await store.close()
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Coordination
+import CoordinationSQLite
+import Foundation
+
+/// `--store`: which coordination store to use. Shared by every command that touches the hot side.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Coordination store: sqlite:PATH, a file path, or postgres://… (default ./archiver.db). Also ARCHIVER_STORE.",
+            valueName: "store"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("SQLite durability: full (fsync each commit, default) or normal.", valueName: "mode"))
+    var sqliteSynchronous: String = "full"
+
+    /// The location after applying the environment and the default.
+    var location: String {
+        store ?? ProcessInfo.processInfo.environment["ARCHIVER_STORE"] ?? "./archiver.db"
+    }
+
+    /// Opens the store; with `create` false a missing SQLite file is an error that says to run `archiver init`.
+    func openStore(create: Bool = false) async throws -> any CoordinationStore {
+        let location = self.location
+        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
+            throw ValidationError(
+                "PostgreSQL stores (\(Self.redacted(location))) are not supported by this build yet; use sqlite:PATH")
+        }
+        let path = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
+        guard !path.isEmpty else { throw ValidationError("--store sqlite: needs a path, e.g. sqlite:./archiver.db") }
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no coordination store at \(path): run `archiver init` first (or pass --store)")
+        }
+        var options = SQLiteCoordinationStore.Options()
+        guard let synchronous = SQLiteCoordinationStore.Synchronous(rawValue: sqliteSynchronous.uppercased()) else {
+            throw ValidationError("--sqlite-synchronous must be full or normal")
+        }
+        options.synchronous = synchronous
+        let store = try await SQLiteCoordinationStore(path: path, options: options)
+        if !create {
+            // Refuse a database with unknown or altered migrations before doing anything else.
+            try await store.migrate()
+        }
+        return store
+    }
+
+    /// The URL without its password, for messages.
+    static func redacted(_ url: String) -> String {
+        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
+        let userInfo = url[scheme.upperBound..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
+}

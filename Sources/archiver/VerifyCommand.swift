@@ -1,0 +1,84 @@
+import ArchiveFormat
+import ArchiverCore
+import ArgumentParser
+import Foundation
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check that nothing in the archive was lost, altered, reordered or inserted.",
+        discussion: """
+            Recomputes every object's size and MD5 against its manifest, every event's SHA-256 hash chain \
+            across segments and snapshots, the manifest chain (each manifest commits to its parent's bytes), \
+            and looks for forks and orphaned objects.
+
+            Exit status: 0 intact (orphans are reported but allowed); 10 tampered; 11 missing or unreadable \
+            objects; 12 untrusted or missing signature keys; 4 unknown cut point or empty archive.
+
+            Examples:
+              archiver verify
+              archiver verify --cut month-end-2026-11
+            """)
+
+    @OptionGroup var archiveOptions: ArchiveOptions
+    @OptionGroup var signing: SigningOptions
+
+    @Option(
+        help: ArgumentHelp("Also check these published anchors (a file of `archiver anchor` lines).", valueName: "file")
+    )
+    var anchor: String?
+
+    @Option(help: ArgumentHelp("Verify the archive up to this cut point (default: latest).", valueName: "cut"))
+    var cut: String = "latest"
+
+    @Flag(help: "Print nothing but problems.")
+    var quiet = false
+
+    func run() async throws {
+        try await CLIErrors.reporting {
+            var archive = try await ArchiveOpener.open(archiveOptions)
+            try signing.apply(to: &archive)
+            let reporter = ProgressReporter(label: "verify", quiet: quiet)
+            let verifier = Verifier(archive: archive)
+            var report = try await verifier.run(to: CutSelector(parsing: cut)) { done, seconds in
+                reporter.update(done: done, total: 0, seconds: seconds)
+            }
+            reporter.finish()
+            if let anchor {
+                guard let text = try? String(contentsOfFile: anchor, encoding: .utf8) else {
+                    throw ValidationError("cannot read anchor file \(anchor)")
+                }
+                try await verifier.check(anchors: try Anchor.parse(text, file: anchor), into: &report)
+            }
+            for problem in report.problems {
+                FileHandle.standardError.write(Data("\(problem)\n".utf8))
+            }
+            let mb = Double(report.storedBytes) / 1e6
+            let line =
+                "\(report.snapshots) snapshots, \(report.objects) objects (\(String(format: "%.1f", mb)) MB), "
+                + "\(report.events) events through position \(report.lastPosition); chain head "
+                + "\(report.chainHead.hex) in \(String(format: "%.2f", report.seconds))s"
+            if report.isIntact {
+                let orphans = report.problems.count
+                if !quiet { print("verify OK: \(line)" + (orphans > 0 ? "; \(orphans) orphaned object(s)" : "")) }
+                return
+            }
+            let kinds = Set(report.problems.map(\.kind))
+            print("verify FAILED: \(report.problems.filter { $0.kind != .orphan }.count) problem(s); \(line)")
+            if kinds.contains(.tampered) { throw ExitCode(10) }
+            if kinds.contains(.unreadable) { throw ExitCode(11) }
+            throw ExitCode(12)
+        }
+    }
+}
+
+/// Opens the archive named by `--archive`, taking its layout from its own manifests.
+enum ArchiveOpener {
+    static func open(
+        _ options: ArchiveOptions, create: Bool = false, preferred: ArchiveSettings = ArchiveSettings()
+    )
+        async throws -> Archive
+    {
+        try await Archive.open(store: try options.openStore(create: create), preferred: preferred)
+    }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ArchiveFormatTestsPlaceholder {
-    @Test func builds() { #expect(Bool(true)) }
-}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct CoordinationTestsPlaceholder {
-    @Test func builds() { #expect(Bool(true)) }
-}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct RawJSONTestsPlaceholder {
-    @Test func builds() { #expect(Bool(true)) }
-}

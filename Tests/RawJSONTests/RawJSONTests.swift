@@ -1,0 +1,282 @@
+import Foundation
+import RawJSON
+import Testing
+
+/// A seeded generator of JSON texts: valid values of every kind, then hostile mutations of them.
+struct JSONGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+
+    mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
+
+    mutating func string() -> String {
+        let pieces = [
+            "a", "Zürich", "\\\"", "\\\\", "\\/", "\\n", "\\t", "\\u00e9", "\\ud83d\\ude00", "😀", "\\u0000",
+            " ", "key", "\\b\\f\\r", "€", "日本",
+        ]
+        var s = "\""
+        for _ in 0..<Int(next() % 6) { s += pick(pieces) }
+        return s + "\""
+    }
+
+    mutating func number() -> String {
+        pick([
+            "0", "-0", "1", "-17", "3.25", "1e10", "-2.5E-3", "123456789012345678901234567890", "0.1",
+            "9007199254740993", "-9223372036854775808", "9223372036854775807", "4.9e-324",
+        ])
+    }
+
+    mutating func value(depth: Int = 0) -> String {
+        let choice = depth > 4 ? next() % 4 : next() % 6
+        switch choice {
+        case 0: return pick(["true", "false", "null"])
+        case 1: return number()
+        case 2, 3: return string()
+        case 4:
+            return "["
+                + (0..<Int(next() % 4)).map { _ in value(depth: depth + 1) }.joined(
+                    separator: pick([",", " , ", ",\n"])) + "]"
+        default:
+            var keys = Set<String>()
+            var members: [String] = []
+            for _ in 0..<Int(next() % 5) {
+                let key = string()
+                if keys.insert(key).inserted { members.append(key + pick([":", " : "]) + value(depth: depth + 1)) }
+            }
+            return "{" + members.joined(separator: ",") + "}"
+        }
+    }
+}
+
+/// Foundation's parser is the reference for what is valid JSON.
+func foundationAccepts(_ bytes: [UInt8]) -> Bool {
+    (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
+}
+
+func validates(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { (try? RawJSON.validate($0)) != nil }
+}
+
+extension JSONValue {
+    /// True if some number in the tree overflows a Double.
+    var hasUnrepresentableNumber: Bool {
+        switch self {
+        case .number: return double?.isInfinite ?? true
+        case .array(let items): return items.contains { $0.hasUnrepresentableNumber }
+        case .object(let members): return members.values.contains { $0.hasUnrepresentableNumber }
+        default: return false
+        }
+    }
+}
+
+@Suite struct RawJSONTests {
+    @Test func agreesWithFoundationOnGeneratedValidInputs() throws {
+        var g = JSONGenerator(state: 7)
+        for _ in 0..<3_000 {
+            let text = g.value()
+            #expect(validates(Array(text.utf8)), "rejected valid: \(text)")
+            #expect(foundationAccepts(Array(text.utf8)), "reference rejected: \(text)")
+        }
+    }
+
+    /// Truncation at every byte, single-byte corruptions, and appended garbage: wherever Foundation and RFC 8259
+    /// agree, we must agree too.
+    @Test func agreesWithFoundationOnHostileMutations() throws {
+        var g = JSONGenerator(state: 99)
+        let junk: [UInt8] = [
+            0x00, 0x22, 0x5C, 0x7B, 0x7D, 0x5B, 0x5D, 0x2C, 0x3A, 0x2E, 0x65, 0x2D, 0xC3, 0xFF, 0xED, 0x80,
+        ]
+        var compared = 0
+        for _ in 0..<400 {
+            let valid = Array(g.value().utf8)
+            var variants: [[UInt8]] = (0..<valid.count).map { Array(valid[0..<$0]) }
+            for _ in 0..<8 where !valid.isEmpty {
+                var m = valid
+                m[Int(g.next() % UInt64(m.count))] = g.pick(junk)
+                variants.append(m)
+            }
+            variants.append(valid + Array(" x".utf8))
+            for v in variants {
+                let ours = validates(v)
+                let reference = foundationAccepts(v)
+                if ours == reference {
+                    compared += 1
+                    continue
+                }
+                // Three documented differences, where RFC 8259 is on our side: Foundation stops at a NUL byte
+                // (so "0\u{0}1" passes there), accepts a trailing comma before '}', and rejects numbers that
+                // do not fit in a Double ("9e999"), which RFC 8259 allows.
+                if v.contains(0) && !ours { continue }
+                let text = String(decoding: v, as: UTF8.self)
+                if !ours && text.replacingOccurrences(of: " ", with: "").contains(",}") { continue }
+                if ours, !reference,
+                    (try? JSONValue.parse(String(decoding: v, as: UTF8.self)))?.hasUnrepresentableNumber == true
+                {
+                    continue
+                }
+                Issue.record("disagree on \(String(decoding: v, as: UTF8.self).debugDescription): ours \(ours)")
+            }
+        }
+        #expect(compared > 5_000)
+    }
+
+    @Test(arguments: [
+        "01", "1.", ".5", "+1", "-", "1e", "1e+", "--1", "0x10", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "[1 2]", "\"\\x\"",
+        "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\u{01}b\"", "tru", "nul", "{a:1}", "'a'",
+        "[", "]", "", " ", "\u{FEFF}{}", "NaN", "Infinity",
+    ])
+    func rejectsWhatRFC8259Forbids(text: String) {
+        #expect(!validates(Array(text.utf8)))
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        for bad: [UInt8] in [
+            [0x22, 0xC3, 0x22], [0x22, 0xC0, 0xAF, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22],
+            [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], [0x22, 0xFF, 0x22],
+        ] {
+            #expect(!validates(bad))
+        }
+        #expect(validates([0x22, 0xF0, 0x9F, 0x98, 0x80, 0x22]))
+    }
+
+    @Test func depthLimitIsAnErrorNotACrash() throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: RawJSONError.self) { try RawJSON.validate(deep) }
+        #expect(throws: RawJSONError.self) { try JSONValue.parse(deep) }
+        let ok = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+        try RawJSON.validate(ok)
+    }
+
+    @Test func errorsNameTheOffset() {
+        do {
+            try RawJSON.validate(#"{"a":1,"b":}"#)
+            Issue.record("accepted invalid JSON")
+        } catch {
+            #expect(error.offset == 11)
+            #expect(error.description.contains("byte 11"))
+        }
+    }
+
+    @Test func decodedStringsMatchFoundation() throws {
+        var g = JSONGenerator(state: 5)
+        for _ in 0..<2_000 {
+            let literal = g.string()
+            let reference =
+                try JSONSerialization.jsonObject(with: Data(literal.utf8), options: [.fragmentsAllowed]) as! String
+            let ours = try Array(literal.utf8).withUnsafeBytes { try RawJSON.decodeString($0) }
+            #expect(ours == reference, "\(literal)")
+        }
+    }
+
+    @Test func quotingRoundTripsThroughFoundation() throws {
+        for s in [
+            "plain", "quote \" backslash \\ slash /", "tab\tnew\nline\r", "ctl \u{01}\u{1F}\u{7F}", "ünï 😀 日本", "",
+        ] {
+            var out: [UInt8] = []
+            RawJSON.appendQuoted(s, to: &out)
+            let back = try JSONSerialization.jsonObject(with: Data(out), options: [.fragmentsAllowed]) as! String
+            #expect(back == s)
+        }
+    }
+
+    @Test func valueTreeRoundTripsAndMatchesFoundation() throws {
+        var g = JSONGenerator(state: 11)
+        for _ in 0..<1_500 {
+            let text = g.value()
+            let value = try JSONValue.parse(text)
+            #expect(try JSONValue.parse(value.serializedString) == value)
+            // Same data as Foundation's reading (compared through Foundation's own objects).
+            let ours = try JSONSerialization.jsonObject(with: Data(value.serialize()), options: [.fragmentsAllowed])
+            let reference = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            #expect(NSArray(array: [ours]).isEqual(NSArray(array: [reference])), "\(text)")
+        }
+    }
+
+    @Test func numbersParse() {
+        func d(_ s: String) -> Double? { Array(s.utf8).withUnsafeBytes { RawJSON.parseDouble($0) } }
+        func i(_ s: String) -> Int64? { Array(s.utf8).withUnsafeBytes { RawJSON.parseInt64($0) } }
+        #expect(d("3.25") == 3.25)
+        #expect(d("-2.5E-3") == -0.0025)
+        #expect(d("1e400") == .infinity)
+        #expect(d("12") == 12)
+        #expect(d("01") == nil)
+        #expect(i("-9223372036854775808") == .min)
+        #expect(i("9223372036854775808") == nil)
+        #expect(i("1.5") == nil)
+    }
+
+    /// RFC 7386, Appendix A: every example.
+    @Test(arguments: [
+        (#"{"a":"b"}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
+        (#"{"a":"b"}"#, #"{"b":"c"}"#, #"{"a":"b","b":"c"}"#),
+        (#"{"a":"b"}"#, #"{"a":null}"#, #"{}"#),
+        (#"{"a":"b","b":"c"}"#, #"{"a":null}"#, #"{"b":"c"}"#),
+        (#"{"a":["b"]}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
+        (#"{"a":"c"}"#, #"{"a":["b"]}"#, #"{"a":["b"]}"#),
+        (#"{"a":{"b":"c"}}"#, #"{"a":{"b":"d","c":null}}"#, #"{"a":{"b":"d"}}"#),
+        (#"{"a":[{"b":"c"}]}"#, #"{"a":[1]}"#, #"{"a":[1]}"#),
+        (#"["a","b"]"#, #"["c","d"]"#, #"["c","d"]"#),
+        (#"{"a":"b"}"#, #"["c"]"#, #"["c"]"#),
+        (#"{"a":"foo"}"#, "null", "null"),
+        (#"{"a":"foo"}"#, #""bar""#, #""bar""#),
+        (#"{"e":null}"#, #"{"a":1}"#, #"{"a":1,"e":null}"#),
+        (#"[1,2]"#, #"{"a":"b","c":null}"#, #"{"a":"b"}"#),
+        (#"{}"#, #"{"a":{"bb":{"ccc":null}}}"#, #"{"a":{"bb":{}}}"#),
+    ])
+    func mergePatchRFC7386(target: String, patch: String, expected: String) throws {
+        let result = JSONValue.mergePatch(target: try JSONValue.parse(target), patch: try JSONValue.parse(patch))
+        #expect(result == (try JSONValue.parse(expected)))
+    }
+
+    @Test func objectScannerFindsMembersLikeFoundation() throws {
+        var g = JSONGenerator(state: 21)
+        for _ in 0..<1_000 {
+            let text = g.value()
+            guard text.hasPrefix("{") else { continue }
+            let reference = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+            var keys: [String] = []
+            try Array(text.utf8).withUnsafeBytes { bytes in
+                var scanner = try ObjectScanner(bytes)
+                while let member = try scanner.next() {
+                    let key = try scanner.keyString(member)
+                    keys.append(key)
+                    let value = try JSONValue.parse(scanner.value(member))
+                    let ours = try JSONSerialization.jsonObject(
+                        with: Data(value.serialize()), options: [.fragmentsAllowed])
+                    #expect(NSArray(array: [ours]).isEqual(NSArray(array: [reference[key]!])))
+                }
+            }
+            #expect(Set(keys) == Set(reference.keys))
+        }
+    }
+
+    @Test func objectScannerRejectsTruncatedLines() throws {
+        let whole = Array(#"{"position":1,"data":{"a":[1,2,{"b":"c"}]},"hash":"x"}"#.utf8)
+        var count = 0
+        try whole.withUnsafeBytes { bytes in
+            var scanner = try ObjectScanner(bytes)
+            while try scanner.next() != nil { count += 1 }
+        }
+        #expect(count == 3)
+        let line = Array(#"{"position":1,"data":{"a":[1,2,{"b":"c"}]},"hash":"x"}"#.utf8)
+        for cut in 1..<line.count {
+            let truncated = Array(line[0..<cut])
+            let ok: Bool = truncated.withUnsafeBytes { bytes in
+                do {
+                    var scanner = try ObjectScanner(bytes)
+                    while try scanner.next() != nil {}
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            #expect(!ok, "accepted truncation at \(cut)")
+        }
+    }
+}
