@@ -261,6 +261,19 @@ import Testing
         }
     }
 
+    @Test func listNeverFollowsDirectorySymlinks() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = FileStore(root: dir)
+            try await store.put("a/b/object", [1, 2])
+            // A loop back to the root and a link to a file.
+            try FileManager.default.createSymbolicLink(atPath: dir + "/a/b/loop", withDestinationPath: dir)
+            try FileManager.default.createSymbolicLink(
+                atPath: dir + "/a/alias", withDestinationPath: dir + "/a/b/object")
+            let listed = try await store.list(prefix: "")
+            #expect(listed == [ObjectInfo(key: "a/alias", size: 2), ObjectInfo(key: "a/b/object", size: 2)])
+        }
+    }
+
     @Test func aDirectoryIsNotAnObject() async throws {
         try await withTemporaryDirectory { dir in
             let store = FileStore(root: dir)
