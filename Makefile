@@ -1,7 +1,7 @@
 # lode-archiver: build, test, demo and benchmark entry points.
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libpq-dev libsqlite3-dev libzstd-dev zlib1g-dev pkg-config zstd jq sqlite3
+APT_PACKAGES := libpq-dev libsqlite3-dev libzstd-dev zlib1g-dev pkg-config zstd jq sqlite3 time
 PIP_PACKAGES := duckdb zstandard moto[server] boto3 pytest
 
 .PHONY: deps build release test test-swift soundness demo bench soak clean
@@ -40,7 +40,7 @@ demo: deps
 ## bench: end-to-end benchmarks against their references; writes docs/BENCHMARKS.md
 bench: deps
 	$(SWIFT) build -c release --product archiver
-	bash scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/archiver"
+	python3 scripts/bench.py "$$($(SWIFT) build -c release --show-bin-path)/archiver" $(BENCH_ARGS)
 
 ## soak: the kill -9 harness with 1000 crash/restart cycles
 soak: deps

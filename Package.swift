@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "archiver", targets: ["archiver"]),
         .library(name: "Lode", targets: ["Lode"]),
+        .library(name: "RawJSON", targets: ["RawJSON"]),
+        .library(name: "ArchiveFormat", targets: ["ArchiveFormat"]),
         .library(name: "ArchiverCore", targets: ["ArchiverCore"]),
     ],
     dependencies: [

@@ -5,35 +5,69 @@ import Crypto
 /// `hash(n) = SHA-256(hash(n-1) ‖ body(n))`, where `body(n)` is the record line of event n up to (not
 /// including) its `,"hash":` member (see docs/FORMAT.md). The chain starts from 32 zero bytes.
 public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
-    public var bytes: [UInt8]
+    /// The 32 bytes, inline (four words): the flusher and verifier make one per event, so no allocation.
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
     /// The chain's starting value: 32 zero bytes.
-    public static let genesis = ChainHash(bytes: [UInt8](repeating: 0, count: 32))
+    public static let genesis = ChainHash(words: (0, 0, 0, 0))
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) {
+        self.words = words
+    }
 
     public init(bytes: [UInt8]) {
         precondition(bytes.count == 32, "a chain hash has 32 bytes")
-        self.bytes = bytes
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: 32)) }
+        self.words = words
     }
 
-    /// Parses 64 lowercase hex digits; the empty string means ``genesis``.
+    /// Parses 64 hex digits; the empty string means ``genesis``.
     public init?(hex: String) {
         if hex.isEmpty {
             self = .genesis
             return
         }
         guard let bytes = HexCoding.decode(hex), bytes.count == 32 else { return nil }
-        self.bytes = bytes
+        self.init(bytes: bytes)
     }
 
-    public var hex: String { HexCoding.encode(bytes) }
+    public var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
+
+    public var hex: String {
+        var out: [UInt8] = []
+        appendHex(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     public var description: String { hex }
+
+    /// Appends the 64 lowercase hex digits.
+    public func appendHex(to out: inout [UInt8]) {
+        withUnsafeBytes(of: words) { HexCoding.appendHex($0, to: &out) }
+    }
+
+    public static func == (a: ChainHash, b: ChainHash) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
 
     /// The next link: SHA-256 over this hash followed by `body`.
     public func next(body: UnsafeRawBufferPointer) -> ChainHash {
         var hasher = SHA256()
-        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        withUnsafeBytes(of: words) { hasher.update(bufferPointer: $0) }
         hasher.update(bufferPointer: body)
-        return ChainHash(bytes: Array(hasher.finalize()))
+        var next: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        hasher.finalize().withUnsafeBytes { digest in
+            withUnsafeMutableBytes(of: &next) { $0.copyMemory(from: digest) }
+        }
+        return ChainHash(words: next)
     }
 }
 
@@ -52,6 +86,21 @@ public enum HexCoding {
         for b in bytes {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 15)])
+        }
+    }
+
+    /// Hex of raw bytes through a stack buffer: one append for the whole run.
+    public static func appendHex(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let table: StaticString = "0123456789abcdef"
+        let hex = table.utf8Start
+        let count = bytes.count * 2
+        out.reserveCapacity(out.count + count)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+            for (i, b) in bytes.enumerated() {
+                buffer[2 * i] = hex[Int(b >> 4)]
+                buffer[2 * i + 1] = hex[Int(b & 15)]
+            }
+            out.append(contentsOf: buffer)
         }
     }
 

@@ -27,6 +27,65 @@ public enum RecordDecoder {
     /// Decodes the member ranges of one line (without its newline).
     /// - Throws: ``ArchiveFormatError`` `.badRecord` naming what is wrong and the byte offset.
     public static func decode(_ line: UnsafeRawBufferPointer) throws(ArchiveFormatError) -> RecordFields {
+        if let fields = decodeWritten(line) { return fields }
+        return try decodeGeneric(line)
+    }
+
+    /// The fast path for lines exactly as ``RecordEncoder`` writes them: fixed member order, no whitespace.
+    /// Returns nil at the first surprise, and ``decodeGeneric(_:)`` then says what is wrong.
+    static func decodeWritten(_ line: UnsafeRawBufferPointer) -> RecordFields? {
+        let suffix = RecordLayout.hashSuffixLength
+        guard line.count > suffix + 60 else { return nil }
+        var i = 0
+        @inline(__always) func expect(_ piece: [UInt8]) -> Bool {
+            guard i + piece.count <= line.count else { return false }
+            for (k, b) in piece.enumerated() where line[i + k] != b { return false }
+            i += piece.count
+            return true
+        }
+        @inline(__always) func integer() -> Int64? {
+            let start = i
+            var value: Int64 = 0
+            while i < line.count, line[i] >= 48, line[i] <= 57, i - start < 18 {
+                value = value * 10 + Int64(line[i] - 48)
+                i += 1
+            }
+            return i > start ? value : nil
+        }
+        @inline(__always) func string() -> Range<Int>? {
+            let start = i
+            guard line[i] == UInt8(ascii: "\"") else { return nil }
+            guard let end = RawJSON.structuralEnd(of: line, from: i) else { return nil }
+            i = end
+            return start..<end
+        }
+        guard expect(RecordLayout.positionKey), let position = integer(), expect(RecordLayout.streamKey),
+            let stream = string(), expect(RecordLayout.versionKey), let version = integer(),
+            expect(RecordLayout.idKey), let id = string(), expect(RecordLayout.typeKey), let type = string(),
+            expect(RecordLayout.recordedAtKey)
+        else { return nil }
+        let timeStart = i
+        guard let quote = line[i...].firstIndex(of: UInt8(ascii: "\"")),
+            let recordedAt = ArchiveTime.parseRFC3339(bytes: UnsafeRawBufferPointer(rebasing: line[timeStart..<quote]))
+        else { return nil }
+        i = quote + 1
+        guard expect(RecordLayout.dataKey), let dataEnd = RawJSON.structuralEnd(of: line, from: i) else { return nil }
+        let data = i..<dataEnd
+        i = dataEnd
+        let bodyEnd = line.count - suffix
+        guard expect(RecordLayout.metadataKey), RawJSON.structuralEnd(of: line, from: i) == bodyEnd else { return nil }
+        let metadata = i..<bodyEnd
+        i = bodyEnd
+        guard expect(RecordLayout.hashKey), line[line.count - 2] == UInt8(ascii: "\""),
+            line[line.count - 1] == UInt8(ascii: "}")
+        else { return nil }
+        return RecordFields(
+            position: position, version: version, recordedAtNanos: recordedAt, stream: stream, id: id, type: type,
+            data: data, metadata: metadata, bodyEnd: bodyEnd, hash: (bodyEnd + 9)..<(line.count - 2))
+    }
+
+    /// Decodes any member order the JSON allows, for precise errors.
+    static func decodeGeneric(_ line: UnsafeRawBufferPointer) throws(ArchiveFormatError) -> RecordFields {
         let suffix = RecordLayout.hashSuffixLength
         guard line.count > suffix + 2 else {
             throw ArchiveFormatError(.badRecord, "record line is too short (\(line.count) bytes)")
@@ -110,8 +169,8 @@ public enum RecordDecoder {
     {
         var hex: [UInt8] = []
         hex.reserveCapacity(64)
-        HexCoding.appendHex(expected.bytes, to: &hex)
-        return hex.elementsEqual(UnsafeRawBufferPointer(rebasing: line[fields.hash]))
+        expected.appendHex(to: &hex)
+        return hex.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: line[fields.hash])) }
     }
 
     /// The record's own hash.

@@ -50,7 +50,7 @@ public struct RecordEncoder: Sendable {
         out.append(contentsOf: metadata.utf8)
         let next = out.withUnsafeBytes { chain.next(body: UnsafeRawBufferPointer(rebasing: $0[start...])) }
         out.append(contentsOf: RecordLayout.hashKey)
-        HexCoding.appendHex(next.bytes, to: &out)
+        next.appendHex(to: &out)
         out.append(contentsOf: RecordLayout.lineEnd)
         chain = next
     }

@@ -314,8 +314,11 @@ public struct Flusher: Sendable {
 
     func commitManifest(_ batch: StagedSnapshot, intent: FlushIntent, files: [FileRef]) async throws {
         let events = archive.events
-        // Crash after the manifest but before the cursor moved: the snapshot is already committed.
-        if let existing = try? await events.manifest(intent.snapshotID) {
+        // Crash after the manifest but before the cursor moved: the snapshot is already committed. (Look for
+        // the canonical manifest directly: `manifest(_:)` would scan the whole hive dataset when it is missing.)
+        if try await archive.store.exists(events.manifestKey(snapshotID: intent.snapshotID)),
+            let existing = try? await events.manifest(intent.snapshotID)
+        {
             let facts = try ArchiveMetadata(entries: existing.stringMetadata)
             guard facts.firstPosition == intent.firstPosition, facts.lastPosition == intent.lastPosition,
                 facts.chainHead.hex == intent.chainHead

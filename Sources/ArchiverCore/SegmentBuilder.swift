@@ -22,10 +22,9 @@ struct SegmentBuilder {
     private(set) var bytesIn: Int64 = 0
     private var minRecordedAt = Int64.max
     private var maxRecordedAt = Int64.min
-    /// The partition of the previous event, reused while the stream and day stay the same.
-    private var lastStream = ""
-    private var lastDay: Int64 = .min
-    private var lastPartitionKey = ""
+    /// Each stream's partition key for the day it was last seen on: one dictionary lookup per event instead of
+    /// building the category and day strings again.
+    private var partitionKeys: [String: (day: Int64, key: String)] = [:]
 
     var chain: ChainHash { encoder.chain }
 
@@ -90,11 +89,10 @@ struct SegmentBuilder {
 
     private mutating func partitionKey(for event: RecordedEvent) -> String {
         let day = event.recordedAtNanos >= 0 ? event.recordedAtNanos / 86_400_000_000_000 : -1
-        if event.stream == lastStream && day == lastDay { return lastPartitionKey }
+        if let cached = partitionKeys[event.stream], cached.day == day { return cached.key }
         let values = archive.settings.partitioning.values(stream: event.stream, recordedAtNanos: event.recordedAtNanos)
-        lastStream = event.stream
-        lastDay = day
-        lastPartitionKey = values.joined(separator: "/")
-        return lastPartitionKey
+        let key = values.joined(separator: "/")
+        partitionKeys[event.stream] = (day, key)
+        return key
     }
 }

@@ -70,7 +70,9 @@ public final class ZstdCompressor {
             let rc = try Zstd.check(ZSTD_compressStream2(context, &outBuffer, &inBuffer, mode), "compress")
             return (rc, outBuffer.pos)
         }
-        if produced > 0 { output.append(contentsOf: scratch[0..<produced]) }
+        if produced > 0 {
+            scratch.withUnsafeBytes { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
+        }
         return remaining
     }
 }

@@ -51,7 +51,9 @@ public final class ZstdDecompressor {
                 guard output.count + produced <= maxOutputSize else {
                     throw ZstdError("decompressed data exceeds the limit of \(maxOutputSize) bytes")
                 }
-                output.append(contentsOf: scratch[0..<produced])
+                scratch.withUnsafeBytes {
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<produced]))
+                }
             }
             // hint == 0: a frame was completely decoded and flushed. A step that did nothing (called only to
             // drain) says nothing about frame boundaries.

@@ -23,6 +23,7 @@ struct Archiver: AsyncParsableCommand {
             InitCommand.self, MigrateCommand.self, AppendCommand.self, ReadCommand.self, StreamsCommand.self,
             StatusCommand.self, FlushCommand.self, CutCommand.self, ReplayCommand.self, VerifyCommand.self,
             AnchorCommand.self, KeysCommand.self, PruneCommand.self, RestoreCommand.self, LodeCommand.self,
+            CompressBenchCommand.self,
         ]
     )
 }

@@ -1,7 +1,8 @@
-import ArchiveFormat
 import Crypto
 import Foundation
 import Testing
+
+@testable import ArchiveFormat
 
 @Suite struct ArchiveTimeTests {
     /// Reference: Foundation's calendar arithmetic on generated instants across four centuries.
@@ -114,6 +115,22 @@ import Testing
             #expect(try RecordDecoder.position(of: line, in: "t") == 123_456_789_012)
             let recomputed = ChainHash.genesis.next(body: UnsafeRawBufferPointer(rebasing: line[0..<f.bodyEnd]))
             #expect(RecordDecoder.hashMatches(line, f, recomputed))
+        }
+    }
+
+    /// The fast decoder for lines as written and the generic one agree on every field.
+    @Test func fastAndGenericDecodersAgree() throws {
+        let datas = [
+            "{}", "[]", "null", "-1.5e3", #""s\"q""#, #"{"a":[1,{"b":"}]\""}],"c":{"d":null}}"#,
+            #"{"metadata":"x","data":{"hash":"y"}}"#, #"["ü","😀","\u0000"]"#,
+        ]
+        let (lines, _) = Self.encode(
+            datas.enumerated().map { (Int64($0.offset + 1), #"s-\#($0.offset)"x"#, $0.element) })
+        for line in lines {
+            try line.withUnsafeBytes { bytes in
+                let fast = try #require(RecordDecoder.decodeWritten(bytes))
+                #expect(fast == (try RecordDecoder.decodeGeneric(bytes)))
+            }
         }
     }
 
