@@ -215,7 +215,9 @@ import Testing
             #expect(statuses.filter { $0 == 3 }.count == processes - 1, "round \(round): \(statuses)")
             let winner = try #require(statuses.firstIndex(of: 0))
             let stored = try Data(contentsOf: URL(fileURLWithPath: dir + "/store/" + key))
-            #expect(stored == payloads[winner])
+            // A Bool, not `==` inside #expect: Swift Testing would diff half a megabyte element by element.
+            let isWinnersBytes = stored == payloads[winner]
+            #expect(isWinnersBytes, "round \(round): the object is not the winner's bytes (\(stored.count) bytes)")
             let leftovers = try FileManager.default.contentsOfDirectory(
                 atPath: dir + "/store/datasets/race/snapshots/\(round)/data")
             #expect(leftovers == ["data"])

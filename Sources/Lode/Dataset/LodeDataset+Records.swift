@@ -109,7 +109,7 @@ extension LodeDataset {
         do {
             switch compression {
             case .noop: return whole
-            case .zstd: return try Zstd.decompress(whole)
+            case .zstd: return whole.isEmpty ? [] : try Zstd.decompress(whole)
             case .gzip: return try Gzip.decompress(whole)
             }
         } catch {

@@ -14,6 +14,8 @@ struct JSONLineSplitter {
     private var plain: [UInt8] = []
     private var decompressor: StreamDecompressor = .noop
     private var key = ""
+    private var compression: StoredCompression = .noop
+    private var sawInput = false
 
     init() {
         plain.reserveCapacity(2 * Self.feedSliceBytes)
@@ -23,6 +25,8 @@ struct JSONLineSplitter {
     mutating func begin(compression: StoredCompression, key: String) throws {
         plain.removeAll(keepingCapacity: true)
         self.key = key
+        self.compression = compression
+        sawInput = false
         do {
             decompressor = try StreamDecompressor(compression)
         } catch {
@@ -34,6 +38,7 @@ struct JSONLineSplitter {
     mutating func feed(
         _ compressed: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
+        if !compressed.isEmpty { sawInput = true }
         var offset = 0
         while offset < compressed.count {
             let end = min(compressed.count, offset + Self.feedSliceBytes)
@@ -50,7 +55,9 @@ struct JSONLineSplitter {
     /// Checks the compressed stream ended cleanly and delivers a last line that has no final newline.
     mutating func finish(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         do {
-            try decompressor.finish()
+            // An empty zstd object holds no frame and no records (klauspost's reader and DuckDB accept it);
+            // an empty gzip object is an error, as in Go.
+            if sawInput || compression != .zstd { try decompressor.finish() }
         } catch {
             throw corrupt("is truncated or damaged", cause: error)
         }

@@ -332,10 +332,13 @@ public struct FileStore: ObjectStore {
             if name == "." || name == ".." { continue }
             let key = directoryKey + name
             var info = stat()
-            if fstatat(dirFD, name, &info, 0) != 0 {
+            if fstatat(dirFD, name, &info, AT_SYMLINK_NOFOLLOW) != 0 {
                 if errno == ENOENT { continue }  // removed while listing
                 throw POSIX.Failure(call: "stat", path: directoryPath + "/" + name, errno: errno)
             }
+            // Like Go's WalkDir: never descend through a symbolic link (no loops); a link to a file is an object.
+            let isLink = (info.st_mode & S_IFMT) == S_IFLNK
+            if isLink, fstatat(dirFD, name, &info, 0) != 0 || POSIX.isDirectory(info) { continue }
             if POSIX.isDirectory(info) {
                 let childKey = key + "/"
                 if childKey.hasPrefix(prefix) || prefix.hasPrefix(childKey) { subdirectories.append(childKey) }

@@ -153,6 +153,30 @@ import Testing
         #expect(count == 100)
     }
 
+    /// An empty stored object: zero records for zstd (as klauspost and DuckDB read it), an error for gzip (as Go).
+    @Test func emptyCompressedObjects() async throws {
+        let store = MemoryStore()
+        for (compressor, ok) in [(LodeCompressor.zstd(), true), (.gzip(), false)] {
+            let dataset = try LodeDataset(
+                store: store, datasetID: "empty-\(compressor.manifestName)", compressor: compressor, checksum: .none)
+            let key = dataset.dataFileKey(snapshotID: "1")
+            try await store.put(key, [])
+            let manifest = try await dataset.commit(
+                snapshotID: "1", files: [FileRef(path: key, sizeBytes: 0)], rowCount: 0)
+            if ok {
+                var count = 0
+                try await dataset.forEachRecord(in: manifest) { _ in count += 1 }
+                #expect(count == 0)
+                #expect(try await dataset.readFile(manifest.files[0], manifest: manifest) == [])
+            } else {
+                await expectLodeError(.corruptData) { try await dataset.forEachRecord(in: manifest) { _ in } }
+                await expectLodeError(.corruptData) {
+                    try await dataset.readFile(manifest.files[0], manifest: manifest)
+                }
+            }
+        }
+    }
+
     /// Lines of 10 MiB or more cannot be read by Go; the reader refuses them too.
     @Test func overlongStoredLineIsCorruptData() async throws {
         let store = MemoryStore()

@@ -34,7 +34,7 @@ import Testing
             let plain =
                 decompress.isEmpty
                 ? stored : try runTool(decompress[0], Array(decompress.dropFirst()), input: stored)
-            #expect(plain == expectedPlain)
+            expectSameBytes(plain, expectedPlain)
             if compressor != .noop { #expect(stored.count < expectedPlain.count / 2) }
             staged.removeLocalFile()
             #expect(!FileManager.default.fileExists(atPath: staged.path))
