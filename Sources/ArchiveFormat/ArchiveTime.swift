@@ -33,15 +33,7 @@ public enum ArchiveTime {
         let micros = floorDiv(nanos, 1000)
         let seconds = floorDiv(micros, 1_000_000)
         let fraction = micros - seconds * 1_000_000
-        let days = floorDiv(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
-        appendDate(days: days, to: &out)
-        out.append(UInt8(ascii: "T"))
-        appendDigits(secondOfDay / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay % 60, width: 2, to: &out)
+        appendDateTime(seconds: seconds, to: &out)
         out.append(UInt8(ascii: "."))
         appendDigits(fraction, width: 6, to: &out)
         out.append(UInt8(ascii: "Z"))
@@ -59,16 +51,8 @@ public enum ArchiveTime {
     public static func rfc3339Trimmed(_ nanos: Int64) -> String {
         let seconds = floorDiv(nanos, 1_000_000_000)
         var fraction = nanos - seconds * 1_000_000_000
-        let days = floorDiv(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
         var out: [UInt8] = []
-        appendDate(days: days, to: &out)
-        out.append(UInt8(ascii: "T"))
-        appendDigits(secondOfDay / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay % 60, width: 2, to: &out)
+        appendDateTime(seconds: seconds, to: &out)
         if fraction > 0 {
             var width = 9
             while fraction % 10 == 0 {
@@ -146,6 +130,19 @@ public enum ArchiveTime {
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` for whole seconds since the epoch.
+    static func appendDateTime(seconds: Int64, to out: inout [UInt8]) {
+        let days = floorDiv(seconds, 86_400)
+        let secondOfDay = seconds - days * 86_400
+        appendDate(days: days, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendDigits(secondOfDay / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay % 60, width: 2, to: &out)
     }
 
     static func appendDate(days: Int64, to out: inout [UInt8]) {
