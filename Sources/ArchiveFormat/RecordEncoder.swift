@@ -55,29 +55,24 @@ public struct RecordEncoder: Sendable {
         chain = next
     }
 
+    /// Decimal digits of `value`, written from a stack buffer.
     @inline(__always)
     func appendInt(_ value: Int64, to out: inout [UInt8]) {
-        if value == 0 {
-            out.append(UInt8(ascii: "0"))
-            return
-        }
         var v = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for 20 digits
-        let count = withUnsafeMutableBytes(of: &digits) { raw -> Int in
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for a sign and 20 digits
+        withUnsafeMutableBytes(of: &digits) { raw in
             var i = 23
-            while v > 0 {
+            repeat {
                 raw[i] = UInt8(48 + v % 10)
                 v /= 10
                 i -= 1
-            }
+            } while v > 0
             if value < 0 {
                 raw[i] = UInt8(ascii: "-")
                 i -= 1
             }
             out.append(contentsOf: raw[(i + 1)...])
-            return 23 - i
         }
-        _ = count
     }
 }
 
