@@ -2,6 +2,7 @@ import ArchiveFormat
 import ArchiverCore
 import ArgumentParser
 import Coordination
+import CoordinationSQLite
 import Foundation
 import Lode
 
@@ -53,6 +54,15 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write the projected rows to this file instead of stdout.", valueName: "file"))
     var output: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the rows into a database table instead (sqlite:PATH), replacing its contents in one transaction.",
+            valueName: "store"))
+    var into: String?
+
+    @Option(help: ArgumentHelp("With --into: the table name.", valueName: "name"))
+    var table: String = "projection"
+
     @Flag(help: "Also recompute every event's hash chain while replaying.")
     var verifyChain = false
 
@@ -95,7 +105,15 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw ValidationError("--projection '\(projection)' is not fold or sum:FIELD")
             }
             reporter.finish()
-            try RowOutput.write(rows, to: output)
+            if let into {
+                guard into.hasPrefix("sqlite:") || !into.contains("://") else {
+                    throw ValidationError("--into takes sqlite:PATH (PostgreSQL table sinks are not in this build yet)")
+                }
+                let path = into.hasPrefix("sqlite:") ? String(into.dropFirst("sqlite:".count)) : into
+                try SQLiteTableSink.replace(path: path, table: table, rows: rows.map { ($0.key, $0.json) })
+            } else {
+                try RowOutput.write(rows, to: output)
+            }
             if !quiet {
                 let seconds =
                     Double((ContinuousClock.now - started).components.attoseconds) / 1e18

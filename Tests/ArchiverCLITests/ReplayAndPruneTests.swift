@@ -38,6 +38,37 @@ import Testing
         }
     }
 
+    /// The SQLite sink replaces the table in one transaction; a replay that fails midway leaves it unchanged.
+    @Test func sqliteSinkIsTransactional() async throws {
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: bankEvents(events: 300, accounts: 9, seed: 13))
+            try await CLI.ok(["flush", "--quiet"], in: dir)
+            try await CLI.ok(
+                [
+                    "replay", "--to", "latest", "--projection", "sum:amount", "--into", "sqlite:rm.db",
+                    "--table", "balances", "--quiet",
+                ], in: dir)
+            func table() async throws -> String {
+                try await shell("sqlite3 rm.db \"SELECT key, row->>'$.count' FROM balances ORDER BY key\"", in: dir).out
+            }
+            let before = try await table()
+            #expect(before.split(separator: "\n").count == 9)
+            #expect(before.contains("account-1|"))
+            // More events, then a projector that dies halfway: the table must not change.
+            try await CLI.ok(
+                ["append", "--stream", "account-1", "--type", "Broken", "--data", #"{"fail":true}"#], in: dir)
+            try await CLI.ok(["flush", "--quiet"], in: dir)
+            let failed = try await CLI.run(
+                [
+                    "replay", "--to", "latest", "--exec", "python3 \(Self.projector)", "--into", "sqlite:rm.db",
+                    "--table", "balances",
+                ], in: dir)
+            #expect(failed.status != 0)
+            #expect(try await table() == before)
+        }
+    }
+
     @Test func aggregateSnapshotReplayEqualsReplayFromZero() async throws {
         try await withTemporaryDirectory { dir in
             try await CLI.ok(["init"], in: dir)
