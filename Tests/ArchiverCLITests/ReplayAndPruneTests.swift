@@ -139,3 +139,32 @@ import Testing
         }
     }
 }
+
+@Suite struct WatchTests {
+    /// `flush --watch` archives new events as they arrive, woken by the store, until stopped.
+    @Test func watchArchivesNewEventsUntilStopped() async throws {
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"], in: dir)
+            let watcher = Process()
+            watcher.executableURL = URL(fileURLWithPath: CLI.binary)
+            watcher.arguments = ["flush", "--watch", "--interval", "0.2", "--quiet"]
+            watcher.currentDirectoryURL = URL(fileURLWithPath: dir)
+            watcher.standardOutput = FileHandle.nullDevice
+            try watcher.run()
+            defer { if watcher.isRunning { watcher.terminate() } }
+            for round in 1...3 {
+                try await CLI.ok(["append"], in: dir, input: bankEvents(events: 100, accounts: 5, seed: UInt64(round)))
+                var archived = false
+                for _ in 0..<300 where !archived {
+                    try await Task.sleep(for: .milliseconds(100))
+                    archived = try await CLI.ok(["status"], in: dir).contains("unflushed events:     0")
+                }
+                #expect(archived, "round \(round): the watcher did not archive the new events")
+            }
+            watcher.terminate()
+            watcher.waitUntilExit()
+            try await expectArchiveEqualsHotStore(in: dir)
+            #expect(try await CLI.ok(["verify"], in: dir).hasPrefix("verify OK"))
+        }
+    }
+}
