@@ -1,5 +1,6 @@
 import ArgumentParser
 import Coordination
+import CoordinationPostgres
 import CoordinationSQLite
 import Foundation
 
@@ -14,6 +15,17 @@ struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("SQLite durability: full (fsync each commit, default) or normal.", valueName: "mode"))
     var sqliteSynchronous: String = "full"
 
+    @Option(
+        help: ArgumentHelp(
+            "PostgreSQL schema holding the store's tables (default archiver). Also ARCHIVER_SCHEMA.",
+            valueName: "name"))
+    var schema: String?
+
+    /// The PostgreSQL schema after applying the environment and the default.
+    var schemaName: String {
+        schema ?? ProcessInfo.processInfo.environment["ARCHIVER_SCHEMA"] ?? "archiver"
+    }
+
     /// The location after applying the environment and the default.
     var location: String {
         store ?? ProcessInfo.processInfo.environment["ARCHIVER_STORE"] ?? "./archiver.db"
@@ -23,8 +35,20 @@ struct StoreOptions: ParsableArguments {
     func openStore(create: Bool = false) async throws -> any CoordinationStore {
         let location = self.location
         if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-            throw ValidationError(
-                "PostgreSQL stores (\(Self.redacted(location))) are not supported by this build yet; use sqlite:PATH")
+            let store: PostgresCoordinationStore
+            do {
+                store = try await PostgresCoordinationStore(
+                    url: location, schema: schemaName, options: PostgresCoordinationStore.Options())
+            } catch let error as CoordinationError {
+                // libpq's messages carry no password, but keep the URL redacted in anything added here too.
+                throw CoordinationError(
+                    error.code, error.message.replacingOccurrences(of: location, with: Self.redacted(location)))
+            }
+            if !create {
+                // Refuse a schema with unknown or altered migrations before doing anything else.
+                try await store.migrate()
+            }
+            return store
         }
         let path = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
         guard !path.isEmpty else { throw ValidationError("--store sqlite: needs a path, e.g. sqlite:./archiver.db") }
