@@ -158,5 +158,5 @@ let embeddedMigrations: [(version: Int, name: String, sql: String)] = [
         END
         $$;
         """#
-    ),
+    )
 ]

@@ -148,7 +148,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
                 "CREATE TABLE IF NOT EXISTS \(schema).archiver_migrations (version integer PRIMARY KEY, "
                     + "name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
             var applied: [Int: (name: String, checksum: String)] = [:]
-            let rows = try db.query("SELECT version, name, checksum FROM \(schema).archiver_migrations ORDER BY version")
+            let rows = try db.query(
+                "SELECT version, name, checksum FROM \(schema).archiver_migrations ORDER BY version")
             for row in 0..<rows.count { applied[Int(rows.int64(row, 0))] = (rows.string(row, 1), rows.string(row, 2)) }
             let known = Dictionary(embeddedMigrations.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
             for (version, record) in applied.sorted(by: { $0.key < $1.key }) {
@@ -430,7 +431,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
         let rows = try run(
             "read stream head",
             "SELECT version, last_position FROM \(schema).streams WHERE stream = $1 AND version > 0", [stream])
-        return rows.isEmpty ? nil : StreamHead(stream: stream, version: rows.int64(0, 0), lastPosition: rows.int64(0, 1))
+        return rows.isEmpty
+            ? nil : StreamHead(stream: stream, version: rows.int64(0, 0), lastPosition: rows.int64(0, 1))
     }
 
     public func status() async throws -> StoreStatus {
@@ -552,7 +554,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
                 + "ON CONFLICT (name) DO NOTHING", [name])
         let rows = try db.query(
             "SELECT holder, fencing_token, expires_at FROM \(schema).leases WHERE name = $1 FOR UPDATE", [name])
-        return Lease(name: name, holder: rows.string(0, 0), fencingToken: rows.int64(0, 1), expiresAt: rows.double(0, 2))
+        return Lease(
+            name: name, holder: rows.string(0, 0), fencingToken: rows.int64(0, 1), expiresAt: rows.double(0, 2))
     }
 
     private func writeLease(_ lease: Lease, _ db: PostgresConnection) throws {

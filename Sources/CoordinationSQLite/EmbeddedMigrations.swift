@@ -74,5 +74,5 @@ let embeddedMigrations: [(version: Int, name: String, sql: String)] = [
             position INTEGER NOT NULL
         ) WITHOUT ROWID;
         """#
-    ),
+    )
 ]
