@@ -57,6 +57,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
         try await openConnection()
     }
 
+    deinit { executor.shutdown() }
+
     private func openConnection() async throws {
         connection = try PostgresConnection(url: url)
     }
@@ -133,6 +135,13 @@ public actor PostgresCoordinationStore: CoordinationStore {
         } catch {
             throw mapped(error, context)
         }
+    }
+
+    /// Whether ``migrate()`` has run in this schema (the CLI refuses to create a store implicitly).
+    public func isInitialised() async throws -> Bool {
+        let rows = try run(
+            "look for the store", "SELECT to_regclass($1) IS NOT NULL", [schema + ".archiver_migrations"])
+        return rows.bool(0, 0)
     }
 
     // MARK: - Migrations
@@ -235,6 +244,15 @@ public actor PostgresCoordinationStore: CoordinationStore {
                         }
                     }
                 }
+                // Lock every stream row in name order first, so crossed multi-stream appends cannot deadlock.
+                let streams = PostgresCoordinationStore.arrayLiteral(Array(Set(requests.map(\.stream))).sorted())
+                try db.query(
+                    "INSERT INTO \(schema).streams (stream, version, last_position) "
+                        + "SELECT s, 0, 0 FROM unnest($1::text[]) AS u(s) ORDER BY s COLLATE \"C\" "
+                        + "ON CONFLICT (stream) DO NOTHING", [streams])
+                try db.query(
+                    "SELECT stream FROM \(schema).streams WHERE stream = ANY($1::text[]) ORDER BY stream FOR UPDATE",
+                    [streams])
                 var results: [AppendResult] = []
                 for (request, events) in zip(requests, validated) {
                     results.append(try callAppend(db, request, events, key: nil, hash: nil))

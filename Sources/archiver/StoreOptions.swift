@@ -45,6 +45,12 @@ struct StoreOptions: ParsableArguments {
                     error.code, error.message.replacingOccurrences(of: location, with: Self.redacted(location)))
             }
             if !create {
+                guard try await store.isInitialised() else {
+                    await store.close()
+                    throw ValidationError(
+                        "no coordination store in schema \(schemaName) at \(Self.redacted(location)): run "
+                            + "`archiver init` first (or pass --store / --schema)")
+                }
                 // Refuse a schema with unknown or altered migrations before doing anything else.
                 try await store.migrate()
             }
