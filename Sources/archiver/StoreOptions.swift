@@ -31,6 +31,13 @@ struct StoreOptions: ParsableArguments {
         store ?? ProcessInfo.processInfo.environment["ARCHIVER_STORE"] ?? "./archiver.db"
     }
 
+    /// The location for messages: a PostgreSQL URL without its password, plus the schema.
+    var displayLocation: String {
+        let location = self.location
+        guard location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") else { return location }
+        return Self.redacted(location) + " (schema \(schemaName))"
+    }
+
     /// Opens the store; with `create` false a missing SQLite file is an error that says to run `archiver init`.
     func openStore(create: Bool = false) async throws -> any CoordinationStore {
         let location = self.location
@@ -75,7 +82,12 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The URL without its password, for messages.
-    static func redacted(_ url: String) -> String {
+    static func redacted(_ original: String) -> String {
+        var url = original
+        if let query = url.range(of: "password=") {
+            let end = url[query.upperBound...].firstIndex(of: "&") ?? url.endIndex
+            url = String(url[..<query.upperBound]) + "***" + String(url[end...])
+        }
         guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
         let userInfo = url[scheme.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return url }
