@@ -95,6 +95,7 @@ final class PostgresConnection {
     func ensureConnected() throws {
         guard PQstatus(handle) != CONNECTION_OK else { return }
         PQreset(handle)
+        preparedNames.removeAll()
         guard PQstatus(handle) == CONNECTION_OK else {
             throw CoordinationError(
                 .connectionFailed,
@@ -107,14 +108,39 @@ final class PostgresConnection {
     /// - Throws: ``PostgresServerError`` for a server error, `.connectionFailed` when the connection is gone.
     @discardableResult
     func query(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
+        try consume(
+            Self.withCStrings(parameters) { PQexecParams(handle, sql, Int32(parameters.count), nil, $0, nil, nil, 0) })
+    }
+
+    /// Statement names by SQL text, for ``prepared(_:_:)``; forgotten when the connection is reset.
+    private var preparedNames: [String: String] = [:]
+
+    /// Runs one statement as a prepared statement (`PQprepare` once per connection, then `PQexecPrepared`),
+    /// for the hot paths: the server parses and plans it once.
+    @discardableResult
+    func prepared(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
+        let name: String
+        if let known = preparedNames[sql] {
+            name = known
+        } else {
+            name = "s\(preparedNames.count + 1)"
+            _ = try consume(PQprepare(handle, name, sql, Int32(parameters.count), nil))
+            preparedNames[sql] = name
+        }
+        return try consume(
+            Self.withCStrings(parameters) { PQexecPrepared(handle, name, Int32(parameters.count), $0, nil, nil, 0) })
+    }
+
+    /// Calls `body` with the parameters as C strings (nil for SQL NULL), freed afterwards.
+    private static func withCStrings(
+        _ parameters: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> OpaquePointer?
+    ) -> OpaquePointer? {
         let cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { for pointer in cStrings { free(pointer) } }
-        let result = cStrings.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(1, buffer.count)) {
-                PQexecParams(handle, sql, Int32(parameters.count), nil, $0, nil, nil, 0)
-            }
+        return cStrings.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, !buffer.isEmpty else { return body(nil) }
+            return base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
         }
-        return try consume(result)
     }
 
     /// Runs one or more statements without parameters (`PQexec`), e.g. a migration.

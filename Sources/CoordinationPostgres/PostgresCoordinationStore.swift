@@ -129,9 +129,11 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     /// One statement outside a transaction, with errors mapped.
     @discardableResult
-    private func run(_ context: String, _ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
+    private func run(
+        _ context: String, _ sql: String, _ parameters: [String?] = [], prepared: Bool = false
+    ) throws -> PostgresRows {
         do {
-            return try db().query(sql, parameters)
+            return prepared ? try db().prepared(sql, parameters) : try db().query(sql, parameters)
         } catch {
             throw mapped(error, context)
         }
@@ -278,7 +280,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
     ) throws -> AppendResult {
         let rows: PostgresRows
         do {
-            rows = try db.query(
+            rows = try db.prepared(
                 "SELECT out_result, out_replayed FROM \(schema).append($1, $2, $3, $4, $5::uuid[], $6::text[], "
                     + "$7::json[], $8::json[])",
                 [
@@ -375,12 +377,12 @@ public actor PostgresCoordinationStore: CoordinationStore {
             try run(
                 "read all",
                 "SELECT \(eventColumns) FROM \(schema).events WHERE position > $1 AND position <= $2 "
-                    + "ORDER BY position LIMIT $3", [String(position), String(safe), String(limit)]))
+                    + "ORDER BY position LIMIT $3", [String(position), String(safe), String(limit)], prepared: true))
     }
 
     /// The sequence's last value: the highest position ever handed out (committed or not).
     private func headPosition() throws -> Int64 {
-        let rows = try run("read head", "SELECT last_value, is_called FROM \(schema).positions_seq")
+        let rows = try run("read head", "SELECT last_value, is_called FROM \(schema).positions_seq", prepared: true)
         return rows.bool(0, 1) ? rows.int64(0, 0) : 0
     }
 
@@ -422,7 +424,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         let rows = try run(
             "read the next transaction id",
             "SELECT x::text, age(((x::text::numeric % 4294967296)::text)::xid) "
-                + "FROM (SELECT pg_snapshot_xmax(pg_current_snapshot()) AS x) s")
+                + "FROM (SELECT pg_snapshot_xmax(pg_current_snapshot()) AS x) s", prepared: true)
         let xmax = UInt64(rows.string(0, 0)) ?? 0
         let age = rows.int64(0, 1)
         // age() is INT_MAX for the special xids below 3; then use a bound that forces a later re-check.
@@ -431,7 +433,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
     }
 
     private func snapshotXmin() throws -> UInt64 {
-        let rows = try run("read the snapshot", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        let rows = try run("read the snapshot", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text", prepared: true)
         return UInt64(rows.string(0, 0)) ?? 0
     }
 
