@@ -40,7 +40,10 @@ let package = Package(
         // Coordination store.
         .target(name: "Coordination", dependencies: ["RawJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CoordinationSQLite", dependencies: ["Coordination", "CSQLite"]),
-        .target(name: "CoordinationPostgres", dependencies: ["Coordination", "CLibPQ"]),
+        .target(
+            name: "CoordinationPostgres",
+            dependencies: ["Coordination", "CLibPQ", .product(name: "Crypto", package: "swift-crypto")]
+        ),
 
         // Use cases: flush, replay, audit.
         .target(

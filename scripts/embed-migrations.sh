@@ -10,7 +10,10 @@ embed() {
         echo ""
         echo "/// The SQL migrations, in order: (version, name, SQL)."
         echo "let embeddedMigrations: [(version: Int, name: String, sql: String)] = ["
+        local first=1
         for f in migrations/$dialect/*.sql; do
+            [ $first = 1 ] || echo "    ),"
+            first=0
             base=$(basename "$f" .sql)
             version=$((10#${base%%_*}))
             name=${base#*_}
@@ -19,8 +22,8 @@ embed() {
             echo "        #\"\"\""
             sed 's/^/        /; s/^ *$//' "$f"
             echo "        \"\"\"#"
-            echo "    ),"
         done
+        echo "    )"
         echo "]"
     } > "$out"
     echo "wrote $out"

@@ -24,10 +24,10 @@ struct InitCommand: AsyncParsableCommand {
             await store.close()
             let applied = records.filter(\.appliedNow)
             if applied.isEmpty {
-                print("store \(storeOptions.location) is up to date (\(records.count) migration(s))")
+                print("store \(storeOptions.displayLocation) is up to date (\(records.count) migration(s))")
             } else {
                 print(
-                    "initialised \(storeOptions.location): applied "
+                    "initialised \(storeOptions.displayLocation): applied "
                         + applied.map { "\($0.version) \($0.name)" }.joined(separator: ", "))
             }
         }
@@ -349,7 +349,7 @@ struct StatusCommand: AsyncParsableCommand {
             let cursor = try await store.flushCursor()
             let intent = try await store.pendingFlushIntent()
             await store.close()
-            print("store:                \(storeOptions.location)")
+            print("store:                \(storeOptions.displayLocation)")
             print("head position:        \(s.headPosition)")
             print("safe high-water mark: \(s.safeHighWaterMark)")
             print(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Coordination
+import CoordinationPostgres
 import CoordinationSQLite
 import Foundation
 
@@ -14,17 +15,53 @@ struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("SQLite durability: full (fsync each commit, default) or normal.", valueName: "mode"))
     var sqliteSynchronous: String = "full"
 
+    @Option(
+        help: ArgumentHelp(
+            "PostgreSQL schema holding the store's tables (default archiver). Also ARCHIVER_SCHEMA.",
+            valueName: "name"))
+    var schema: String?
+
+    /// The PostgreSQL schema after applying the environment and the default.
+    var schemaName: String {
+        schema ?? ProcessInfo.processInfo.environment["ARCHIVER_SCHEMA"] ?? "archiver"
+    }
+
     /// The location after applying the environment and the default.
     var location: String {
         store ?? ProcessInfo.processInfo.environment["ARCHIVER_STORE"] ?? "./archiver.db"
+    }
+
+    /// The location for messages: a PostgreSQL URL without its password, plus the schema.
+    var displayLocation: String {
+        let location = self.location
+        guard location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") else { return location }
+        return Self.redacted(location) + " (schema \(schemaName))"
     }
 
     /// Opens the store; with `create` false a missing SQLite file is an error that says to run `archiver init`.
     func openStore(create: Bool = false) async throws -> any CoordinationStore {
         let location = self.location
         if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-            throw ValidationError(
-                "PostgreSQL stores (\(Self.redacted(location))) are not supported by this build yet; use sqlite:PATH")
+            let store: PostgresCoordinationStore
+            do {
+                store = try await PostgresCoordinationStore(
+                    url: location, schema: schemaName, options: PostgresCoordinationStore.Options())
+            } catch let error as CoordinationError {
+                // libpq's messages carry no password, but keep the URL redacted in anything added here too.
+                throw CoordinationError(
+                    error.code, error.message.replacingOccurrences(of: location, with: Self.redacted(location)))
+            }
+            if !create {
+                guard try await store.isInitialised() else {
+                    await store.close()
+                    throw ValidationError(
+                        "no coordination store in schema \(schemaName) at \(Self.redacted(location)): run "
+                            + "`archiver init` first (or pass --store / --schema)")
+                }
+                // Refuse a schema with unknown or altered migrations before doing anything else.
+                try await store.migrate()
+            }
+            return store
         }
         let path = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
         guard !path.isEmpty else { throw ValidationError("--store sqlite: needs a path, e.g. sqlite:./archiver.db") }
@@ -45,7 +82,12 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The URL without its password, for messages.
-    static func redacted(_ url: String) -> String {
+    static func redacted(_ original: String) -> String {
+        var url = original
+        if let query = url.range(of: "password=") {
+            let end = url[query.upperBound...].firstIndex(of: "&") ?? url.endIndex
+            url = String(url[..<query.upperBound]) + "***" + String(url[end...])
+        }
         guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
         let userInfo = url[scheme.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return url }

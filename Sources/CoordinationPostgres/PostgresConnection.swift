@@ -1,0 +1,277 @@
+internal import CLibPQ
+import Coordination
+import Foundation
+
+/// An error reported by the PostgreSQL server for one statement, before the store maps it to a
+/// ``CoordinationError`` (the store needs the SQLSTATE to retry, or to read a conflict's actual version).
+struct PostgresServerError: Error, CustomStringConvertible {
+    /// The five-character SQLSTATE, e.g. `40001`, `23505`, or the store's own `AR001`.
+    var sqlstate: String
+    /// The primary message (no DETAIL: it may carry key values).
+    var message: String
+    /// The DETAIL field; the append function puts the actual stream version there.
+    var detail: String?
+
+    var description: String { "PostgreSQL error \(sqlstate): \(message)" }
+
+    /// Serialization failures and deadlocks: the whole transaction may simply be run again.
+    var isRetryable: Bool { sqlstate == "40001" || sqlstate == "40P01" }
+    var isUniqueViolation: Bool { sqlstate == "23505" }
+}
+
+/// The rows of one result, copied out of the `PGresult` (text format; nil is SQL NULL).
+struct PostgresRows {
+    var rows: [[String?]]
+    /// `PQcmdTuples`: rows inserted, updated or deleted.
+    var affected: Int
+
+    var isEmpty: Bool { rows.isEmpty }
+    var count: Int { rows.count }
+
+    func string(_ row: Int, _ column: Int) -> String { rows[row][column] ?? "" }
+    func optionalString(_ row: Int, _ column: Int) -> String? { rows[row][column] }
+    func int64(_ row: Int, _ column: Int) -> Int64 { Int64(rows[row][column] ?? "") ?? 0 }
+    func double(_ row: Int, _ column: Int) -> Double { Double(rows[row][column] ?? "") ?? 0 }
+    func bool(_ row: Int, _ column: Int) -> Bool { rows[row][column] == "t" }
+    func isNull(_ row: Int, _ column: Int) -> Bool { rows[row][column] == nil }
+}
+
+/// One libpq connection (`PQconnectdb`). Not Sendable: it is owned by one actor whose executor is a
+/// dedicated thread, so the blocking libpq calls never run on Swift's cooperative pool.
+final class PostgresConnection {
+    private let handle: OpaquePointer
+    /// `host:port/database` for messages; never the password.
+    let endpoint: String
+
+    /// Connects with a `postgres://` or `postgresql://` URI (or a `key=value` string); `sslmode` and the other
+    /// libpq parameters work as usual.
+    /// - Throws: `.connectionFailed`, naming host and port but never the password.
+    init(url: String) throws {
+        guard let conn = PQconnectdb(url) else {
+            throw CoordinationError(.connectionFailed, "cannot allocate a PostgreSQL connection (out of memory)")
+        }
+        let endpoint = Self.describe(conn)
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = Self.scrub(String(cString: PQerrorMessage(conn)), url: url)
+            PQfinish(conn)
+            throw CoordinationError(
+                .connectionFailed,
+                "cannot connect to PostgreSQL at \(endpoint): \(message); check the URL, that the server is "
+                    + "running and accepts connections, and the credentials")
+        }
+        self.handle = conn
+        self.endpoint = endpoint
+        // Notices (e.g. "schema already exists, skipping") would otherwise be printed to stderr.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+    }
+
+    deinit { PQfinish(handle) }
+
+    private static func describe(_ conn: OpaquePointer) -> String {
+        func field(_ value: UnsafeMutablePointer<CChar>?) -> String { value.map { String(cString: $0) } ?? "" }
+        let host = field(PQhost(conn))
+        let port = field(PQport(conn))
+        let database = field(PQdb(conn))
+        return "\(host.isEmpty ? "localhost" : host):\(port.isEmpty ? "5432" : port)/\(database)"
+    }
+
+    /// libpq's messages name host and port; this removes a password that a malformed URL might echo.
+    static func scrub(_ message: String, url: String) -> String {
+        var text = message.trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ")
+        if let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") {
+            let userInfo = url[scheme.upperBound..<at]
+            if let colon = userInfo.firstIndex(of: ":") {
+                let password = String(userInfo[userInfo.index(after: colon)...])
+                for secret in [password, password.removingPercentEncoding ?? ""] where !secret.isEmpty {
+                    text = text.replacingOccurrences(of: secret, with: "***")
+                }
+            }
+        }
+        return text
+    }
+
+    /// Reconnects (`PQreset`) if the connection was lost; called before each operation.
+    func ensureConnected() throws {
+        guard PQstatus(handle) != CONNECTION_OK else { return }
+        PQreset(handle)
+        preparedNames.removeAll()
+        guard PQstatus(handle) == CONNECTION_OK else {
+            throw CoordinationError(
+                .connectionFailed,
+                "lost the connection to PostgreSQL at \(endpoint) and cannot reconnect: "
+                    + Self.scrub(String(cString: PQerrorMessage(handle)), url: ""))
+        }
+    }
+
+    /// Runs one statement with text parameters (`PQexecParams`); `nil` is SQL NULL.
+    /// - Throws: ``PostgresServerError`` for a server error, `.connectionFailed` when the connection is gone.
+    @discardableResult
+    func query(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
+        try consume(
+            Self.withCStrings(parameters) { PQexecParams(handle, sql, Int32(parameters.count), nil, $0, nil, nil, 0) })
+    }
+
+    /// Statement names by SQL text, for ``prepared(_:_:)``; forgotten when the connection is reset.
+    private var preparedNames: [String: String] = [:]
+
+    /// Runs one statement as a prepared statement (`PQprepare` once per connection, then `PQexecPrepared`),
+    /// for the hot paths: the server parses and plans it once.
+    @discardableResult
+    func prepared(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
+        let name: String
+        if let known = preparedNames[sql] {
+            name = known
+        } else {
+            name = "s\(preparedNames.count + 1)"
+            _ = try consume(PQprepare(handle, name, sql, Int32(parameters.count), nil))
+            preparedNames[sql] = name
+        }
+        return try consume(
+            Self.withCStrings(parameters) { PQexecPrepared(handle, name, Int32(parameters.count), $0, nil, nil, 0) })
+    }
+
+    /// Calls `body` with the parameters as C strings (nil for SQL NULL), freed afterwards.
+    private static func withCStrings(
+        _ parameters: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> OpaquePointer?
+    ) -> OpaquePointer? {
+        let cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { for pointer in cStrings { free(pointer) } }
+        return cStrings.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, !buffer.isEmpty else { return body(nil) }
+            return base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
+        }
+    }
+
+    /// Runs one or more statements without parameters (`PQexec`), e.g. a migration.
+    @discardableResult
+    func execute(_ sql: String) throws -> PostgresRows { try consume(PQexec(handle, sql)) }
+
+    private func consume(_ result: OpaquePointer?) throws -> PostgresRows {
+        guard let result else {
+            throw CoordinationError(
+                .connectionFailed,
+                "PostgreSQL at \(endpoint) did not answer: "
+                    + Self.scrub(String(cString: PQerrorMessage(handle)), url: ""))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            let rowCount = Int(PQntuples(result))
+            let columnCount = Int(PQnfields(result))
+            var rows: [[String?]] = []
+            rows.reserveCapacity(rowCount)
+            for row in 0..<Int32(rowCount) {
+                var values: [String?] = []
+                values.reserveCapacity(columnCount)
+                for column in 0..<Int32(columnCount) {
+                    if PQgetisnull(result, row, column) == 1 {
+                        values.append(nil)
+                    } else {
+                        let length = Int(PQgetlength(result, row, column))
+                        let bytes = UnsafeRawPointer(PQgetvalue(result, row, column)!)
+                        values.append(
+                            String(
+                                decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self))
+                    }
+                }
+                rows.append(values)
+            }
+            let affected = PQcmdTuples(result).map { Int(String(cString: $0)) ?? 0 } ?? 0
+            return PostgresRows(rows: rows, affected: affected)
+        default:
+            func field(_ code: UInt8) -> String? {
+                PQresultErrorField(result, Int32(code)).map { String(cString: $0) }
+            }
+            guard let sqlstate = field(UInt8(ascii: "C")) else {
+                // No SQLSTATE: the failure was on the client side, typically a lost connection.
+                throw CoordinationError(
+                    .connectionFailed,
+                    "PostgreSQL at \(endpoint) failed: "
+                        + Self.scrub(String(cString: PQerrorMessage(handle)), url: ""))
+            }
+            throw PostgresServerError(
+                sqlstate: sqlstate, message: field(UInt8(ascii: "M")) ?? "", detail: field(UInt8(ascii: "D")))
+        }
+    }
+
+    /// Runs `body` between `BEGIN` and `COMMIT`; rolls back if it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Reads what arrived on the socket (`PQconsumeInput`) and returns the queued notifications
+    /// (`PQnotifies`) as (channel, payload), without blocking.
+    func notifications() throws -> [(channel: String, payload: String)] {
+        guard PQconsumeInput(handle) == 1 else {
+            throw CoordinationError(
+                .connectionFailed,
+                "lost the LISTEN connection to PostgreSQL at \(endpoint): "
+                    + Self.scrub(String(cString: PQerrorMessage(handle)), url: ""))
+        }
+        var found: [(channel: String, payload: String)] = []
+        while let notify = PQnotifies(handle) {
+            found.append((String(cString: notify.pointee.relname), String(cString: notify.pointee.extra)))
+            PQfreemem(notify)
+        }
+        return found
+    }
+}
+
+/// A serial executor on a dedicated thread: the PostgreSQL actor's blocking libpq calls stay off Swift's
+/// cooperative thread pool. (The same idea as the SQLite store's; each C-owning module keeps its own.)
+final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var thread: Thread?
+    private var stopped = false
+
+    init(name: String) {
+        let thread = Thread { [unowned self] in self.runLoop() }
+        thread.name = name
+        self.thread = thread
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        condition.lock()
+        jobs.append(unowned)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
+
+    /// Lets the thread end once the queued jobs have run (called when the owning actor is deinitialised,
+    /// so no job can arrive any more).
+    func shutdown() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func runLoop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopped { condition.wait() }
+            if jobs.isEmpty && stopped {
+                condition.unlock()
+                return
+            }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            condition.unlock()
+            for job in batch { job.runSynchronously(on: asUnownedSerialExecutor()) }
+        }
+    }
+}

@@ -1,0 +1,781 @@
+public import Coordination
+import Crypto
+import Foundation
+
+/// The coordination store on PostgreSQL (one schema per store; several processes may share it).
+///
+/// Appends run in the server-side function `{{schema}}.append` (one round trip). Positions come from a
+/// sequence, so they commit out of order: ``readAll(after:limit:)`` only returns events up to the
+/// ``safeHighWaterMark()``, below which no in-flight transaction can still commit (see
+/// `docs/COORDINATION.md`).
+///
+/// ```swift
+/// let store = try await PostgresCoordinationStore(url: "postgres://archiver@db/app", options: .init())
+/// try await store.migrate()
+/// ```
+public actor PostgresCoordinationStore: CoordinationStore {
+    public struct Options: Sendable {
+        public var limits = AppendLimits()
+        /// How long ``safeHighWaterMark()`` waits for in-flight transactions before returning the last safe
+        /// value it knows.
+        public var highWaterMarkWaitSeconds: Double = 2
+        /// How often a transaction that failed with a serialization failure or deadlock is run again.
+        public var maxRetries = 8
+        public init() {}
+    }
+
+    private let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    private var connection: PostgresConnection?
+    /// The LISTEN connection of ``waitForEvents(after:timeoutSeconds:)``, opened on first use.
+    private var listener: PostgresConnection?
+    private let url: String
+    public let schema: String
+    public let options: Options
+    /// The highest position known to be safe; never goes backwards.
+    private var safeMark: Int64 = 0
+    /// Sequence values observed, each with the next transaction id at the time: safe once every
+    /// transaction below that id has finished.
+    private var pendingMarks: [(position: Int64, nextXid: UInt64)] = []
+
+    /// Connects to the database at `url` (`postgres://` or `postgresql://`, libpq parameters such as
+    /// `sslmode` included). Call ``migrate()`` before first use.
+    /// - Parameters:
+    ///   - schema: the schema holding the store's tables (`^[a-z_][a-z0-9_]{0,62}$`), created by `migrate()`.
+    /// - Throws: `.invalidInput` for a bad schema name, `.connectionFailed` (without the password).
+    public init(url: String, schema: String = "archiver", options: Options = Options()) async throws {
+        guard Self.isValidSchemaName(schema) else {
+            throw CoordinationError(
+                .invalidInput,
+                "schema name '\(schema.prefix(70))' is invalid: use 1 to 63 lowercase letters, digits and "
+                    + "underscores, not starting with a digit")
+        }
+        self.url = url
+        self.schema = schema
+        self.options = options
+        self.executor = ThreadExecutor(name: "postgres:\(schema)")
+        try await openConnection()
+    }
+
+    deinit { executor.shutdown() }
+
+    private func openConnection() async throws {
+        connection = try PostgresConnection(url: url)
+    }
+
+    static func isValidSchemaName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...63).contains(bytes.count) else { return false }
+        for (index, byte) in bytes.enumerated() {
+            let lower = (97...122).contains(byte) || byte == UInt8(ascii: "_")
+            guard lower || (index > 0 && (48...57).contains(byte)) else { return false }
+        }
+        return true
+    }
+
+    private func db() throws -> PostgresConnection {
+        guard let connection else { throw CoordinationError(.closed, "the store was closed") }
+        try connection.ensureConnected()
+        return connection
+    }
+
+    public func close() async {
+        connection = nil
+        listener = nil
+    }
+
+    /// The connection, for tests that need a second session in the same database.
+    func rawConnection() throws -> PostgresConnection { try db() }
+
+    // MARK: - Errors and transactions
+
+    /// Maps a server error to the store's error type; `context` says what was being done.
+    private func mapped(_ error: any Error, _ context: String) -> any Error {
+        guard let error = error as? PostgresServerError else { return error }
+        switch error.sqlstate {
+        case "23505":
+            return CoordinationError(.invalidInput, "\(context): a unique value is already taken (\(error.message))")
+        case let state where state.hasPrefix("22") || state.hasPrefix("23"):
+            return CoordinationError(.invalidInput, "\(context): the database refused a value (\(error.message))")
+        case "3F000", "42P01", "42883":
+            return CoordinationError(
+                .queryFailed,
+                "\(context): the schema '\(schema)' is not initialised (\(error.message)): run `archiver init` first")
+        case "57014", "55P03":
+            return CoordinationError(.busy, "\(context): PostgreSQL gave up waiting (\(error.message)); retry")
+        case let state where state.hasPrefix("08") || state.hasPrefix("57P"):
+            return CoordinationError(.connectionFailed, "\(context): PostgreSQL connection failed (\(error.message))")
+        default:
+            return CoordinationError(
+                .queryFailed, "\(context): PostgreSQL error \(error.sqlstate): \(error.message.prefix(300))")
+        }
+    }
+
+    /// Runs `body` in a transaction, again on serialization failures and deadlocks; maps other errors.
+    private func transaction<T>(_ context: String, _ body: (PostgresConnection) throws -> T) throws -> T {
+        let db = try db()
+        var attempt = 0
+        while true {
+            do {
+                return try db.transaction { try body(db) }
+            } catch let error as PostgresServerError where error.isRetryable && attempt < options.maxRetries {
+                attempt += 1
+                usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt))
+            } catch {
+                throw mapped(error, context)
+            }
+        }
+    }
+
+    /// One statement outside a transaction, with errors mapped.
+    @discardableResult
+    private func run(
+        _ context: String, _ sql: String, _ parameters: [String?] = [], prepared: Bool = false
+    ) throws -> PostgresRows {
+        do {
+            return prepared ? try db().prepared(sql, parameters) : try db().query(sql, parameters)
+        } catch {
+            throw mapped(error, context)
+        }
+    }
+
+    /// Whether ``migrate()`` has run in this schema (the CLI refuses to create a store implicitly).
+    public func isInitialised() async throws -> Bool {
+        let rows = try run(
+            "look for the store", "SELECT to_regclass($1) IS NOT NULL", [schema + ".archiver_migrations"])
+        return rows.bool(0, 0)
+    }
+
+    // MARK: - Migrations
+
+    @discardableResult
+    public func migrate() async throws -> [MigrationRecord] {
+        let schema = self.schema
+        return try transaction("migrate") { db in
+            // Concurrent migrations of the same schema take turns.
+            try db.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["lode-archiver:" + schema])
+            try db.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+            try db.execute(
+                "CREATE TABLE IF NOT EXISTS \(schema).archiver_migrations (version integer PRIMARY KEY, "
+                    + "name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+            var applied: [Int: (name: String, checksum: String)] = [:]
+            let rows = try db.query(
+                "SELECT version, name, checksum FROM \(schema).archiver_migrations ORDER BY version")
+            for row in 0..<rows.count { applied[Int(rows.int64(row, 0))] = (rows.string(row, 1), rows.string(row, 2)) }
+            let known = Dictionary(embeddedMigrations.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
+            for (version, record) in applied.sorted(by: { $0.key < $1.key }) {
+                guard let migration = known[version] else {
+                    throw CoordinationError(
+                        .migrationMismatch,
+                        "the schema \(schema) carries migration \(version) (\(record.name)), which this archiver "
+                            + "does not know: it was created by a newer version; upgrade archiver")
+                }
+                guard Self.checksum(migration.sql) == record.checksum else {
+                    throw CoordinationError(
+                        .migrationMismatch,
+                        "migration \(version) (\(record.name)) in schema \(schema) differs from this archiver's "
+                            + "(checksum mismatch): the schema was altered by hand; restore the database or fix the "
+                            + "migration")
+                }
+            }
+            var records: [MigrationRecord] = []
+            for migration in embeddedMigrations {
+                let checksum = Self.checksum(migration.sql)
+                if applied[migration.version] == nil {
+                    try db.execute(migration.sql.replacingOccurrences(of: "{{schema}}", with: schema))
+                    try db.query(
+                        "INSERT INTO \(schema).archiver_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        [String(migration.version), migration.name, checksum])
+                }
+                records.append(
+                    MigrationRecord(
+                        version: migration.version, name: migration.name, checksum: checksum,
+                        appliedNow: applied[migration.version] == nil))
+            }
+            return records
+        }
+    }
+
+    /// SHA-256 of the migration template (before the schema is substituted), so every schema records the same.
+    static func checksum(_ sql: String) -> String {
+        SHA256.hash(data: Array(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func nowMicros() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+    }
+
+    // MARK: - Append
+
+    public func append(_ request: AppendRequest) async throws -> AppendResult {
+        try await appendMultiple([request], idempotencyKey: request.idempotencyKey)[0]
+    }
+
+    public func appendMultiple(_ requests: [AppendRequest], idempotencyKey: String?) async throws -> [AppendResult] {
+        let validated = try requests.map { try AppendValidation.validate($0, limits: options.limits) }
+        let key = idempotencyKey ?? (requests.count == 1 ? requests[0].idempotencyKey : nil)
+        if let key, key.isEmpty || key.utf8.count > 255 {
+            throw CoordinationError(.invalidInput, "idempotency key must be 1 to 255 bytes")
+        }
+        guard !requests.isEmpty else { return [] }
+        let requestHash = key.map { _ in AppendValidation.requestHash(requests) }
+        let schema = self.schema
+        let results: [AppendResult] = try transaction("append") { db in
+            do {
+                if requests.count == 1 {
+                    return [try callAppend(db, requests[0], validated[0], key: key, hash: requestHash)]
+                }
+                // Several streams: the key covers the whole call, so it is claimed here, before the appends.
+                if let key, let requestHash {
+                    let claimed = try db.query(
+                        "INSERT INTO \(schema).idempotency (key, request_hash, result, created_at) "
+                            + "VALUES ($1, $2, '', $3) ON CONFLICT (key) DO NOTHING",
+                        [key, requestHash, String(Self.nowMicros())])
+                    if claimed.affected == 0 {
+                        let stored = try db.query(
+                            "SELECT request_hash, result FROM \(schema).idempotency WHERE key = $1", [key])
+                        guard !stored.isEmpty, stored.string(0, 0) == requestHash, stored.string(0, 1) != "" else {
+                            throw PostgresServerError(sqlstate: "AR002", message: "", detail: nil)
+                        }
+                        return try AppendResult.decodeArray(stored.string(0, 1)).map {
+                            var r = $0
+                            r.replayed = true
+                            return r
+                        }
+                    }
+                }
+                // Lock every stream row in name order first, so crossed multi-stream appends cannot deadlock.
+                let streams = PostgresCoordinationStore.arrayLiteral(Array(Set(requests.map(\.stream))).sorted())
+                try db.query(
+                    "INSERT INTO \(schema).streams (stream, version, last_position) "
+                        + "SELECT s, 0, 0 FROM unnest($1::text[]) AS u(s) ORDER BY s COLLATE \"C\" "
+                        + "ON CONFLICT (stream) DO NOTHING", [streams])
+                try db.query(
+                    "SELECT stream FROM \(schema).streams WHERE stream = ANY($1::text[]) ORDER BY stream FOR UPDATE",
+                    [streams])
+                var results: [AppendResult] = []
+                for (request, events) in zip(requests, validated) {
+                    results.append(try callAppend(db, request, events, key: nil, hash: nil))
+                }
+                if let key {
+                    let encoded = String(decoding: try JSONEncoder().encode(results), as: UTF8.self)
+                    try db.query("UPDATE \(schema).idempotency SET result = $2 WHERE key = $1", [key, encoded])
+                }
+                return results
+            } catch let error as PostgresServerError where error.sqlstate == "AR002" {
+                throw CoordinationError(
+                    .idempotencyConflict,
+                    "idempotency key '\(key ?? "")' was already used for a different request; use a new key for a "
+                        + "new request")
+            }
+        }
+        return results
+    }
+
+    /// Calls `{{schema}}.append` for one stream; maps its conflict error to `.wrongExpectedVersion`.
+    private func callAppend(
+        _ db: PostgresConnection, _ request: AppendRequest, _ events: [ProposedEvent], key: String?, hash: String?
+    ) throws -> AppendResult {
+        let rows: PostgresRows
+        do {
+            rows = try db.prepared(
+                "SELECT out_result, out_replayed FROM \(schema).append($1, $2, $3, $4, $5::uuid[], $6::text[], "
+                    + "$7::json[], $8::json[])",
+                [
+                    request.stream, request.expected.description, key, hash,
+                    Self.arrayLiteral(events.map { $0.id!.lowercased() }), Self.arrayLiteral(events.map(\.type)),
+                    Self.arrayLiteral(events.map(\.data)), Self.arrayLiteral(events.map(\.metadata)),
+                ])
+        } catch let error as PostgresServerError where error.sqlstate == "AR001" {
+            let actual = Int64(error.detail ?? "") ?? 0
+            try AppendValidation.check(request.expected, actual: actual, stream: request.stream)
+            throw CoordinationError(
+                .wrongExpectedVersion, "wrong expected version for stream '\(request.stream)'", actualVersion: actual,
+                stream: request.stream)
+        }
+        guard rows.count == 1, let result = try AppendResult.decodeArray(rows.string(0, 0)).first else {
+            throw CoordinationError(.queryFailed, "the append function returned no result")
+        }
+        var appended = result
+        appended.replayed = rows.bool(0, 1)
+        return appended
+    }
+
+    /// A PostgreSQL array literal of quoted elements: `{"a","b\"c"}`. The server unescapes it, so each
+    /// element arrives byte for byte.
+    static func arrayLiteral(_ items: [String]) -> String {
+        var text = "{"
+        for (index, item) in items.enumerated() {
+            if index > 0 { text += "," }
+            text += "\""
+            for character in item.unicodeScalars {
+                if character == "\"" || character == "\\" { text.unicodeScalars.append("\\") }
+                text.unicodeScalars.append(character)
+            }
+            text += "\""
+        }
+        return text + "}"
+    }
+
+    // MARK: - Reads
+
+    private var eventColumns: String { "position, stream, version, id, type, data, metadata, recorded_at" }
+
+    private static func events(_ rows: PostgresRows) -> [RecordedEvent] {
+        (0..<rows.count).map { row in
+            RecordedEvent(
+                position: rows.int64(row, 0), stream: rows.string(row, 1), version: rows.int64(row, 2),
+                id: rows.string(row, 3), type: rows.string(row, 4), data: rows.string(row, 5),
+                metadata: rows.string(row, 6), recordedAtNanos: rows.int64(row, 7) * 1000)
+        }
+    }
+
+    private func streamVersion(_ stream: String) throws -> Int64 {
+        let rows = try run("read stream head", "SELECT version FROM \(schema).streams WHERE stream = $1", [stream])
+        return rows.isEmpty ? 0 : rows.int64(0, 0)
+    }
+
+    private func readState(_ name: String) throws -> Int64 {
+        let rows = try run("read state", "SELECT value FROM \(schema).state WHERE name = $1", [name])
+        guard !rows.isEmpty else {
+            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init` first")
+        }
+        return rows.int64(0, 0)
+    }
+
+    public func readStream(_ stream: String, fromVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
+        let wanted = max(1, fromVersion)
+        let found = Self.events(
+            try run(
+                "read stream",
+                "SELECT \(eventColumns) FROM \(schema).events WHERE stream = $1 AND version >= $2 "
+                    + "ORDER BY version LIMIT $3", [stream, String(wanted), String(limit)]))
+        let current = try streamVersion(stream)
+        if found.first.map({ $0.version > wanted }) ?? (current >= wanted) {
+            throw CoordinationError(
+                .prunedRange,
+                "events of stream '\(stream)' from version \(wanted) were pruned from the hot store after archiving; "
+                    + "read them from the archive: archiver replay --to latest --stream '\(stream)' --exec 'cat'",
+                stream: stream)
+        }
+        return found
+    }
+
+    public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        let pruned = try readState("pruned_through")
+        if position < pruned {
+            throw CoordinationError(
+                .prunedRange,
+                "events after position \(position) up to \(pruned) were pruned from the hot store after archiving; "
+                    + "read them from the archive (archiver replay, archiver lode cat)")
+        }
+        let safe = try await safeHighWaterMark()
+        guard safe > position else { return [] }
+        return Self.events(
+            try run(
+                "read all",
+                "SELECT \(eventColumns) FROM \(schema).events WHERE position > $1 AND position <= $2 "
+                    + "ORDER BY position LIMIT $3", [String(position), String(safe), String(limit)], prepared: true))
+    }
+
+    /// The sequence's last value: the highest position ever handed out (committed or not).
+    private func headPosition() throws -> Int64 {
+        let rows = try run("read head", "SELECT last_value, is_called FROM \(schema).positions_seq", prepared: true)
+        return rows.bool(0, 1) ? rows.int64(0, 0) : 0
+    }
+
+    /// The highest position below which no in-flight transaction can still commit.
+    ///
+    /// Positions come from a sequence and commit out of order. Every transaction that takes a position
+    /// first takes a transaction id (`pg_current_xact_id()` in the append function, before `nextval`).
+    /// 1. Read the sequence → S. Every transaction holding a position ≤ S already has its xid.
+    /// 2. In a later statement, read the next xid to be assigned → N (`age()` of the snapshot's xmax uses
+    ///    `ReadNextTransactionId` without assigning one). Every such transaction's xid is < N.
+    /// 3. S is safe once a later snapshot's xmin ≥ N: then no xid below N is still running.
+    ///
+    /// (A snapshot's xmax is *not* such a bound: it is one past the latest *completed* xid, and running
+    /// xids above it are left out of the snapshot, so `xmin ≥ xmax(X)` can hold while one is running.)
+    /// Observations wait in a small list; the largest S whose N has been passed is returned, never going
+    /// backwards. When the newest is not ready this polls a few ms at a time, up to
+    /// `options.highWaterMarkWaitSeconds`, then returns the last safe value.
+    public func safeHighWaterMark() async throws -> Int64 {
+        let observed = try headPosition()
+        if observed <= safeMark { return safeMark }
+        let next = try nextTransactionID()
+        pendingMarks.append((observed, next))
+        let deadline = ContinuousClock.now + .milliseconds(Int64(options.highWaterMarkWaitSeconds * 1000))
+        var pause = 1
+        while true {
+            let xmin = try snapshotXmin()
+            let ready = pendingMarks.filter { $0.nextXid <= xmin }
+            if let best = ready.map(\.position).max() { safeMark = max(safeMark, best) }
+            pendingMarks.removeAll { $0.nextXid <= xmin || $0.position <= safeMark }
+            if safeMark >= observed || ContinuousClock.now >= deadline { return safeMark }
+            try? await Task.sleep(for: .milliseconds(pause))
+            pause = min(pause * 2, 10)
+            if Task.isCancelled { return safeMark }
+        }
+    }
+
+    /// The next transaction id to be assigned (an upper bound on every xid assigned so far), as a full xid8.
+    private func nextTransactionID() throws -> UInt64 {
+        let rows = try run(
+            "read the next transaction id",
+            "SELECT x::text, age(((x::text::numeric % 4294967296)::text)::xid) "
+                + "FROM (SELECT pg_snapshot_xmax(pg_current_snapshot()) AS x) s", prepared: true)
+        let xmax = UInt64(rows.string(0, 0)) ?? 0
+        let age = rows.int64(0, 1)
+        // age() is INT_MAX for the special xids below 3; then use a bound that forces a later re-check.
+        guard age >= 0, age < Int64(Int32.max) else { return xmax + (1 << 31) }
+        return xmax + UInt64(age)
+    }
+
+    private func snapshotXmin() throws -> UInt64 {
+        let rows = try run("read the snapshot", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text", prepared: true)
+        return UInt64(rows.string(0, 0)) ?? 0
+    }
+
+    public func streams(after: String?, limit: Int) async throws -> [StreamHead] {
+        let rows = try run(
+            "list streams",
+            "SELECT stream, version, last_position FROM \(schema).streams WHERE stream > $1 AND version > 0 "
+                + "ORDER BY stream LIMIT $2", [after ?? "", String(limit)])
+        return (0..<rows.count).map {
+            StreamHead(stream: rows.string($0, 0), version: rows.int64($0, 1), lastPosition: rows.int64($0, 2))
+        }
+    }
+
+    public func streamHead(_ stream: String) async throws -> StreamHead? {
+        let rows = try run(
+            "read stream head",
+            "SELECT version, last_position FROM \(schema).streams WHERE stream = $1 AND version > 0", [stream])
+        return rows.isEmpty
+            ? nil : StreamHead(stream: stream, version: rows.int64(0, 0), lastPosition: rows.int64(0, 1))
+    }
+
+    public func status() async throws -> StoreStatus {
+        let head = try headPosition()
+        let safe = try await safeHighWaterMark()
+        let cursor = try flushCursorRow(try db())
+        let rows = try run(
+            "read status",
+            "SELECT (SELECT count(*) FROM \(schema).events WHERE position > $1), "
+                + "(SELECT count(*) FROM \(schema).streams WHERE version > 0), "
+                + "(SELECT count(*) FROM \(schema).events), "
+                + "(SELECT value FROM \(schema).state WHERE name = 'pruned_through')", [String(cursor.position)])
+        return StoreStatus(
+            headPosition: head, safeHighWaterMark: safe, flushCursor: cursor.position,
+            unflushedCount: rows.int64(0, 0), streamCount: rows.int64(0, 1), eventCount: rows.int64(0, 2),
+            prunedThrough: rows.int64(0, 3))
+    }
+
+    // MARK: - Flusher bookkeeping
+
+    private func flushCursorRow(_ db: PostgresConnection) throws -> FlushCursor {
+        let rows: PostgresRows
+        do {
+            rows = try db.query(
+                "SELECT position, chain_head, snapshot_id, archived_count FROM \(schema).flush_cursor WHERE id = 1")
+        } catch {
+            throw mapped(error, "read the flush cursor")
+        }
+        guard !rows.isEmpty else {
+            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init`")
+        }
+        return FlushCursor(
+            position: rows.int64(0, 0), chainHead: rows.string(0, 1), snapshotID: rows.string(0, 2),
+            archivedCount: rows.int64(0, 3))
+    }
+
+    public func flushCursor() async throws -> FlushCursor { try flushCursorRow(try db()) }
+
+    public func pendingFlushIntent() async throws -> FlushIntent? { try intentRow(try db(), lock: false) }
+
+    private func intentRow(_ db: PostgresConnection, lock: Bool) throws -> FlushIntent? {
+        let rows: PostgresRows
+        do {
+            rows = try db.query(
+                "SELECT snapshot_id, first_position, last_position, event_count, chain_start, chain_head, "
+                    + "parent_snapshot_id, cut_name, fencing_token FROM \(schema).flush_intent WHERE id = 1"
+                    + (lock ? " FOR UPDATE" : ""))
+        } catch {
+            throw mapped(error, "read the flush intent")
+        }
+        guard !rows.isEmpty else { return nil }
+        return FlushIntent(
+            snapshotID: rows.string(0, 0), firstPosition: rows.int64(0, 1), lastPosition: rows.int64(0, 2),
+            eventCount: rows.int64(0, 3), chainStart: rows.string(0, 4), chainHead: rows.string(0, 5),
+            parentSnapshotID: rows.string(0, 6), cutName: rows.optionalString(0, 7), fencingToken: rows.int64(0, 8))
+    }
+
+    /// Fencing: the intent's token must be the flush lease's current token. `FOR SHARE` keeps a takeover
+    /// from committing until this transaction has.
+    private func checkFence(_ token: Int64, _ db: PostgresConnection) throws {
+        let rows = try db.query(
+            "SELECT fencing_token FROM \(schema).leases WHERE name = $1 FOR SHARE", [AppendValidation.flushLeaseName])
+        guard !rows.isEmpty, rows.int64(0, 0) == token else {
+            throw CoordinationError(
+                .fenced, "this flusher's lease (token \(token)) was taken over by another flusher; stopping")
+        }
+    }
+
+    public func recordFlushIntent(_ intent: FlushIntent) async throws {
+        let schema = self.schema
+        try transaction("record the flush intent") { db in
+            try checkFence(intent.fencingToken, db)
+            if let pending = try intentRow(db, lock: true) {
+                throw CoordinationError(
+                    .intentExists, "flush intent for snapshot \(pending.snapshotID) is still pending; finish it first")
+            }
+            do {
+                try db.query(
+                    "INSERT INTO \(schema).flush_intent (id, snapshot_id, first_position, last_position, event_count, "
+                        + "chain_start, chain_head, parent_snapshot_id, cut_name, fencing_token) "
+                        + "VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    [
+                        intent.snapshotID, String(intent.firstPosition), String(intent.lastPosition),
+                        String(intent.eventCount), intent.chainStart, intent.chainHead, intent.parentSnapshotID,
+                        intent.cutName, String(intent.fencingToken),
+                    ])
+            } catch let error as PostgresServerError where error.isUniqueViolation {
+                throw CoordinationError(.intentExists, "another flush intent was recorded at the same time")
+            }
+        }
+    }
+
+    public func completeFlush(_ intent: FlushIntent) async throws {
+        let schema = self.schema
+        try transaction("complete the flush") { db in
+            try checkFence(intent.fencingToken, db)
+            guard let pending = try intentRow(db, lock: true), pending.snapshotID == intent.snapshotID else {
+                throw CoordinationError(.fenced, "flush intent \(intent.snapshotID) is no longer pending")
+            }
+            try db.query(
+                "UPDATE \(schema).flush_cursor SET position = $1, chain_head = $2, snapshot_id = $3, "
+                    + "archived_count = archived_count + $4 WHERE id = 1",
+                [String(intent.lastPosition), intent.chainHead, intent.snapshotID, String(intent.eventCount)])
+            try db.query("DELETE FROM \(schema).flush_intent")
+        }
+    }
+
+    public func abandonFlushIntent(snapshotID: String) async throws {
+        try run("abandon the flush intent", "DELETE FROM \(schema).flush_intent WHERE snapshot_id = $1", [snapshotID])
+    }
+
+    // MARK: - Leases
+
+    /// Locks the lease row, creating a never-held placeholder (token 0, expired) if there is none, so two
+    /// first acquirers serialise on the row.
+    private func lockedLease(_ name: String, _ db: PostgresConnection) throws -> Lease {
+        try db.query(
+            "INSERT INTO \(schema).leases (name, holder, fencing_token, expires_at) VALUES ($1, '', 0, 0) "
+                + "ON CONFLICT (name) DO NOTHING", [name])
+        let rows = try db.query(
+            "SELECT holder, fencing_token, expires_at FROM \(schema).leases WHERE name = $1 FOR UPDATE", [name])
+        return Lease(
+            name: name, holder: rows.string(0, 0), fencingToken: rows.int64(0, 1), expiresAt: rows.double(0, 2))
+    }
+
+    private func writeLease(_ lease: Lease, _ db: PostgresConnection) throws {
+        try db.query(
+            "UPDATE \(schema).leases SET holder = $2, fencing_token = $3, expires_at = $4 WHERE name = $1",
+            [lease.name, lease.holder, String(lease.fencingToken), String(lease.expiresAt)])
+    }
+
+    public func acquireLease(_ name: String, holder: String, ttlSeconds: Double) async throws -> Lease? {
+        let now = Date().timeIntervalSince1970
+        return try transaction("acquire the lease") { db in
+            let current = try lockedLease(name, db)
+            let token: Int64
+            if current.holder == holder && current.expiresAt > now {
+                token = current.fencingToken
+            } else if current.expiresAt <= now {
+                token = current.fencingToken + 1
+            } else {
+                return nil
+            }
+            let lease = Lease(name: name, holder: holder, fencingToken: token, expiresAt: now + ttlSeconds)
+            try writeLease(lease, db)
+            return lease
+        }
+    }
+
+    public func takeOverLease(
+        _ name: String, from previousHolder: String, holder: String, ttlSeconds: Double
+    )
+        async throws -> Lease?
+    {
+        let now = Date().timeIntervalSince1970
+        return try transaction("take over the lease") { db in
+            let current = try lockedLease(name, db)
+            guard current.fencingToken > 0, current.holder == previousHolder else { return nil }
+            let lease = Lease(
+                name: name, holder: holder, fencingToken: current.fencingToken + 1, expiresAt: now + ttlSeconds)
+            try writeLease(lease, db)
+            return lease
+        }
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        // The row stays so the fencing token keeps increasing across holders.
+        try run(
+            "release the lease", "UPDATE \(schema).leases SET expires_at = 0 WHERE name = $1 AND holder = $2",
+            [name, holder])
+    }
+
+    public func currentLease(_ name: String) async throws -> Lease? {
+        let rows = try run(
+            "read the lease",
+            "SELECT holder, fencing_token, expires_at FROM \(schema).leases WHERE name = $1 AND fencing_token > 0",
+            [name])
+        return rows.isEmpty
+            ? nil
+            : Lease(name: name, holder: rows.string(0, 0), fencingToken: rows.int64(0, 1), expiresAt: rows.double(0, 2))
+    }
+
+    // MARK: - Restore
+
+    public func restoreEvents(_ events: [RecordedEvent]) async throws {
+        guard !events.isEmpty else { return }
+        let schema = self.schema
+        do {
+            try transaction("restore events") { db in
+                // An xid before the positions, as for appends (the safe high-water mark relies on it).
+                try db.query("SELECT pg_current_xact_id()")
+                try db.query(
+                    "INSERT INTO \(schema).events (position, stream, version, id, type, data, metadata, recorded_at) "
+                        + "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], "
+                        + "$6::json[], $7::json[], $8::bigint[])",
+                    [
+                        Self.arrayLiteral(events.map { String($0.position) }), Self.arrayLiteral(events.map(\.stream)),
+                        Self.arrayLiteral(events.map { String($0.version) }), Self.arrayLiteral(events.map(\.id)),
+                        Self.arrayLiteral(events.map(\.type)), Self.arrayLiteral(events.map(\.data)),
+                        Self.arrayLiteral(events.map(\.metadata)),
+                        Self.arrayLiteral(events.map { String($0.recordedAtNanos / 1000) }),
+                    ])
+                try db.query(
+                    "INSERT INTO \(schema).streams (stream, version, last_position) "
+                        + "SELECT s, max(v), max(p) FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(s, v, p) "
+                        + "GROUP BY s ON CONFLICT (stream) DO UPDATE SET "
+                        + "version = greatest(streams.version, excluded.version), "
+                        + "last_position = greatest(streams.last_position, excluded.last_position)",
+                    [
+                        Self.arrayLiteral(events.map(\.stream)), Self.arrayLiteral(events.map { String($0.version) }),
+                        Self.arrayLiteral(events.map { String($0.position) }),
+                    ])
+                // setval is not transactional; a failed restore leaves only a gap in the positions.
+                try db.query(
+                    "SELECT setval('\(schema).positions_seq', greatest($1::bigint, "
+                        + "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM \(schema).positions_seq)), true)",
+                    [String(events.map(\.position).max()!)])
+            }
+        } catch let error as CoordinationError where error.code == .invalidInput {
+            throw CoordinationError(
+                .invalidInput,
+                "cannot restore: a position or stream version is already taken, or an event is malformed "
+                    + "(\(error.message)); restore into an empty store")
+        }
+    }
+
+    public func restoreFlushCursor(_ cursor: FlushCursor) async throws {
+        try run(
+            "restore the flush cursor",
+            "UPDATE \(schema).flush_cursor SET position = $1, chain_head = $2, snapshot_id = $3, archived_count = $4 "
+                + "WHERE id = 1",
+            [String(cursor.position), cursor.chainHead, cursor.snapshotID, String(cursor.archivedCount)])
+    }
+
+    // MARK: - Checkpoints and maintenance
+
+    public func setCheckpoint(_ name: String, position: Int64) async throws {
+        try run(
+            "set the checkpoint",
+            "INSERT INTO \(schema).checkpoints (name, position) VALUES ($1, $2) "
+                + "ON CONFLICT (name) DO UPDATE SET position = excluded.position", [name, String(position)])
+    }
+
+    public func checkpoints() async throws -> [ConsumerCheckpoint] {
+        let rows = try run("list checkpoints", "SELECT name, position FROM \(schema).checkpoints ORDER BY name")
+        return (0..<rows.count).map { ConsumerCheckpoint(name: rows.string($0, 0), position: rows.int64($0, 1)) }
+    }
+
+    public func pruneEvents(upTo position: Int64) async throws -> Int {
+        let schema = self.schema
+        return try transaction("prune events") { db in
+            // The cursor row lock serialises pruning with flush completion.
+            let cursor = try db.query("SELECT position FROM \(schema).flush_cursor WHERE id = 1 FOR UPDATE")
+                .int64(0, 0)
+            guard position <= cursor else {
+                throw CoordinationError(
+                    .invalidInput, "cannot prune up to position \(position): only \(cursor) is archived; flush first")
+            }
+            let lowest = try db.query(
+                "SELECT name, position FROM \(schema).checkpoints ORDER BY position, name LIMIT 1 FOR SHARE")
+            if !lowest.isEmpty, lowest.int64(0, 1) < position {
+                throw CoordinationError(
+                    .invalidInput,
+                    "cannot prune up to position \(position): subscriber '\(lowest.string(0, 0))' is still at "
+                        + "\(lowest.int64(0, 1))")
+            }
+            let deleted = try db.query("DELETE FROM \(schema).events WHERE position <= $1", [String(position)])
+            try db.query(
+                "UPDATE \(schema).state SET value = greatest(value, $1) WHERE name = 'pruned_through'",
+                [String(position)])
+            return deleted.affected
+        }
+    }
+
+    public func prunedThrough() async throws -> Int64 { try readState("pruned_through") }
+
+    public func pruneIdempotencyKeys(olderThanSeconds: Double) async throws -> Int {
+        try run(
+            "prune idempotency keys", "DELETE FROM \(schema).idempotency WHERE created_at < $1",
+            [String(Self.nowMicros() - Int64(olderThanSeconds * 1_000_000))]
+        ).affected
+    }
+
+    // MARK: - Wake-ups
+
+    /// LISTENs on `{{schema}}_events` (the append function notifies with its last position) and checks the
+    /// notifications without blocking every few ms, so other calls on this store still run meanwhile.
+    public func waitForEvents(after position: Int64, timeoutSeconds: Double) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, timeoutSeconds) * 1000))
+        let listener = try listenerConnection()
+        // LISTEN is in place before this check, so an append committed after it is always notified.
+        if try headPosition() > position { return }
+        var lastHeadCheck = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            let notified = try listener.notifications()
+            if notified.contains(where: { (Int64($0.payload) ?? Int64.max) > position }) { return }
+            // A slow check of the head as well, in case a notification was lost with a reconnect.
+            if ContinuousClock.now - lastHeadCheck > .seconds(1) {
+                if try headPosition() > position { return }
+                lastHeadCheck = ContinuousClock.now
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+            if Task.isCancelled { return }
+        }
+    }
+
+    private func listenerConnection() throws -> PostgresConnection {
+        guard connection != nil else { throw CoordinationError(.closed, "the store was closed") }
+        if let listener { return listener }
+        let listener = try PostgresConnection(url: url)
+        do {
+            try listener.execute("LISTEN \(schema)_events")
+        } catch {
+            throw mapped(error, "listen for events")
+        }
+        self.listener = listener
+        return listener
+    }
+}
+
+extension AppendResult {
+    /// Decodes the JSON array stored with an idempotency key (or returned by the append function).
+    static func decodeArray(_ text: String) throws -> [AppendResult] {
+        try JSONDecoder().decode([AppendResult].self, from: Data(text.utf8))
+    }
+}

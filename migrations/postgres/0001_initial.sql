@@ -1,0 +1,152 @@
+-- lode-archiver coordination store, PostgreSQL. {{schema}} is replaced by the store's schema name.
+-- Positions come from a sequence, so they are unique and increasing but commit out of order (and a rolled
+-- back append leaves a gap); readers only see positions up to the safe high-water mark (docs/COORDINATION.md).
+CREATE SEQUENCE {{schema}}.positions_seq AS bigint MINVALUE 1 START 1 CACHE 1;
+
+CREATE TABLE {{schema}}.events (
+    position    bigint  PRIMARY KEY,          -- global position (from positions_seq, never reused)
+    stream      text    COLLATE "C" NOT NULL,
+    version     bigint  NOT NULL,             -- per-stream version, 1, 2, 3, ...
+    id          uuid    NOT NULL,             -- event UUID
+    type        text    NOT NULL,
+    data        json    NOT NULL,             -- json (not jsonb) keeps the bytes exactly as appended
+    metadata    json    NOT NULL,             -- JSON object text, byte for byte
+    recorded_at bigint  NOT NULL,             -- microseconds since the Unix epoch, UTC
+    UNIQUE (stream, version)
+);
+
+CREATE TABLE {{schema}}.streams (
+    stream        text   COLLATE "C" PRIMARY KEY,
+    version       bigint NOT NULL,            -- 0 only inside the appending transaction
+    last_position bigint NOT NULL
+);
+
+CREATE TABLE {{schema}}.idempotency (
+    key          text   COLLATE "C" PRIMARY KEY,
+    request_hash text   NOT NULL,             -- SHA-256 of the canonical request
+    result       text   NOT NULL,             -- the original results, a JSON array
+    created_at   bigint NOT NULL              -- microseconds since the epoch
+);
+CREATE INDEX idempotency_created_at ON {{schema}}.idempotency (created_at);
+
+-- pruned_through: highest pruned position. (The head is the sequence.)
+CREATE TABLE {{schema}}.state (
+    name  text   PRIMARY KEY,
+    value bigint NOT NULL
+);
+INSERT INTO {{schema}}.state (name, value) VALUES ('pruned_through', 0);
+
+CREATE TABLE {{schema}}.flush_cursor (
+    id             integer PRIMARY KEY CHECK (id = 1),
+    position       bigint  NOT NULL,
+    chain_head     text    NOT NULL,
+    snapshot_id    text    NOT NULL,
+    archived_count bigint  NOT NULL
+);
+INSERT INTO {{schema}}.flush_cursor (id, position, chain_head, snapshot_id, archived_count) VALUES (1, 0, '', '', 0);
+
+CREATE TABLE {{schema}}.flush_intent (
+    id                 integer PRIMARY KEY CHECK (id = 1),
+    snapshot_id        text    NOT NULL,
+    first_position     bigint  NOT NULL,
+    last_position      bigint  NOT NULL,
+    event_count        bigint  NOT NULL,
+    chain_start        text    NOT NULL,
+    chain_head         text    NOT NULL,
+    parent_snapshot_id text    NOT NULL,
+    cut_name           text,
+    fencing_token      bigint  NOT NULL
+);
+
+CREATE TABLE {{schema}}.leases (
+    name          text             COLLATE "C" PRIMARY KEY,
+    holder        text             NOT NULL,
+    fencing_token bigint           NOT NULL,
+    expires_at    double precision NOT NULL -- seconds since the epoch
+);
+
+CREATE TABLE {{schema}}.checkpoints (
+    name     text   COLLATE "C" PRIMARY KEY,
+    position bigint NOT NULL
+);
+
+-- Appends events to one stream in one round trip, with the same semantics as the Swift API (the store
+-- validates the input first). Returns the results as a JSON array of one AppendResult, and whether it was
+-- replayed from an earlier append with the same idempotency key.
+-- Errors: SQLSTATE AR001 (wrong expected version; DETAIL = the actual version), AR002 (idempotency key
+-- used for a different request).
+CREATE FUNCTION {{schema}}.append(
+    p_stream text, p_expected text, p_idempotency_key text, p_request_hash text,
+    p_ids uuid[], p_types text[], p_data json[], p_metadata json[]
+) RETURNS TABLE (out_result text, out_replayed boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_n integer := cardinality(p_ids);
+    v_now bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+    v_hash text;
+    v_stored text;
+    v_current bigint;
+    v_ok boolean;
+    v_positions bigint[];
+    v_result text;
+BEGIN
+    -- The transaction takes its id BEFORE its positions: the safe high-water mark relies on every
+    -- transaction that holds a position having had an xid when that position was handed out.
+    PERFORM pg_current_xact_id();
+
+    IF p_idempotency_key IS NOT NULL THEN
+        -- Concurrent duplicates serialise on the unique index: the second waits for the first to finish.
+        INSERT INTO {{schema}}.idempotency AS i (key, request_hash, result, created_at)
+        VALUES (p_idempotency_key, p_request_hash, '', v_now)
+        ON CONFLICT (key) DO NOTHING;
+        IF NOT FOUND THEN
+            SELECT i.request_hash, i.result INTO v_hash, v_stored
+            FROM {{schema}}.idempotency i WHERE i.key = p_idempotency_key;
+            IF v_hash IS DISTINCT FROM p_request_hash OR v_stored = '' THEN
+                RAISE EXCEPTION 'idempotency key used for a different request' USING ERRCODE = 'AR002';
+            END IF;
+            RETURN QUERY SELECT v_stored, true;
+            RETURN;
+        END IF;
+    END IF;
+
+    SELECT s.version INTO v_current FROM {{schema}}.streams s WHERE s.stream = p_stream FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO {{schema}}.streams AS s (stream, version, last_position) VALUES (p_stream, 0, 0)
+        ON CONFLICT (stream) DO NOTHING;
+        SELECT s.version INTO v_current FROM {{schema}}.streams s WHERE s.stream = p_stream FOR UPDATE;
+    END IF;
+
+    v_ok := CASE p_expected
+        WHEN 'any' THEN true
+        WHEN 'no-stream' THEN v_current = 0
+        WHEN 'exists' THEN v_current > 0
+        ELSE v_current = p_expected::bigint
+    END;
+    IF NOT v_ok THEN
+        RAISE EXCEPTION 'wrong expected version' USING ERRCODE = 'AR001', DETAIL = v_current::text;
+    END IF;
+
+    SELECT array_agg(g.p ORDER BY g.p) INTO v_positions
+    FROM (SELECT nextval('{{schema}}.positions_seq') AS p FROM generate_series(1, v_n)) g;
+
+    INSERT INTO {{schema}}.events (position, stream, version, id, type, data, metadata, recorded_at)
+    SELECT v_positions[k], p_stream, v_current + k, p_ids[k], p_types[k], p_data[k], p_metadata[k], v_now
+    FROM generate_subscripts(p_ids, 1) AS k;
+
+    UPDATE {{schema}}.streams s SET version = v_current + v_n, last_position = v_positions[v_n]
+    WHERE s.stream = p_stream;
+
+    v_result := json_build_array(json_build_object(
+        'stream', p_stream, 'firstVersion', v_current + 1, 'lastVersion', v_current + v_n,
+        'firstPosition', v_positions[1], 'lastPosition', v_positions[v_n],
+        'eventIDs', to_json(p_ids::text[]), 'replayed', false))::text;
+
+    IF p_idempotency_key IS NOT NULL THEN
+        UPDATE {{schema}}.idempotency i SET result = v_result WHERE i.key = p_idempotency_key;
+    END IF;
+
+    PERFORM pg_notify('{{schema}}_events', v_positions[v_n]::text);
+    RETURN QUERY SELECT v_result, false;
+END
+$$;
