@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// The same path on PostgreSQL: append → flush → replay → verify, and a restore from PostgreSQL into SQLite.
+@Suite struct PostgresEndToEndTests {
+    static let url = ProcessInfo.processInfo.environment["ARCHIVER_TEST_POSTGRES_URL"]
+
+    @Test func flushFromPostgresThenRestoreIntoSQLite() async throws {
+        guard let url = Self.url else {
+            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
+            print("PostgresEndToEndTests: skipped (no ARCHIVER_TEST_POSTGRES_URL; run via scripts/with-services.sh)")
+            return
+        }
+        let schema = "e2e_" + UUID().uuidString.prefix(8).lowercased()
+        let pg = ["--store", url, "--schema", schema]
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"] + pg, in: dir)
+            try await CLI.ok(["append"] + pg, in: dir, input: bankEvents(events: 1_500, accounts: 30, seed: 21))
+            let flushed = try await CLI.ok(["flush", "--cut", "pg-first"] + pg, in: dir)
+            #expect(flushed.contains("flushed 1500 events"), "\(flushed)")
+            #expect(try await CLI.ok(["verify"], in: dir).hasPrefix("verify OK"))
+
+            let restored = try await CLI.ok(["restore", "--to", "pg-first", "--into", "sqlite:restored.db"], in: dir)
+            #expect(restored.contains("restored 1500 events of 30 streams"), "\(restored)")
+            let source = try jsonLines(try await CLI.ok(["read", "--all", "--limit", "100000"] + pg, in: dir))
+            let copy = try jsonLines(
+                try await CLI.ok(["read", "--all", "--limit", "100000", "--store", "sqlite:restored.db"], in: dir))
+            #expect(source.count == 1_500 && copy.count == 1_500)
+            for (a, b) in zip(source, copy) {
+                #expect(a["position"] as? Int == b["position"] as? Int)
+                #expect(a["stream"] as? String == b["stream"] as? String)
+                #expect(a["version"] as? Int == b["version"] as? Int)
+                #expect((a["id"] as? String)?.lowercased() == (b["id"] as? String)?.lowercased())
+                #expect(a["recorded_at_ns"] as? Int == b["recorded_at_ns"] as? Int)
+                #expect(
+                    NSDictionary(dictionary: a["data"] as! [String: Any])
+                        == NSDictionary(dictionary: b["data"] as! [String: Any]))
+            }
+            let sourceStreams = try await CLI.ok(["streams"] + pg, in: dir)
+            let copyStreams = try await CLI.ok(["streams", "--store", "sqlite:restored.db"], in: dir)
+            #expect(sourceStreams == copyStreams)
+            // The restored store continues the same archive.
+            try await CLI.ok(
+                ["append", "--store", "sqlite:restored.db"], in: dir,
+                input: bankEvents(events: 10, accounts: 3, seed: 22))
+            try await CLI.ok(["flush", "--store", "sqlite:restored.db", "--quiet"], in: dir)
+            #expect(try await CLI.ok(["verify"], in: dir).contains("1510 events"))
+            _ = try await shell("psql '\(url)' -q -c 'DROP SCHEMA \(schema) CASCADE'", in: dir)
+        }
+    }
+}
