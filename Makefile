@@ -40,7 +40,7 @@ demo: deps
 ## bench: end-to-end benchmarks against their references; writes docs/BENCHMARKS.md
 bench: deps
 	$(SWIFT) build -c release --product archiver
-	python3 scripts/bench.py "$$($(SWIFT) build -c release --show-bin-path)/archiver" $(BENCH_ARGS)
+	ARCHIVER_PG_DURABLE=1 bash scripts/with-services.sh python3 scripts/bench.py "$$($(SWIFT) build -c release --show-bin-path)/archiver" $(BENCH_ARGS)
 
 ## soak: the kill -9 harness with 1000 crash/restart cycles
 soak: deps

@@ -152,6 +152,58 @@ def main():
     ref = best(3, lambda: run("sh -c \"find archive -name 'data*.zst' -print0 | xargs -0 cat | zstd -dc | sha256sum\"", work))
     row("verify (MD5 of objects + decompress + SHA-256 chain) vs zstd -dc | sha256sum", ours, ref, args.events, "events", 0.8)
 
+    # PostgreSQL rows: only when a server is available (make bench runs under scripts/with-services.sh).
+    pg_url = os.environ.get("ARCHIVER_TEST_POSTGRES_URL")
+    pgbin = subprocess.run("pg_config --bindir", shell=True, capture_output=True, text=True).stdout.strip()
+    if pg_url and os.path.exists(os.path.join(pgbin, "pgbench")):
+        small = min(args.events, 20_000)
+        with open(corpus) as src, open(os.path.join(work, "small.jsonl"), "w") as dst:
+            for _, line in zip(range(small), src):
+                dst.write(line)
+        # Reference: a plain table with the same columns and indexes, filled by pgbench's INSERT loop.
+        subprocess.run(["psql", pg_url, "-q", "-o", "/dev/null", "-c",
+                        "DROP TABLE IF EXISTS raw_events; CREATE TABLE raw_events (position bigserial PRIMARY KEY, "
+                        "stream text NOT NULL, version bigint NOT NULL, id uuid NOT NULL, type text NOT NULL, "
+                        "data json NOT NULL, metadata json NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(), "
+                        "UNIQUE (stream, version))"], check=True)
+        with open(os.path.join(work, "insert.sql"), "w") as f:
+            f.write("\\set s random(1, 9000000000000)\n"
+                    "INSERT INTO raw_events (stream, version, id, type, data, metadata) VALUES ('account-' || :s, "
+                    ":s, gen_random_uuid(), 'MoneyDeposited', "
+                    "'{\"amount\":12.5,\"currency\":\"EUR\",\"memo\":\"payment for invoice 123456789\"}', '{}');\n")
+        for clients in (1, 8):
+            per = small // clients
+            schema = f"bench{clients}"
+            subprocess.run(["psql", pg_url, "-q", "-o", "/dev/null", "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], check=True)
+            run(f"{archiver} init --store '{pg_url}' --schema {schema}", work)
+            parts = []
+            with open(os.path.join(work, "small.jsonl")) as f:
+                lines = f.readlines()
+            for c in range(clients):
+                part = os.path.join(work, f"part{c}.jsonl")
+                with open(part, "w") as out:
+                    out.writelines(lines[c * per:(c + 1) * per])
+                parts.append(part)
+            cmd = " & ".join(f"{archiver} append --batch-size 1 --store '{pg_url}' --schema {schema} < {p} > /dev/null"
+                             for p in parts) + " & wait"
+            ours = run(f"sh -c \"{cmd}\"", work)
+            ref = run(f"{pgbin}/pgbench -n -c {clients} -j {clients} -t {per} -f insert.sql '{pg_url}'", work)
+            row(f"append, PostgreSQL, {clients} client(s), one event per transaction vs pgbench INSERT",
+                ours, ref, per * clients, "events", 0.7, "each archiver client is a CLI process reading JSON lines")
+        subprocess.run(["psql", pg_url, "-q", "-o", "/dev/null", "-c", "DROP SCHEMA IF EXISTS benchflush CASCADE"], check=True)
+        run(f"{archiver} init --store '{pg_url}' --schema benchflush", work)
+        with open(corpus) as f:
+            run(f"{archiver} append --batch-size 500 --store '{pg_url}' --schema benchflush", work, stdin=f)
+        ours = run(f"{archiver} flush --store '{pg_url}' --schema benchflush --archive pgarchive --quiet", work)
+        with open(os.path.join(work, "copy.sql"), "w") as f:
+            f.write("COPY (SELECT json_build_object('position',position,'stream',stream,'version',version,'id',id,"
+                    "'type',type,'recorded_at',recorded_at,'data',data,'metadata',metadata) FROM benchflush.events "
+                    "ORDER BY position) TO STDOUT;\n")
+        ref = best(3, lambda: run(f"sh -c 'psql {pg_url} -q -f copy.sql | zstd -3 -T1 -q > pgnaive.zst'", work))
+        row("flush from PostgreSQL vs `psql COPY (json_build_object) | zstd -3`", ours, ref, args.events, "events", 1.5)
+    else:
+        print("bench: no PostgreSQL (run through scripts/with-services.sh) - skipping PostgreSQL rows", flush=True)
+
     cpu = subprocess.run("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2", shell=True, capture_output=True, text=True).stdout.strip()
     lines = [
         "# Benchmarks",

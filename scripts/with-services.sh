@@ -18,13 +18,16 @@ trap cleanup EXIT INT TERM
 PGBIN=$(pg_config --bindir 2>/dev/null)
 [ -x "$PGBIN/initdb" ] || PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 if [ "$(id -u)" = 0 ]; then AS_PG="runuser -u postgres --"; else AS_PG=""; fi
+# Functional tests trade durability for speed; benchmarks (ARCHIVER_PG_DURABLE=1) keep fsync on.
+PGFAST="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[ "${ARCHIVER_PG_DURABLE:-}" = 1 ] && PGFAST=""
 if [ -x "$PGBIN/initdb" ]; then
     PGPORT=$(free_port)
     PGROOT=$(mktemp -d /tmp/pgt.XXXXXX)
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$PGROOT"
     if (cd "$PGROOT" && $AS_PG "$PGBIN/initdb" -D "$PGROOT/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null \
         && $AS_PG "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w -t 30 \
-            -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null); then
+            -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c max_connections=300 $PGFAST" start >/dev/null); then
         export ARCHIVER_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
         echo "with-services: PostgreSQL on 127.0.0.1:$PGPORT"
     else
