@@ -21,6 +21,9 @@ public struct ArchiveMetadata: Sendable, Hashable {
     /// Record time of the first and last event (ns since the epoch).
     public var minRecordedAtNanos: Int64
     public var maxRecordedAtNanos: Int64
+    /// Root of the snapshot's records tree (``RecordsTree``) over its records' chain hashes in position
+    /// order; absent in snapshots written before it existed.
+    public var recordsRoot: ChainHash?
     /// Ed25519 signature (base64) over ``signingDigest`` and the signing key's id, when signed.
     public var signature: String?
     public var keyID: String?
@@ -58,6 +61,7 @@ public struct ArchiveMetadata: Sendable, Hashable {
         static let fencingToken = "archiver.fencing_token"
         static let minRecordedAt = "archiver.min_recorded_at"
         static let maxRecordedAt = "archiver.max_recorded_at"
+        static let recordsRoot = "archiver.records_root"
         static let signature = "archiver.signature"
         static let keyID = "archiver.key_id"
     }
@@ -78,6 +82,7 @@ public struct ArchiveMetadata: Sendable, Hashable {
             Key.maxRecordedAt: ArchiveTime.rfc3339Micros(maxRecordedAtNanos),
         ]
         if let cutName { m[Key.cutName] = cutName }
+        if let recordsRoot { m[Key.recordsRoot] = recordsRoot.hex }
         if let signature { m[Key.signature] = signature }
         if let keyID { m[Key.keyID] = keyID }
         return m
@@ -120,6 +125,12 @@ public struct ArchiveMetadata: Sendable, Hashable {
             chainHead: try hash(Key.chainHead), parentManifestSHA256: try required(Key.parentManifest),
             cutName: m[Key.cutName], producer: try required(Key.producer), fencingToken: try int(Key.fencingToken),
             minRecordedAtNanos: try time(Key.minRecordedAt), maxRecordedAtNanos: try time(Key.maxRecordedAt))
+        if let root = m[Key.recordsRoot] {
+            guard let hash = ChainHash(hex: root), !root.isEmpty else {
+                throw ArchiveFormatError(.badMetadata, "manifest metadata \(Key.recordsRoot) is not a 64-digit hex hash")
+            }
+            self.recordsRoot = hash
+        }
         self.signature = m[Key.signature]
         self.keyID = m[Key.keyID]
     }

@@ -18,7 +18,7 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
     public init(bytes: [UInt8]) {
         precondition(bytes.count == 32, "a chain hash has 32 bytes")
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: 32)) }
+        withUnsafeMutableBytes(of: &words) { target in bytes.withUnsafeBytes { target.copyMemory(from: $0) } }
         self.words = words
     }
 
@@ -30,6 +30,18 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
         }
         guard let bytes = HexCoding.decode(hex), bytes.count == 32 else { return nil }
         self.init(bytes: bytes)
+    }
+
+    /// A SHA-256 digest as a hash value, without an intermediate array.
+    init(digest: SHA256.Digest) {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        digest.withUnsafeBytes { raw in withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: raw) } }
+        self.words = words
+    }
+
+    /// Feeds the 32 bytes to a hasher.
+    func update(_ hasher: inout SHA256) {
+        withUnsafeBytes(of: words) { hasher.update(bufferPointer: $0) }
     }
 
     public var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
@@ -61,13 +73,9 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
     /// The next link: SHA-256 over this hash followed by `body`.
     public func next(body: UnsafeRawBufferPointer) -> ChainHash {
         var hasher = SHA256()
-        withUnsafeBytes(of: words) { hasher.update(bufferPointer: $0) }
+        update(&hasher)
         hasher.update(bufferPointer: body)
-        var next: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        hasher.finalize().withUnsafeBytes { digest in
-            withUnsafeMutableBytes(of: &next) { $0.copyMemory(from: digest) }
-        }
-        return ChainHash(words: next)
+        return ChainHash(digest: hasher.finalize())
     }
 }
 

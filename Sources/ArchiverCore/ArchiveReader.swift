@@ -113,6 +113,7 @@ public struct ArchiveReader: Sendable {
                     + "or reordered")
         }
         var chain = chainStart ?? facts.chainStart
+        var tree = RecordsTree.Accumulator()
         var count: Int64 = 0
         var lastPosition: Int64 = .min
         var firstPosition: Int64 = .min
@@ -143,6 +144,7 @@ public struct ArchiveReader: Sendable {
                             + "follow from the previous record: the record was altered, inserted, removed or moved")
                 }
                 chain = expected
+                if facts.recordsRoot != nil { tree.append(chainHash: expected) }
             }
             if fields.position <= after { return }
             if let max = plan.maxPosition, fields.position > max { return }
@@ -168,6 +170,12 @@ public struct ArchiveReader: Sendable {
                     .chainMismatch,
                     "snapshot \(snapshotID) ends its hash chain at \(chain.hex.prefix(16))…, but its manifest "
                         + "records \(facts.chainHead.hex.prefix(16))…")
+            }
+            if let root = facts.recordsRoot, tree.root != root {
+                throw ArchiveFormatError(
+                    .chainMismatch,
+                    "snapshot \(snapshotID)'s records hash to the tree root \(tree.root.hex.prefix(16))…, but its "
+                        + "manifest records \(root.hex.prefix(16))…: the manifest's records_root was altered")
             }
             return chain
         }

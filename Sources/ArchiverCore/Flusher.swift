@@ -155,6 +155,7 @@ public struct Flusher: Sendable {
     struct StagedSnapshot {
         var intent: FlushIntent
         var files: [StagedPartitionFile]
+        var recordsRoot: ChainHash
         var minRecordedAt: Int64
         var maxRecordedAt: Int64
         var bytesIn: Int64
@@ -333,12 +334,13 @@ public struct Flusher: Sendable {
         }
         let parentManifestSHA =
             intent.parentSnapshotID.isEmpty ? "" : try await archive.manifestSHA256(snapshotID: intent.parentSnapshotID)
-        let facts = ArchiveMetadata(
+        var facts = ArchiveMetadata(
             firstPosition: intent.firstPosition, lastPosition: intent.lastPosition, eventCount: intent.eventCount,
             chainStart: ChainHash(hex: intent.chainStart) ?? .genesis, chainHead: ChainHash(hex: intent.chainHead)!,
             parentManifestSHA256: parentManifestSHA, cutName: intent.cutName, producer: options.producer,
             fencingToken: intent.fencingToken, minRecordedAtNanos: batch.minRecordedAt,
             maxRecordedAtNanos: batch.maxRecordedAt)
+        facts.recordsRoot = batch.recordsRoot
         var metadata = facts.entries
         if let signer = archive.signer {
             metadata[ArchiveSigning.signatureKey] = try signer.sign(

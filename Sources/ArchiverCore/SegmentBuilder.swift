@@ -16,6 +16,8 @@ struct SegmentBuilder {
     /// Partition order of first appearance, so the files list is deterministic.
     private var order: [String] = []
     private var line: [UInt8] = []
+    /// The records tree over the chain hashes, for `archiver.records_root`.
+    private var tree = RecordsTree.Accumulator()
     private(set) var count: Int64 = 0
     private(set) var firstPosition: Int64 = 0
     private(set) var lastPosition: Int64 = 0
@@ -57,6 +59,7 @@ struct SegmentBuilder {
         encoder.encode(
             position: event.position, stream: event.stream, version: event.version, id: event.id, type: event.type,
             recordedAtNanos: event.recordedAtNanos, data: event.data, metadata: event.metadata, into: &line)
+        tree.append(chainHash: encoder.chain)
         let writer = writers[key]!.writer
         try line.withUnsafeBytes { try writer.append(line: $0) }
         if count == 0 { firstPosition = event.position }
@@ -77,7 +80,7 @@ struct SegmentBuilder {
         }
         writers.removeAll()
         return Flusher.StagedSnapshot(
-            intent: intent, files: files, minRecordedAt: minRecordedAt, maxRecordedAt: maxRecordedAt,
+            intent: intent, files: files, recordsRoot: tree.root, minRecordedAt: minRecordedAt, maxRecordedAt: maxRecordedAt,
             bytesIn: bytesIn)
     }
 
