@@ -127,7 +127,8 @@ public struct ArchiveMetadata: Sendable, Hashable {
             minRecordedAtNanos: try time(Key.minRecordedAt), maxRecordedAtNanos: try time(Key.maxRecordedAt))
         if let root = m[Key.recordsRoot] {
             guard let hash = ChainHash(hex: root), !root.isEmpty else {
-                throw ArchiveFormatError(.badMetadata, "manifest metadata \(Key.recordsRoot) is not a 64-digit hex hash")
+                throw ArchiveFormatError(
+                    .badMetadata, "manifest metadata \(Key.recordsRoot) is not a 64-digit hex hash")
             }
             self.recordsRoot = hash
         }

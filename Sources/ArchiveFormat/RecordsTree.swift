@@ -119,8 +119,10 @@ public enum RecordsTree {
             let split = selected.firstIndex { $0 >= mid } ?? selected.endIndex
             let left = selected[..<split]
             let right = selected[split...]
-            let leftRoot = left.isEmpty ? root(leaves: leaves[range.lowerBound..<mid]) : walk(range.lowerBound..<mid, left)
-            let rightRoot = right.isEmpty ? root(leaves: leaves[mid..<range.upperBound]) : walk(mid..<range.upperBound, right)
+            let leftRoot =
+                left.isEmpty ? root(leaves: leaves[range.lowerBound..<mid]) : walk(range.lowerBound..<mid, left)
+            let rightRoot =
+                right.isEmpty ? root(leaves: leaves[mid..<range.upperBound]) : walk(mid..<range.upperBound, right)
             for i in left { paths[i]!.append(rightRoot) }
             for i in right { paths[i]!.append(leftRoot) }
             return nodeHash(leftRoot, rightRoot)

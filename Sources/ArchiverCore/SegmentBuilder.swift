@@ -80,7 +80,8 @@ struct SegmentBuilder {
         }
         writers.removeAll()
         return Flusher.StagedSnapshot(
-            intent: intent, files: files, recordsRoot: tree.root, minRecordedAt: minRecordedAt, maxRecordedAt: maxRecordedAt,
+            intent: intent, files: files, recordsRoot: tree.root, minRecordedAt: minRecordedAt,
+            maxRecordedAt: maxRecordedAt,
             bytesIn: bytesIn)
     }
 

@@ -89,8 +89,12 @@ import Testing
                     #expect(
                         RecordsTree.root(leaf: leaves[i], index: (i + 1) % leaves.count, size: leaves.count, path: path)
                             != root)
-                    #expect(RecordsTree.root(leaf: leaves[(i + 1) % leaves.count], index: i, size: leaves.count, path: path) != root)
-                    #expect(RecordsTree.root(leaf: leaves[i], index: i, size: leaves.count, path: path.dropLast() + []) != root)
+                    #expect(
+                        RecordsTree.root(leaf: leaves[(i + 1) % leaves.count], index: i, size: leaves.count, path: path)
+                            != root)
+                    #expect(
+                        RecordsTree.root(leaf: leaves[i], index: i, size: leaves.count, path: path.dropLast() + [])
+                            != root)
                 }
                 // (The tree size is not bound by the path alone: the manifest commits to it as the event count.)
             }

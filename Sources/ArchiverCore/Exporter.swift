@@ -1,0 +1,295 @@
+import ArchiveFormat
+import Foundation
+import Lode
+
+/// What `archiver export` selects: a replay filter plus a lower bound (the upper bound is the read plan's).
+public struct ExportSelection: Sendable {
+    public var filter: ReplayFilter
+    /// Only events at or above this position.
+    public var fromPosition: Int64?
+    /// Only events recorded at or after this time (ns since the epoch).
+    public var fromRecordedAt: Int64?
+
+    public init(filter: ReplayFilter = ReplayFilter(), fromPosition: Int64? = nil, fromRecordedAt: Int64? = nil) {
+        self.filter = filter
+        self.fromPosition = fromPosition
+        self.fromRecordedAt = fromRecordedAt
+    }
+
+    var description: [String: [String]] {
+        var d: [String: [String]] = [:]
+        if !filter.streams.isEmpty { d["stream"] = filter.streams.sorted() }
+        if !filter.categories.isEmpty { d["category"] = filter.categories.sorted() }
+        if !filter.types.isEmpty { d["type"] = filter.types.sorted() }
+        if let fromPosition { d["from_position"] = [String(fromPosition)] }
+        if let fromRecordedAt { d["from_time"] = [ArchiveTime.rfc3339Micros(fromRecordedAt)] }
+        return d
+    }
+}
+
+public struct ExportSummary: Sendable {
+    public var events: Int64 = 0
+    public var snapshots = 0
+    public var manifests = 0
+    public var seconds: Double = 0
+}
+
+/// Writes an export bundle (``ExportBundle``): the selected events' record lines, an inclusion proof for
+/// each against its snapshot's signed records root, and the manifests those proofs depend on.
+///
+/// Every snapshot holding a selected event is read whole, its objects checked against their checksums and
+/// its records against the hash chain and records root, so a bundle is only ever made from an intact archive.
+///
+/// ```swift
+/// let plan = try await archive.plan(to: .latest)
+/// let summary = try await Exporter(archive: archive).run(
+///     plan: plan, selection: ExportSelection(filter: ReplayFilter(streams: ["account-42"])),
+///     directory: "bundle", csv: false)
+/// ```
+public struct Exporter: Sendable {
+    public let archive: Archive
+    public var producer = "lode-archiver"
+
+    public init(archive: Archive) {
+        self.archive = archive
+    }
+
+    /// Writes the bundle into `directory`, which must not exist or be empty. On failure the directory is
+    /// removed, so no partial bundle is left.
+    public func run(
+        plan: ReadPlan, selection: ExportSelection, directory: String, csv: Bool,
+        progress: ((Int64, Double) -> Void)? = nil
+    ) async throws -> ExportSummary {
+        let fm = FileManager.default
+        if let existing = try? fm.contentsOfDirectory(atPath: directory), !existing.isEmpty {
+            throw ArchiverError(.notEmpty, "\(directory) is not empty: export into a new directory")
+        }
+        try fm.createDirectory(atPath: directory + "/" + ExportBundle.manifests, withIntermediateDirectories: true)
+        do {
+            return try await write(plan: plan, selection: selection, directory: directory, csv: csv, progress: progress)
+        } catch {
+            try? fm.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    private func write(
+        plan: ReadPlan, selection: ExportSelection, directory: String, csv: Bool,
+        progress: ((Int64, Double) -> Void)?
+    ) async throws -> ExportSummary {
+        let started = ContinuousClock.now
+        guard let head = plan.cuts.last else { throw ArchiverError(.emptyArchive, "the archive is empty") }
+        // Snapshots that can hold a selected event, by their recorded position and time ranges.
+        let relevant = plan.cuts.filter { cut in
+            let f = cut.facts
+            if let from = selection.fromPosition, f.lastPosition < from { return false }
+            if let from = selection.fromRecordedAt, f.maxRecordedAtNanos < from { return false }
+            if let to = plan.maxPosition, f.firstPosition > to { return false }
+            if let to = plan.maxRecordedAt, f.minRecordedAtNanos > to { return false }
+            return f.eventCount > 0
+        }
+        let records = try OutputFile(path: directory + "/" + ExportBundle.records)
+        let proofs = try OutputFile(path: directory + "/" + ExportBundle.proofs)
+        let table = csv ? try OutputFile(path: directory + "/" + ExportBundle.csv) : nil
+        try table?.write(Array((ExportBundle.csvColumns.joined(separator: ",") + "\n").utf8))
+
+        var summary = ExportSummary()
+        var snapshotsWithEvents: [String] = []
+        // Per snapshot: every record's leaf, and the selected ones' indexes and predecessors.
+        var leaves: [ChainHash] = []
+        var previous = ChainHash.genesis
+        var selected: [(index: Int, position: Int64, previous: ChainHash)] = []
+        var line: [UInt8] = []
+        var firstSnapshot = true
+        let reader = ArchiveReader(archive: archive, verifyChain: true)
+        let whole = ReadPlan(cuts: relevant, maxPosition: nil, maxRecordedAt: nil, selector: plan.selector)
+        _ = try await reader.read(
+            whole,
+            snapshotEnd: { cut in
+                defer {
+                    leaves.removeAll(keepingCapacity: true)
+                    selected.removeAll(keepingCapacity: true)
+                    firstSnapshot = true
+                }
+                guard !selected.isEmpty else { return }
+                guard let root = cut.facts.recordsRoot else {
+                    throw ArchiverError(
+                        .unreadable,
+                        "snapshot \(cut.snapshotID) was written before records roots existed, so its events "
+                            + "cannot be proven one by one; export a selection after position \(cut.facts.lastPosition)"
+                    )
+                }
+                _ = root  // the reader has checked the records against it
+                let paths = RecordsTree.auditPaths(indexes: selected.map(\.index), leaves: leaves)
+                var text = ""
+                for s in selected {
+                    text +=
+                        ExportBundle.Proof(
+                            position: s.position, snapshotID: cut.snapshotID, index: s.index, size: leaves.count,
+                            previous: s.previous, path: paths[s.index]!
+                        ).line + "\n"
+                }
+                try proofs.write(Array(text.utf8))
+                snapshotsWithEvents.append(cut.snapshotID)
+            }
+        ) { raw, fields in
+            if firstSnapshot {
+                firstSnapshot = false
+                previous = relevantChainStart(relevant, position: fields.position)
+            }
+            guard let hash = RecordDecoder.hash(raw, fields) else {
+                throw ArchiverError(.tampered, "record at position \(fields.position) has a malformed hash")
+            }
+            defer {
+                leaves.append(RecordsTree.leafHash(hash))
+                previous = hash
+            }
+            if let from = selection.fromPosition, fields.position < from { return }
+            if let from = selection.fromRecordedAt, fields.recordedAtNanos < from { return }
+            if let to = plan.maxPosition, fields.position > to { return }
+            if let to = plan.maxRecordedAt, fields.recordedAtNanos > to { return }
+            let stream = RecordDecoder.string(raw, fields.stream)
+            let type = RecordDecoder.string(raw, fields.type)
+            guard selection.filter.isEmpty || selection.filter.matches(stream: stream, type: type) else { return }
+            selected.append((leaves.count, fields.position, previous))
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: raw)
+            line.append(0x0A)
+            try records.write(line)
+            if let table {
+                line.removeAll(keepingCapacity: true)
+                Self.csvRow(raw, fields, into: &line)
+                try table.write(line)
+            }
+            summary.events += 1
+            if summary.events % 100_000 == 0 { progress?(summary.events, Flusher.seconds(since: started)) }
+        }
+        try records.close()
+        try proofs.close()
+        try table?.close()
+
+        // The manifests from the first snapshot with a selected event to the cut: each proof's root is in
+        // one of them, and their parent hashes link them to the cut (and to a published anchor of it).
+        let chainFrom = plan.cuts.firstIndex { $0.snapshotID == snapshotsWithEvents.first } ?? (plan.cuts.count - 1)
+        for cut in plan.cuts[chainFrom...] {
+            let bytes = try await archive.store.get(archive.events.manifestKey(snapshotID: cut.snapshotID))
+            try Data(bytes).write(
+                to: URL(fileURLWithPath: "\(directory)/\(ExportBundle.manifests)/\(cut.snapshotID).json"))
+            summary.manifests += 1
+        }
+        let info = ExportBundle.Info(
+            format: ExportBundle.format, dataset: archive.settings.datasetID, cutSnapshot: head.snapshotID,
+            cutChainHead: head.facts.chainHead.hex, cutLastPosition: head.facts.lastPosition,
+            selection: selection.description, events: summary.events, snapshots: snapshotsWithEvents,
+            createdAt: ArchiveTime.rfc3339Micros(Int64(Date().timeIntervalSince1970 * 1e9)), producer: producer)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(info).write(to: URL(fileURLWithPath: directory + "/" + ExportBundle.info))
+        try Data(Self.readme(info: info, csv: csv).utf8).write(
+            to: URL(fileURLWithPath: directory + "/" + ExportBundle.readme))
+        summary.snapshots = snapshotsWithEvents.count
+        summary.seconds = Flusher.seconds(since: started)
+        return summary
+    }
+
+    /// The chain start of the snapshot that holds `position`.
+    private func relevantChainStart(_ cuts: [CutPoint], position: Int64) -> ChainHash {
+        cuts.first { $0.facts.firstPosition <= position && position <= $0.facts.lastPosition }?.facts.chainStart
+            ?? .genesis
+    }
+
+    static func csvRow(_ raw: UnsafeRawBufferPointer, _ f: RecordFields, into out: inout [UInt8]) {
+        out.append(contentsOf: String(f.position).utf8)
+        out.append(0x2C)
+        Array(RecordDecoder.string(raw, f.stream).utf8).withUnsafeBytes { ExportBundle.csvField($0, into: &out) }
+        out.append(0x2C)
+        out.append(contentsOf: String(f.version).utf8)
+        out.append(0x2C)
+        Array(RecordDecoder.string(raw, f.id).utf8).withUnsafeBytes { ExportBundle.csvField($0, into: &out) }
+        out.append(0x2C)
+        Array(RecordDecoder.string(raw, f.type).utf8).withUnsafeBytes { ExportBundle.csvField($0, into: &out) }
+        out.append(0x2C)
+        out.append(contentsOf: ArchiveTime.rfc3339Micros(f.recordedAtNanos).utf8)
+        out.append(0x2C)
+        ExportBundle.csvField(UnsafeRawBufferPointer(rebasing: raw[f.data]), into: &out)
+        out.append(0x2C)
+        ExportBundle.csvField(UnsafeRawBufferPointer(rebasing: raw[f.metadata]), into: &out)
+        out.append(0x2C)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[f.hash]))
+        out.append(0x0A)
+    }
+
+    static func readme(info: ExportBundle.Info, csv: Bool) -> String {
+        """
+        # Export bundle
+
+        \(info.events) events from archive dataset `\(info.dataset)`, read at snapshot `\(info.cutSnapshot)` \
+        (last position \(info.cutLastPosition), chain head `\(info.cutChainHead)`), made \(info.createdAt) by \
+        \(info.producer). Selection: \(info.selection.isEmpty ? "every event" : info.selection.map { "\($0.key)=\($0.value.joined(separator: ","))" }.sorted().joined(separator: "; ")).
+
+        ## Files
+
+        - `records.jsonl`: the events, one archived record per line, byte for byte as the archive stores them.
+        \(csv ? "- `events.csv`: the same events as a table (RFC 4180), row n is line n of records.jsonl.\n" : "")\
+        - `proofs.jsonl`: line n proves line n of records.jsonl.
+        - `manifests/`: the archive's manifests from the first snapshot holding an exported event to the cut.
+        - `bundle.json`: what was selected and from where.
+
+        ## Checking it
+
+        With the archiver tool, and the archive owner's Ed25519 public key obtained from them directly:
+
+            archiver verify-bundle . --public-key archive.pub [--anchor anchors.txt]
+
+        By hand, for each line n (the archive format is documented in the project's docs/FORMAT.md):
+
+        1. `body` = the record line up to, not including, `,"hash":"`; `previous` = proof n's `previous`.
+           SHA-256(previous as 32 bytes ‖ body) must equal the record's `hash`: the event's bytes are the ones
+           the archive's hash chain committed to.
+        2. The leaf is SHA-256(0x00 ‖ hash as 32 bytes). Fold the audit path `path` into it as RFC 9162
+           §2.1.3.2 describes (node = SHA-256(0x01 ‖ left ‖ right)), with leaf index `index` in a tree of `size`
+           leaves. The result must equal `archiver.records_root` in `manifests/<snapshot>.json`, whose
+           `archiver.event_count` must equal `size` and whose position range must hold the record's position.
+        3. Each manifest's Ed25519 signature (`archiver.signature`, key `archiver.key_id`) must verify against
+           the owner's public key; the signed text is described in docs/FORMAT.md "Signatures".
+        4. Each manifest's `archiver.parent_manifest_sha256` must equal SHA-256 of the previous manifest file,
+           which links every proof to the cut snapshot; compare the cut's chain head with a published anchor.
+
+        """
+    }
+}
+
+/// A buffered, create-only output file.
+final class OutputFile {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    let path: String
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw ArchiverError(.invalidArgument, "cannot create \(path): check the directory and permissions")
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw ArchiverError(.invalidArgument, "cannot open \(path) for writing")
+        }
+        self.handle = handle
+        self.path = path
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    private func flush() throws {
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        try handle.synchronize()
+        try handle.close()
+    }
+}
