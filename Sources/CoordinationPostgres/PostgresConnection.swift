@@ -207,23 +207,6 @@ final class PostgresConnection {
             throw error
         }
     }
-
-    /// Reads what arrived on the socket (`PQconsumeInput`) and returns the queued notifications
-    /// (`PQnotifies`) as (channel, payload), without blocking.
-    func notifications() throws -> [(channel: String, payload: String)] {
-        guard PQconsumeInput(handle) == 1 else {
-            throw CoordinationError(
-                .connectionFailed,
-                "lost the LISTEN connection to PostgreSQL at \(endpoint): "
-                    + Self.scrub(String(cString: PQerrorMessage(handle)), url: ""))
-        }
-        var found: [(channel: String, payload: String)] = []
-        while let notify = PQnotifies(handle) {
-            found.append((String(cString: notify.pointee.relname), String(cString: notify.pointee.extra)))
-            PQfreemem(notify)
-        }
-        return found
-    }
 }
 
 /// A serial executor on a dedicated thread: the PostgreSQL actor's blocking libpq calls stay off Swift's

@@ -27,8 +27,6 @@ public actor PostgresCoordinationStore: CoordinationStore {
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private var connection: PostgresConnection?
-    /// The LISTEN connection of ``waitForEvents(after:timeoutSeconds:)``, opened on first use.
-    private var listener: PostgresConnection?
     private let url: String
     public let schema: String
     public let options: Options
@@ -81,7 +79,6 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     public func close() async {
         connection = nil
-        listener = nil
     }
 
     /// The connection, for tests that need a second session in the same database.
@@ -738,38 +735,16 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     // MARK: - Wake-ups
 
-    /// LISTENs on `{{schema}}_events` (the append function notifies with its last position) and checks the
-    /// notifications without blocking every few ms, so other calls on this store still run meanwhile.
+    /// Polls the head (the positions sequence, one cheap query) every few ms until it passes `position`.
+    /// The append function does not NOTIFY: a notifying transaction takes a database-wide lock at commit,
+    /// which would serialise every append (migration 0002).
     public func waitForEvents(after position: Int64, timeoutSeconds: Double) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, timeoutSeconds) * 1000))
-        let listener = try listenerConnection()
-        // LISTEN is in place before this check, so an append committed after it is always notified.
-        if try headPosition() > position { return }
-        var lastHeadCheck = ContinuousClock.now
-        while ContinuousClock.now < deadline {
-            let notified = try listener.notifications()
-            if notified.contains(where: { (Int64($0.payload) ?? Int64.max) > position }) { return }
-            // A slow check of the head as well, in case a notification was lost with a reconnect.
-            if ContinuousClock.now - lastHeadCheck > .seconds(1) {
-                if try headPosition() > position { return }
-                lastHeadCheck = ContinuousClock.now
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-            if Task.isCancelled { return }
+        while true {
+            if try headPosition() > position { return }
+            if ContinuousClock.now >= deadline || Task.isCancelled { return }
+            try? await Task.sleep(for: .milliseconds(20))
         }
-    }
-
-    private func listenerConnection() throws -> PostgresConnection {
-        guard connection != nil else { throw CoordinationError(.closed, "the store was closed") }
-        if let listener { return listener }
-        let listener = try PostgresConnection(url: url)
-        do {
-            try listener.execute("LISTEN \(schema)_events")
-        } catch {
-            throw mapped(error, "listen for events")
-        }
-        self.listener = listener
-        return listener
     }
 }
 
