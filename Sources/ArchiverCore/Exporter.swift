@@ -1,4 +1,5 @@
 import ArchiveFormat
+public import Coordination
 import Foundation
 import Lode
 
@@ -49,6 +50,9 @@ public struct ExportSummary: Sendable {
 public struct Exporter: Sendable {
     public let archive: Archive
     public var producer = "lode-archiver"
+    /// Keys for events archived encrypted: events.csv shows their plaintext, or a redaction marker when the
+    /// subject was forgotten. records.jsonl always holds the archived (encrypted) bytes the proofs cover.
+    public var subjectKeys: [String: SubjectKey] = [:]
 
     public init(archive: Archive) {
         self.archive = archive
@@ -158,7 +162,16 @@ public struct Exporter: Sendable {
             try records.write(line)
             if let table {
                 line.removeAll(keepingCapacity: true)
-                Self.csvRow(raw, fields, into: &line)
+                let data = UnsafeRawBufferPointer(rebasing: raw[fields.data])
+                var opened: [UInt8]? = nil
+                if SubjectCipher.isEnvelope(data) {
+                    opened = Array(
+                        try SubjectCipher.open(
+                            data, keys: subjectKeys, id: RecordDecoder.string(raw, fields.id),
+                            position: fields.position
+                        ).utf8)
+                }
+                Self.csvRow(raw, fields, data: opened, into: &line)
                 try table.write(line)
             }
             summary.events += 1
@@ -198,7 +211,7 @@ public struct Exporter: Sendable {
             ?? .genesis
     }
 
-    static func csvRow(_ raw: UnsafeRawBufferPointer, _ f: RecordFields, into out: inout [UInt8]) {
+    static func csvRow(_ raw: UnsafeRawBufferPointer, _ f: RecordFields, data: [UInt8]?, into out: inout [UInt8]) {
         out.append(contentsOf: String(f.position).utf8)
         out.append(0x2C)
         Array(RecordDecoder.string(raw, f.stream).utf8).withUnsafeBytes { ExportBundle.csvField($0, into: &out) }
@@ -211,7 +224,11 @@ public struct Exporter: Sendable {
         out.append(0x2C)
         out.append(contentsOf: ArchiveTime.rfc3339Micros(f.recordedAtNanos).utf8)
         out.append(0x2C)
-        ExportBundle.csvField(UnsafeRawBufferPointer(rebasing: raw[f.data]), into: &out)
+        if let data {
+            data.withUnsafeBytes { ExportBundle.csvField($0, into: &out) }
+        } else {
+            ExportBundle.csvField(UnsafeRawBufferPointer(rebasing: raw[f.data]), into: &out)
+        }
         out.append(0x2C)
         ExportBundle.csvField(UnsafeRawBufferPointer(rebasing: raw[f.metadata]), into: &out)
         out.append(0x2C)
@@ -230,7 +247,7 @@ public struct Exporter: Sendable {
         ## Files
 
         - `records.jsonl`: the events, one archived record per line, byte for byte as the archive stores them.
-        \(csv ? "- `events.csv`: the same events as a table (RFC 4180), row n is line n of records.jsonl.\n" : "")\
+        \(csv ? "- `events.csv`: the same events as a table (RFC 4180), row n is line n of records.jsonl; the data of an encrypted event (crypto-shredding) is shown decrypted or redacted and is not covered by the proofs.\n" : "")\
         - `proofs.jsonl`: line n proves line n of records.jsonl.
         - `manifests/`: the archive's manifests from the first snapshot holding an exported event to the cut.
         - `bundle.json`: what was selected and from where.

@@ -50,6 +50,9 @@ public struct FlushOptions: Sendable {
     public var producer: String
     /// Stop after this many snapshots (nil: until caught up).
     public var maxSnapshots: Int?
+    /// Crypto-shredding: the metadata member naming each event's subject; events with one are archived with
+    /// their data encrypted under the subject's key (``SubjectEncryptor``).
+    public var subjectField: String?
 
     public init(cutName: String? = nil, holder: String? = nil, spoolDirectory: String? = nil, producer: String) {
         self.cutName = cutName
@@ -174,6 +177,7 @@ public struct Flusher: Sendable {
         guard let chainStart = ChainHash(hex: cursor.chainHead) else {
             throw ArchiverError(.unreadable, "the flush cursor's chain head '\(cursor.chainHead)' is not a hash")
         }
+        var encryptor = options.subjectField.map { SubjectEncryptor(metadataField: $0, store: store) }
         var segment = SegmentBuilder(
             archive: archive, snapshotID: snapshotID, chain: chainStart, spoolDirectory: options.spoolDirectory)
         var after = cursor.position
@@ -188,7 +192,7 @@ public struct Flusher: Sendable {
                     stoppedAtLimit = true
                     break pages
                 }
-                try segment.add(event)
+                try segment.add(try await encryptor?.prepare(event) ?? event)
                 after = event.position
             }
             progress(segment.count)
@@ -211,6 +215,7 @@ public struct Flusher: Sendable {
         guard let chainStart = ChainHash(hex: intent.chainStart) else {
             throw ArchiverError(.unreadable, "pending flush intent has a malformed chain start")
         }
+        var encryptor = options.subjectField.map { SubjectEncryptor(metadataField: $0, store: store) }
         var segment = SegmentBuilder(
             archive: archive, snapshotID: intent.snapshotID, chain: chainStart,
             spoolDirectory: options.spoolDirectory)
@@ -220,7 +225,7 @@ public struct Flusher: Sendable {
             if page.isEmpty { break }
             for event in page {
                 if event.position > intent.lastPosition { break pages }
-                try segment.add(event)
+                try segment.add(try await encryptor?.prepare(event) ?? event)
                 after = event.position
             }
         }

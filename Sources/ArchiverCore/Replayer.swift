@@ -1,4 +1,5 @@
 import ArchiveFormat
+public import Coordination
 import Foundation
 import Lode
 
@@ -51,6 +52,8 @@ public struct Replayer: Sendable {
     public let archive: Archive
     public var verifyChain = false
     public var filter = ReplayFilter()
+    /// Keys for events archived encrypted (crypto-shredding); without one an event's data is shown redacted.
+    public var subjectKeys: [String: SubjectKey] = [:]
 
     public init(archive: Archive, verifyChain: Bool = false, filter: ReplayFilter = ReplayFilter()) {
         self.archive = archive
@@ -66,6 +69,7 @@ public struct Replayer: Sendable {
         let started = ContinuousClock.now
         var stats = ReplayStats()
         let filter = self.filter
+        let subjectKeys = self.subjectKeys
         let reader = ArchiveReader(archive: archive, verifyChain: verifyChain)
         var applied: Int64 = 0
         var nextReport: Int64 = 100_000
@@ -73,20 +77,32 @@ public struct Replayer: Sendable {
             let stream = RecordDecoder.string(line, fields.stream)
             let type = RecordDecoder.string(line, fields.type)
             guard filter.isEmpty || filter.matches(stream: stream, type: type) else { return }
-            let event = ReplayEvent(
-                position: fields.position, stream: stream, version: fields.version,
-                id: RecordDecoder.string(line, fields.id), type: type, recordedAtNanos: fields.recordedAtNanos,
-                data: UnsafeRawBufferPointer(rebasing: line[fields.data]),
-                metadata: UnsafeRawBufferPointer(rebasing: line[fields.metadata]))
-            do {
-                try projection.apply(event)
-            } catch let error as ArchiverError {
-                throw error
-            } catch {
-                throw ArchiverError(
-                    .projectionFailed,
-                    "projection \(projection.identity) failed at position \(fields.position) (stream "
-                        + "\(stream)): \(error)")
+            let data = UnsafeRawBufferPointer(rebasing: line[fields.data])
+            var opened: String? = nil
+            if SubjectCipher.isEnvelope(data) {
+                opened = try SubjectCipher.open(
+                    data, keys: subjectKeys, id: RecordDecoder.string(line, fields.id), position: fields.position)
+            }
+            func apply(_ data: UnsafeRawBufferPointer) throws {
+                let event = ReplayEvent(
+                    position: fields.position, stream: stream, version: fields.version,
+                    id: RecordDecoder.string(line, fields.id), type: type, recordedAtNanos: fields.recordedAtNanos,
+                    data: data, metadata: UnsafeRawBufferPointer(rebasing: line[fields.metadata]))
+                do {
+                    try projection.apply(event)
+                } catch let error as ArchiverError {
+                    throw error
+                } catch {
+                    throw ArchiverError(
+                        .projectionFailed,
+                        "projection \(projection.identity) failed at position \(fields.position) (stream "
+                            + "\(stream)): \(error)")
+                }
+            }
+            if var opened {
+                try opened.withUTF8 { try apply(UnsafeRawBufferPointer($0)) }
+            } else {
+                try apply(data)
             }
             applied += 1
             if applied >= nextReport {

@@ -102,6 +102,24 @@ public protocol CoordinationStore: Sendable {
     func setCheckpoint(_ name: String, position: Int64) async throws
     func checkpoints() async throws -> [ConsumerCheckpoint]
 
+    // MARK: Subject keys (crypto-shredding)
+
+    /// The data key of `subject`. With `create`, a missing key is made (32 random bytes) and stored; a
+    /// forgotten subject stays forgotten.
+    /// - Returns: nil when the subject has no key and `create` is false.
+    func subjectKey(_ subject: String, create: Bool) async throws -> SubjectKey?
+
+    /// Every subject's key or tombstone (replay and export load them once).
+    func subjectKeys() async throws -> [String: SubjectKey]
+
+    /// Destroys the subject's key (a tombstone stays, so later flushes redact the subject's events) and, with
+    /// `metadataField`, replaces `data` of the hot events whose metadata names the subject with
+    /// `redactedData`. Refuses while a flush intent is pending (its events must archive as recorded).
+    func forgetSubject(
+        _ subject: String, metadataField: String?, redactedData: String
+    ) async throws
+        -> ForgetResult
+
     // MARK: Maintenance
 
     /// Deletes hot events with `position <= position`. Callers must have checked the archive first;
@@ -117,7 +135,8 @@ public protocol CoordinationStore: Sendable {
     func pruneIdempotencyKeys(olderThanSeconds: Double) async throws -> Int
 
     /// Waits until an event with a position above `position` may exist, or `timeoutSeconds` pass.
-    /// PostgreSQL uses LISTEN/NOTIFY; SQLite an in-process signal plus a slow poll for other processes.
+    /// PostgreSQL polls the positions sequence; SQLite uses an in-process signal plus a slow poll for other
+    /// processes.
     func waitForEvents(after position: Int64, timeoutSeconds: Double) async throws
 
     /// Closes connections. Further calls fail.

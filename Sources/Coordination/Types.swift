@@ -232,6 +232,61 @@ public struct Lease: Sendable, Hashable {
     }
 }
 
+/// A subject's data key, or the tombstone left when it was forgotten.
+public enum SubjectKey: Sendable, Hashable {
+    /// 32 bytes (AES-256).
+    case active([UInt8])
+    /// Destroyed at this time (microseconds since the epoch).
+    case forgotten(atMicros: Int64)
+
+    /// Parses the stored form: 64 hex digits, or nil for a forgotten key.
+    public init?(hex: String?, forgottenAtMicros: Int64?) {
+        guard let hex else {
+            self = .forgotten(atMicros: forgottenAtMicros ?? 0)
+            return
+        }
+        var bytes: [UInt8] = []
+        var iterator = hex.utf8.makeIterator()
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            default: nil
+            }
+        }
+        while let high = iterator.next() {
+            guard let low = iterator.next(), let h = nibble(high), let l = nibble(low) else { return nil }
+            bytes.append(h << 4 | l)
+        }
+        guard bytes.count == 32 else { return nil }
+        self = .active(bytes)
+    }
+
+    /// 32 fresh random bytes, as stored (64 lowercase hex digits).
+    public static func generateHex() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        return String(
+            (0..<32).flatMap { _ -> [Character] in
+                let b = Int(UInt8.random(in: 0...255, using: &generator))
+                return [digits[b >> 4], digits[b & 15]]
+            })
+    }
+}
+
+/// What `forgetSubject` did.
+public struct ForgetResult: Sendable, Hashable {
+    /// False when the subject had no key or was already forgotten.
+    public var destroyedKey: Bool
+    /// Hot events whose data was replaced.
+    public var redactedHotEvents: Int
+
+    public init(destroyedKey: Bool, redactedHotEvents: Int) {
+        self.destroyedKey = destroyedKey
+        self.redactedHotEvents = redactedHotEvents
+    }
+}
+
 public struct ConsumerCheckpoint: Sendable, Hashable {
     public var name: String
     public var position: Int64

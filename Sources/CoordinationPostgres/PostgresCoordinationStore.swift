@@ -698,6 +698,79 @@ public actor PostgresCoordinationStore: CoordinationStore {
         return (0..<rows.count).map { ConsumerCheckpoint(name: rows.string($0, 0), position: rows.int64($0, 1)) }
     }
 
+    // MARK: - Subject keys
+
+    public func subjectKey(_ subject: String, create: Bool) async throws -> SubjectKey? {
+        let schema = self.schema
+        return try transaction("read a subject key") { db in
+            if create {
+                try db.query(
+                    "INSERT INTO \(schema).subject_keys (subject, key, created_at) VALUES ($1, $2, $3) "
+                        + "ON CONFLICT (subject) DO NOTHING",
+                    [subject, SubjectKey.generateHex(), String(Self.nowMicros())])
+            }
+            let rows = try db.query(
+                "SELECT key, forgotten_at FROM \(schema).subject_keys WHERE subject = $1", [subject])
+            guard !rows.isEmpty else { return nil }
+            return try Self.subjectKey(
+                rows.isNull(0, 0) ? nil : rows.string(0, 0), rows.isNull(0, 1) ? nil : rows.int64(0, 1))
+        }
+    }
+
+    public func subjectKeys() async throws -> [String: SubjectKey] {
+        let rows = try run("read subject keys", "SELECT subject, key, forgotten_at FROM \(schema).subject_keys")
+        var keys: [String: SubjectKey] = [:]
+        for row in 0..<rows.count {
+            keys[rows.string(row, 0)] = try Self.subjectKey(
+                rows.isNull(row, 1) ? nil : rows.string(row, 1), rows.isNull(row, 2) ? nil : rows.int64(row, 2))
+        }
+        return keys
+    }
+
+    static func subjectKey(_ hex: String?, _ forgottenAt: Int64?) throws -> SubjectKey {
+        guard let key = SubjectKey(hex: hex, forgottenAtMicros: forgottenAt) else {
+            throw CoordinationError(
+                .queryFailed, "a stored subject key is malformed: the subject_keys table was altered")
+        }
+        return key
+    }
+
+    public func forgetSubject(
+        _ subject: String, metadataField: String?, redactedData: String
+    ) async throws
+        -> ForgetResult
+    {
+        let schema = self.schema
+        let result = try transaction("forget a subject") { db in
+            // The intent row lock orders this with a flusher recording its intent.
+            let intent = try db.query("SELECT snapshot_id FROM \(schema).flush_intent WHERE id = 1 FOR UPDATE")
+            guard intent.isEmpty else {
+                throw CoordinationError(
+                    .busy,
+                    "a flush is in progress (its events must be archived as recorded): run `archiver flush`, "
+                        + "then forget again")
+            }
+            let now = String(Self.nowMicros())
+            let had = try db.query(
+                "SELECT key IS NOT NULL FROM \(schema).subject_keys WHERE subject = $1 FOR UPDATE", [subject])
+            try db.query(
+                "INSERT INTO \(schema).subject_keys AS k (subject, key, created_at, forgotten_at) "
+                    + "VALUES ($1, NULL, $2, $2) ON CONFLICT (subject) DO UPDATE SET key = NULL, "
+                    + "forgotten_at = coalesce(k.forgotten_at, excluded.forgotten_at)", [subject, now])
+            var redacted = 0
+            if let metadataField {
+                redacted = try db.query(
+                    "UPDATE \(schema).events SET data = $1::json WHERE metadata->>$2 = $3 "
+                        + "AND json_typeof(metadata->$2) = 'string'", [redactedData, metadataField, subject]
+                ).affected
+            }
+            return ForgetResult(destroyedKey: !had.isEmpty && had.bool(0, 0), redactedHotEvents: redacted)
+        }
+        // Reclaim the dead row version that still holds the key's bytes.
+        _ = try? run("vacuum subject keys", "VACUUM \(schema).subject_keys")
+        return result
+    }
+
     public func pruneEvents(upTo position: Int64) async throws -> Int {
         let schema = self.schema
         return try transaction("prune events") { db in

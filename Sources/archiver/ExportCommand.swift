@@ -23,6 +23,8 @@ struct ExportCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var archiveOptions: ArchiveOptions
+    /// Where subject keys come from, to show encrypted events' data in events.csv.
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: ArgumentHelp("Only this stream (repeatable).", valueName: "stream"))
     var stream: [String] = []
@@ -80,6 +82,7 @@ struct ExportCommand: AsyncParsableCommand {
             let directory = tar ? output + ".partial" : output
             var exporter = Exporter(archive: archive)
             exporter.producer = ArchiverVersion.producer
+            exporter.subjectKeys = try await SubjectKeyLoader.load(storeOptions)
             let reporter = ProgressReporter(label: "export", quiet: quiet)
             let summary = try await exporter.run(
                 plan: plan, selection: selection, directory: directory, csv: format == "csv"

@@ -64,14 +64,16 @@ struct FlushArguments: ParsableArguments {
     @OptionGroup var archiveOptions: ArchiveOptions
     @OptionGroup var layout: ArchiveLayoutOptions
     @OptionGroup var signing: SigningOptions
+    @OptionGroup var subjects: SubjectOptions
 
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
     /// Runs one flush pass and returns its summary.
     func flushOnce(store: any CoordinationStore, archive: Archive, cutName: String?) async throws -> FlushSummary {
-        let flusher = Flusher(
-            store: store, archive: archive, options: FlushOptions(cutName: cutName, producer: ArchiverVersion.producer))
+        var options = FlushOptions(cutName: cutName, producer: ArchiverVersion.producer)
+        options.subjectField = try subjects.field()
+        let flusher = Flusher(store: store, archive: archive, options: options)
         let reporter = ProgressReporter(label: "flush", quiet: quiet)
         let summary = try await flusher.run { progress in
             reporter.update(done: progress.events, total: progress.backlog, seconds: progress.seconds)

@@ -30,6 +30,8 @@ struct ReplayCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var archiveOptions: ArchiveOptions
+    /// Where subject keys come from, to read events archived encrypted (crypto-shredding).
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: ArgumentHelp("Cut point: name, snapshot id, position, RFC 3339 time, or latest.", valueName: "cut"))
     var to: String = "latest"
@@ -79,9 +81,10 @@ struct ReplayCommand: AsyncParsableCommand {
         try await CLIErrors.reporting {
             let archive = try await ArchiveOpener.open(archiveOptions)
             let plan = try await archive.plan(to: CutSelector(parsing: to))
-            let replayer = Replayer(
+            var replayer = Replayer(
                 archive: archive, verifyChain: verifyChain,
                 filter: ReplayFilter(streams: Set(stream), categories: Set(category), types: Set(type)))
+            replayer.subjectKeys = try await SubjectKeyLoader.load(storeOptions)
             let reporter = ProgressReporter(label: "replay", quiet: quiet)
             let started = ContinuousClock.now
             let rows: [ProjectedRow]

@@ -81,6 +81,19 @@ struct StoreOptions: ParsableArguments {
         return store
     }
 
+    /// Opens the store, runs `body` with it and closes it, also when `body` throws.
+    func withStore<T>(create: Bool = false, _ body: (any CoordinationStore) async throws -> T) async throws -> T {
+        let store = try await openStore(create: create)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
     /// The URL without its password, for messages.
     static func redacted(_ original: String) -> String {
         var url = original
