@@ -2,6 +2,7 @@ import ArchiveFormat
 import ArchiverCore
 import ArgumentParser
 import Coordination
+import CoordinationPostgres
 import CoordinationSQLite
 import Foundation
 import Lode
@@ -58,7 +59,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Write the rows into a database table instead (sqlite:PATH), replacing its contents in one transaction.",
+            "Write the rows into a database table instead (sqlite:PATH or postgres://…), replacing its contents in one transaction.",
             valueName: "store"))
     var into: String?
 
@@ -109,11 +110,22 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             reporter.finish()
             if let into {
-                guard into.hasPrefix("sqlite:") || !into.contains("://") else {
-                    throw ValidationError("--into takes sqlite:PATH (PostgreSQL table sinks are not in this build yet)")
+                if into.hasPrefix("postgres://") || into.hasPrefix("postgresql://") {
+                    do {
+                        try PostgresTableSink.replace(url: into, table: table, rows: rows.map { ($0.key, $0.json) })
+                    } catch let error as CoordinationError {
+                        // Keep the password out of the message.
+                        throw CoordinationError(
+                            error.code,
+                            error.message.replacingOccurrences(of: into, with: StoreOptions.redacted(into)))
+                    }
+                } else {
+                    guard into.hasPrefix("sqlite:") || !into.contains("://") else {
+                        throw ValidationError("--into takes sqlite:PATH or a postgres:// URL, not \(into)")
+                    }
+                    let path = into.hasPrefix("sqlite:") ? String(into.dropFirst("sqlite:".count)) : into
+                    try SQLiteTableSink.replace(path: path, table: table, rows: rows.map { ($0.key, $0.json) })
                 }
-                let path = into.hasPrefix("sqlite:") ? String(into.dropFirst("sqlite:".count)) : into
-                try SQLiteTableSink.replace(path: path, table: table, rows: rows.map { ($0.key, $0.json) })
             } else {
                 try RowOutput.write(rows, to: output)
             }

@@ -48,4 +48,45 @@ import Testing
             _ = try await shell("psql '\(url)' -q -c 'DROP SCHEMA \(schema) CASCADE'", in: dir)
         }
     }
+
+    /// `replay --into postgres://… --table`: the read model replaced in one transaction; a failed replay
+    /// leaves it unchanged.
+    @Test func replayIntoAPostgresTable() async throws {
+        guard let url = Self.url else {
+            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
+            return
+        }
+        let schema = "rm_" + UUID().uuidString.prefix(8).lowercased()
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: bankEvents(events: 300, accounts: 9, seed: 13))
+            try await CLI.ok(["flush", "--quiet"], in: dir)
+            let into = ["--into", url, "--table", "\(schema).balances"]
+            try await CLI.ok(["replay", "--to", "latest", "--projection", "sum:amount", "--quiet"] + into, in: dir)
+            func table() async throws -> String {
+                try await shell(
+                    "psql '\(url)' -At -c \"SELECT key, row->>'count' FROM \(schema).balances ORDER BY key\"", in: dir
+                ).out
+            }
+            let before = try await table()
+            #expect(before.split(separator: "\n").count == 9)
+            #expect(before.contains("account-1|"))
+            // The same rows as the SQLite sink and stdout give.
+            let stdout = try jsonLines(
+                try await CLI.ok(["replay", "--to", "latest", "--projection", "sum:amount", "--quiet"], in: dir))
+            #expect(stdout.count == 9)
+            // More events, then a projector that dies halfway: the table must not change.
+            try await CLI.ok(
+                ["append", "--stream", "account-1", "--type", "Broken", "--data", #"{"fail":true}"#], in: dir)
+            try await CLI.ok(["flush", "--quiet"], in: dir)
+            let failed = try await CLI.run(
+                ["replay", "--to", "latest", "--exec", "python3 \(ReplayAndPruneTests.projector)"] + into, in: dir)
+            #expect(failed.status != 0)
+            #expect(try await table() == before)
+            let bad = try await CLI.run(
+                ["replay", "--to", "latest", "--projection", "fold", "--into", url, "--table", "x;drop"], in: dir)
+            #expect(bad.status != 0 && bad.stderr.contains("table name"))
+            _ = try await shell("psql '\(url)' -q -c 'DROP SCHEMA \(schema) CASCADE'", in: dir)
+        }
+    }
 }

@@ -81,3 +81,28 @@ func checkSubjectKeys(_ store: any CoordinationStore) async throws {
         }
     }
 }
+
+/// The table sink's array literals, read back by PostgreSQL itself (the reference parser), on hostile text.
+@Suite struct PostgresArrayLiteralTests {
+    @Test func hostileElementsRoundTrip() async throws {
+        try await withPostgres { fixture in
+            var elements = ["", "NULL", "null", "a,b", "{x}", "\"q\"", "back\\slash", "\\\"", " spaced ", "é😀", "\n\t"]
+            var state: UInt64 = 5
+            let alphabet = Array("ab\\\",{} NULé\n".unicodeScalars)
+            for _ in 0..<200 {
+                var s = String.UnicodeScalarView()
+                state = state &* 6_364_136_223_846_793_005 &+ 1
+                for _ in 0..<(state >> 60) {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1
+                    s.append(alphabet[Int(state >> 33) % alphabet.count])
+                }
+                elements.append(String(s))
+            }
+            let db = try fixture.rawConnection()
+            let rows = try db.query(
+                "SELECT u FROM unnest($1::text[]) WITH ORDINALITY AS t(u, n) ORDER BY n",
+                [PostgresTableSink.arrayLiteral(elements)])
+            #expect((0..<rows.count).map { rows.string($0, 0) } == elements)
+        }
+    }
+}
