@@ -21,6 +21,10 @@ public struct FlushSummary: Sendable, Hashable {
     /// True if the pass first completed a flush that an earlier process left unfinished.
     public var resumedIntent = false
     public var cutName: String?
+    /// Catalog checkpoints written by this pass (catalog snapshot ids).
+    public var checkpoints: [String] = []
+    /// Why a due checkpoint was not written (it is derived data: the flush still succeeded).
+    public var notes: [String] = []
 
     public init() {}
 
@@ -50,6 +54,8 @@ public struct FlushOptions: Sendable {
     public var producer: String
     /// Stop after this many snapshots (nil: until caught up).
     public var maxSnapshots: Int?
+    /// Write a catalog checkpoint whenever this many snapshots were committed since the last one (0: never).
+    public var checkpointEvery: Int = ArchiveCatalog.defaultCheckpointInterval
 
     public init(cutName: String? = nil, holder: String? = nil, spoolDirectory: String? = nil, producer: String) {
         self.cutName = cutName
@@ -163,6 +169,7 @@ public struct Flusher: Sendable {
     struct StagedPartitionFile {
         var partition: [(key: String, value: String)]
         var staged: StagedFile
+        var streamFilter: StreamFilter
     }
 
     /// Encodes the events after `cursor` into a new snapshot; nil when there is nothing to flush.
@@ -282,6 +289,7 @@ public struct Flusher: Sendable {
         try await commitManifest(batch, intent: intent, files: refs)
         CrashPoints.hit(.afterManifest)
         try await store.completeFlush(intent)
+        await checkpointIfDue(summary: &summary)
         summary.events += intent.eventCount
         summary.snapshotIDs.append(intent.snapshotID)
         summary.files += refs.count
@@ -312,6 +320,20 @@ public struct Flusher: Sendable {
         }
     }
 
+    /// Writes a catalog checkpoint when `checkpointEvery` snapshots were committed since the last one. A
+    /// checkpoint is derived data: a failure is noted, never fails the flush (the next pass tries again).
+    func checkpointIfDue(summary: inout FlushSummary) async {
+        guard options.checkpointEvery > 0 else { return }
+        do {
+            let catalog = try ArchiveCatalog(archive: archive)
+            if let written = try await catalog.checkpointIfDue(every: options.checkpointEvery) {
+                summary.checkpoints.append(written.snapshotID)
+            }
+        } catch {
+            summary.notes.append("catalog checkpoint not written (readers fall back to the manifests): \(error)")
+        }
+    }
+
     func commitManifest(_ batch: StagedSnapshot, intent: FlushIntent, files: [FileRef]) async throws {
         let events = archive.events
         // Crash after the manifest but before the cursor moved: the snapshot is already committed. (Look for
@@ -331,14 +353,24 @@ public struct Flusher: Sendable {
             }
             return
         }
-        let parentManifestSHA =
-            intent.parentSnapshotID.isEmpty ? "" : try await archive.manifestSHA256(snapshotID: intent.parentSnapshotID)
-        let facts = ArchiveMetadata(
+        var parentManifestSHA = ""
+        var sequence: Int64 = 1
+        if !intent.parentSnapshotID.isEmpty {
+            let parent = try await archive.parentLink(snapshotID: intent.parentSnapshotID)
+            parentManifestSHA = parent.manifestSHA256
+            sequence = parent.sequence + 1
+        }
+        var facts = ArchiveMetadata(
             firstPosition: intent.firstPosition, lastPosition: intent.lastPosition, eventCount: intent.eventCount,
             chainStart: ChainHash(hex: intent.chainStart) ?? .genesis, chainHead: ChainHash(hex: intent.chainHead)!,
             parentManifestSHA256: parentManifestSHA, cutName: intent.cutName, producer: options.producer,
             fencingToken: intent.fencingToken, minRecordedAtNanos: batch.minRecordedAt,
             maxRecordedAtNanos: batch.maxRecordedAt)
+        facts.sequence = sequence
+        // One filter per file, in the manifest's `files` order (sorted by path bytes).
+        let filters = zip(files, batch.files).map { (path: $0.path, filter: $1.streamFilter.text) }
+            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        facts.streamFilters = filters.map(\.filter).joined(separator: " ")
         var metadata = facts.entries
         if let signer = archive.signer {
             metadata[ArchiveSigning.signatureKey] = try signer.sign(

@@ -22,7 +22,8 @@ struct Archiver: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, MigrateCommand.self, AppendCommand.self, ReadCommand.self, StreamsCommand.self,
             StatusCommand.self, FlushCommand.self, CutCommand.self, ReplayCommand.self, VerifyCommand.self,
-            AnchorCommand.self, KeysCommand.self, PruneCommand.self, RestoreCommand.self, LodeCommand.self,
+            AnchorCommand.self, KeysCommand.self, PruneCommand.self, RestoreCommand.self, CatalogCommand.self,
+            LodeCommand.self,
             CompressBenchCommand.self,
         ]
     )

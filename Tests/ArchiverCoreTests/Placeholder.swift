@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ArchiverCoreTestsPlaceholder {
-    @Test func builds() { #expect(Bool(true)) }
-}
