@@ -153,11 +153,31 @@ public struct ArchiveCatalog: Sendable {
     /// newest checkpoint; returns it, or nil when none is due (or the head predates `archiver.sequence`).
     @discardableResult
     public func checkpointIfDue(every: Int) async throws -> CatalogCheckpoint? {
-        guard every > 0, let head = try await archive.events.head() else { return nil }
-        guard let headSequence = try ArchiveMetadata(entries: head.stringMetadata).sequence else { return nil }
-        let previous = try await latest()
-        guard headSequence - (previous?.throughSequence ?? 0) >= Int64(every) else { return nil }
-        return try await write(head: head, previous: previous)
+        guard let head = try await archive.events.head() else { return nil }
+        var through: Int64? = nil
+        return try await checkpointIfDue(every: every, head: head, throughSequence: &through)
+    }
+
+    /// As ``checkpointIfDue(every:)`` for a known head; `throughSequence` caches the newest checkpoint's
+    /// sequence between calls (nil: read it), so a writer pays no store reads until a checkpoint is due.
+    public func checkpointIfDue(
+        every: Int, head: Manifest, throughSequence: inout Int64?
+    ) async throws
+        -> CatalogCheckpoint?
+    {
+        guard every > 0, let headSequence = try ArchiveMetadata(entries: head.stringMetadata).sequence else {
+            return nil
+        }
+        var previous: CatalogCheckpoint?
+        if throughSequence == nil {
+            previous = try await latest()
+            throughSequence = previous?.throughSequence ?? 0
+        }
+        guard headSequence - (throughSequence ?? 0) >= Int64(every) else { return nil }
+        if previous == nil { previous = try await latest() }
+        let written = try await write(head: head, previous: previous)
+        throughSequence = written.throughSequence
+        return written
     }
 
     /// Writes a fresh checkpoint through the events head from the manifests alone (a full chain walk), with

@@ -113,6 +113,7 @@ public struct Flusher: Sendable {
         try archive.checkSettingsMatchArchive(await archive.events.head())
 
         var summary = FlushSummary()
+        var catalog = CatalogProgress()
         let status = try await store.status()
         let backlog = max(0, status.safeHighWaterMark - status.flushCursor)
         func elapsed() -> Double { Self.seconds(since: started) }
@@ -120,7 +121,7 @@ public struct Flusher: Sendable {
         if let pending = try await store.pendingFlushIntent() {
             let intent = pending.fencingToken == lease.fencingToken ? pending : try await adopt(pending, lease: lease)
             let batch = try await encode(range: intent)
-            try await publishAndComplete(batch, intent: intent, summary: &summary)
+            try await publishAndComplete(batch, intent: intent, summary: &summary, catalog: &catalog)
             summary.resumedIntent = true
             progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
         }
@@ -140,7 +141,7 @@ public struct Flusher: Sendable {
             else { break }
             try await store.recordFlushIntent(batch.intent)
             CrashPoints.hit(.afterIntent)
-            try await publishAndComplete(batch, intent: batch.intent, summary: &summary)
+            try await publishAndComplete(batch, intent: batch.intent, summary: &summary, catalog: &catalog)
             progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
         }
 
@@ -278,7 +279,9 @@ public struct Flusher: Sendable {
 
     // MARK: - Publishing
 
-    func publishAndComplete(_ batch: StagedSnapshot, intent: FlushIntent, summary: inout FlushSummary) async throws {
+    func publishAndComplete(
+        _ batch: StagedSnapshot, intent: FlushIntent, summary: inout FlushSummary, catalog: inout CatalogProgress
+    ) async throws {
         defer { batch.files.forEach { try? FileManager.default.removeItem(atPath: $0.staged.path) } }
         var refs: [FileRef] = []
         for file in batch.files {
@@ -286,10 +289,10 @@ public struct Flusher: Sendable {
             refs.append(try await publish(file.staged, key: key))
             CrashPoints.hit(.afterSegment)
         }
-        try await commitManifest(batch, intent: intent, files: refs)
+        let committed = try await commitManifest(batch, intent: intent, files: refs)
         CrashPoints.hit(.afterManifest)
         try await store.completeFlush(intent)
-        await checkpointIfDue(summary: &summary)
+        await checkpointIfDue(head: committed, summary: &summary, catalog: &catalog)
         summary.events += intent.eventCount
         summary.snapshotIDs.append(intent.snapshotID)
         summary.files += refs.count
@@ -320,21 +323,31 @@ public struct Flusher: Sendable {
         }
     }
 
-    /// Writes a catalog checkpoint when `checkpointEvery` snapshots were committed since the last one. A
+    /// What a pass knows about the catalog: the newest checkpoint's sequence, once read.
+    struct CatalogProgress {
+        var throughSequence: Int64?
+    }
+
+    /// Writes a catalog checkpoint when `checkpointEvery` snapshots were committed since the last one. The
+    /// newest checkpoint is read once per pass, so a flush costs no extra store reads until one is due. A
     /// checkpoint is derived data: a failure is noted, never fails the flush (the next pass tries again).
-    func checkpointIfDue(summary: inout FlushSummary) async {
+    func checkpointIfDue(head: Manifest, summary: inout FlushSummary, catalog progress: inout CatalogProgress) async {
         guard options.checkpointEvery > 0 else { return }
         do {
             let catalog = try ArchiveCatalog(archive: archive)
-            if let written = try await catalog.checkpointIfDue(every: options.checkpointEvery) {
+            if let written = try await catalog.checkpointIfDue(
+                every: options.checkpointEvery, head: head, throughSequence: &progress.throughSequence)
+            {
                 summary.checkpoints.append(written.snapshotID)
             }
         } catch {
+            progress.throughSequence = nil
             summary.notes.append("catalog checkpoint not written (readers fall back to the manifests): \(error)")
         }
     }
 
-    func commitManifest(_ batch: StagedSnapshot, intent: FlushIntent, files: [FileRef]) async throws {
+    /// Commits the snapshot's manifest (or finds it committed by an earlier attempt) and returns it.
+    func commitManifest(_ batch: StagedSnapshot, intent: FlushIntent, files: [FileRef]) async throws -> Manifest {
         let events = archive.events
         // Crash after the manifest but before the cursor moved: the snapshot is already committed. (Look for
         // the canonical manifest directly: `manifest(_:)` would scan the whole hive dataset when it is missing.)
@@ -351,7 +364,7 @@ public struct Flusher: Sendable {
                         + "\(facts.lastPosition), not the pending flush's \(intent.firstPosition)..."
                         + "\(intent.lastPosition); run `archiver verify`")
             }
-            return
+            return existing
         }
         var parentManifestSHA = ""
         var sequence: Int64 = 1
@@ -380,7 +393,7 @@ public struct Flusher: Sendable {
             metadata[ArchiveSigning.keyIDKey] = signer.keyID
         }
         CrashPoints.hit(.beforeManifest)
-        _ = try await events.commit(
+        return try await events.commit(
             snapshotID: intent.snapshotID, files: files, rowCount: intent.eventCount,
             metadata: metadata.mapValues { JSONValue.string($0) },
             minTimestamp: ArchiveTime.rfc3339Micros(batch.minRecordedAt),
