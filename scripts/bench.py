@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -59,7 +60,7 @@ def plan_bench(archiver, corpus, sizes, work):
     """Times replay planning (chain walk vs catalog checkpoint) as one archive grows; returns
     [(snapshots, chain-walk seconds, checkpoint seconds, manifests read after the checkpoint)]."""
     if not sizes:
-        return []
+        return [], None
     base = "/dev/shm" if os.path.isdir("/dev/shm") else work
     plan_dir = os.path.join(base, f"archiver-plan-bench-{os.getpid()}")
     shutil.rmtree(plan_dir, ignore_errors=True)
@@ -94,7 +95,16 @@ def plan_bench(archiver, corpus, sizes, work):
                   f"{ckpt[0] * 1000:.1f} ms ({ckpt[2]['manifests_read']} manifests after it)", flush=True)
             if want >= len(lines):
                 break
-        return rows
+        # Selective read on the largest archive: one stream of the corpus.
+        stream = json.loads(lines[0])["stream"]
+        err = subprocess.run(f"{archiver} replay --archive archive --stream {stream} --from-scratch "
+                             "--projection sum:amount --output /dev/null", shell=True, cwd=plan_dir,
+                             capture_output=True, text=True).stderr
+        found = re.search(r"read (\d+) of (\d+) segment files \((\d+) of (\d+) snapshots\)", err)
+        selective = tuple(int(g) for g in found.groups()) if found else None
+        if selective:
+            print(f"single-stream replay: read {selective[0]:,} of {selective[1]:,} segment files", flush=True)
+        return rows, selective
     finally:
         shutil.rmtree(plan_dir, ignore_errors=True)
 
@@ -198,7 +208,7 @@ def main():
     ref = best(3, lambda: run("sh -c \"find archive -name 'data*.zst' -print0 | xargs -0 cat | zstd -dc | sha256sum\"", work))
     row("verify (MD5 of objects + decompress + SHA-256 chain) vs zstd -dc | sha256sum", ours, ref, args.events, "events", 0.8)
 
-    plan_rows = plan_bench(archiver, corpus, [int(n) for n in args.plan_sizes.split(",") if n], work)
+    plan_rows, selective = plan_bench(archiver, corpus, [int(n) for n in args.plan_sizes.split(",") if n], work)
 
     # PostgreSQL rows: only when a server is available (make bench runs under scripts/with-services.sh).
     pg_url = os.environ.get("ARCHIVER_TEST_POSTGRES_URL")
@@ -293,6 +303,13 @@ def main():
             " snapshot, so its cost grows with the archive too, but as one decompress-and-parse of a few objects"
             " instead of one read per manifest.",
         ]
+        if selective:
+            lines += [
+                "",
+                f"Selective read on the same archive: `replay --stream` of one of the corpus's {args.streams:,} streams read"
+                f" {selective[0]:,} of {selective[1]:,} segment files ({selective[2]:,} of {selective[3]:,} snapshots),"
+                " chosen by the per-file stream filters.",
+            ]
     lines += [
         "",
         f"Replay with `--verify-chain` (every record's SHA-256 recomputed): {args.events / ours_chain[0]:,.0f} events/s "

@@ -3,7 +3,7 @@
 ///
 /// Text form (one token, no spaces): `<k>:<base64 of the bit array>`. Bit `j` is bit `j % 8` (least
 /// significant first) of byte `j / 8`; the array has `m = 8 × bytes` bits. A name's `k` bit positions are
-/// `(h1 + i·h2) mod m` for `i` in `0..<k`, with `h = StreamHash.fnv1a64(name)`, `h1 = h & 0xffffffff` and
+/// `(h1 + i·h2) mod m` for `i` in `0..<k`, with `h = fmix64(fnv1a64(name))` (``StreamHash``), `h1 = h & 0xffffffff` and
 /// `h2 = (h >> 32) | 1` (Kirsch–Mitzenmacher double hashing). Sizing: about 10 bits per distinct stream
 /// (≈1% false positives), at least 64 and at most 16,384 bits; a file with more streams gets a fuller filter
 /// with more false positives, never a false negative.
@@ -51,7 +51,7 @@ public struct StreamFilter: Sendable, Hashable {
     }
 
     private func forEachBit(of stream: String, _ body: (Int) -> Void) {
-        let h = StreamHash.fnv1a64(stream)
+        let h = StreamHash.fmix64(StreamHash.fnv1a64(stream))
         let m = UInt64(bits.count * 8)
         let h1 = h & 0xffff_ffff
         let h2 = (h >> 32) | 1

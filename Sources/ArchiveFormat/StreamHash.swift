@@ -17,4 +17,16 @@ public enum StreamHash {
         }
         return hash
     }
+
+    /// MurmurHash3's 64-bit finalizer (`fmix64`). FNV-1a's low bits barely change when only the last byte
+    /// changes (`account-41` vs `account-42`), so the Bloom filters mix the hash before taking bit positions.
+    public static func fmix64(_ value: UInt64) -> UInt64 {
+        var k = value
+        k ^= k >> 33
+        k &*= 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        k &*= 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        return k
+    }
 }
