@@ -27,8 +27,16 @@ public struct ArchiveMetadata: Sendable, Hashable {
     /// Ed25519 signature (base64) over ``signingDigest`` and the signing key's id, when signed.
     public var signature: String?
     public var keyID: String?
+    /// The snapshot's 1-based index in the chain (`archiver.sequence`): the parent's plus one. Absent in
+    /// snapshots written before catalog checkpoints existed.
+    public var sequence: Int64?
+    /// One ``StreamFilter`` per data file, in the manifest's `files` order, separated by spaces
+    /// (`archiver.stream_filters`); absent when unknown (every file may hold any stream).
+    public var streamFilters: String?
 
     public static let currentFormat = "1"
+    /// The metadata key of ``sequence``, for readers of raw manifests.
+    public static let sequenceKey = Key.sequence
 
     public init(
         firstPosition: Int64, lastPosition: Int64, eventCount: Int64, chainStart: ChainHash, chainHead: ChainHash,
@@ -64,6 +72,8 @@ public struct ArchiveMetadata: Sendable, Hashable {
         static let recordsRoot = "archiver.records_root"
         static let signature = "archiver.signature"
         static let keyID = "archiver.key_id"
+        static let sequence = "archiver.sequence"
+        static let streamFilters = "archiver.stream_filters"
     }
 
     /// The metadata entries, as strings.
@@ -85,6 +95,8 @@ public struct ArchiveMetadata: Sendable, Hashable {
         if let recordsRoot { m[Key.recordsRoot] = recordsRoot.hex }
         if let signature { m[Key.signature] = signature }
         if let keyID { m[Key.keyID] = keyID }
+        if let sequence { m[Key.sequence] = String(sequence) }
+        if let streamFilters { m[Key.streamFilters] = streamFilters }
         return m
     }
 
@@ -134,5 +146,15 @@ public struct ArchiveMetadata: Sendable, Hashable {
         }
         self.signature = m[Key.signature]
         self.keyID = m[Key.keyID]
+        if m[Key.sequence] != nil { self.sequence = try int(Key.sequence) }
+        self.streamFilters = m[Key.streamFilters]
+    }
+
+    /// The per-file filters of ``streamFilters`` when there is one per file (`fileCount`), else `nil`.
+    public func parsedStreamFilters(fileCount: Int) -> [StreamFilter?]? {
+        guard let streamFilters else { return nil }
+        let tokens = streamFilters.split(separator: " ")
+        guard tokens.count == fileCount else { return nil }
+        return tokens.map { StreamFilter(parsing: $0) }
     }
 }

@@ -7,6 +7,9 @@ public struct ReadStats: Sendable {
     public var snapshots = 0
     public var files = 0
     public var events: Int64 = 0
+    /// Snapshots and data files a ``FileSelector`` ruled out without reading them.
+    public var skippedSnapshots = 0
+    public var skippedFiles = 0
     public var storedBytes: Int64 = 0
     public var recordBytes: Int64 = 0
     /// Chain head after the last event read (when the chain was checked).
@@ -23,6 +26,9 @@ public struct ArchiveReader: Sendable {
     public let archive: Archive
     public var verifyChain: Bool
     public var prefetch: Int
+    /// Reads only the data files that can hold what it selects (ignored with `verifyChain`, which needs every
+    /// record).
+    public var selector: FileSelector?
 
     public init(archive: Archive, verifyChain: Bool = false, prefetch: Int = 3) {
         self.archive = archive
@@ -35,6 +41,8 @@ public struct ArchiveReader: Sendable {
         var cut: CutPoint
         var files: [(path: String, bytes: [UInt8])]
         var storedBytes: Int64
+        /// True when a ``FileSelector`` left some files out: counts and position bounds cannot be checked.
+        var partial = false
     }
 
     /// Calls `body` for each record of `plan` with a position above `after`, in position order.
@@ -49,7 +57,26 @@ public struct ArchiveReader: Sendable {
         _ body: (UnsafeRawBufferPointer, RecordFields) throws -> Void
     ) async throws -> ReadStats {
         var stats = ReadStats()
-        let cuts = plan.cuts.filter { verifyChain || $0.facts.lastPosition > after }
+        var cuts = plan.cuts.filter { verifyChain || $0.facts.lastPosition > after }
+        // Which files of each snapshot to read (nil: all of them).
+        var chosen: [[Int]?] = Array(repeating: nil, count: cuts.count)
+        let selective = selector != nil && !verifyChain
+        if let selector, selective {
+            var kept: [CutPoint] = []
+            var keptChoice: [[Int]?] = []
+            for cut in cuts {
+                let indices = selector.files(of: cut)
+                stats.skippedFiles += cut.manifest.files.count - indices.count
+                if indices.isEmpty {
+                    stats.skippedSnapshots += 1
+                    continue
+                }
+                kept.append(cut)
+                keptChoice.append(indices.count == cut.manifest.files.count ? nil : indices)
+            }
+            cuts = kept
+            chosen = keptChoice
+        }
         var expectedChainStart: ChainHash? = nil
         if verifyChain, let first = cuts.first {
             expectedChainStart = try await chainStartBefore(first)
@@ -61,7 +88,8 @@ public struct ArchiveReader: Sendable {
         func schedule() {
             while pending.count < prefetch && next < cuts.count {
                 let cut = cuts[next]
-                pending.append(Task { try await Self.load(cut, archive: archive) })
+                let only = chosen[next]
+                pending.append(Task { try await Self.load(cut, archive: archive, only: only) })
                 next += 1
             }
         }
@@ -74,7 +102,8 @@ public struct ArchiveReader: Sendable {
             stats.storedBytes += loaded.storedBytes
             let head = try deliver(
                 loaded, plan: plan, after: after, chainStart: expectedChainStart, stats: &stats, body)
-            expectedChainStart = head
+            // Skipped snapshots leave gaps, so a selective read cannot link chain boundaries.
+            expectedChainStart = selective ? nil : head
             try await snapshotEnd(loaded.cut)
         }
         if verifyChain { stats.chainHead = expectedChainStart }
@@ -88,14 +117,15 @@ public struct ArchiveReader: Sendable {
         return try ArchiveMetadata(entries: parent.stringMetadata).chainHead
     }
 
-    static func load(_ cut: CutPoint, archive: Archive) async throws -> LoadedSnapshot {
+    static func load(_ cut: CutPoint, archive: Archive, only: [Int]? = nil) async throws -> LoadedSnapshot {
         var files: [(path: String, bytes: [UInt8])] = []
         var stored: Int64 = 0
-        for ref in cut.manifest.files {
+        for index in only ?? Array(cut.manifest.files.indices) {
+            let ref = cut.manifest.files[index]
             files.append((ref.path, try await archive.events.readFile(ref, manifest: cut.manifest)))
             stored += ref.sizeBytes
         }
-        return LoadedSnapshot(cut: cut, files: files, storedBytes: stored)
+        return LoadedSnapshot(cut: cut, files: files, storedBytes: stored, partial: only != nil)
     }
 
     /// Delivers one snapshot's records, merging its partition files by position; returns its chain head.
@@ -152,13 +182,17 @@ public struct ArchiveReader: Sendable {
             stats.events += 1
             try body(line, fields)
         }
-        guard count == facts.eventCount else {
+        // A partial read skipped whole files (each MD5-checked when read): the snapshot's totals do not apply.
+        guard count == facts.eventCount || loaded.partial else {
             throw ArchiveFormatError(
                 .chainMismatch,
                 "snapshot \(snapshotID) holds \(count) records, but its manifest says \(facts.eventCount): "
                     + "records were added or removed")
         }
-        guard count == 0 || (firstPosition == facts.firstPosition && lastPosition == facts.lastPosition) else {
+        guard
+            count == 0 || loaded.partial
+                || (firstPosition == facts.firstPosition && lastPosition == facts.lastPosition)
+        else {
             throw ArchiveFormatError(
                 .chainMismatch,
                 "snapshot \(snapshotID) holds positions \(firstPosition)...\(lastPosition), but its manifest says "

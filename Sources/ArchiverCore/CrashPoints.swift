@@ -17,6 +17,8 @@ public enum CrashPoints {
         case afterManifest = "after-manifest"
         /// Half of a staged segment file is written.
         case midSegment = "mid-segment"
+        /// A catalog checkpoint's part is published; its catalog manifest is not written.
+        case catalogBeforeManifest = "catalog-before-manifest"
     }
 
     nonisolated(unsafe) private static var remaining: Int? = {

@@ -62,6 +62,8 @@ public struct ReadPlan: Sendable {
     /// Deliver only events recorded at or before this time (a time cut), or nil.
     public var maxRecordedAt: Int64?
     public var selector: CutSelector
+    /// How the snapshots were found (catalog checkpoint or chain walk) and any notes about it.
+    public var planning = CutPointResolution.Info()
 
     /// Position of the last event the plan can deliver.
     public var lastPosition: Int64 {
@@ -70,12 +72,53 @@ public struct ReadPlan: Sendable {
     }
 }
 
+/// Where cut points are read from.
+public enum CutPointSource: Sendable, Hashable {
+    /// The newest catalog checkpoint plus the manifests after it; the manifests when there is no usable one.
+    case catalog
+    /// Every manifest of the chain (what `verify` audits).
+    case manifests
+}
+
+/// The cut points of the events dataset and how they were found.
+public struct CutPointResolution: Sendable {
+    public struct Info: Sendable, Hashable {
+        /// The catalog checkpoint used (catalog snapshot id), or nil when the manifests were walked.
+        public var checkpoint: String?
+        /// Snapshots taken from the checkpoint.
+        public var fromCheckpoint = 0
+        /// Events manifests read (after the checkpoint, or all of them for a chain walk).
+        public var manifestsRead = 0
+        /// Why the catalog was not used, when it was not.
+        public var notes: [String] = []
+
+        public init() {}
+
+        /// e.g. `checkpoint 1767… (20000 snapshots) + 12 manifests`.
+        public var summary: String {
+            if let checkpoint {
+                return "catalog checkpoint \(checkpoint) (\(fromCheckpoint) snapshots) + \(manifestsRead) manifests"
+            }
+            return "chain walk of \(manifestsRead) manifests"
+        }
+    }
+
+    /// Oldest first.
+    public var cuts: [CutPoint]
+    public var info: Info
+}
+
 extension Archive {
-    /// Every cut point of the events dataset, oldest first, following parent links from the head.
-    /// - Throws: ``ArchiverError`` `.emptyArchive` when nothing was flushed yet; Lode errors for a broken chain.
+    /// Every cut point of the events dataset, oldest first, following parent links from the head; with
+    /// `upTo`, the chain ending at that snapshot (always from the manifests).
+    /// - Throws: Lode errors for a broken chain.
     public func cutPoints(upTo snapshotID: String? = nil) async throws -> [CutPoint] {
-        let manifests = try await events.history(upTo: snapshotID)
-        return try manifests.map { manifest in
+        if snapshotID == nil { return try await resolveCutPoints().cuts }
+        return try Self.cutPoints(try await events.history(upTo: snapshotID))
+    }
+
+    static func cutPoints(_ manifests: [Manifest]) throws -> [CutPoint] {
+        try manifests.map { manifest in
             do throws(ArchiveFormatError) {
                 return CutPoint(manifest: manifest, facts: try ArchiveMetadata(entries: manifest.stringMetadata))
             } catch {
@@ -84,10 +127,68 @@ extension Archive {
         }
     }
 
+    /// The chain of cut points to the head.
+    ///
+    /// With `.catalog`, reads the newest catalog checkpoint and then the manifests after it, walking parent
+    /// links back from the head until the checkpoint's last snapshot: a handful of store reads whatever the
+    /// archive's age. A missing, damaged or foreign checkpoint falls back to the manifests, with a note.
+    /// (Forks are found by `verify`, which always walks every manifest.)
+    public func resolveCutPoints(source: CutPointSource = .catalog) async throws -> CutPointResolution {
+        var info = CutPointResolution.Info()
+        if source == .catalog {
+            do {
+                if let resolved = try await cutPointsFromCatalog() { return resolved }
+            } catch {
+                info.notes.append(
+                    "the catalog checkpoint is not usable (\((error as? ArchiverError)?.message ?? "\(error)")); "
+                        + "reading every manifest instead (`archiver catalog rebuild` writes a fresh one)")
+            }
+        }
+        let manifests = try await events.history()
+        info.manifestsRead = manifests.count
+        return CutPointResolution(cuts: try Self.cutPoints(manifests), info: info)
+    }
+
+    /// nil when there is no checkpoint (or nothing archived); throws when one exists but cannot be used.
+    func cutPointsFromCatalog() async throws -> CutPointResolution? {
+        let catalog = try ArchiveCatalog(archive: self)
+        guard let checkpoint = try await catalog.latest(), let head = try await events.head() else { return nil }
+        // The manifests after the checkpoint, newest first: parent links from the head back to its last snapshot.
+        var tail: [Manifest] = []
+        if head.snapshotID != checkpoint.throughSnapshotID {
+            var current = head
+            tail.append(head)
+            while let parent = current.parent, parent != checkpoint.throughSnapshotID {
+                current = try await events.manifest(parent)
+                tail.append(current)
+            }
+            guard current.parent == checkpoint.throughSnapshotID else {
+                throw ArchiverError(
+                    .unreadable,
+                    "checkpoint \(checkpoint.snapshotID) ends at snapshot \(checkpoint.throughSnapshotID), which is "
+                        + "not on the chain of the head \(head.snapshotID)")
+            }
+        }
+        let entries = try await catalog.entries(of: checkpoint)
+        var info = CutPointResolution.Info()
+        info.checkpoint = checkpoint.snapshotID
+        info.fromCheckpoint = entries.count
+        info.manifestsRead = tail.count
+        let cuts = try Self.cutPoints(entries.map(\.manifest) + tail.reversed())
+        return CutPointResolution(cuts: cuts, info: info)
+    }
+
     /// Resolves `--to` into the snapshots to read.
+    /// - Parameter source: `.catalog` (the default) uses the newest catalog checkpoint when there is one.
     /// - Throws: ``ArchiverError`` `.emptyArchive`, or `.unknownCut` listing the nearest cut points.
-    public func plan(to selector: CutSelector) async throws -> ReadPlan {
-        let all = try await cutPoints()
+    public func plan(to selector: CutSelector, source: CutPointSource = .catalog) async throws -> ReadPlan {
+        let resolution = try await resolveCutPoints(source: source)
+        var plan = try plan(to: selector, in: resolution.cuts)
+        plan.planning = resolution.info
+        return plan
+    }
+
+    func plan(to selector: CutSelector, in all: [CutPoint]) throws -> ReadPlan {
         guard let last = all.last else {
             throw ArchiverError(
                 .emptyArchive, "the archive has no snapshots yet: run `archiver flush` to archive events first")

@@ -21,6 +21,10 @@ public struct FlushSummary: Sendable, Hashable {
     /// True if the pass first completed a flush that an earlier process left unfinished.
     public var resumedIntent = false
     public var cutName: String?
+    /// Catalog checkpoints written by this pass (catalog snapshot ids).
+    public var checkpoints: [String] = []
+    /// Why a due checkpoint was not written (it is derived data: the flush still succeeded).
+    public var notes: [String] = []
 
     public init() {}
 
@@ -53,6 +57,8 @@ public struct FlushOptions: Sendable {
     /// Crypto-shredding: the metadata member naming each event's subject; events with one are archived with
     /// their data encrypted under the subject's key (``SubjectEncryptor``).
     public var subjectField: String?
+    /// Write a catalog checkpoint whenever this many snapshots were committed since the last one (0: never).
+    public var checkpointEvery: Int = ArchiveCatalog.defaultCheckpointInterval
 
     public init(cutName: String? = nil, holder: String? = nil, spoolDirectory: String? = nil, producer: String) {
         self.cutName = cutName
@@ -110,6 +116,7 @@ public struct Flusher: Sendable {
         try archive.checkSettingsMatchArchive(await archive.events.head())
 
         var summary = FlushSummary()
+        var catalog = CatalogProgress()
         let status = try await store.status()
         let backlog = max(0, status.safeHighWaterMark - status.flushCursor)
         func elapsed() -> Double { Self.seconds(since: started) }
@@ -117,7 +124,7 @@ public struct Flusher: Sendable {
         if let pending = try await store.pendingFlushIntent() {
             let intent = pending.fencingToken == lease.fencingToken ? pending : try await adopt(pending, lease: lease)
             let batch = try await encode(range: intent)
-            try await publishAndComplete(batch, intent: intent, summary: &summary)
+            try await publishAndComplete(batch, intent: intent, summary: &summary, catalog: &catalog)
             summary.resumedIntent = true
             progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
         }
@@ -137,7 +144,7 @@ public struct Flusher: Sendable {
             else { break }
             try await store.recordFlushIntent(batch.intent)
             CrashPoints.hit(.afterIntent)
-            try await publishAndComplete(batch, intent: batch.intent, summary: &summary)
+            try await publishAndComplete(batch, intent: batch.intent, summary: &summary, catalog: &catalog)
             progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
         }
 
@@ -167,6 +174,7 @@ public struct Flusher: Sendable {
     struct StagedPartitionFile {
         var partition: [(key: String, value: String)]
         var staged: StagedFile
+        var streamFilter: StreamFilter
     }
 
     /// Encodes the events after `cursor` into a new snapshot; nil when there is nothing to flush.
@@ -277,7 +285,9 @@ public struct Flusher: Sendable {
 
     // MARK: - Publishing
 
-    func publishAndComplete(_ batch: StagedSnapshot, intent: FlushIntent, summary: inout FlushSummary) async throws {
+    func publishAndComplete(
+        _ batch: StagedSnapshot, intent: FlushIntent, summary: inout FlushSummary, catalog: inout CatalogProgress
+    ) async throws {
         defer { batch.files.forEach { try? FileManager.default.removeItem(atPath: $0.staged.path) } }
         var refs: [FileRef] = []
         for file in batch.files {
@@ -285,9 +295,10 @@ public struct Flusher: Sendable {
             refs.append(try await publish(file.staged, key: key))
             CrashPoints.hit(.afterSegment)
         }
-        try await commitManifest(batch, intent: intent, files: refs)
+        let committed = try await commitManifest(batch, intent: intent, files: refs)
         CrashPoints.hit(.afterManifest)
         try await store.completeFlush(intent)
+        await checkpointIfDue(head: committed, summary: &summary, catalog: &catalog)
         summary.events += intent.eventCount
         summary.snapshotIDs.append(intent.snapshotID)
         summary.files += refs.count
@@ -318,7 +329,31 @@ public struct Flusher: Sendable {
         }
     }
 
-    func commitManifest(_ batch: StagedSnapshot, intent: FlushIntent, files: [FileRef]) async throws {
+    /// What a pass knows about the catalog: the newest checkpoint's sequence, once read.
+    struct CatalogProgress {
+        var throughSequence: Int64?
+    }
+
+    /// Writes a catalog checkpoint when `checkpointEvery` snapshots were committed since the last one. The
+    /// newest checkpoint is read once per pass, so a flush costs no extra store reads until one is due. A
+    /// checkpoint is derived data: a failure is noted, never fails the flush (the next pass tries again).
+    func checkpointIfDue(head: Manifest, summary: inout FlushSummary, catalog progress: inout CatalogProgress) async {
+        guard options.checkpointEvery > 0 else { return }
+        do {
+            let catalog = try ArchiveCatalog(archive: archive)
+            if let written = try await catalog.checkpointIfDue(
+                every: options.checkpointEvery, head: head, throughSequence: &progress.throughSequence)
+            {
+                summary.checkpoints.append(written.snapshotID)
+            }
+        } catch {
+            progress.throughSequence = nil
+            summary.notes.append("catalog checkpoint not written (readers fall back to the manifests): \(error)")
+        }
+    }
+
+    /// Commits the snapshot's manifest (or finds it committed by an earlier attempt) and returns it.
+    func commitManifest(_ batch: StagedSnapshot, intent: FlushIntent, files: [FileRef]) async throws -> Manifest {
         let events = archive.events
         // Crash after the manifest but before the cursor moved: the snapshot is already committed. (Look for
         // the canonical manifest directly: `manifest(_:)` would scan the whole hive dataset when it is missing.)
@@ -335,10 +370,15 @@ public struct Flusher: Sendable {
                         + "\(facts.lastPosition), not the pending flush's \(intent.firstPosition)..."
                         + "\(intent.lastPosition); run `archiver verify`")
             }
-            return
+            return existing
         }
-        let parentManifestSHA =
-            intent.parentSnapshotID.isEmpty ? "" : try await archive.manifestSHA256(snapshotID: intent.parentSnapshotID)
+        var parentManifestSHA = ""
+        var sequence: Int64 = 1
+        if !intent.parentSnapshotID.isEmpty {
+            let parent = try await archive.parentLink(snapshotID: intent.parentSnapshotID)
+            parentManifestSHA = parent.manifestSHA256
+            sequence = parent.sequence + 1
+        }
         var facts = ArchiveMetadata(
             firstPosition: intent.firstPosition, lastPosition: intent.lastPosition, eventCount: intent.eventCount,
             chainStart: ChainHash(hex: intent.chainStart) ?? .genesis, chainHead: ChainHash(hex: intent.chainHead)!,
@@ -346,6 +386,11 @@ public struct Flusher: Sendable {
             fencingToken: intent.fencingToken, minRecordedAtNanos: batch.minRecordedAt,
             maxRecordedAtNanos: batch.maxRecordedAt)
         facts.recordsRoot = batch.recordsRoot
+        facts.sequence = sequence
+        // One filter per file, in the manifest's `files` order (sorted by path bytes).
+        let filters = zip(files, batch.files).map { (path: $0.path, filter: $1.streamFilter.text) }
+            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        facts.streamFilters = filters.map(\.filter).joined(separator: " ")
         var metadata = facts.entries
         if let signer = archive.signer {
             metadata[ArchiveSigning.signatureKey] = try signer.sign(
@@ -355,7 +400,7 @@ public struct Flusher: Sendable {
             metadata[ArchiveSigning.keyIDKey] = signer.keyID
         }
         CrashPoints.hit(.beforeManifest)
-        _ = try await events.commit(
+        return try await events.commit(
             snapshotID: intent.snapshotID, files: files, rowCount: intent.eventCount,
             metadata: metadata.mapValues { JSONValue.string($0) },
             minTimestamp: ArchiveTime.rfc3339Micros(batch.minRecordedAt),

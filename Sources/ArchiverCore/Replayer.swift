@@ -8,25 +8,31 @@ public struct ReplayFilter: Sendable, Hashable {
     public var streams: Set<String> = []
     public var categories: Set<String> = []
     public var types: Set<String> = []
+    /// Only the streams of this shard (`replay --shard I/N`).
+    public var shard: ReplayShard?
 
-    public init(streams: Set<String> = [], categories: Set<String> = [], types: Set<String> = []) {
+    public init(
+        streams: Set<String> = [], categories: Set<String> = [], types: Set<String> = [], shard: ReplayShard? = nil
+    ) {
         self.streams = streams
         self.categories = categories
         self.types = types
+        self.shard = shard
     }
 
-    public var isEmpty: Bool { streams.isEmpty && categories.isEmpty && types.isEmpty }
+    public var isEmpty: Bool { streams.isEmpty && categories.isEmpty && types.isEmpty && shard == nil }
 
     /// A stable text form, recorded with aggregate snapshots (a snapshot is reused only for the same filter).
     public var signature: String {
         "streams=\(streams.sorted().joined(separator: ","));categories=\(categories.sorted().joined(separator: ","));"
-            + "types=\(types.sorted().joined(separator: ","))"
+            + "types=\(types.sorted().joined(separator: ","))" + (shard.map { ";shard=\($0)" } ?? "")
     }
 
     func matches(stream: String, type: String) -> Bool {
         if !streams.isEmpty && !streams.contains(stream) { return false }
         if !categories.isEmpty && !categories.contains(ArchivePartitioning.category(of: stream)) { return false }
         if !types.isEmpty && !types.contains(type) { return false }
+        if let shard, !shard.contains(stream: stream) { return false }
         return true
     }
 }
@@ -70,7 +76,8 @@ public struct Replayer: Sendable {
         var stats = ReplayStats()
         let filter = self.filter
         let subjectKeys = self.subjectKeys
-        let reader = ArchiveReader(archive: archive, verifyChain: verifyChain)
+        var reader = ArchiveReader(archive: archive, verifyChain: verifyChain)
+        reader.selector = FileSelector(filter)
         var applied: Int64 = 0
         var nextReport: Int64 = 100_000
         stats.read = try await reader.read(plan, after: after) { line, fields in

@@ -13,6 +13,8 @@ struct SegmentBuilder {
     let spoolDirectory: String
     private(set) var encoder: RecordEncoder
     private var writers: [String: (partition: [(key: String, value: String)], writer: SegmentFileWriter)] = [:]
+    /// The distinct streams of each partition file, for its ``StreamFilter``.
+    private var streams: [String: Set<String>] = [:]
     /// Partition order of first appearance, so the files list is deterministic.
     private var order: [String] = []
     private var line: [UInt8] = []
@@ -62,6 +64,7 @@ struct SegmentBuilder {
         tree.append(chainHash: encoder.chain)
         let writer = writers[key]!.writer
         try line.withUnsafeBytes { try writer.append(line: $0) }
+        streams[key, default: []].insert(event.stream)
         if count == 0 { firstPosition = event.position }
         lastPosition = event.position
         count += 1
@@ -76,9 +79,13 @@ struct SegmentBuilder {
         var files: [Flusher.StagedPartitionFile] = []
         for key in order {
             let entry = writers[key]!
-            files.append(Flusher.StagedPartitionFile(partition: entry.partition, staged: try entry.writer.finish()))
+            files.append(
+                Flusher.StagedPartitionFile(
+                    partition: entry.partition, staged: try entry.writer.finish(),
+                    streamFilter: StreamFilter(streams: streams[key] ?? [])))
         }
         writers.removeAll()
+        streams.removeAll()
         return Flusher.StagedSnapshot(
             intent: intent, files: files, recordsRoot: tree.root, minRecordedAt: minRecordedAt,
             maxRecordedAt: maxRecordedAt,

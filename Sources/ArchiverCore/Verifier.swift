@@ -61,7 +61,7 @@ public struct Verifier: Sendable {
     {
         let started = ContinuousClock.now
         var report = VerificationReport()
-        let plan = try await archive.plan(to: selector)
+        let plan = try await archive.plan(to: selector, source: .manifests)
         let cuts = plan.cuts
         report.headSnapshotID = cuts.last?.snapshotID ?? ""
         try await checkForks(&report)
@@ -127,7 +127,10 @@ public struct Verifier: Sendable {
             report.lastPosition = cut.facts.lastPosition
             progress?(report.events, Flusher.seconds(since: started))
         }
-        if selector == .latest { try await findOrphans(&report) }
+        if selector == .latest {
+            try await findOrphans(&report)
+            report.problems += try await ArchiveCatalog(archive: archive).problems(against: cuts)
+        }
         report.seconds = Flusher.seconds(since: started)
         return report
     }

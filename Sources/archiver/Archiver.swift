@@ -23,8 +23,7 @@ struct Archiver: AsyncParsableCommand {
             InitCommand.self, MigrateCommand.self, AppendCommand.self, ReadCommand.self, StreamsCommand.self,
             StatusCommand.self, FlushCommand.self, CutCommand.self, ReplayCommand.self, VerifyCommand.self,
             AnchorCommand.self, ExportCommand.self, VerifyBundleCommand.self, ForgetCommand.self, KeysCommand.self,
-            PruneCommand.self,
-            RestoreCommand.self, LodeCommand.self,
+            PruneCommand.self, RestoreCommand.self, CatalogCommand.self, LodeCommand.self,
             CompressBenchCommand.self,
         ]
     )

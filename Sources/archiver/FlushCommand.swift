@@ -69,16 +69,39 @@ struct FlushArguments: ParsableArguments {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Write a catalog checkpoint every N snapshots (default 1000; 0: never). Also ARCHIVER_CHECKPOINT_EVERY.",
+            valueName: "n"))
+    var checkpointEvery: Int?
+
+    /// `--checkpoint-every`, else `ARCHIVER_CHECKPOINT_EVERY`, else 1000.
+    func checkpointInterval() throws -> Int {
+        if let checkpointEvery {
+            guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
+            return checkpointEvery
+        }
+        guard let text = ProcessInfo.processInfo.environment["ARCHIVER_CHECKPOINT_EVERY"], !text.isEmpty else {
+            return ArchiveCatalog.defaultCheckpointInterval
+        }
+        guard let value = Int(text), value >= 0 else {
+            throw ValidationError("ARCHIVER_CHECKPOINT_EVERY='\(text)' is not a number of snapshots (0 or more)")
+        }
+        return value
+    }
+
     /// Runs one flush pass and returns its summary.
     func flushOnce(store: any CoordinationStore, archive: Archive, cutName: String?) async throws -> FlushSummary {
         var options = FlushOptions(cutName: cutName, producer: ArchiverVersion.producer)
         options.subjectField = try subjects.field()
+        options.checkpointEvery = try checkpointInterval()
         let flusher = Flusher(store: store, archive: archive, options: options)
         let reporter = ProgressReporter(label: "flush", quiet: quiet)
         let summary = try await flusher.run { progress in
             reporter.update(done: progress.events, total: progress.backlog, seconds: progress.seconds)
         }
         reporter.finish()
+        for note in summary.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         return summary
     }
 
@@ -98,6 +121,7 @@ struct FlushArguments: ParsableArguments {
             + "at position \(s.lastPosition)"
         if let name = s.cutName { line += " named '\(name)'" }
         if s.resumedIntent { line += "; completed an interrupted flush first" }
+        if let checkpoint = s.checkpoints.last { line += "; catalog checkpoint \(checkpoint)" }
         return line
     }
 }

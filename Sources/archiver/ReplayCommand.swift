@@ -28,6 +28,10 @@ struct ReplayCommand: AsyncParsableCommand {
               archiver replay --to month-end-2026-11 --category account --output balances.jsonl
               archiver replay --to 2026-11-30T23:59:59Z --stream account-42
               archiver replay --to latest --exec 'python3 project.py'
+              archiver replay --shard 2/8 --output part-2.jsonl   # one of 8 workers
+
+            --shard I/N keeps the streams whose FNV-1a 64 hash of the name, modulo N, is I (0-based): \
+            N workers with I = 0…N-1 together produce the rows of one full replay (docs/REPLAY.md).
             """)
 
     @OptionGroup var archiveOptions: ArchiveOptions
@@ -47,6 +51,11 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
     var type: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Only the streams of shard I of N (0-based; FNV-1a 64 of the stream name mod N).", valueName: "I/N"))
+    var shard: String?
 
     @Option(help: ArgumentHelp("Built-in projection: fold or sum:FIELD.", valueName: "projection"))
     var projection: String = "fold"
@@ -80,11 +89,22 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
+            let shard = try shard.map { text in
+                do {
+                    return try ReplayShard(parsing: text)
+                } catch let error as ArchiverError {
+                    throw ValidationError(error.message)
+                }
+            }
             let archive = try await ArchiveOpener.open(archiveOptions)
             let plan = try await archive.plan(to: CutSelector(parsing: to))
+            for note in plan.planning.notes where !quiet {
+                FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+            }
             var replayer = Replayer(
                 archive: archive, verifyChain: verifyChain,
-                filter: ReplayFilter(streams: Set(stream), categories: Set(category), types: Set(type)))
+                filter: ReplayFilter(
+                    streams: Set(stream), categories: Set(category), types: Set(type), shard: shard))
             replayer.subjectKeys = try await SubjectKeyLoader.load(storeOptions)
             let reporter = ProgressReporter(label: "replay", quiet: quiet)
             let started = ContinuousClock.now
@@ -138,7 +158,10 @@ struct ReplayCommand: AsyncParsableCommand {
                         ("replayed \(stats.applied) events (\(stats.read.events) read from \(stats.read.snapshots) "
                             + "snapshots) to \(plan.selector), position \(plan.lastPosition): \(rows.count) rows in "
                             + "\(String(format: "%.2f", seconds))s"
-                            + (verifyChain ? "; hash chain verified" : "; checksums verified") + "\n").utf8))
+                            + (verifyChain ? "; hash chain verified" : "; checksums verified") + "\n"
+                            + "read \(stats.read.files) of \(stats.read.files + stats.read.skippedFiles) segment files "
+                            + "(\(stats.read.snapshots) of \(stats.read.snapshots + stats.read.skippedSnapshots) "
+                            + "snapshots); planned from \(plan.planning.summary)\n").utf8))
             }
         }
     }
@@ -255,7 +278,11 @@ struct CutCommand: AsyncParsableCommand {
         func run() async throws {
             try await CLIErrors.reporting {
                 let archive = try await ArchiveOpener.open(archiveOptions)
-                let cuts = try await archive.cutPoints()
+                let resolution = try await archive.resolveCutPoints()
+                for note in resolution.info.notes {
+                    FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+                }
+                let cuts = resolution.cuts
                 print("NAME\tSNAPSHOT\tLAST_POSITION\tCREATED_AT\tEVENTS")
                 for cut in cuts where all || cut.name != nil {
                     print(
