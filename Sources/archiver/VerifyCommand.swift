@@ -18,6 +18,7 @@ struct VerifyCommand: AsyncParsableCommand {
             Examples:
               archiver verify
               archiver verify --cut month-end-2026-11
+              archiver verify --from month-end-2026-11      # only what was added since (incremental)
             """)
 
     @OptionGroup var archiveOptions: ArchiveOptions
@@ -31,6 +32,12 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Verify the archive up to this cut point (default: latest).", valueName: "cut"))
     var cut: String = "latest"
 
+    @Option(
+        help: ArgumentHelp(
+            "Verify only from this cut point on, trusting the snapshots before it (after a full verify).",
+            valueName: "cut"))
+    var from: String?
+
     @Flag(help: "Print nothing but problems.")
     var quiet = false
 
@@ -40,7 +47,10 @@ struct VerifyCommand: AsyncParsableCommand {
             try signing.apply(to: &archive)
             let reporter = ProgressReporter(label: "verify", quiet: quiet)
             let verifier = Verifier(archive: archive)
-            var report = try await verifier.run(to: CutSelector(parsing: cut)) { done, seconds in
+            var report = try await verifier.run(
+                from: from.map(CutSelector.init(parsing:)), to: CutSelector(parsing: cut)
+            ) {
+                done, seconds in
                 reporter.update(done: done, total: 0, seconds: seconds)
             }
             reporter.finish()

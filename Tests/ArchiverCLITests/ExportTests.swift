@@ -153,6 +153,35 @@ import Testing
         }
     }
 
+    /// `verify --from CUT` checks only the snapshots from the cut on, linked to the one before.
+    @Test func incrementalVerifyFromACut() async throws {
+        try await withTemporaryDirectory { dir in
+            try await Self.signedArchive(dir)
+            #expect(try await CLI.ok(["verify", "--from", "first"], in: dir).contains("verify OK: 2 snapshots"))
+            #expect(try await CLI.ok(["verify", "--from", "latest"], in: dir).contains("verify OK: 1 snapshots"))
+            // Flip a byte of the first snapshot's data: a full verify catches it; --from latest trusts it.
+            let tamperer = Tamperer(dir: dir)
+            let first = try tamperer.sh("ls archive/datasets/events/segments/*/manifest.json | sort | head -1")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let file = try tamperer.dataFiles(ofManifest: first).first!
+            _ = try tamperer.sh(
+                "chmod u+w '\(file)'; cp '\(file)' saved.zst; printf 'X' | dd of='\(file)' bs=1 seek=40 conv=notrunc 2>/dev/null"
+            )
+            #expect(try await CLI.run(["verify", "--quiet"], in: dir).status == 10)
+            #expect(try await CLI.run(["verify", "--from", "latest", "--quiet"], in: dir).status == 0)
+            #expect(try await CLI.run(["verify", "--from", "first", "--quiet"], in: dir).status == 10)
+            // An edited earlier manifest (checksums fixed up) breaks the link the --from snapshot records.
+            _ = try tamperer.sh("cp saved.zst '\(file)'")
+            var lines = try tamperer.lines(of: file).filter { !$0.isEmpty }
+            lines.removeLast()
+            _ = try? tamperer.rewrite(file, lines: lines)
+            let link = try await CLI.run(["verify", "--from", "latest"], in: dir)
+            #expect(link.status == 10 && link.stderr.contains("parent manifest hash"), "\(link.stderr)")
+            let unknown = try await CLI.run(["verify", "--from", "nope"], in: dir)
+            #expect(unknown.status == 4)
+        }
+    }
+
     /// Steps 1 and 2 of the bundle README, with nothing but hashlib.
     static let referenceVerifier = #"""
         import hashlib, json, os, sys
