@@ -144,11 +144,8 @@ def main():
     row("zstd level 3: wrapper vs `zstd -3 -T1`", ours, ref, corpus_mb, "MB", None,
         "-T1 compresses on one worker thread while the main thread reads and writes")
 
-    # Append: archiver batch append (transactions of 100) vs a raw INSERT loop into an equivalent table.
-    run(f"{archiver} init --store sqlite:bench.db", work)
-    with open(corpus) as f:
-        ours = run(f"{archiver} append --batch-size 100 --store sqlite:bench.db", work, stdin=f)
-    def raw_insert():
+    # Append: archiver append (one transaction per batch) vs a raw INSERT loop into an equivalent table.
+    def raw_insert(source, batch_size):
         db = os.path.join(work, "raw.db")
         for suffix in ["", "-wal", "-shm"]:
             if os.path.exists(db + suffix):
@@ -162,27 +159,40 @@ def main():
                     " recorded_at INTEGER NOT NULL, UNIQUE (stream, version))")
         versions = {}
         batch = []
-        with open(corpus) as f:
+        def commit():
+            con.execute("BEGIN")
+            con.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)", batch)
+            con.execute("COMMIT")
+            batch.clear()
+        with open(source) as f:
             for n, line in enumerate(f, 1):
                 e = json.loads(line)
                 v = versions.get(e["stream"], 0) + 1
                 versions[e["stream"]] = v
                 batch.append((n, e["stream"], v, f"{n:032x}", e["type"], json.dumps(e["data"]), json.dumps(e["metadata"]),
                               int(time.time() * 1e6)))
-                if len(batch) == 100:
-                    con.execute("BEGIN")
-                    con.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)", batch)
-                    con.execute("COMMIT")
-                    batch = []
+                if len(batch) == batch_size:
+                    commit()
         if batch:
-            con.execute("BEGIN")
-            con.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)", batch)
-            con.execute("COMMIT")
+            commit()
         con.close()
         return (time.perf_counter() - started, 0.0, "")
-    ref = raw_insert()
-    row("append, SQLite, batches of 100 (with expected-version and validation) vs raw INSERT (Python sqlite3)",
-        ours, ref, args.events, "events", 0.7, "the raw loop includes Python's JSON parse of the same lines")
+    # Single events commit (and fsync) each: a smaller slice of the corpus.
+    single = min(args.events, 3_000)
+    with open(corpus) as src, open(os.path.join(work, "single.jsonl"), "w") as dst:
+        for _, line in zip(range(single), src):
+            dst.write(line)
+    for batch_size, source, count in ((1, "single.jsonl", single), (100, "events.jsonl", args.events)):
+        for suffix in ["", "-wal", "-shm"]:
+            if os.path.exists(os.path.join(work, "bench.db" + suffix)):
+                os.remove(os.path.join(work, "bench.db" + suffix))
+        run(f"{archiver} init --store sqlite:bench.db", work)
+        with open(os.path.join(work, source)) as f:
+            ours = run(f"{archiver} append --batch-size {batch_size} --store sqlite:bench.db", work, stdin=f)
+        ref = raw_insert(os.path.join(work, source), batch_size)
+        label = "single events" if batch_size == 1 else f"batches of {batch_size}"
+        row(f"append, SQLite, {label} (with expected-version and validation) vs raw INSERT (Python sqlite3)",
+            ours, ref, count, "events", 0.7, "the raw loop includes Python's JSON parse of the same lines")
 
     # Flush: archiver flush (encode, hash chain, zstd, fsync, manifests) vs SQLite json_object | zstd -3.
     ours = run(f"{archiver} flush --store sqlite:bench.db --archive archive --compression zstd:1 --quiet", work)
@@ -232,24 +242,40 @@ def main():
                     "INSERT INTO raw_events (stream, version, id, type, data, metadata) VALUES ('account-' || :s, "
                     ":s, gen_random_uuid(), 'MoneyDeposited', "
                     "'{\"amount\":12.5,\"currency\":\"EUR\",\"memo\":\"payment for invoice 123456789\"}', '{}');\n")
-        for clients in (1, 8):
-            per = small // clients
-            schema = f"bench{clients}"
+        with open(os.path.join(work, "insert100.sql"), "w") as f:
+            f.write("\\set s random(1, 9000000000000)\n"
+                    "INSERT INTO raw_events (stream, version, id, type, data, metadata) SELECT 'account-' || (:s + g), "
+                    "g, gen_random_uuid(), 'MoneyDeposited', "
+                    "'{\"amount\":12.5,\"currency\":\"EUR\",\"memo\":\"payment for invoice 123456789\"}', '{}' "
+                    "FROM generate_series(1, 100) g;\n")
+        with open(os.path.join(work, "small.jsonl")) as f:
+            single_lines = f.readlines()
+        # Batches of 100 are 100 events of one stream in one append call (one stream per batch).
+        batch_lines = []
+        for i, line in enumerate(single_lines):
+            e = json.loads(line)
+            e["stream"] = f"batch-{i // 100}"
+            batch_lines.append(json.dumps(e, separators=(",", ":")) + "\n")
+        for batch, clients in ((1, 1), (1, 8), (100, 1), (100, 8)):
+            lines = single_lines if batch == 1 else batch_lines
+            count = small if batch == 100 else min(small, 4_000)
+            per = count // clients
+            schema = f"bench{batch}x{clients}"
             subprocess.run(["psql", pg_url, "-q", "-o", "/dev/null", "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], check=True)
             run(f"{archiver} init --store '{pg_url}' --schema {schema}", work)
             parts = []
-            with open(os.path.join(work, "small.jsonl")) as f:
-                lines = f.readlines()
             for c in range(clients):
                 part = os.path.join(work, f"part{c}.jsonl")
                 with open(part, "w") as out:
                     out.writelines(lines[c * per:(c + 1) * per])
                 parts.append(part)
-            cmd = " & ".join(f"{archiver} append --batch-size 1 --store '{pg_url}' --schema {schema} < {p} > /dev/null"
+            cmd = " & ".join(f"{archiver} append --batch-size {batch} --store '{pg_url}' --schema {schema} < {p} > /dev/null"
                              for p in parts) + " & wait"
             ours = run(f"sh -c \"{cmd}\"", work)
-            ref = run(f"{pgbin}/pgbench -n -c {clients} -j {clients} -t {per} -f insert.sql '{pg_url}'", work)
-            row(f"append, PostgreSQL, {clients} client(s), one event per transaction vs pgbench INSERT",
+            script = "insert.sql" if batch == 1 else "insert100.sql"
+            ref = run(f"{pgbin}/pgbench -n -c {clients} -j {clients} -t {per // batch} -f {script} '{pg_url}'", work)
+            label = "one event per transaction" if batch == 1 else f"batches of {batch} events of one stream"
+            row(f"append, PostgreSQL, {clients} client(s), {label} vs pgbench INSERT",
                 ours, ref, per * clients, "events", 0.7, "each archiver client is a CLI process reading JSON lines")
         subprocess.run(["psql", pg_url, "-q", "-o", "/dev/null", "-c", "DROP SCHEMA IF EXISTS benchflush CASCADE"], check=True)
         run(f"{archiver} init --store '{pg_url}' --schema benchflush", work)
