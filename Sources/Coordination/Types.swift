@@ -262,6 +262,16 @@ public enum SubjectKey: Sendable, Hashable {
         self = .active(bytes)
     }
 
+    /// A key as the stores keep it (64 hex digits, or NULL and the time it was forgotten).
+    /// - Throws: ``CoordinationError`` `.queryFailed` when the stored text is not a key.
+    public static func stored(_ hex: String?, _ forgottenAtMicros: Int64?) throws -> SubjectKey {
+        guard let key = SubjectKey(hex: hex, forgottenAtMicros: forgottenAtMicros) else {
+            throw CoordinationError(
+                .queryFailed, "a stored subject key is malformed: the subject_keys table was altered")
+        }
+        return key
+    }
+
     /// 32 fresh random bytes, as stored (64 lowercase hex digits).
     public static func generateHex() -> String {
         var generator = SystemRandomNumberGenerator()

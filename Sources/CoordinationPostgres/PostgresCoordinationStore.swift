@@ -712,7 +712,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
             let rows = try db.query(
                 "SELECT key, forgotten_at FROM \(schema).subject_keys WHERE subject = $1", [subject])
             guard !rows.isEmpty else { return nil }
-            return try Self.subjectKey(
+            return try SubjectKey.stored(
                 rows.isNull(0, 0) ? nil : rows.string(0, 0), rows.isNull(0, 1) ? nil : rows.int64(0, 1))
         }
     }
@@ -721,18 +721,10 @@ public actor PostgresCoordinationStore: CoordinationStore {
         let rows = try run("read subject keys", "SELECT subject, key, forgotten_at FROM \(schema).subject_keys")
         var keys: [String: SubjectKey] = [:]
         for row in 0..<rows.count {
-            keys[rows.string(row, 0)] = try Self.subjectKey(
+            keys[rows.string(row, 0)] = try SubjectKey.stored(
                 rows.isNull(row, 1) ? nil : rows.string(row, 1), rows.isNull(row, 2) ? nil : rows.int64(row, 2))
         }
         return keys
-    }
-
-    static func subjectKey(_ hex: String?, _ forgottenAt: Int64?) throws -> SubjectKey {
-        guard let key = SubjectKey(hex: hex, forgottenAtMicros: forgottenAt) else {
-            throw CoordinationError(
-                .queryFailed, "a stored subject key is malformed: the subject_keys table was altered")
-        }
-        return key
     }
 
     public func forgetSubject(

@@ -574,7 +574,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             defer { select.reset() }
             select.bind(1, subject)
             if try select.step() {
-                return try Self.subjectKey(
+                return try SubjectKey.stored(
                     select.isNull(0) ? nil : select.string(0), select.isNull(1) ? nil : select.int64(1))
             }
             guard create else { return nil }
@@ -584,7 +584,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             insert.bind(2, hex)
             insert.bind(3, Self.nowMicros())
             try insert.step()
-            return try Self.subjectKey(hex, nil)
+            return try SubjectKey.stored(hex, nil)
         }
     }
 
@@ -593,18 +593,10 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         defer { select.reset() }
         var keys: [String: SubjectKey] = [:]
         while try select.step() {
-            keys[select.string(0)] = try Self.subjectKey(
+            keys[select.string(0)] = try SubjectKey.stored(
                 select.isNull(1) ? nil : select.string(1), select.isNull(2) ? nil : select.int64(2))
         }
         return keys
-    }
-
-    static func subjectKey(_ hex: String?, _ forgottenAt: Int64?) throws -> SubjectKey {
-        guard let key = SubjectKey(hex: hex, forgottenAtMicros: forgottenAt) else {
-            throw CoordinationError(
-                .queryFailed, "a stored subject key is malformed: the subject_keys table was altered")
-        }
-        return key
     }
 
     public func forgetSubject(

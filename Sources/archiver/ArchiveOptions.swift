@@ -36,3 +36,21 @@ struct ArchiveOptions: ParsableArguments {
         return FileStore(root: location)
     }
 }
+
+/// `--stream`, `--category`, `--type`: which events a replay or an export selects.
+struct EventSelectionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only this stream (repeatable).", valueName: "stream"))
+    var stream: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Only streams of this category, the part before the first '-' (repeatable).", valueName: "category"))
+    var category: [String] = []
+
+    @Option(help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
+    var type: [String] = []
+
+    func filter(shard: ReplayShard? = nil) -> ReplayFilter {
+        ReplayFilter(streams: Set(stream), categories: Set(category), types: Set(type), shard: shard)
+    }
+}

@@ -26,16 +26,7 @@ struct ExportCommand: AsyncParsableCommand {
     /// Where subject keys come from, to show encrypted events' data in events.csv.
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: ArgumentHelp("Only this stream (repeatable).", valueName: "stream"))
-    var stream: [String] = []
-
-    @Option(
-        help: ArgumentHelp(
-            "Only streams of this category, the part before the first '-' (repeatable).", valueName: "category"))
-    var category: [String] = []
-
-    @Option(help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
-    var type: [String] = []
+    @OptionGroup var selection: EventSelectionOptions
 
     @Option(help: ArgumentHelp("Only events at or after this global position or RFC 3339 time.", valueName: "from"))
     var from: String?
@@ -65,7 +56,7 @@ struct ExportCommand: AsyncParsableCommand {
             let archive = try await ArchiveOpener.open(archiveOptions)
             let plan = try await archive.plan(to: CutSelector(parsing: to))
             var selection = ExportSelection(
-                filter: ReplayFilter(streams: Set(stream), categories: Set(category), types: Set(type)))
+                filter: selection.filter())
             if let from {
                 if let position = Int64(from), position >= 0 {
                     selection.fromPosition = position

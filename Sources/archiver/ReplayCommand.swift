@@ -41,16 +41,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Cut point: name, snapshot id, position, RFC 3339 time, or latest.", valueName: "cut"))
     var to: String = "latest"
 
-    @Option(help: ArgumentHelp("Only this stream (repeatable).", valueName: "stream"))
-    var stream: [String] = []
-
-    @Option(
-        help: ArgumentHelp(
-            "Only streams of this category, the part before the first '-' (repeatable).", valueName: "category"))
-    var category: [String] = []
-
-    @Option(help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
-    var type: [String] = []
+    @OptionGroup var selection: EventSelectionOptions
 
     @Option(
         help: ArgumentHelp(
@@ -103,8 +94,7 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             var replayer = Replayer(
                 archive: archive, verifyChain: verifyChain,
-                filter: ReplayFilter(
-                    streams: Set(stream), categories: Set(category), types: Set(type), shard: shard))
+                filter: selection.filter(shard: shard))
             replayer.subjectKeys = try await SubjectKeyLoader.load(storeOptions)
             let reporter = ProgressReporter(label: "replay", quiet: quiet)
             let started = ContinuousClock.now
