@@ -89,4 +89,32 @@ import Testing
             _ = try await shell("psql '\(url)' -q -c 'DROP SCHEMA \(schema) CASCADE'", in: dir)
         }
     }
+
+    /// Restore from the archive into an empty PostgreSQL schema: the same events, positions and heads.
+    @Test func restoreFromSQLiteArchiveIntoPostgres() async throws {
+        guard let url = Self.url else {
+            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
+            return
+        }
+        let schema = "rs_" + UUID().uuidString.prefix(8).lowercased()
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: bankEvents(events: 700, accounts: 12, seed: 4))
+            try await CLI.ok(["flush", "--quiet"], in: dir)
+            let restored = try await CLI.ok(
+                ["restore", "--to", "latest", "--into", url], in: dir, environment: ["ARCHIVER_SCHEMA": schema])
+            #expect(restored.contains("restored 700 events of 12 streams"), "\(restored)")
+            let pg = ["--store", url, "--schema", schema]
+            let source = try jsonLines(try await CLI.ok(["read", "--all", "--limit", "10000"], in: dir))
+            let copy = try jsonLines(try await CLI.ok(["read", "--all", "--limit", "10000"] + pg, in: dir))
+            #expect(source.map { $0["position"] as! Int } == copy.map { $0["position"] as! Int })
+            #expect(source.map { $0["stream"] as! String } == copy.map { $0["stream"] as! String })
+            #expect(try await CLI.ok(["streams"], in: dir) == (try await CLI.ok(["streams"] + pg, in: dir)))
+            // The restored store continues the archive.
+            try await CLI.ok(["append", "--stream", "account-1", "--type", "Noted", "--data", "{}"] + pg, in: dir)
+            try await CLI.ok(["flush", "--quiet"] + pg, in: dir)
+            #expect(try await CLI.ok(["verify"], in: dir).hasPrefix("verify OK"))
+            _ = try await shell("psql '\(url)' -q -c 'DROP SCHEMA \(schema) CASCADE'", in: dir)
+        }
+    }
 }
