@@ -191,9 +191,16 @@ public struct Flusher: Sendable {
         var after = cursor.position
         // True when the snapshot ended because of its size or partition limit, so more events follow.
         var stoppedAtLimit = false
+        // The next page is read (on the store's own thread) while this one is encoded.
+        var prefetch = PagePrefetch(store: store, pageSize: options.pageSize)
+        prefetch.start(after: after)
+        defer { prefetch.cancel() }
         pages: while true {
-            let page = try await store.readAll(after: after, limit: options.pageSize)
+            let page = try await prefetch.take()
             if page.isEmpty { break }
+            if page.count == options.pageSize, let last = page.last, last.position < highWaterMark {
+                prefetch.start(after: last.position)
+            }
             for event in page {
                 if event.position > highWaterMark { break pages }
                 if segment.isFull(addingPartitionFor: event) {
@@ -413,6 +420,33 @@ public struct Flusher: Sendable {
         let d = ContinuousClock.now - start
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
+}
+
+/// Reads pages of events one ahead: the next page comes from the store while the current one is encoded.
+struct PagePrefetch {
+    let store: any CoordinationStore
+    let pageSize: Int
+    private var pending: Task<[RecordedEvent], any Error>?
+
+    init(store: any CoordinationStore, pageSize: Int) {
+        self.store = store
+        self.pageSize = pageSize
+    }
+
+    mutating func start(after position: Int64) {
+        let store = self.store
+        let pageSize = self.pageSize
+        pending = Task { try await store.readAll(after: position, limit: pageSize) }
+    }
+
+    /// The started page, or none when nothing was started.
+    mutating func take() async throws -> [RecordedEvent] {
+        guard let task = pending else { return [] }
+        pending = nil
+        return try await task.value
+    }
+
+    func cancel() { pending?.cancel() }
 }
 
 /// Lease holder names are `host/pid`.
