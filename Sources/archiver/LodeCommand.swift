@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Lode
+import LodeS3
 
 /// `archiver lode …`: read-only inspection of Lode archives (plus a hidden create-only put for tests).
 struct LodeCommand: AsyncParsableCommand {
@@ -223,10 +224,11 @@ struct LodePutCommand: AsyncParsableCommand {
 
 // MARK: - Wiring
 
-/// Resolves an archive root to a store. The single place where `s3://` roots will be added.
+/// Resolves a dataset root to a store: a directory, or `s3://bucket/prefix` configured from the environment
+/// (ARCHIVER_S3_*, AWS_*; see docs/OPERATIONS.md).
 func openStore(root: String, create: Bool = false) throws -> any ObjectStore {
     if root.hasPrefix("s3://") {
-        throw LodeError(.invalidConfiguration, "S3 roots ('\(root)') are not supported yet; use a directory")
+        return S3Store(configuration: try S3Configuration.resolve(url: root))
     }
     var info = stat()
     if stat(root, &info) != 0 {
