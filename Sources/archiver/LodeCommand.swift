@@ -218,6 +218,9 @@ struct LodePutCommand: AsyncParsableCommand {
         } catch let error as LodeError {
             printError("error: \(error.description)")
             throw ExitCode(1)
+        } catch let error as S3Error {
+            printError("error: \(error.description)")
+            throw ExitCode(1)
         }
     }
 }
@@ -269,11 +272,14 @@ func resolveDataset(root: String, dataset: String?, store: any ObjectStore) asyn
     }
 }
 
-/// Runs `body`; a Lode error becomes one line on stderr and exit code 1 (no stack trace).
+/// Runs `body`; a Lode or S3 error becomes one line on stderr and exit code 1 (no stack trace).
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as LodeError {
+        printError("error: \(error.description)")
+        throw ExitCode(1)
+    } catch let error as S3Error {
         printError("error: \(error.description)")
         throw ExitCode(1)
     }

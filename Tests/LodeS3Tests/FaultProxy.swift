@@ -22,6 +22,8 @@ final class FaultProxy: Sendable {
         case drop
         /// Forward without these request headers (a server that ignores them) and relay.
         case forwardWithout([String])
+        /// Await `gate`, then forward and relay (holds one request until the test lets it through).
+        case forwardAfter(@Sendable () async -> Void)
         /// Wait, then forward and relay (a slow server).
         case delayThenForward(Duration)
     }
@@ -124,6 +126,10 @@ final class FaultProxy: Sendable {
                     case .forwardWithout(let names):
                         let answer = try await forward(head, body, without: names)
                         try await respond(outbound, status: answer.0, headers: answer.1, body: answer.2)
+                    case .forwardAfter(let gate):
+                        await gate()
+                        let answer = try await forward(head, body)
+                        try await respond(outbound, status: answer.0, headers: answer.1, body: answer.2)
                     case .delayThenForward(let delay):
                         try await Task.sleep(for: delay)
                         let answer = try await forward(head, body)
@@ -204,3 +210,28 @@ let internalErrorBody = """
     <?xml version="1.0" encoding="UTF-8"?>
     <Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>
     """
+
+/// A one-shot gate: ``wait()`` suspends until ``open()``.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resume = state.withLock { state in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resume { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

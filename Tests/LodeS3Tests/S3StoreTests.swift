@@ -1,6 +1,7 @@
 import Foundation
 import Lode
 import NIOCore
+import NIOHTTP1
 import Testing
 
 @testable import LodeS3
@@ -21,9 +22,7 @@ import Testing
             try Data(payload).write(to: URL(fileURLWithPath: dir + "/segment"))
 
             try await store.putFile("seg/data.zst", fromLocalFile: dir + "/segment")
-            let back = try await store.get("seg/data.zst")
-            #expect(back.count == payload.count)
-            #expect(back == payload)
+            expectSameBytes(try await store.get("seg/data.zst"), payload)
             // A multipart ETag (md5-of-md5s "-4"), so it really went in 4 parts.
             let head = try #require(try await store.headObject(store.configuration.prefix + "seg/data.zst"))
             #expect(head.header("ETag")?.hasSuffix("-4\"") == true)
@@ -38,34 +37,40 @@ import Testing
         }
     }
 
-    @Test func completionRaceHasOneWinnerAndNoOrphans() async throws {
-        try await withS3Store(configure: {
-            $0.multipartThreshold = 5 << 20
-            $0.partSize = 5 << 20
-        }) { store in
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mp-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            for index in 0..<3 {
-                try Data(repeating: UInt8(index), count: (6 << 20)).write(to: URL(fileURLWithPath: dir + "/f\(index)"))
-            }
-            let winners = try await withThrowingTaskGroup(of: Int?.self) { group in
-                for index in 0..<3 {
-                    group.addTask {
-                        do {
-                            try await store.putFile("race", fromLocalFile: dir + "/f\(index)")
-                            return index
-                        } catch let error as LodeError where error.code == .pathExists {
-                            return nil
-                        }
-                    }
+    /// Completion is conditional too: another writer creates the key while our parts are uploaded; completing
+    /// fails with pathExists, their object stays, and our upload is aborted. (Racing completions themselves
+    /// cannot be tested against moto: it checks If-None-Match and completes in two steps without a lock, so two
+    /// concurrent completions can both win there; AWS S3 decides atomically.)
+    @Test func completionIsCreateOnlyAndAbortsOnConflict() async throws {
+        let gate = Gate()
+        try await withS3Store { direct in
+            try await FaultProxy.with(
+                upstream: direct.configuration.endpoint.description,
+                decide: { head in
+                    head.method == .POST && head.uri.contains("uploadId=")
+                        ? .forwardAfter { await gate.wait() } : .forward
                 }
-                return try await group.reduce(into: [Int]()) { if let w = $1 { $0.append(w) } }
+            ) { proxy in
+                var configuration = direct.configuration
+                configuration.endpoint = try S3Configuration.Endpoint(proxy.endpoint)
+                configuration.multipartThreshold = 5 << 20
+                configuration.partSize = 5 << 20
+                let store = S3Store(configuration: configuration)
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("f-\(UUID().uuidString)").path
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                try Data(repeating: 1, count: 6 << 20).write(to: URL(fileURLWithPath: path))
+
+                let upload = Task { try await store.putFile("race", fromLocalFile: path) }
+                // Wait until the completion request is held at the proxy, then let another writer win.
+                while !proxy.records.contains(where: { $0.method == "POST" && $0.uri.contains("uploadId=") }) {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await direct.put("race", bytes("the other writer"))
+                gate.open()
+                await expectLodeError(.pathExists) { try await upload.value }
+                #expect(try await direct.get("race") == bytes("the other writer"))
+                #expect(try await direct.pendingMultipartUploads().isEmpty)
             }
-            #expect(winners.count == 1)
-            let stored = try await store.get("race")
-            #expect(stored == [UInt8](repeating: UInt8(winners[0]), count: 6 << 20))
-            #expect(try await store.pendingMultipartUploads().isEmpty)
         }
     }
 
@@ -120,7 +125,7 @@ import Testing
                 if chunk.isEmpty { break }
                 collected += chunk
             }
-            #expect(collected == payload)
+            expectSameBytes(collected, payload)
             // Empty objects.
             try await store.put("empty", [])
             let empty = try await store.openReader("empty")

@@ -152,3 +152,17 @@ func expectS3Error<T>(
         return nil
     }
 }
+
+/// Compares large byte arrays without Swift Testing's element-wise diff (quadratic on megabytes): reports the
+/// sizes and the first differing offset instead.
+func expectSameBytes(
+    _ actual: [UInt8], _ expected: [UInt8], _ comment: String = "", sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard actual != expected else { return }
+    let firstDifference =
+        zip(actual, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        ?? min(actual.count, expected.count)
+    Issue.record(
+        "bytes differ \(comment): \(actual.count) vs \(expected.count) bytes, first difference at \(firstDifference)",
+        sourceLocation: sourceLocation)
+}
