@@ -52,6 +52,7 @@ extension S3Configuration {
             }
             return value
         }
+        _ = try parse(url: url)  // a bad URL is reported before anything about credentials
         let files = AWSSharedFiles(environment: environment)
         let profile = options.profile ?? env("AWS_PROFILE") ?? env("AWS_DEFAULT_PROFILE") ?? "default"
         if (options.profile != nil || env("AWS_PROFILE") != nil), !files.hasProfile(profile) {
