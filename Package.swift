@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "archiver", targets: ["archiver"]),
         .library(name: "Lode", targets: ["Lode"]),
+        .library(name: "LodeS3", targets: ["LodeS3"]),
         .library(name: "RawJSON", targets: ["RawJSON"]),
         .library(name: "ArchiveFormat", targets: ["ArchiveFormat"]),
         .library(name: "ArchiverCore", targets: ["ArchiverCore"]),
@@ -14,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
     ],
     targets: [
         // C libraries: one system-library target each, imported by exactly one Swift module.
@@ -31,6 +34,17 @@ let package = Package(
         .target(
             name: "Lode",
             dependencies: ["Zstd", "Gzip", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The S3-compatible object store (AWS Signature V4 on swift-crypto, HTTP on async-http-client).
+        .target(
+            name: "LodeS3",
+            dependencies: [
+                "Lode",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "ArchiveFormat",
@@ -58,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "archiver",
             dependencies: [
-                "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite",
+                "ArchiverCore", "Lode", "LodeS3", "ArchiveFormat", "Coordination", "CoordinationSQLite",
                 "CoordinationPostgres", "RawJSON", "Zstd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -71,7 +85,20 @@ let package = Package(
 
         .testTarget(name: "ZstdTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
-        .testTarget(name: "LodeTests", dependencies: ["Lode", "Zstd", "Gzip"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LodeTests", dependencies: ["Lode", "LodeS3", "Zstd", "Gzip"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LodeS3Tests",
+            dependencies: [
+                "LodeS3", "Lode",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Reference"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "RawJSON", "Lode"]),
         .testTarget(
             name: "CoordinationTests",
@@ -83,7 +110,7 @@ let package = Package(
                 "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite", "RawJSON",
             ]
         ),
-        .testTarget(name: "ArchiverCLITests", dependencies: ["Lode"], exclude: ["Fixtures"]),
+        .testTarget(name: "ArchiverCLITests", dependencies: ["Lode", "LodeS3"], exclude: ["Fixtures"]),
     ]
 )
 

@@ -4,6 +4,7 @@ import ArgumentParser
 import Coordination
 import Foundation
 import Lode
+import LodeS3
 
 /// Turns errors into one line on stderr (what went wrong and the fix) and a documented exit status.
 ///
@@ -52,6 +53,8 @@ enum CLIErrors {
             case .noSnapshots: return (e.message, 4)
             default: return (e.message, 1)
             }
+        case let e as S3Error:
+            return (e.message, 1)
         case let e as ArchiveFormatError:
             return (e.message, e.code == .chainMismatch ? 10 : 11)
         default:

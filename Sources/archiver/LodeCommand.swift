@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Lode
+import LodeS3
 
 /// `archiver lode …`: read-only inspection of Lode archives (plus a hidden create-only put for tests).
 struct LodeCommand: AsyncParsableCommand {
@@ -217,16 +218,20 @@ struct LodePutCommand: AsyncParsableCommand {
         } catch let error as LodeError {
             printError("error: \(error.description)")
             throw ExitCode(1)
+        } catch let error as S3Error {
+            printError("error: \(error.description)")
+            throw ExitCode(1)
         }
     }
 }
 
 // MARK: - Wiring
 
-/// Resolves an archive root to a store. The single place where `s3://` roots will be added.
+/// Resolves a dataset root to a store: a directory, or `s3://bucket/prefix` configured from the environment
+/// (ARCHIVER_S3_*, AWS_*; see docs/OPERATIONS.md).
 func openStore(root: String, create: Bool = false) throws -> any ObjectStore {
     if root.hasPrefix("s3://") {
-        throw LodeError(.invalidConfiguration, "S3 roots ('\(root)') are not supported yet; use a directory")
+        return S3Store(configuration: try S3Configuration.resolve(url: root))
     }
     var info = stat()
     if stat(root, &info) != 0 {
@@ -267,11 +272,14 @@ func resolveDataset(root: String, dataset: String?, store: any ObjectStore) asyn
     }
 }
 
-/// Runs `body`; a Lode error becomes one line on stderr and exit code 1 (no stack trace).
+/// Runs `body`; a Lode or S3 error becomes one line on stderr and exit code 1 (no stack trace).
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as LodeError {
+        printError("error: \(error.description)")
+        throw ExitCode(1)
+    } catch let error as S3Error {
         printError("error: \(error.description)")
         throw ExitCode(1)
     }

@@ -2,6 +2,7 @@ import ArchiveFormat
 import ArchiverCore
 import ArgumentParser
 import Foundation
+import LodeS3
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -89,6 +90,10 @@ enum ArchiveOpener {
     )
         async throws -> Archive
     {
-        try await Archive.open(store: try options.openStore(create: create), preferred: preferred)
+        let store = try options.openStore(create: create)
+        // One request up front, so wrong credentials, a missing bucket, the wrong region, clock skew or an
+        // unreachable endpoint are one clear line before any work starts.
+        if let s3 = store as? S3Store { try await s3.checkAccess() }
+        return try await Archive.open(store: store, preferred: preferred)
     }
 }

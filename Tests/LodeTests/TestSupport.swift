@@ -1,5 +1,6 @@
 import Foundation
 import Lode
+import LodeS3
 import Testing
 
 /// Creates a fresh temporary directory, runs `body`, and removes the directory on every path.
@@ -34,17 +35,53 @@ enum Fixtures {
     }
 }
 
-/// The two store kinds every behavioural test runs against.
+/// The store kinds every behavioural test runs against: file, memory, and S3 (a fresh bucket on the test run's
+/// S3 API server) when `ARCHIVER_TEST_S3_ENDPOINT` is set. Under `CI=true` S3 is always included, and fails
+/// without a server.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case file, memory
+    case file, memory, s3
     var testDescription: String { rawValue }
+
+    static var allCases: [StoreKind] {
+        let environment = ProcessInfo.processInfo.environment
+        let withS3 = !(environment["ARCHIVER_TEST_S3_ENDPOINT"] ?? "").isEmpty || environment["CI"] == "true"
+        return withS3 ? [.file, .memory, .s3] : [.file, .memory]
+    }
 
     func withStore<T>(_ body: (any ObjectStore) async throws -> T) async throws -> T {
         switch self {
         case .memory: return try await body(MemoryStore())
         case .file: return try await withTemporaryDirectory { try await body(FileStore(root: $0 + "/store")) }
+        case .s3: return try await withS3Store(body)
         }
     }
+}
+
+/// A store in a fresh bucket of the test S3 server, removed afterwards (also when `body` throws).
+func withS3Store<T>(_ body: (any ObjectStore) async throws -> T) async throws -> T {
+    guard let endpoint = ProcessInfo.processInfo.environment["ARCHIVER_TEST_S3_ENDPOINT"], !endpoint.isEmpty else {
+        throw S3TestServerMissing()
+    }
+    let bucket = "lode-" + UUID().uuidString.lowercased().prefix(18)
+    var configuration = try S3Configuration(
+        url: "s3://\(bucket)/store", endpoint: endpoint, region: "us-east-1",
+        credentials: S3Credentials(accessKeyID: "test", secretAccessKey: "test"))
+    configuration.addressing = .pathStyle
+    configuration.retry = S3RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
+    let store = S3Store(configuration: configuration)
+    try await store.createBucket()
+    do {
+        let result = try await body(store)
+        await store.deleteBucketAndContents()
+        return result
+    } catch {
+        await store.deleteBucketAndContents()
+        throw error
+    }
+}
+
+struct S3TestServerMissing: Error, CustomStringConvertible {
+    var description: String { "ARCHIVER_TEST_S3_ENDPOINT is not set: run the tests with scripts/with-services.sh" }
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

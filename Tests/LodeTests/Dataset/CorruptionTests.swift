@@ -1,5 +1,6 @@
 import Foundation
 import Lode
+import LodeS3
 import Testing
 
 /// Damage is reported precisely, naming the object, and never delivered as data.
@@ -21,6 +22,10 @@ import Testing
             memory.overwrite(key, with: bytes)
         } else if let file = store as? FileStore {
             try Data(bytes).write(to: URL(fileURLWithPath: try file.localPath(of: key)))
+        } else if let s3 = store as? S3Store {
+            try await s3.overwrite(key, bytes)
+        } else {
+            Issue.record("no way to tamper with \(type(of: store))")
         }
     }
 

@@ -1,0 +1,119 @@
+import Foundation
+
+/// The choices a command line makes about an S3 archive; `nil` leaves a choice to the environment.
+///
+/// ```swift
+/// var options = S3Options()
+/// options.endpoint = "http://127.0.0.1:9000"
+/// let configuration = try S3Configuration.resolve(url: "s3://archive/orders", options: options)
+/// ```
+public struct S3Options: Sendable {
+    /// `--s3-endpoint`.
+    public var endpoint: String?
+    /// `--s3-region`.
+    public var region: String?
+    /// `--s3-path-style`: `true` forces path-style URLs, `false` virtual-hosted ones.
+    public var pathStyle: Bool?
+    /// `--s3-profile`: a profile of the shared files; it then wins over `AWS_ACCESS_KEY_ID`.
+    public var profile: String?
+    /// `--s3-sse`.
+    public var serverSideEncryption: S3Configuration.ServerSideEncryption?
+    /// `--s3-object-lock-mode` and `--s3-object-lock-days`.
+    public var objectLock: S3Configuration.ObjectLock?
+    /// `--s3-conditional-writes`.
+    public var conditionalWrites: S3Configuration.ConditionalWrites?
+
+    public init() {}
+}
+
+extension S3Configuration {
+    /// Resolves an `s3://bucket/prefix` URL with `options`, the environment (the process's when `nil`) and the AWS
+    /// shared files.
+    ///
+    /// Precedence, first found wins:
+    /// - endpoint: option, `ARCHIVER_S3_ENDPOINT`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, the profile's
+    ///   `endpoint_url`, else AWS (`https://s3.<region>.amazonaws.com`);
+    /// - region: option, `ARCHIVER_S3_REGION`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, else
+    ///   `us-east-1`;
+    /// - path style: option, `ARCHIVER_S3_PATH_STYLE` (`true`/`false`), else ``Addressing/automatic``;
+    /// - credentials: the profile named by the option; else `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY`
+    ///   (+ `AWS_SESSION_TOKEN`); else the profile `AWS_PROFILE` (or `default`) of `AWS_SHARED_CREDENTIALS_FILE`
+    ///   (`~/.aws/credentials`), then of `AWS_CONFIG_FILE` (`~/.aws/config`).
+    ///
+    /// - Throws: ``S3Error/Code/invalidConfiguration`` or ``S3Error/Code/missingCredentials``, naming the fix.
+    public static func resolve(
+        url: String, options: S3Options = S3Options(),
+        environment: [String: String]? = nil
+    ) throws(S3Error) -> S3Configuration {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        func env(_ name: String) -> String? {
+            guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+                return nil
+            }
+            return value
+        }
+        _ = try parse(url: url)  // a bad URL is reported before anything about credentials
+        let files = AWSSharedFiles(environment: environment)
+        let profile = options.profile ?? env("AWS_PROFILE") ?? env("AWS_DEFAULT_PROFILE") ?? "default"
+        if (options.profile != nil || env("AWS_PROFILE") != nil), !files.hasProfile(profile) {
+            throw S3Error(
+                .missingCredentials,
+                "AWS profile '\(profile)' is not in \(files.credentialsPath) or \(files.configPath): add it, or "
+                    + "name an existing one with --s3-profile / AWS_PROFILE")
+        }
+
+        let credentials: S3Credentials
+        let envKey = env("AWS_ACCESS_KEY_ID")
+        let envSecret = env("AWS_SECRET_ACCESS_KEY")
+        if options.profile == nil, envKey != nil || envSecret != nil {
+            guard let envKey, let envSecret else {
+                throw S3Error(
+                    .missingCredentials,
+                    "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set: set both, or neither to use "
+                        + "the shared credentials file")
+            }
+            credentials = S3Credentials(
+                accessKeyID: envKey, secretAccessKey: envSecret, sessionToken: env("AWS_SESSION_TOKEN"))
+        } else if let key = files.value("aws_access_key_id", profile: profile),
+            let secret = files.value("aws_secret_access_key", profile: profile)
+        {
+            credentials = S3Credentials(
+                accessKeyID: key, secretAccessKey: secret,
+                sessionToken: files.value("aws_session_token", profile: profile))
+        } else {
+            throw S3Error(
+                .missingCredentials,
+                "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add aws_access_key_id and "
+                    + "aws_secret_access_key to profile '\(profile)' in \(files.credentialsPath)")
+        }
+
+        let region =
+            options.region ?? env("ARCHIVER_S3_REGION") ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION")
+            ?? files.config[profile]?["region"] ?? "us-east-1"
+        let endpoint =
+            options.endpoint ?? env("ARCHIVER_S3_ENDPOINT") ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL")
+            ?? files.config[profile]?["endpoint_url"]
+        var configuration = try S3Configuration(
+            url: url, endpoint: endpoint, region: region, credentials: credentials)
+
+        var pathStyle = options.pathStyle
+        if pathStyle == nil, let text = env("ARCHIVER_S3_PATH_STYLE") {
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": pathStyle = true
+            case "0", "false", "no", "off": pathStyle = false
+            default:
+                throw S3Error(.invalidConfiguration, "ARCHIVER_S3_PATH_STYLE='\(text)': write true or false")
+            }
+        }
+        if let pathStyle { configuration.addressing = pathStyle ? .pathStyle : .virtualHosted }
+        configuration.serverSideEncryption = options.serverSideEncryption
+        if let lock = options.objectLock {
+            guard lock.days > 0 else {
+                throw S3Error(.invalidConfiguration, "Object Lock retention must be at least 1 day, not \(lock.days)")
+            }
+            configuration.objectLock = lock
+        }
+        if let conditionalWrites = options.conditionalWrites { configuration.conditionalWrites = conditionalWrites }
+        return configuration
+    }
+}
