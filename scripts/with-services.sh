@@ -40,7 +40,8 @@ fi
 
 if command -v moto_server >/dev/null 2>&1; then
     S3PORT=$(free_port)
-    moto_server -H 127.0.0.1 -p "$S3PORT" >/tmp/moto-$S3PORT.log 2>&1 &
+    # moto behind a lock: its conditional writes are then atomic, as on S3 (see the script).
+    python3 "$(dirname "$0")/s3-test-server.py" 127.0.0.1 "$S3PORT" >/tmp/moto-$S3PORT.log 2>&1 &
     MOTO_PID=$!
     for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$S3PORT/" >/dev/null 2>&1 && break; sleep 0.1; done
     export ARCHIVER_TEST_S3_ENDPOINT="http://127.0.0.1:$S3PORT"
