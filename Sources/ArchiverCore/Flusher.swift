@@ -50,6 +50,9 @@ public struct FlushOptions: Sendable {
     public var producer: String
     /// Stop after this many snapshots (nil: until caught up).
     public var maxSnapshots: Int?
+    /// Keep the lease after the pass instead of releasing it, so a long-running flusher (`archiver serve`)
+    /// stays the one that flushes while it renews the lease within `leaseTTLSeconds`.
+    public var keepsLease = false
 
     public init(cutName: String? = nil, holder: String? = nil, spoolDirectory: String? = nil, producer: String) {
         self.cutName = cutName
@@ -100,9 +103,11 @@ public struct Flusher: Sendable {
                     + "\(Int(options.leaseTTLSeconds))s if it died)")
         }
         defer {
-            let store = self.store
-            let holder = options.holder
-            Task { try? await store.releaseLease(Self.leaseName, holder: holder) }
+            if !options.keepsLease {
+                let store = self.store
+                let holder = options.holder
+                Task { try? await store.releaseLease(Self.leaseName, holder: holder) }
+            }
         }
         try archive.checkSettingsMatchArchive(await archive.events.head())
 
