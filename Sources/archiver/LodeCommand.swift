@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Glibc
 import Lode
 
@@ -228,12 +229,13 @@ func openStore(root: String, create: Bool = false) throws -> any ObjectStore {
     if root.hasPrefix("s3://") {
         throw LodeError(.invalidConfiguration, "S3 roots ('\(root)') are not supported yet; use a directory")
     }
-    var info = stat()
-    if stat(root, &info) != 0 {
+    // FileManager rather than stat(2): which Clang module owns sys/stat.h shifts with the dependency graph.
+    var isDirectory: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) {
         if create { return FileStore(root: root) }
         throw LodeError(.notFound, "archive root '\(root)' does not exist")
     }
-    guard (info.st_mode & S_IFMT) == S_IFDIR else {
+    guard isDirectory.boolValue else {
         throw LodeError(.invalidConfiguration, "archive root '\(root)' is not a directory")
     }
     return FileStore(root: root)

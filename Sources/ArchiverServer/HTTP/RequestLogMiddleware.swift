@@ -1,0 +1,44 @@
+import Hummingbird
+import Logging
+
+/// Logs method, path, status and duration of each request: at debug level normally, at warning for server
+/// errors. Never the query (it may carry stream names chosen by users), headers (tokens) or bodies (payloads).
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+    let metrics: ServerMetrics
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        let started = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            log(request, status: response.status.code, started: started)
+            return response
+        } catch let error as any HTTPResponseError {
+            log(request, status: error.status.code, started: started)
+            if error.status == .unauthorized || error.status == .forbidden { metrics.error("unauthorized") }
+            throw error
+        } catch {
+            log(request, status: 500, started: started)
+            metrics.error("internal")
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            throw error
+        }
+    }
+
+    func log(_ request: Request, status: Int, started: ContinuousClock.Instant) {
+        let metadata: Logger.Metadata = [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
+            "duration_ms":
+                "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1_000)",
+        ]
+        if status >= 500 {
+            logger.warning("request", metadata: metadata)
+        } else {
+            logger.debug("request", metadata: metadata)
+        }
+    }
+}
