@@ -49,36 +49,59 @@ public struct ArchiverAPI: Sendable {
     static let maxWaitSeconds: Double = 60
     static let maxLimit = 10_000
 
+    /// One route of the API, as docs/openapi.yaml names it.
+    public struct Route: Sendable, Hashable {
+        public var method: String
+        /// OpenAPI form: `/streams/{stream}/events`.
+        public var path: String
+        /// nil: no token needed (probes and metrics).
+        public var scope: APIScope?
+    }
+
+    /// Every route the server answers; ``router()`` registers exactly these (a test compares them with
+    /// docs/openapi.yaml).
+    public static let routes: [Route] = [
+        Route(method: "GET", path: "/health", scope: nil),
+        Route(method: "GET", path: "/ready", scope: nil),
+        Route(method: "GET", path: "/metrics", scope: nil),
+        Route(method: "POST", path: "/streams/{stream}/events", scope: .append),
+        Route(method: "GET", path: "/streams/{stream}", scope: .read),
+        Route(method: "GET", path: "/events", scope: .read),
+        Route(method: "GET", path: "/cuts", scope: .read),
+        Route(method: "POST", path: "/flush", scope: .admin),
+        Route(method: "POST", path: "/cuts/{name}", scope: .admin),
+    ]
+
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.addMiddleware { RequestLogMiddleware(logger: logger, metrics: metrics) }
-        router.get("/health") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
-        router.get("/ready") { _, _ in try await ready() }
-        router.get("/metrics") { _, _ in await metricsResponse() }
-        router.post("/streams/:stream/events") { request, context in
-            try await append(request, stream: try context.parameters.require("stream"))
-        }
-        router.get("/streams/:stream") { request, context in
-            try authorize(request, .read)
-            return try await readStream(request, stream: try context.parameters.require("stream"))
-        }
-        router.get("/events") { request, _ in
-            try authorize(request, .read)
-            return try await readAll(request)
-        }
-        router.get("/cuts") { request, _ in
-            try authorize(request, .read)
-            return try await cuts(request)
-        }
-        router.post("/flush") { request, _ in
-            try authorize(request, .admin)
-            return try await flush(cutName: nil)
-        }
-        router.post("/cuts/:name") { request, context in
-            try authorize(request, .admin)
-            return try await flush(cutName: try context.parameters.require("name"))
+        for route in Self.routes {
+            // Hummingbird writes parameters as `:name`.
+            let path = route.path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: "")
+            router.on(RouterPath(path), method: HTTPRequest.Method(route.method)!) { request, context in
+                if route.scope != .append, let scope = route.scope { try authorize(request, scope) }
+                return try await respond(to: route, request, context)
+            }
         }
         return router
+    }
+
+    func respond(to route: Route, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        switch (route.method, route.path) {
+        case ("GET", "/health"): return Self.json(.ok, #"{"status":"ok"}"#)
+        case ("GET", "/ready"): return try await ready()
+        case ("GET", "/metrics"): return await metricsResponse()
+        // Appends authorize inside, so refused requests are counted and timed like the others.
+        case ("POST", "/streams/{stream}/events"):
+            return try await append(request, stream: try context.parameters.require("stream"))
+        case ("GET", "/streams/{stream}"):
+            return try await readStream(request, stream: try context.parameters.require("stream"))
+        case ("GET", "/events"): return try await readAll(request)
+        case ("GET", "/cuts"): return try await cuts(request)
+        case ("POST", "/flush"): return try await flush(cutName: nil)
+        case ("POST", "/cuts/{name}"): return try await flush(cutName: try context.parameters.require("name"))
+        default: throw APIError(.notFound, "not-found", "no route \(route.method) \(route.path)")
+        }
     }
 
     // MARK: - Auth
