@@ -98,6 +98,9 @@ let package = Package(
             name: "balances-example", dependencies: ["ArchiverCore", "Lode", "RawJSON"],
             path: "examples/BalancesProjection"),
 
+        // A Swift app that keeps its events in the sidecar over HTTP (examples/BankSidecar/main.swift).
+        .executableTarget(name: "bank-sidecar-example", path: "examples/BankSidecar"),
+
         .testTarget(name: "ZstdTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
         .testTarget(name: "LodeTests", dependencies: ["Lode", "Zstd", "Gzip"], resources: [.copy("Fixtures")]),

@@ -47,4 +47,37 @@ import Testing
             #expect(!server.stderr.contains(token))
         }
     }
+
+    /// examples/BankSidecar (Swift, URLSession) against a real `archiver serve`.
+    @Test func swiftBankAppKeepsItsEventsInTheSidecar() async throws {
+        let binary = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent()
+            .appendingPathComponent("bank-sidecar-example").path
+        try #require(
+            FileManager.default.isExecutableFile(atPath: binary), "build it first: swift build --build-tests")
+        try await withTemporaryDirectory { dir in
+            let server = try await ServeProcess(["--flush-interval", "0.5", "--lease-ttl", "5"], in: dir)
+            defer { server.cleanUp() }
+            let (status, out, err) = try await shell(
+                "'\(binary)' --url \(server.baseURL) --tellers 4", in: dir)
+            #expect(status == 0, "bank-sidecar-example failed: \(err)")
+            let summary = try #require(
+                try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(out)")
+            #expect(summary["idempotent_replay"] as? Bool == true)
+            let account = try #require(summary["account"] as? String)
+            #expect(try await server.waitUntilReady { $0["unflushed_events"] as? Int == 0 })
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit()?.status == 0)
+            let events = try await hotEvents(in: dir).filter { $0["stream"] as? String == account }
+            #expect(events.count == summary["version"] as? Int)
+            #expect(events.first?["type"] as? String == "Opened")
+            // Opened + one salary (the replay added nothing) + what the tellers applied.
+            #expect(
+                events.filter {
+                    $0["type"] as? String == "Deposited" && ($0["data"] as? [String: Any])?["amount"] as? Int == 1_000
+                }.count == 1)
+            let amounts = events.compactMap { ($0["data"] as? [String: Any])?["amount"] as? Int }
+            #expect(amounts.reduce(0, +) == summary["balance"] as? Int)
+            try await expectArchiveEqualsHotStore(in: dir)
+        }
+    }
 }

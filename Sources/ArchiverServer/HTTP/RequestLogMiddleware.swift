@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 
 /// Logs method, path, status and duration of each request: at debug level normally, at warning for server
-/// errors. Never the query (it may carry stream names chosen by users), headers (tokens) or bodies (payloads).
+/// errors. Never the query string, headers (they carry tokens) or bodies (payloads).
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
     let metrics: ServerMetrics
@@ -30,15 +30,20 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func log(_ request: Request, status: Int, started: ContinuousClock.Instant) {
-        let metadata: Logger.Metadata = [
-            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
-            "duration_ms":
-                "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1_000)",
-        ]
+        let elapsed = ContinuousClock.now - started
+        // `metadata:` is an autoclosure: nothing is formatted when the level is off.
         if status >= 500 {
-            logger.warning("request", metadata: metadata)
+            logger.warning("request", metadata: Self.metadata(request, status, elapsed))
         } else {
-            logger.debug("request", metadata: metadata)
+            logger.debug("request", metadata: Self.metadata(request, status, elapsed))
         }
+    }
+
+    static func metadata(_ request: Request, _ status: Int, _ elapsed: Duration) -> Logger.Metadata {
+        let milliseconds = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
+        return [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
+            "duration_ms": "\(Int(milliseconds))",
+        ]
     }
 }
