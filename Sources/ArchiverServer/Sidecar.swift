@@ -55,8 +55,11 @@ public struct Sidecar: Sendable {
                 onListening("http://\(host):\(port)")
             },
             logger: logger)
+        // Reverse order at shutdown: the notifier first (long-polls and event streams end), then the app (the
+        // server drains requests in flight, then the flush schedule stops).
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [app, ShutdownNotifier(signal: api.shutdown)], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
             Int64(configuration.shutdownDeadline * 1_000))
         groupConfiguration.maximumCancellationDuration = .seconds(5)

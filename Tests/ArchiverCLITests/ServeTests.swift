@@ -67,9 +67,12 @@ import Testing
     @Test func sigtermCompletesInFlightAppends() async throws {
         try await withTemporaryDirectory { dir in
             let server = try await ServeProcess(
-                ["--flush-interval", "0.3", "--lease-ttl", "5", "--shutdown-deadline", "30"], in: dir)
+                ["--flush-interval", "0.3", "--lease-ttl", "5", "--shutdown-deadline", "20"], in: dir)
             defer { server.cleanUp() }
             let accepted = AcceptedIDs()
+            // A subscriber long-polling far ahead: shutdown must answer it (empty) rather than drop it or wait
+            // out its 60 s, which would overrun the deadline.
+            let longPoll = Task { try await server.request("GET", "/events?after=999999999&wait=60") }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for client in 0..<16 {
                     group.addTask {
@@ -90,6 +93,8 @@ import Testing
             }
             let exit = try await server.waitForExit()
             #expect(exit?.status == 0 && exit?.signaled == false, "\(server.stderr)")
+            let polled = try await longPoll.value
+            #expect(polled.status == 200 && (polled.object["events"] as? [Any])?.isEmpty == true)
             let hot = try await hotEvents(in: dir)
             let hotIDs = Set(hot.compactMap { $0["id"] as? String })
             let ids = accepted.all

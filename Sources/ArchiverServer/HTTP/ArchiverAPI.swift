@@ -10,7 +10,6 @@ import Lode
 public import Logging
 import Metrics
 import RawJSON
-import ServiceLifecycle
 
 /// The sidecar's HTTP API (see docs/HTTP.md): appends with expected versions and idempotency keys, reads of
 /// one stream or of the global order (long-poll or Server-Sent Events), cut points, flushes, probes, metrics.
@@ -27,6 +26,8 @@ public struct ArchiverAPI: Sendable {
     public let coordinator: FlushCoordinator
     public let authenticator: TokenAuthenticator
     public let logger: Logger
+    /// Fired when the server starts shutting down: long-polls return and event streams end.
+    public let shutdown = ShutdownSignal()
 
     public init(
         store: any CoordinationStore, archive: Archive, configuration: ServerConfiguration, flushOptions: FlushOptions,
@@ -273,7 +274,7 @@ public struct ArchiverAPI: Sendable {
             var events = try await store.readAll(after: after, limit: limit)
             if events.isEmpty && wait > 0 {
                 let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1_000))
-                while events.isEmpty && ContinuousClock.now < deadline && !Task.isShuttingDownGracefully {
+                while events.isEmpty && ContinuousClock.now < deadline && !shutdown.isFired {
                     let remaining = Self.seconds(until: deadline)
                     try await waitForEvents(after: after, timeout: min(remaining, 5))
                     events = try await store.readAll(after: after, limit: limit)
@@ -289,19 +290,21 @@ public struct ArchiverAPI: Sendable {
         }
     }
 
-    /// Waits for new events; returns early (without error) on graceful shutdown. A wake-up for an event that
-    /// is not yet below the safe high-water mark is followed by a short pause, so waiting never spins.
+    /// Waits for new events, in slices of at most a second so that a shutdown ends the wait soon. A wake-up for
+    /// an event that is not yet below the safe high-water mark is followed by a short pause, so waiting never
+    /// spins.
     func waitForEvents(after position: Int64, timeout: Double) async throws {
-        let started = ContinuousClock.now
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await store.waitForEvents(after: position, timeoutSeconds: timeout)
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1_000))
+        while !shutdown.isFired && !Task.isCancelled {
+            let remaining = Self.seconds(until: deadline)
+            guard remaining > 0 else { return }
+            let started = ContinuousClock.now
+            try await store.waitForEvents(after: position, timeoutSeconds: min(remaining, 1))
+            if ContinuousClock.now - started < .milliseconds(50) {
+                try? await Task.sleep(for: .milliseconds(50))
+                return
             }
-        } catch is CancellationError {
-            return
-        }
-        if ContinuousClock.now - started < .milliseconds(50) {
-            try? await Task.sleep(for: .milliseconds(50))
+            if try await store.safeHighWaterMark() > position { return }
         }
     }
 
@@ -313,11 +316,11 @@ public struct ArchiverAPI: Sendable {
         let body = ResponseBody { writer in
             var position = start
             var sent = 0
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            while !Task.isCancelled && !shutdown.isFired {
                 let page = try await store.readAll(after: position, limit: min(500, limit.map { $0 - sent } ?? 500))
                 if page.isEmpty {
                     try await waitForEvents(after: position, timeout: 15)
-                    if try await store.safeHighWaterMark() <= position {
+                    if try await store.safeHighWaterMark() <= position && !shutdown.isFired {
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                     }
                     continue
