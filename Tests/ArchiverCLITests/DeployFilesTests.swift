@@ -26,7 +26,7 @@ import Testing
 
     /// The configuration keys `archiver config check` knows.
     static func configKeys() async throws -> Set<String> {
-        let out = try await CLI.ok(["config", "check"], in: NSTemporaryDirectory())
+        let out = try await withTemporaryDirectory { try await CLI.ok(["config", "check"], in: $0) }
         return Set(
             out.split(separator: "\n").compactMap { line -> String? in
                 let text = line.hasPrefix("# ") ? line.dropFirst(2) : line[...]
@@ -106,7 +106,9 @@ import Testing
         var environment = archiver["environment"] as? [String: String] ?? [:]
         Self.expectKnownEnvironment(Array(environment.keys), try await Self.configKeys(), "docker-compose.yml")
         environment["ARCHIVER_TOKENS"] = Self.tokenEntry
-        let checked = try await CLI.run(["config", "check"], in: NSTemporaryDirectory(), environment: environment)
+        let checked = try await withTemporaryDirectory {
+            try await CLI.run(["config", "check"], in: $0, environment: environment)
+        }
         #expect(checked.status == 0, "\(checked.stderr)")
         #expect(!checked.stdout.contains("archiver-dev-password"))
         #expect((archiver["ports"] as? [String])?.contains("8080:8080") == true && command.contains("8080"))
@@ -131,7 +133,7 @@ import Testing
 
         _ = try await Self.yamlDocuments(Self.deploy + "/archiver.example.yaml")
         let checked = try await CLI.run(
-            ["config", "check", "--config", Self.deploy + "/archiver.example.yaml"], in: NSTemporaryDirectory())
+            ["config", "check", "--config", Self.deploy + "/archiver.example.yaml"], in: Self.root)
         #expect(checked.status == 0, "\(checked.stderr)")
     }
 }
