@@ -205,9 +205,8 @@ struct LodePutCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let notBeforeMs {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            let wait = notBeforeMs - (Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000)
+            // Foundation rather than clock_gettime: which Clang module owns time.h shifts with the dependency graph.
+            let wait = notBeforeMs - Int64(Date().timeIntervalSince1970 * 1_000)
             if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
         }
         do {
