@@ -2,9 +2,9 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libpq-dev libsqlite3-dev libzstd-dev zlib1g-dev pkg-config zstd jq sqlite3 time
-PIP_PACKAGES := duckdb zstandard moto[server] boto3 pytest
+PIP_PACKAGES := duckdb zstandard moto[server] boto3 pytest pyyaml
 
-.PHONY: deps build release test test-swift soundness demo bench soak clean
+.PHONY: deps build release test test-swift soundness demo bench bench-serve soak clean
 
 ## deps: install what builds and tests need (idempotent; skips what is present)
 deps:
@@ -13,7 +13,7 @@ deps:
 	if [ -n "$$missing" ]; then echo "deps: apt-get install$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	else echo "deps: system packages present"; fi
-	@python3 -c 'import duckdb, zstandard, moto, boto3, pytest' 2>/dev/null && echo "deps: python packages present" || \
+	@python3 -c 'import duckdb, zstandard, moto, boto3, pytest, yaml' 2>/dev/null && echo "deps: python packages present" || \
 	  { echo "deps: pip install $(PIP_PACKAGES)"; python3 -m pip install -q $(PIP_PACKAGES); }
 
 ## build: debug build of the package
@@ -41,6 +41,11 @@ demo: deps
 bench: deps
 	$(SWIFT) build -c release --product archiver
 	ARCHIVER_PG_DURABLE=1 bash scripts/with-services.sh python3 scripts/bench.py "$$($(SWIFT) build -c release --show-bin-path)/archiver" $(BENCH_ARGS)
+
+## bench-serve: appends through archiver serve (HTTP) next to direct library appends; writes docs/BENCHMARKS-serve.md
+bench-serve: deps
+	$(SWIFT) build -c release --product archiver
+	python3 scripts/bench_serve.py "$$($(SWIFT) build -c release --show-bin-path)/archiver" $(BENCH_ARGS)
 
 ## soak: the kill -9 harness with 1000 crash/restart cycles
 soak: deps

@@ -16,7 +16,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // C libraries: one system-library target each, imported by exactly one Swift module.
@@ -68,13 +75,34 @@ let package = Package(
             ]
         ),
 
+        // Sidecar: `archiver serve` (HTTP API, scheduled flush, metrics, auth) and the configuration model.
+        .target(
+            name: "ArchiverServer",
+            dependencies: [
+                "ArchiverCore", "ArchiveFormat", "Coordination", "Lode", "RawJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         // CLI: argument parsing and wiring only.
         .executableTarget(
             name: "archiver",
             dependencies: [
                 "ArchiverCore", "Lode", "LodeS3", "ArchiveFormat", "Coordination", "CoordinationSQLite",
-                "CoordinationPostgres", "RawJSON", "Zstd",
+                "CoordinationPostgres", "RawJSON", "Zstd", "ArchiverServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -82,6 +110,9 @@ let package = Package(
         .executableTarget(
             name: "balances-example", dependencies: ["ArchiverCore", "Lode", "RawJSON"],
             path: "examples/BalancesProjection"),
+
+        // A Swift app that keeps its events in the sidecar over HTTP (examples/BankSidecar/main.swift).
+        .executableTarget(name: "bank-sidecar-example", path: "examples/BankSidecar"),
 
         .testTarget(name: "ZstdTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
@@ -108,6 +139,16 @@ let package = Package(
             name: "ArchiverCoreTests",
             dependencies: [
                 "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite", "RawJSON",
+            ]
+        ),
+        .testTarget(
+            name: "ArchiverServerTests",
+            dependencies: [
+                "ArchiverServer", "ArchiverCore", "Coordination", "CoordinationSQLite", "Lode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "ArchiverCLITests", dependencies: ["Lode", "LodeS3"], exclude: ["Fixtures"]),

@@ -59,6 +59,9 @@ public struct FlushOptions: Sendable {
     public var subjectField: String?
     /// Write a catalog checkpoint whenever this many snapshots were committed since the last one (0: never).
     public var checkpointEvery: Int = ArchiveCatalog.defaultCheckpointInterval
+    /// Keep the lease after the pass instead of releasing it, so a long-running flusher (`archiver serve`)
+    /// stays the one that flushes while it renews the lease within `leaseTTLSeconds`.
+    public var keepsLease = false
 
     public init(cutName: String? = nil, holder: String? = nil, spoolDirectory: String? = nil, producer: String) {
         self.cutName = cutName
@@ -109,9 +112,11 @@ public struct Flusher: Sendable {
                     + "\(Int(options.leaseTTLSeconds))s if it died)")
         }
         defer {
-            let store = self.store
-            let holder = options.holder
-            Task { try? await store.releaseLease(Self.leaseName, holder: holder) }
+            if !options.keepsLease {
+                let store = self.store
+                let holder = options.holder
+                Task { try? await store.releaseLease(Self.leaseName, holder: holder) }
+            }
         }
         try archive.checkSettingsMatchArchive(await archive.events.head())
 

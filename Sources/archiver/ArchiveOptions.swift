@@ -69,7 +69,7 @@ struct ArchiveOptions: ParsableArguments {
 
     /// The location after applying the environment and the default.
     var location: String {
-        archive ?? ProcessInfo.processInfo.environment["ARCHIVER_ARCHIVE"] ?? "./archive"
+        archive ?? CLIConfig.value("archive") ?? "./archive"
     }
 
     /// Opens the object store at ``location``, creating a local directory when `create` is set. An S3 store makes

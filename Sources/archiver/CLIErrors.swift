@@ -1,5 +1,6 @@
 import ArchiveFormat
 import ArchiverCore
+import ArchiverServer
 import ArgumentParser
 import Coordination
 import Foundation
@@ -10,7 +11,7 @@ import LodeS3
 ///
 /// Exit statuses: 0 ok; 1 failure; 2 wrong expected version or idempotency conflict; 3 another flusher
 /// holds the lease; 4 unknown cut point or empty archive; 10 the archive was tampered with; 11 an object
-/// is missing or unreadable; 12 a signature key is missing or untrusted; 64 bad command-line usage.
+/// is missing or unreadable; 12 a signature key is missing or untrusted; 64 bad command-line usage or configuration.
 enum CLIErrors {
     static func reporting(_ body: () async throws -> Void) async throws {
         do {
@@ -57,6 +58,8 @@ enum CLIErrors {
             return (e.message, 1)
         case let e as ArchiveFormatError:
             return (e.message, e.code == .chainMismatch ? 10 : 11)
+        case let e as ConfigError:
+            return (e.message, 64)
         default:
             return ("\(error)", 1)
         }

@@ -1,5 +1,6 @@
 import ArchiveFormat
 import ArchiverCore
+import ArchiverServer
 import ArgumentParser
 import Coordination
 import Foundation
@@ -7,16 +8,28 @@ import Lode
 
 /// Options that decide how a new archive is written (an existing archive keeps its own).
 struct ArchiveLayoutOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Segment compression: zstd[:LEVEL], gzip[:LEVEL] or none.", valueName: "codec"))
-    var compression: String = "zstd:1"
+    @Option(
+        name: .customLong("compression"),
+        help: ArgumentHelp(
+            "Segment compression: zstd[:LEVEL], gzip[:LEVEL] or none (default zstd:1).", valueName: "codec"))
+    var compressionFlag: String?
 
-    @Option(help: ArgumentHelp("Hive partitioning: category-day, day or none.", valueName: "scheme"))
-    var partitioning: String = ArchivePartitioning.categoryDay.rawValue
+    @Option(
+        name: .customLong("partitioning"),
+        help: ArgumentHelp("Hive partitioning: category-day (default), day or none.", valueName: "scheme"))
+    var partitioningFlag: String?
 
     @Option(
         name: .customLong("target-size"),
-        help: ArgumentHelp("Uncompressed bytes per snapshot before a new one starts (e.g. 64MiB).", valueName: "size"))
-    var targetSize: String = "64MiB"
+        help: ArgumentHelp(
+            "Uncompressed bytes per snapshot before a new one starts (default 64MiB).", valueName: "size"))
+    var targetSizeFlag: String?
+
+    var compression: String { compressionFlag ?? CLIConfig.value("compression") ?? "zstd:1" }
+    var partitioning: String {
+        partitioningFlag ?? CLIConfig.value("partitioning") ?? ArchivePartitioning.categoryDay.rawValue
+    }
+    var targetSize: String { targetSizeFlag ?? CLIConfig.value("target-size") ?? "64MiB" }
 
     func settings() throws -> ArchiveSettings {
         var settings = ArchiveSettings()
@@ -33,28 +46,6 @@ struct ArchiveLayoutOptions: ParsableArguments {
         }
         settings.targetSnapshotBytes = size
         return settings
-    }
-}
-
-enum ByteSize {
-    /// Parses `123`, `64MiB`, `512KiB`, `1GiB`, `10MB`, `1kB`.
-    static func parse(_ text: String) -> Int? {
-        let units: [(String, Int)] = [
-            ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1_000_000_000), ("MB", 1_000_000),
-            ("kB", 1000), ("KB", 1000), ("B", 1),
-        ]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            return Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
-        }
-        return Int(text)
-    }
-
-    static func format(_ bytes: Int64) -> String {
-        let b = Double(bytes)
-        if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
-        if b >= 1e6 { return String(format: "%.1f MB", b / 1e6) }
-        if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
-        return "\(bytes) B"
     }
 }
 

@@ -17,11 +17,10 @@ struct SigningOptions: ParsableArguments {
     var trustedKey: [String] = []
 
     func apply(to archive: inout Archive) throws {
-        let env = ProcessInfo.processInfo.environment
-        if let path = signingKey ?? env["ARCHIVER_SIGNING_KEY"], !path.isEmpty {
+        if let path = signingKey ?? CLIConfig.value("signing-key"), !path.isEmpty {
             archive.signer = try KeyFiles.loadPrivate(path: path)
         }
-        let trusted = trustedKey + (env["ARCHIVER_TRUSTED_KEYS"]?.split(separator: ":").map(String.init) ?? [])
+        let trusted = trustedKey + (CLIConfig.value("trusted-keys")?.split(separator: ":").map(String.init) ?? [])
         archive.trustedKeys = TrustedKeys(try trusted.map { try KeyFiles.loadPublic(path: $0) })
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Glibc
 import Lode
 import LodeS3
@@ -205,9 +206,8 @@ struct LodePutCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let notBeforeMs {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            let wait = notBeforeMs - (Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000)
+            // Foundation rather than clock_gettime: which Clang module owns time.h shifts with the dependency graph.
+            let wait = notBeforeMs - Int64(Date().timeIntervalSince1970 * 1_000)
             if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
         }
         do {
@@ -233,12 +233,13 @@ func openStore(root: String, create: Bool = false) throws -> any ObjectStore {
     if root.hasPrefix("s3://") {
         return S3Store(configuration: try S3Configuration.resolve(url: root))
     }
-    var info = stat()
-    if stat(root, &info) != 0 {
+    // FileManager rather than stat(2): which Clang module owns sys/stat.h shifts with the dependency graph.
+    var isDirectory: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) {
         if create { return FileStore(root: root) }
         throw LodeError(.notFound, "archive root '\(root)' does not exist")
     }
-    guard (info.st_mode & S_IFMT) == S_IFDIR else {
+    guard isDirectory.boolValue else {
         throw LodeError(.invalidConfiguration, "archive root '\(root)' is not a directory")
     }
     return FileStore(root: root)

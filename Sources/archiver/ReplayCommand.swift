@@ -207,8 +207,9 @@ enum RowOutput {
             FileHandle.standardOutput.write(Data(out))
             return
         }
-        var info = stat()
-        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+        // FileManager rather than stat(2): which Clang module owns sys/stat.h shifts with the dependency graph.
+        let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+        if let type, type != .typeRegular {
             guard let handle = FileHandle(forWritingAtPath: path) else {
                 throw ValidationError("cannot write \(path): check it is writable")
             }

@@ -207,33 +207,14 @@ struct AppendCommand: AsyncParsableCommand {
     /// One batch line: `{"stream":…,"type":…,"data":…,"metadata":…,"id":…}`; data and metadata keep their bytes.
     static func parseBatchLine(_ line: String) throws -> (stream: String, event: ProposedEvent) {
         var line = line
-        return try line.withUTF8 { buffer in
-            let bytes = UnsafeRawBufferPointer(buffer)
-            var scanner = try ObjectScanner(bytes)
-            var stream: String?
-            var type: String?
-            var data: String?
-            var metadata = "{}"
-            var id: String?
-            while let member = try scanner.next() {
-                let raw = String(decoding: scanner.value(member), as: UTF8.self)
-                if scanner.key(member, equals: "stream") {
-                    stream = scanner.string(member)
-                } else if scanner.key(member, equals: "type") {
-                    type = scanner.string(member)
-                } else if scanner.key(member, equals: "data") {
-                    data = raw
-                } else if scanner.key(member, equals: "metadata") {
-                    metadata = raw
-                } else if scanner.key(member, equals: "id") {
-                    id = scanner.string(member)
-                }
-            }
-            guard let stream else { throw LineError(description: "missing \"stream\" (a string)") }
-            guard let type else { throw LineError(description: "missing \"type\" (a string)") }
-            guard let data else { throw LineError(description: "missing \"data\"") }
-            return (stream, ProposedEvent(id: id, type: type, data: data, metadata: metadata))
+        let parsed: (stream: String?, event: ProposedEvent)
+        do {
+            parsed = try line.withUTF8 { try EventJSON.parseEvent(UnsafeRawBufferPointer($0)) }
+        } catch let error as CoordinationError {
+            throw LineError(description: error.message)
         }
+        guard let stream = parsed.stream else { throw LineError(description: "missing \"stream\" (a string)") }
+        return (stream, parsed.event)
     }
 }
 
@@ -299,17 +280,8 @@ struct ReadCommand: AsyncParsableCommand {
     }
 
     static func write(_ e: RecordedEvent, to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"position":\#(e.position),"stream":"#.utf8)
-        RawJSON.appendQuoted(e.stream, to: &out)
-        out.append(contentsOf: #","version":\#(e.version),"id":"#.utf8)
-        RawJSON.appendQuoted(e.id, to: &out)
-        out.append(contentsOf: #","type":"#.utf8)
-        RawJSON.appendQuoted(e.type, to: &out)
-        out.append(contentsOf: #","recorded_at_ns":\#(e.recordedAtNanos),"data":"#.utf8)
-        out.append(contentsOf: e.data.utf8)
-        out.append(contentsOf: #","metadata":"#.utf8)
-        out.append(contentsOf: e.metadata.utf8)
-        out.append(contentsOf: "}\n".utf8)
+        EventJSON.write(e, to: &out)
+        out.append(UInt8(ascii: "\n"))
     }
 }
 

@@ -1,3 +1,4 @@
+import ArchiverServer
 import ArgumentParser
 import Coordination
 import CoordinationPostgres
@@ -12,8 +13,12 @@ struct StoreOptions: ParsableArguments {
             valueName: "store"))
     var store: String?
 
-    @Option(help: ArgumentHelp("SQLite durability: full (fsync each commit, default) or normal.", valueName: "mode"))
-    var sqliteSynchronous: String = "full"
+    @Option(
+        name: .customLong("sqlite-synchronous"),
+        help: ArgumentHelp("SQLite durability: full (fsync each commit, default) or normal.", valueName: "mode"))
+    var sqliteSynchronousFlag: String?
+
+    var sqliteSynchronous: String { sqliteSynchronousFlag ?? CLIConfig.value("sqlite-synchronous") ?? "full" }
 
     @Option(
         help: ArgumentHelp(
@@ -23,12 +28,12 @@ struct StoreOptions: ParsableArguments {
 
     /// The PostgreSQL schema after applying the environment and the default.
     var schemaName: String {
-        schema ?? ProcessInfo.processInfo.environment["ARCHIVER_SCHEMA"] ?? "archiver"
+        schema ?? CLIConfig.value("schema") ?? "archiver"
     }
 
     /// The location after applying the environment and the default.
     var location: String {
-        store ?? ProcessInfo.processInfo.environment["ARCHIVER_STORE"] ?? "./archiver.db"
+        store ?? CLIConfig.value("store") ?? "./archiver.db"
     }
 
     /// The location for messages: a PostgreSQL URL without its password, plus the schema.
@@ -96,14 +101,6 @@ struct StoreOptions: ParsableArguments {
 
     /// The URL without its password, for messages.
     static func redacted(_ original: String) -> String {
-        var url = original
-        if let query = url.range(of: "password=") {
-            let end = url[query.upperBound...].firstIndex(of: "&") ?? url.endIndex
-            url = String(url[..<query.upperBound]) + "***" + String(url[end...])
-        }
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
-        let userInfo = url[scheme.upperBound..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":***" + String(url[at...])
+        Redaction.url(original)
     }
 }

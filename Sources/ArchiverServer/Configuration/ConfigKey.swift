@@ -1,0 +1,109 @@
+import Foundation
+
+/// One configuration key: the same name in `archiver.yaml`, as an `ARCHIVER_*` environment variable and as
+/// a `--flag`, for every command that uses it.
+///
+/// ```swift
+/// ConfigKey.named("flush-interval")?.environmentName  // "ARCHIVER_FLUSH_INTERVAL"
+/// ```
+public struct ConfigKey: Sendable, Hashable {
+    /// How a value is checked.
+    public enum Kind: Sendable, Hashable {
+        case text
+        case choice([String])
+        /// A whole number ≥ 0.
+        case count
+        /// A TCP port, 0...65535 (0: any free port).
+        case port
+        /// Seconds ≥ 0, fractions allowed.
+        case seconds
+        /// A byte size such as `8MiB`, `512KiB` or `1000000`.
+        case size
+        /// Several values: a YAML list in the file; separated by `separator` in the environment.
+        case list(separator: Character)
+    }
+
+    /// The key as written in `archiver.yaml` and as the flag (`--name`).
+    public var name: String
+    public var kind: Kind
+    /// The value when nothing sets the key; nil when it stays unset.
+    public var defaultValue: String?
+    /// Values that are redacted when printed (token hashes; passwords in store URLs).
+    public var isSecret: Bool
+    public var summary: String
+
+    public var environmentName: String {
+        "ARCHIVER_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    public var isList: Bool {
+        if case .list = kind { return true }
+        return false
+    }
+
+    public static func named(_ name: String) -> ConfigKey? { all.first { $0.name == name } }
+
+    /// Every key the archiver reads, in the order `archiver config check` prints them.
+    public static let all: [ConfigKey] = [
+        ConfigKey(
+            name: "store", kind: .text, defaultValue: "./archiver.db", isSecret: true,
+            summary: "coordination store: sqlite:PATH, a file path, or postgres://…"),
+        ConfigKey(
+            name: "schema", kind: .text, defaultValue: "archiver", isSecret: false,
+            summary: "PostgreSQL schema of the store's tables"),
+        ConfigKey(
+            name: "sqlite-synchronous", kind: .choice(["full", "normal"]), defaultValue: "full", isSecret: false,
+            summary: "SQLite durability"),
+        ConfigKey(
+            name: "archive", kind: .text, defaultValue: "./archive", isSecret: false,
+            summary: "archive location (a directory)"),
+        ConfigKey(
+            name: "compression", kind: .text, defaultValue: "zstd:1", isSecret: false,
+            summary: "segment compression of a new archive: zstd[:LEVEL], gzip[:LEVEL] or none"),
+        ConfigKey(
+            name: "partitioning", kind: .choice(["category-day", "day", "none"]), defaultValue: "category-day",
+            isSecret: false, summary: "Hive partitioning of a new archive"),
+        ConfigKey(
+            name: "target-size", kind: .size, defaultValue: "64MiB", isSecret: false,
+            summary: "uncompressed bytes per snapshot"),
+        ConfigKey(
+            name: "signing-key", kind: .text, defaultValue: nil, isSecret: false,
+            summary: "private key file that signs new manifests"),
+        ConfigKey(
+            name: "trusted-keys", kind: .list(separator: ":"), defaultValue: nil, isSecret: false,
+            summary: "public key files whose signatures are trusted"),
+        ConfigKey(
+            name: "host", kind: .text, defaultValue: "127.0.0.1", isSecret: false,
+            summary: "serve: address to listen on"),
+        ConfigKey(
+            name: "port", kind: .port, defaultValue: "8080", isSecret: false,
+            summary: "serve: TCP port (0: any free port; the bound address is printed)"),
+        ConfigKey(
+            name: "tokens", kind: .list(separator: " "), defaultValue: nil, isSecret: true,
+            summary: "serve: API tokens as NAME:SCOPES:SHA256 lines from `archiver tokens generate`"),
+        ConfigKey(
+            name: "max-body-bytes", kind: .size, defaultValue: "8MiB", isSecret: false,
+            summary: "serve: largest request body"),
+        ConfigKey(
+            name: "flush-interval", kind: .seconds, defaultValue: "5", isSecret: false,
+            summary: "serve: seconds between scheduled flush passes (0: no scheduled flush)"),
+        ConfigKey(
+            name: "lease-ttl", kind: .seconds, defaultValue: "30", isSecret: false,
+            summary: "serve: how long the flush lease outlives its holder's last pass"),
+        ConfigKey(
+            name: "holder", kind: .text, defaultValue: nil, isSecret: false,
+            summary: "serve: this replica's name in the flush lease (default HOST/PID)"),
+        ConfigKey(
+            name: "ready-max-lag-events", kind: .count, defaultValue: "100000", isSecret: false,
+            summary: "serve: /ready fails when more events than this wait to be flushed"),
+        ConfigKey(
+            name: "ready-max-lag-seconds", kind: .seconds, defaultValue: "300", isSecret: false,
+            summary: "serve: /ready fails when the oldest unflushed event is older than this"),
+        ConfigKey(
+            name: "shutdown-deadline", kind: .seconds, defaultValue: "25", isSecret: false,
+            summary: "serve: seconds a graceful shutdown may take before work is cancelled"),
+        ConfigKey(
+            name: "log-level", kind: .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+            defaultValue: "info", isSecret: false, summary: "serve: log level"),
+    ]
+}

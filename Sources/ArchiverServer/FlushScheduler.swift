@@ -1,0 +1,51 @@
+import ArchiverCore
+import Coordination
+import CoreMetrics
+import Logging
+import ServiceLifecycle
+
+/// The flusher's schedule inside `archiver serve`: a pass every `flush-interval` seconds; only the replica
+/// holding the flush lease archives anything (see ``FlushCoordinator``).
+///
+/// On graceful shutdown the wait between passes ends at once, a pass in progress finishes (it is only
+/// cancelled when the shutdown deadline passes, which leaves a flush intent the next flusher completes),
+/// and the lease is released so a standby replica takes over without waiting for it to expire.
+struct FlushScheduler: Service {
+    let coordinator: FlushCoordinator
+    let store: any CoordinationStore
+    let interval: Double
+    /// Idempotency results older than this are pruned by the lease holder, once an hour.
+    let idempotencyRetention: Double
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    func run() async throws {
+        var lastPrune = ContinuousClock.now - .seconds(3_600)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: .milliseconds(Int64(interval * 1_000)))
+                }
+            } catch {
+                break
+            }
+            do {
+                _ = try await coordinator.flush()
+            } catch {
+                // Counted and logged by the coordinator; the next pass retries.
+            }
+            if await coordinator.state.holdsLease && ContinuousClock.now - lastPrune >= .seconds(3_600) {
+                lastPrune = .now
+                do {
+                    let pruned = try await store.pruneIdempotencyKeys(olderThanSeconds: idempotencyRetention)
+                    metrics.prunedIdempotencyKeys.increment(by: pruned)
+                } catch {
+                    metrics.error("prune")
+                    logger.warning("pruning idempotency keys failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        await coordinator.releaseLease()
+        logger.info("flush schedule stopped")
+    }
+}

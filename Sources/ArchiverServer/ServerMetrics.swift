@@ -1,0 +1,92 @@
+import ArchiverCore
+import Coordination
+import CoreMetrics
+import Foundation
+import Metrics
+public import Prometheus
+
+/// The sidecar's metrics, recorded through swift-metrics into a Prometheus registry of its own (so several
+/// servers in one test process do not share counters), and rendered for `GET /metrics`.
+public final class ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    let appendDuration: CoreMetrics.Timer
+    let appendedEvents: CoreMetrics.Counter
+    let conflicts: CoreMetrics.Counter
+    let idempotentReplays: CoreMetrics.Counter
+    let flushLagEvents: Meter
+    let flushLagSeconds: Meter
+    let flushedEvents: CoreMetrics.Counter
+    let segmentBytesIn: CoreMetrics.Counter
+    let segmentBytesOut: CoreMetrics.Counter
+    let compressionRatio: Meter
+    let lastCutPosition: Meter
+    let flushLeader: Meter
+    let prunedThrough: Meter
+    let prunedIdempotencyKeys: CoreMetrics.Counter
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["archiver_append_duration_seconds"] = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        self.factory = factory
+        appendDuration = CoreMetrics.Timer(label: "archiver_append_duration_seconds", factory: factory)
+        appendedEvents = CoreMetrics.Counter(label: "archiver_appended_events_total", factory: factory)
+        conflicts = CoreMetrics.Counter(label: "archiver_append_conflicts_total", factory: factory)
+        idempotentReplays = CoreMetrics.Counter(label: "archiver_idempotent_replays_total", factory: factory)
+        flushLagEvents = Meter(label: "archiver_flush_lag_events", factory: factory)
+        flushLagSeconds = Meter(label: "archiver_flush_lag_seconds", factory: factory)
+        flushedEvents = CoreMetrics.Counter(label: "archiver_flushed_events_total", factory: factory)
+        segmentBytesIn = Counter(
+            label: "archiver_segment_bytes_total", dimensions: [("kind", "uncompressed")], factory: factory)
+        segmentBytesOut = Counter(
+            label: "archiver_segment_bytes_total", dimensions: [("kind", "stored")], factory: factory)
+        compressionRatio = Meter(label: "archiver_compression_ratio", factory: factory)
+        lastCutPosition = Meter(label: "archiver_last_cut_position", factory: factory)
+        flushLeader = Meter(label: "archiver_flush_lease_held", factory: factory)
+        prunedThrough = Meter(label: "archiver_pruned_through_position", factory: factory)
+        prunedIdempotencyKeys = CoreMetrics.Counter(label: "archiver_pruned_idempotency_keys_total", factory: factory)
+    }
+
+    /// Counts one append request by its outcome (`created`, `replayed`, `conflict`, `invalid`, `too_large`,
+    /// `unauthorized`, `error`).
+    func appendRequest(_ result: String) {
+        CoreMetrics.Counter(label: "archiver_append_requests_total", dimensions: [("result", result)], factory: factory)
+            .increment()
+    }
+
+    /// Counts one failure by kind (a `CoordinationError` / `ArchiverError` code, or a route-level kind).
+    func error(_ kind: String) {
+        CoreMetrics.Counter(label: "archiver_errors_total", dimensions: [("kind", kind)], factory: factory).increment()
+    }
+
+    func flushPass(_ result: String) {
+        CoreMetrics.Counter(label: "archiver_flush_passes_total", dimensions: [("result", result)], factory: factory)
+            .increment()
+    }
+
+    func recordFlush(_ summary: FlushSummary) {
+        flushedEvents.increment(by: summary.events)
+        segmentBytesIn.increment(by: summary.bytesIn)
+        segmentBytesOut.increment(by: summary.bytesOut)
+        if summary.bytesOut > 0 { compressionRatio.set(summary.ratio) }
+        lastCutPosition.set(summary.lastPosition)
+    }
+
+    func recordStatus(_ status: StoreStatus, lagSeconds: Double) {
+        flushLagEvents.set(status.unflushedCount)
+        flushLagSeconds.set(lagSeconds)
+        lastCutPosition.set(status.flushCursor)
+        prunedThrough.set(status.prunedThrough)
+    }
+
+    /// The Prometheus text exposition.
+    public func exposition() -> String {
+        registry.emitToString()
+    }
+}

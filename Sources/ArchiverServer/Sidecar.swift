@@ -1,0 +1,68 @@
+public import ArchiverCore
+public import Coordination
+import Foundation
+import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// `archiver serve`: the HTTP API and the flush schedule as services of one `ServiceGroup` that shuts down
+/// gracefully on SIGTERM and SIGINT.
+///
+/// Shutdown order: the HTTP server stops accepting connections and finishes the requests in flight (appends
+/// complete; long-polls and event streams end early), then the flush schedule finishes a pass in progress and
+/// releases the flush lease. Work still running after `shutdown-deadline` seconds is cancelled; an abandoned
+/// flush leaves an intent that the next flusher completes, so the archive never holds half a snapshot.
+///
+/// ```swift
+/// let sidecar = Sidecar(store: store, archive: archive, configuration: config, flushOptions: options)
+/// try await sidecar.run { address in print("listening on \(address)") }
+/// ```
+public struct Sidecar: Sendable {
+    public let api: ArchiverAPI
+    public let logger: Logger
+
+    public init(
+        store: any CoordinationStore, archive: Archive, configuration: ServerConfiguration, flushOptions: FlushOptions,
+        logger: Logger
+    ) {
+        self.logger = logger
+        api = ArchiverAPI(
+            store: store, archive: archive, configuration: configuration, flushOptions: flushOptions, logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT.
+    /// - Parameter onListening: called with `http://HOST:PORT` once the socket is bound (port 0 picks a free one).
+    public func run(onListening: @escaping @Sendable (String) -> Void) async throws {
+        let configuration = api.configuration
+        var services: [any Service] = []
+        if configuration.flushInterval > 0 {
+            services.append(
+                FlushScheduler(
+                    coordinator: api.coordinator, store: api.store, interval: configuration.flushInterval,
+                    idempotencyRetention: AppendLimits().idempotencyRetentionSeconds, metrics: api.metrics,
+                    logger: logger))
+        }
+        let app = Application(
+            router: api.router(),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: services,
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                onListening("http://\(host):\(port)")
+            },
+            logger: logger)
+        // Reverse order at shutdown: the notifier first (long-polls and event streams end), then the app (the
+        // server drains requests in flight, then the flush schedule stops).
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [app, ShutdownNotifier(signal: api.shutdown)], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
+            Int64(configuration.shutdownDeadline * 1_000))
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+}

@@ -1,0 +1,97 @@
+import ArchiverServer
+import Foundation
+import Testing
+
+@Suite struct ConfigurationTests {
+    static let token = APITokenEntry.generate(name: "app", scopes: [.append, .read])
+
+    @Test func precedenceIsFlagsThenEnvironmentThenFileThenDefaults() throws {
+        let file = try ConfigSources.parse(
+            yaml: """
+                port: 7000
+                flush-interval: 2
+                lease-ttl: 10
+                host: 127.0.0.2
+                """, origin: "archiver.yaml")
+        let sources = ConfigSources(
+            file: file, filePath: "archiver.yaml",
+            environment: ["ARCHIVER_PORT": "7100", "ARCHIVER_FLUSH_INTERVAL": "3", "HOME": "/root"])
+        let effective = try EffectiveConfiguration(flags: ["port": "7200"], sources: sources)
+        #expect(effective.value("port") == "7200" && effective.origin("port") == .flag("port"))
+        #expect(effective.value("flush-interval") == "3")
+        #expect(effective.origin("flush-interval") == .environment("ARCHIVER_FLUSH_INTERVAL"))
+        #expect(effective.value("host") == "127.0.0.2" && effective.origin("host") == .file("archiver.yaml"))
+        #expect(effective.value("max-body-bytes") == "8MiB" && effective.origin("max-body-bytes") == .defaultValue)
+        let server = try effective.serverConfiguration()
+        #expect(server.port == 7200 && server.flushInterval == 3 && server.leaseTTL == 10)
+        #expect(server.maxBodyBytes == 8 << 20 && server.host == "127.0.0.2")
+    }
+
+    @Test func listsComeFromYAMLListsOrSeparatedEnvironmentValues() throws {
+        let other = APITokenEntry.generate(name: "ops", scopes: [.admin])
+        let file = try ConfigSources.parse(
+            yaml: "tokens:\n  - \(Self.token.entry.entry)\n  - \(other.entry.entry)\n", origin: "f.yaml")
+        let fromFile = try EffectiveConfiguration(flags: [:], sources: ConfigSources(file: file))
+        #expect(try fromFile.serverConfiguration().tokens.map(\.name) == ["app", "ops"])
+        let fromEnv = try EffectiveConfiguration(
+            flags: [:], sources: ConfigSources(environment: ["ARCHIVER_TOKENS": Self.token.entry.entry]))
+        #expect(try fromEnv.serverConfiguration().tokens == [Self.token.entry])
+    }
+
+    @Test func renderingRedactsSecrets() throws {
+        let sources = ConfigSources(
+            file: ["tokens": Self.token.entry.entry], filePath: "archiver.yaml",
+            environment: ["ARCHIVER_STORE": "postgres://archiver:s3cret-pw@db:5432/events?password=other-pw"])
+        let text = try EffectiveConfiguration(flags: [:], sources: sources).rendered()
+        #expect(!text.contains("s3cret-pw") && !text.contains("other-pw"))
+        #expect(!text.contains(Self.token.entry.entry.split(separator: ":").last!))
+        #expect(text.contains("postgres://archiver:***@db:5432/events?password=***"))
+        #expect(text.contains("app:append+read:<redacted>"))
+        #expect(text.contains("port: 8080  # default"))
+        // The rendering is itself a valid configuration file (minus the redacted parts).
+        #expect(throws: Never.self) { try ConfigSources.parse(yaml: text, origin: "rendered") }
+    }
+
+    @Test(arguments: [
+        ("prot: 80", "unknown key 'prot'; did you mean 'port'?"),
+        ("port: [1, 2]", "'port' takes one value"),
+        ("store:\n  url: x", "'store' must be a plain value"),
+        ("- a\n- b", "top level"),
+        ("port: 8080\n  bad: indent", "not valid YAML"),
+    ])
+    func badFilesAreRejected(yaml: String, message: String) {
+        #expect {
+            try ConfigSources.parse(yaml: yaml, origin: "archiver.yaml")
+        } throws: { error in
+            (error as? ConfigError)?.message.contains(message) == true
+        }
+    }
+
+    @Test(arguments: [
+        ("port", "http", "port: 'http' is not a port number"),
+        ("flush-interval", "-1", "flush-interval: '-1' is not a number of seconds"),
+        ("max-body-bytes", "lots", "max-body-bytes: 'lots' is not a size"),
+        ("log-level", "loud", "log-level: 'loud' is not trace"),
+        ("tokens", "app:read:1234", "tokens: token 'app': the hash must be 64 hex digits"),
+    ])
+    func badValuesNameTheKeyAndOrigin(key: String, value: String, message: String) {
+        let sources = ConfigSources(environment: [ConfigKey.named(key)!.environmentName: value])
+        #expect {
+            try EffectiveConfiguration(flags: [:], sources: sources)
+        } throws: { error in
+            let text = (error as? ConfigError)?.message ?? ""
+            return text.contains(message) && text.contains("environment ARCHIVER_")
+        }
+    }
+
+    @Test func remoteListeningNeedsTokens() throws {
+        let open = try EffectiveConfiguration(flags: ["host": "0.0.0.0"], sources: ConfigSources())
+        #expect(throws: ConfigError.self) { try open.serverConfiguration() }
+        let secured = try EffectiveConfiguration(
+            flags: ["host": "0.0.0.0", "tokens": Self.token.entry.entry], sources: ConfigSources())
+        #expect(try secured.serverConfiguration().tokens.count == 1)
+        let shortLease = try EffectiveConfiguration(
+            flags: ["flush-interval": "10", "lease-ttl": "5"], sources: ConfigSources())
+        #expect(throws: ConfigError.self) { try shortLease.serverConfiguration() }
+    }
+}
