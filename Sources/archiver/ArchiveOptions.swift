@@ -95,11 +95,11 @@ struct ArchiveOptions: ParsableArguments {
     /// The S3 choices of the command line.
     func s3Options() throws -> S3Options {
         var options = S3Options()
-        options.endpoint = s3Endpoint
-        options.region = s3Region
-        options.pathStyle = s3PathStyle ? true : nil
-        options.profile = s3Profile
-        if let sse = s3SSE {
+        options.endpoint = s3Endpoint ?? CLIConfig.value("s3-endpoint")
+        options.region = s3Region ?? CLIConfig.value("s3-region")
+        options.pathStyle = s3PathStyle || CLIConfig.value("s3-path-style") == "true" ? true : nil
+        options.profile = s3Profile ?? CLIConfig.value("s3-profile")
+        if let sse = s3SSE ?? CLIConfig.value("s3-sse") {
             switch sse {
             case "AES256", "aes256": options.serverSideEncryption = .aes256
             case "aws:kms": options.serverSideEncryption = .kms(keyID: nil)
@@ -109,7 +109,15 @@ struct ArchiveOptions: ParsableArguments {
                 throw ValidationError("--s3-sse \(sse): write AES256, aws:kms or aws:kms:<key-id>")
             }
         }
-        switch (s3ObjectLockMode, s3ObjectLockDays) {
+        let lockDays =
+            try s3ObjectLockDays
+            ?? CLIConfig.value("s3-object-lock-days").map { text in
+                guard let days = Int(text) else {
+                    throw ValidationError("s3-object-lock-days '\(text)' is not a number")
+                }
+                return days
+            }
+        switch (s3ObjectLockMode ?? CLIConfig.value("s3-object-lock-mode"), lockDays) {
         case (nil, nil): break
         case (let mode?, let days?):
             guard let parsed = S3Configuration.ObjectLock.Mode(rawValue: mode.uppercased()) else {
@@ -120,7 +128,7 @@ struct ArchiveOptions: ParsableArguments {
         default:
             throw ValidationError("--s3-object-lock-mode and --s3-object-lock-days go together: pass both")
         }
-        if let mode = s3ConditionalWrites {
+        if let mode = s3ConditionalWrites ?? CLIConfig.value("s3-conditional-writes") {
             guard let parsed = S3Configuration.ConditionalWrites(rawValue: mode) else {
                 throw ValidationError("--s3-conditional-writes \(mode): write probe, assume or emulate")
             }

@@ -72,7 +72,7 @@ struct FlushArguments: ParsableArguments {
             guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
             return checkpointEvery
         }
-        guard let text = ProcessInfo.processInfo.environment["ARCHIVER_CHECKPOINT_EVERY"], !text.isEmpty else {
+        guard let text = CLIConfig.value("checkpoint-every"), !text.isEmpty else {
             return ArchiveCatalog.defaultCheckpointInterval
         }
         guard let value = Int(text), value >= 0 else {

@@ -14,7 +14,7 @@ struct SubjectOptions: ParsableArguments {
 
     /// The field after applying the environment; nil when crypto-shredding is off.
     func field() throws -> String? {
-        guard let field = subjectField ?? ProcessInfo.processInfo.environment["ARCHIVER_SUBJECT_FIELD"],
+        guard let field = subjectField ?? CLIConfig.value("subject-field"),
             !field.isEmpty
         else { return nil }
         guard

@@ -58,6 +58,30 @@ public struct ConfigKey: Sendable, Hashable {
             name: "archive", kind: .text, defaultValue: "./archive", isSecret: false,
             summary: "archive location (a directory)"),
         ConfigKey(
+            name: "s3-endpoint", kind: .text, defaultValue: nil, isSecret: false,
+            summary: "S3 API endpoint of an s3:// archive (default: AWS in the region)"),
+        ConfigKey(
+            name: "s3-region", kind: .text, defaultValue: nil, isSecret: false,
+            summary: "S3 region (default us-east-1, or AWS_REGION / the profile's)"),
+        ConfigKey(
+            name: "s3-path-style", kind: .choice(["true", "false"]), defaultValue: "false", isSecret: false,
+            summary: "path-style S3 URLs (MinIO, Ceph)"),
+        ConfigKey(
+            name: "s3-profile", kind: .text, defaultValue: nil, isSecret: false,
+            summary: "profile in the shared AWS credentials and config files"),
+        ConfigKey(
+            name: "s3-sse", kind: .text, defaultValue: nil, isSecret: false,
+            summary: "server-side encryption of new objects: AES256, aws:kms or aws:kms:KEY-ID"),
+        ConfigKey(
+            name: "s3-object-lock-mode", kind: .choice(["GOVERNANCE", "COMPLIANCE"]), defaultValue: nil,
+            isSecret: false, summary: "Object Lock retention mode of new objects (with s3-object-lock-days)"),
+        ConfigKey(
+            name: "s3-object-lock-days", kind: .count, defaultValue: nil, isSecret: false,
+            summary: "Object Lock retention of new objects, in days"),
+        ConfigKey(
+            name: "s3-conditional-writes", kind: .choice(["probe", "assume", "emulate"]), defaultValue: "probe",
+            isSecret: false, summary: "how create-only S3 writes are guaranteed"),
+        ConfigKey(
             name: "compression", kind: .text, defaultValue: "zstd:1", isSecret: false,
             summary: "segment compression of a new archive: zstd[:LEVEL], gzip[:LEVEL] or none"),
         ConfigKey(
@@ -69,6 +93,12 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(
             name: "signing-key", kind: .text, defaultValue: nil, isSecret: false,
             summary: "private key file that signs new manifests"),
+        ConfigKey(
+            name: "subject-field", kind: .text, defaultValue: nil, isSecret: false,
+            summary: "metadata member naming each event's subject: its data is archived encrypted (forget)"),
+        ConfigKey(
+            name: "checkpoint-every", kind: .count, defaultValue: "1000", isSecret: false,
+            summary: "snapshots between catalog checkpoints (0: none)"),
         ConfigKey(
             name: "trusted-keys", kind: .list(separator: ":"), defaultValue: nil, isSecret: false,
             summary: "public key files whose signatures are trusted"),
