@@ -124,6 +124,22 @@ public actor PostgresCoordinationStore: CoordinationStore {
         }
     }
 
+    /// `body` (one statement) in autocommit mode, again on serialization failures and deadlocks; maps other errors.
+    private func autocommit<T>(_ context: String, _ body: (PostgresConnection) throws -> T) throws -> T {
+        let db = try db()
+        var attempt = 0
+        while true {
+            do {
+                return try body(db)
+            } catch let error as PostgresServerError where error.isRetryable && attempt < options.maxRetries {
+                attempt += 1
+                usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt))
+            } catch {
+                throw mapped(error, context)
+            }
+        }
+    }
+
     /// One statement outside a transaction, with errors mapped.
     @discardableResult
     private func run(
@@ -219,7 +235,11 @@ public actor PostgresCoordinationStore: CoordinationStore {
         guard !requests.isEmpty else { return [] }
         let requestHash = key.map { _ in AppendValidation.requestHash(requests) }
         let schema = self.schema
-        let results: [AppendResult] = try transaction("append") { db in
+        // One stream: the append function is one statement, atomic on its own, so it runs without BEGIN/COMMIT
+        // (one round trip instead of three).
+        let run: ((PostgresConnection) throws -> [AppendResult]) throws -> [AppendResult] =
+            requests.count == 1 ? { try self.autocommit("append", $0) } : { try self.transaction("append", $0) }
+        let results: [AppendResult] = try run { db in
             do {
                 if requests.count == 1 {
                     return [try callAppend(db, requests[0], validated[0], key: key, hash: requestHash)]

@@ -37,7 +37,10 @@ public enum PostgresTableSink {
                     let chunk = rows[start..<min(start + 5_000, rows.count)]
                     try db.query(
                         "INSERT INTO \(quoted) (key, row) SELECT * FROM unnest($1::text[], $2::jsonb[])",
-                        [arrayLiteral(chunk.map(\.key)), arrayLiteral(chunk.map(\.json))])
+                        [
+                            PostgresCoordinationStore.arrayLiteral(chunk.map(\.key)),
+                            PostgresCoordinationStore.arrayLiteral(chunk.map(\.json)),
+                        ])
                     start += chunk.count
                 }
             }
@@ -46,20 +49,5 @@ public enum PostgresTableSink {
                 .queryFailed, "writing table \(table): PostgreSQL error \(error.sqlstate): \(error.message.prefix(300))"
             )
         }
-    }
-
-    /// A PostgreSQL array literal of text elements: each element double-quoted, `\` and `"` escaped.
-    static func arrayLiteral(_ elements: [String]) -> String {
-        var out = "{"
-        for (i, element) in elements.enumerated() {
-            if i > 0 { out += "," }
-            out += "\""
-            for c in element.unicodeScalars {
-                if c == "\\" || c == "\"" { out += "\\" }
-                out.unicodeScalars.append(c)
-            }
-            out += "\""
-        }
-        return out + "}"
     }
 }

@@ -82,7 +82,7 @@ func checkSubjectKeys(_ store: any CoordinationStore) async throws {
     }
 }
 
-/// The table sink's array literals, read back by PostgreSQL itself (the reference parser), on hostile text.
+/// The store's and the table sink's array literals, read back by PostgreSQL itself (the reference parser), on hostile text.
 @Suite struct PostgresArrayLiteralTests {
     @Test func hostileElementsRoundTrip() async throws {
         try await withPostgres { fixture in
@@ -101,7 +101,7 @@ func checkSubjectKeys(_ store: any CoordinationStore) async throws {
             let db = try fixture.rawConnection()
             let rows = try db.query(
                 "SELECT u FROM unnest($1::text[]) WITH ORDINALITY AS t(u, n) ORDER BY n",
-                [PostgresTableSink.arrayLiteral(elements)])
+                [PostgresCoordinationStore.arrayLiteral(elements)])
             #expect((0..<rows.count).map { rows.string($0, 0) } == elements)
         }
     }
