@@ -183,7 +183,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
                         "the schema \(schema) carries migration \(version) (\(record.name)), which this archiver "
                             + "does not know: it was created by a newer version; upgrade archiver")
                 }
-                guard Self.checksum(migration.sql) == record.checksum else {
+                guard StoreRecords.migrationChecksum(migration.sql) == record.checksum else {
                     throw CoordinationError(
                         .migrationMismatch,
                         "migration \(version) (\(record.name)) in schema \(schema) differs from this archiver's "
@@ -193,7 +193,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
             }
             var records: [MigrationRecord] = []
             for migration in embeddedMigrations {
-                let checksum = Self.checksum(migration.sql)
+                let checksum = StoreRecords.migrationChecksum(migration.sql)
                 if applied[migration.version] == nil {
                     try db.execute(migration.sql.replacingOccurrences(of: "{{schema}}", with: schema))
                     try db.query(
@@ -207,17 +207,6 @@ public actor PostgresCoordinationStore: CoordinationStore {
             }
             return records
         }
-    }
-
-    /// SHA-256 of the migration template (before the schema is substituted), so every schema records the same.
-    static func checksum(_ sql: String) -> String {
-        SHA256.hash(data: Array(sql.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func nowMicros() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 
     // MARK: - Append
@@ -249,7 +238,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
                     let claimed = try db.query(
                         "INSERT INTO \(schema).idempotency (key, request_hash, result, created_at) "
                             + "VALUES ($1, $2, '', $3) ON CONFLICT (key) DO NOTHING",
-                        [key, requestHash, String(Self.nowMicros())])
+                        [key, requestHash, String(StoreRecords.nowMicros())])
                     if claimed.affected == 0 {
                         let stored = try db.query(
                             "SELECT request_hash, result FROM \(schema).idempotency WHERE key = $1", [key])
@@ -727,7 +716,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
                 try db.query(
                     "INSERT INTO \(schema).subject_keys (subject, key, created_at) VALUES ($1, $2, $3) "
                         + "ON CONFLICT (subject) DO NOTHING",
-                    [subject, SubjectKey.generateHex(), String(Self.nowMicros())])
+                    [subject, SubjectKey.generateHex(), String(StoreRecords.nowMicros())])
             }
             let rows = try db.query(
                 "SELECT key, forgotten_at FROM \(schema).subject_keys WHERE subject = $1", [subject])
@@ -762,7 +751,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
                     "a flush is in progress (its events must be archived as recorded): run `archiver flush`, "
                         + "then forget again")
             }
-            let now = String(Self.nowMicros())
+            let now = String(StoreRecords.nowMicros())
             let had = try db.query(
                 "SELECT key IS NOT NULL FROM \(schema).subject_keys WHERE subject = $1 FOR UPDATE", [subject])
             try db.query(
@@ -814,7 +803,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
     public func pruneIdempotencyKeys(olderThanSeconds: Double) async throws -> Int {
         try run(
             "prune idempotency keys", "DELETE FROM \(schema).idempotency WHERE created_at < $1",
-            [String(Self.nowMicros() - Int64(olderThanSeconds * 1_000_000))]
+            [String(StoreRecords.nowMicros() - Int64(olderThanSeconds * 1_000_000))]
         ).affected
     }
 

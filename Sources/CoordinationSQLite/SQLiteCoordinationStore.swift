@@ -83,7 +83,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                         "the database \(path) carries migration \(version) (\(record.name)), which this archiver does "
                             + "not know: it was created by a newer version; upgrade archiver")
                 }
-                guard Self.checksum(migration.sql) == record.checksum else {
+                guard StoreRecords.migrationChecksum(migration.sql) == record.checksum else {
                     throw CoordinationError(
                         .migrationMismatch,
                         "migration \(version) (\(record.name)) in \(path) differs from this archiver's (checksum "
@@ -92,7 +92,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             }
             var records: [MigrationRecord] = []
             for migration in embeddedMigrations {
-                let checksum = Self.checksum(migration.sql)
+                let checksum = StoreRecords.migrationChecksum(migration.sql)
                 if applied[migration.version] != nil {
                     records.append(
                         MigrationRecord(
@@ -105,7 +105,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                 insert.bind(1, Int64(migration.version))
                 insert.bind(2, migration.name)
                 insert.bind(3, checksum)
-                insert.bind(4, Self.nowMicros())
+                insert.bind(4, StoreRecords.nowMicros())
                 try insert.step()
                 records.append(
                     MigrationRecord(
@@ -113,16 +113,6 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             }
             return records
         }
-    }
-
-    static func checksum(_ sql: String) -> String {
-        SHA256.hash(data: Array(sql.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func nowMicros() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 
     // MARK: - Append
@@ -157,7 +147,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                 }
             }
             var head = try readState("head", db)
-            let now = Self.nowMicros()
+            let now = StoreRecords.nowMicros()
             var results: [AppendResult] = []
             let insert = try db.statement(
                 "INSERT INTO events (position, stream, version, id, type, data, metadata, recorded_at) "
@@ -582,7 +572,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             let insert = try db.statement("INSERT INTO subject_keys (subject, key, created_at) VALUES (?, ?, ?)")
             insert.bind(1, subject)
             insert.bind(2, hex)
-            insert.bind(3, Self.nowMicros())
+            insert.bind(3, StoreRecords.nowMicros())
             try insert.step()
             return try SubjectKey.stored(hex, nil)
         }
@@ -614,7 +604,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                     "a flush is in progress (its events must be archived as recorded): run `archiver flush`, "
                         + "then forget again")
             }
-            let now = Self.nowMicros()
+            let now = StoreRecords.nowMicros()
             let select = try db.statement("SELECT key FROM subject_keys WHERE subject = ?")
             select.bind(1, subject)
             let hadKey = try select.step() && !select.isNull(0)
@@ -678,7 +668,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let db = try db()
         return try db.transaction {
             let delete = try db.statement("DELETE FROM idempotency WHERE created_at < ?")
-            delete.bind(1, Self.nowMicros() - Int64(olderThanSeconds * 1_000_000))
+            delete.bind(1, StoreRecords.nowMicros() - Int64(olderThanSeconds * 1_000_000))
             try delete.step()
             return db.changes
         }
