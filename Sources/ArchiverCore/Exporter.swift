@@ -101,10 +101,11 @@ public struct Exporter: Sendable {
         var snapshotsWithEvents: [String] = []
         // Per snapshot: every record's leaf, and the selected ones' indexes and predecessors.
         var leaves: [ChainHash] = []
-        var previous = ChainHash.genesis
+        // The chain hash before the next record: each record's hash in turn, starting from the first snapshot's
+        // chain start (the reader checks that every snapshot starts where the one before ended).
+        var previous = relevant.first?.facts.chainStart ?? .genesis
         var selected: [(index: Int, position: Int64, previous: ChainHash)] = []
         var line: [UInt8] = []
-        var firstSnapshot = true
         let reader = ArchiveReader(archive: archive, verifyChain: true)
         let whole = ReadPlan(cuts: relevant, maxPosition: nil, maxRecordedAt: nil, selector: plan.selector)
         _ = try await reader.read(
@@ -113,17 +114,16 @@ public struct Exporter: Sendable {
                 defer {
                     leaves.removeAll(keepingCapacity: true)
                     selected.removeAll(keepingCapacity: true)
-                    firstSnapshot = true
                 }
                 guard !selected.isEmpty else { return }
-                guard let root = cut.facts.recordsRoot else {
+                // The reader has checked the records against the root.
+                guard cut.facts.recordsRoot != nil else {
                     throw ArchiverError(
                         .unreadable,
                         "snapshot \(cut.snapshotID) was written before records roots existed, so its events "
                             + "cannot be proven one by one; export a selection after position \(cut.facts.lastPosition)"
                     )
                 }
-                _ = root  // the reader has checked the records against it
                 let paths = RecordsTree.auditPaths(indexes: selected.map(\.index), leaves: leaves)
                 var text = ""
                 for s in selected {
@@ -137,10 +137,6 @@ public struct Exporter: Sendable {
                 snapshotsWithEvents.append(cut.snapshotID)
             }
         ) { raw, fields in
-            if firstSnapshot {
-                firstSnapshot = false
-                previous = relevantChainStart(relevant, position: fields.position)
-            }
             guard let hash = RecordDecoder.hash(raw, fields) else {
                 throw ArchiverError(.tampered, "record at position \(fields.position) has a malformed hash")
             }
@@ -203,12 +199,6 @@ public struct Exporter: Sendable {
         summary.snapshots = snapshotsWithEvents.count
         summary.seconds = Flusher.seconds(since: started)
         return summary
-    }
-
-    /// The chain start of the snapshot that holds `position`.
-    private func relevantChainStart(_ cuts: [CutPoint], position: Int64) -> ChainHash {
-        cuts.first { $0.facts.firstPosition <= position && position <= $0.facts.lastPosition }?.facts.chainStart
-            ?? .genesis
     }
 
     static func csvRow(_ raw: UnsafeRawBufferPointer, _ f: RecordFields, data: [UInt8]?, into out: inout [UInt8]) {
