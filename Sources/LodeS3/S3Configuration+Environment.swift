@@ -22,6 +22,12 @@ public struct S3Options: Sendable {
     public var objectLock: S3Configuration.ObjectLock?
     /// `--s3-conditional-writes`.
     public var conditionalWrites: S3Configuration.ConditionalWrites?
+    /// `--s3-multipart-threshold`, in bytes.
+    public var multipartThreshold: Int?
+    /// `--s3-part-size`, in bytes.
+    public var partSize: Int?
+    /// `--s3-upload-concurrency`.
+    public var uploadConcurrency: Int?
 
     public init() {}
 }
@@ -114,6 +120,27 @@ extension S3Configuration {
             configuration.objectLock = lock
         }
         if let conditionalWrites = options.conditionalWrites { configuration.conditionalWrites = conditionalWrites }
+        // S3 takes parts of 5 MiB to 5 GiB (only the last may be smaller), and single PUTs up to 5 GiB.
+        let partLimits = (5 << 20)...(5 << 30)
+        if let size = options.partSize {
+            guard partLimits.contains(size) else {
+                throw S3Error(.invalidConfiguration, "the S3 part size must be 5 MiB to 5 GiB, not \(size) bytes")
+            }
+            configuration.partSize = size
+        }
+        if let threshold = options.multipartThreshold {
+            guard partLimits.contains(threshold) else {
+                throw S3Error(
+                    .invalidConfiguration, "the S3 multipart threshold must be 5 MiB to 5 GiB, not \(threshold) bytes")
+            }
+            configuration.multipartThreshold = threshold
+        }
+        if let concurrency = options.uploadConcurrency {
+            guard concurrency >= 1 else {
+                throw S3Error(.invalidConfiguration, "the S3 upload concurrency must be at least 1, not \(concurrency)")
+            }
+            configuration.uploadConcurrency = concurrency
+        }
         return configuration
     }
 }

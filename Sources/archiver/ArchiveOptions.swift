@@ -67,6 +67,27 @@ struct ArchiveOptions: ParsableArguments {
             valueName: "mode"))
     var s3ConditionalWrites: String?
 
+    @Option(
+        name: .customLong("s3-multipart-threshold"),
+        help: ArgumentHelp(
+            "Objects at least this large are uploaded in parts, 5MiB to 5GiB (default 16MiB). Also "
+                + "ARCHIVER_S3_MULTIPART_THRESHOLD.", valueName: "size"))
+    var s3MultipartThreshold: String?
+
+    @Option(
+        name: .customLong("s3-part-size"),
+        help: ArgumentHelp(
+            "Size of each part of a multipart upload, 5MiB to 5GiB (default 8MiB). Also ARCHIVER_S3_PART_SIZE.",
+            valueName: "size"))
+    var s3PartSize: String?
+
+    @Option(
+        name: .customLong("s3-upload-concurrency"),
+        help: ArgumentHelp(
+            "Parts of one multipart upload sent at once, 1 to 64 (default 4; memory: this times the part size). "
+                + "Also ARCHIVER_S3_UPLOAD_CONCURRENCY.", valueName: "n"))
+    var s3UploadConcurrency: String?
+
     /// The location after applying the environment and the default.
     var location: String {
         archive ?? CLIConfig.value("archive") ?? "./archive"
@@ -134,6 +155,9 @@ struct ArchiveOptions: ParsableArguments {
             }
             options.conditionalWrites = parsed
         }
+        options.multipartThreshold = try CLIConfig.number("s3-multipart-threshold", flag: s3MultipartThreshold)
+        options.partSize = try CLIConfig.number("s3-part-size", flag: s3PartSize)
+        options.uploadConcurrency = try CLIConfig.number("s3-upload-concurrency", flag: s3UploadConcurrency)
         return options
     }
 }

@@ -12,6 +12,20 @@ enum CLIConfig {
         sources.value(for: key)
     }
 
+    /// A number or size key (``ConfigKey/Kind/boundedCount(_:)``, ``ConfigKey/Kind/boundedSize(_:)``, …): the
+    /// flag's value, else the environment's or the file's, checked as `config check` checks it; sizes in bytes.
+    /// - Throws: `ConfigError` naming the key, the value and where it came from (exit status 64).
+    static func number(_ name: String, flag: String?) throws -> Int? {
+        guard let key = ConfigKey.named(name) else { preconditionFailure("no configuration key \(name)") }
+        let found: (value: String, origin: ConfigOrigin)? = flag.map { ($0, .flag(name)) } ?? sources.lookup(name)
+        guard let (value, origin) = found else { return nil }
+        try EffectiveConfiguration.check(value, for: key, origin: origin)
+        switch key.kind {
+        case .size, .boundedSize: return ByteSize.parse(value)
+        default: return Int(value)
+        }
+    }
+
     /// Takes `--config PATH` / `--config=PATH` out of the arguments (any position, so every command accepts
     /// it) and loads the configuration sources.
     static func load(arguments: inout [String]) throws {

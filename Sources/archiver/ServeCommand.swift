@@ -55,6 +55,17 @@ struct ServeOptions: ParsableArguments {
         flags["schema"] = storeOptions.schema
         flags["sqlite-synchronous"] = storeOptions.sqliteSynchronousFlag
         flags["archive"] = archiveOptions.archive
+        flags["s3-endpoint"] = archiveOptions.s3Endpoint
+        flags["s3-region"] = archiveOptions.s3Region
+        if archiveOptions.s3PathStyle { flags["s3-path-style"] = "true" }
+        flags["s3-profile"] = archiveOptions.s3Profile
+        flags["s3-sse"] = archiveOptions.s3SSE
+        flags["s3-object-lock-mode"] = archiveOptions.s3ObjectLockMode
+        flags["s3-object-lock-days"] = archiveOptions.s3ObjectLockDays.map(String.init)
+        flags["s3-conditional-writes"] = archiveOptions.s3ConditionalWrites
+        flags["s3-multipart-threshold"] = archiveOptions.s3MultipartThreshold
+        flags["s3-part-size"] = archiveOptions.s3PartSize
+        flags["s3-upload-concurrency"] = archiveOptions.s3UploadConcurrency
         flags["compression"] = layout.compressionFlag
         flags["partitioning"] = layout.partitioningFlag
         flags["target-size"] = layout.targetSizeFlag

@@ -73,6 +73,11 @@ import Testing
         ("max-body-bytes", "lots", "max-body-bytes: 'lots' is not a size"),
         ("log-level", "loud", "log-level: 'loud' is not trace"),
         ("tokens", "app:read:1234", "tokens: token 'app': the hash must be 64 hex digits"),
+        ("s3-upload-concurrency", "0", "s3-upload-concurrency: '0' is not a whole number from 1 to 64"),
+        ("s3-upload-concurrency", "many", "s3-upload-concurrency: 'many' is not a whole number from 1 to 64"),
+        ("s3-part-size", "4MiB", "s3-part-size: '4MiB' is not a size from 5MiB to 5GiB"),
+        ("s3-multipart-threshold", "6GiB", "s3-multipart-threshold: '6GiB' is not a size from 5MiB to 5GiB"),
+        ("prefetch", "33", "prefetch: '33' is not a whole number from 1 to 32"),
     ])
     func badValuesNameTheKeyAndOrigin(key: String, value: String, message: String) {
         let sources = ConfigSources(environment: [ConfigKey.named(key)!.environmentName: value])

@@ -82,6 +82,36 @@ import Testing
         }
     }
 
+    @Test func transferTuningReachesTheConfiguration() async throws {
+        let env = ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "HOME": "/nonexistent"]
+        let defaults = try S3Configuration.resolve(url: "s3://archive", environment: env)
+        #expect(defaults.partSize == 8 << 20 && defaults.multipartThreshold == 16 << 20)
+        #expect(defaults.uploadConcurrency == 4)
+
+        var options = S3Options()
+        options.partSize = 6 << 20
+        options.multipartThreshold = 5 << 20
+        options.uploadConcurrency = 9
+        let tuned = try S3Configuration.resolve(url: "s3://archive", options: options, environment: env)
+        #expect(tuned.partSize == 6 << 20 && tuned.multipartThreshold == 5 << 20 && tuned.uploadConcurrency == 9)
+
+        for (part, threshold, concurrency, message) in [
+            (4 << 20, nil, nil, "part size must be 5 MiB to 5 GiB"),
+            ((5 << 30) + 1, nil, nil, "part size must be 5 MiB to 5 GiB"),
+            (nil, 1 << 20, nil, "multipart threshold must be 5 MiB to 5 GiB"),
+            (nil, nil, 0, "upload concurrency must be at least 1"),
+        ] as [(Int?, Int?, Int?, String)] {
+            var bad = S3Options()
+            bad.partSize = part
+            bad.multipartThreshold = threshold
+            bad.uploadConcurrency = concurrency
+            let error = await expectS3Error(.invalidConfiguration) {
+                try S3Configuration.resolve(url: "s3://archive", options: bad, environment: env)
+            }
+            #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func sharedFilesAndProfiles() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3cfg-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir + "/.aws", withIntermediateDirectories: true)

@@ -14,6 +14,15 @@ public enum ByteSize {
         return Int(text)
     }
 
+    /// The shortest exact form ``parse(_:)`` reads back: `5MiB`, `1GiB`, `1536KiB`, `1000`.
+    public static func binaryText(_ bytes: Int) -> String {
+        for (suffix, factor) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        where bytes != 0 && bytes % factor == 0 {
+            return "\(bytes / factor)\(suffix)"
+        }
+        return String(bytes)
+    }
+
     /// `1.2 MB`, `3.4 kB`, `12 B`.
     public static func format(_ bytes: Int64) -> String {
         let b = Double(bytes)

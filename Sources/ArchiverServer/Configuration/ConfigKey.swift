@@ -13,12 +13,16 @@ public struct ConfigKey: Sendable, Hashable {
         case choice([String])
         /// A whole number ≥ 0.
         case count
+        /// A whole number in a range, e.g. a concurrency.
+        case boundedCount(ClosedRange<Int>)
         /// A TCP port, 0...65535 (0: any free port).
         case port
         /// Seconds ≥ 0, fractions allowed.
         case seconds
         /// A byte size such as `8MiB`, `512KiB` or `1000000`.
         case size
+        /// A byte size in a range (bytes), e.g. S3's part-size limits.
+        case boundedSize(ClosedRange<Int>)
         /// Several values: a YAML list in the file; separated by `separator` in the environment.
         case list(separator: Character)
     }
@@ -82,6 +86,18 @@ public struct ConfigKey: Sendable, Hashable {
             name: "s3-conditional-writes", kind: .choice(["probe", "assume", "emulate"]), defaultValue: "probe",
             isSecret: false, summary: "how create-only S3 writes are guaranteed"),
         ConfigKey(
+            name: "s3-multipart-threshold", kind: .boundedSize(S3Limits.partSize), defaultValue: "16MiB",
+            isSecret: false, summary: "S3 objects at least this large are uploaded in parts"),
+        ConfigKey(
+            name: "s3-part-size", kind: .boundedSize(S3Limits.partSize), defaultValue: "8MiB", isSecret: false,
+            summary: "size of each part of an S3 multipart upload"),
+        ConfigKey(
+            name: "s3-upload-concurrency", kind: .boundedCount(1...64), defaultValue: "4", isSecret: false,
+            summary: "parts of one S3 multipart upload sent at once (memory: this × s3-part-size)"),
+        ConfigKey(
+            name: "prefetch", kind: .boundedCount(1...32), defaultValue: "3", isSecret: false,
+            summary: "replay: snapshots fetched, checked and decompressed ahead of the one being applied"),
+        ConfigKey(
             name: "compression", kind: .text, defaultValue: "zstd:1", isSecret: false,
             summary: "segment compression of a new archive: zstd[:LEVEL], gzip[:LEVEL] or none"),
         ConfigKey(
@@ -136,4 +152,10 @@ public struct ConfigKey: Sendable, Hashable {
             name: "log-level", kind: .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
             defaultValue: "info", isSecret: false, summary: "serve: log level"),
     ]
+}
+
+/// S3's documented limits that the configuration checks against.
+enum S3Limits {
+    /// A part (and so the multipart threshold) is 5 MiB to 5 GiB; a single PUT is at most 5 GiB too.
+    static let partSize = (5 << 20)...(5 << 30)
 }

@@ -88,7 +88,17 @@ public struct EffectiveConfiguration: Sendable {
             + "\""
     }
 
-    static func check(_ value: String, for key: ConfigKey, origin: ConfigOrigin) throws {
+    /// Checks one value of `key` the way every resolved value is checked.
+    ///
+    /// Commands that read a key themselves (the S3 options of every archive command) call this too, so a bad
+    /// value gets the same one-line message wherever it is used.
+    ///
+    /// ```swift
+    /// try EffectiveConfiguration.check("0", for: ConfigKey.named("s3-upload-concurrency")!, origin: .flag("s3-upload-concurrency"))
+    /// // ConfigError: s3-upload-concurrency: '0' is not a whole number from 1 to 64 (from flag --s3-upload-concurrency)
+    /// ```
+    /// - Throws: ``ConfigError`` naming the key, the value and its origin.
+    public static func check(_ value: String, for key: ConfigKey, origin: ConfigOrigin) throws {
         func bad(_ expected: String) -> ConfigError {
             ConfigError("\(key.name): '\(value.prefix(80))' is not \(expected) (from \(origin))")
         }
@@ -105,6 +115,15 @@ public struct EffectiveConfiguration: Sendable {
             guard let s = Double(value), s >= 0, s.isFinite else { throw bad("a number of seconds ≥ 0") }
         case .size:
             guard let n = ByteSize.parse(value), n > 0 else { throw bad("a size such as 8MiB, 512KiB or 1000000") }
+        case .boundedCount(let range):
+            guard let n = Int(value), range.contains(n) else {
+                throw bad("a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+        case .boundedSize(let range):
+            guard let n = ByteSize.parse(value), range.contains(n) else {
+                throw bad(
+                    "a size from \(ByteSize.binaryText(range.lowerBound)) to \(ByteSize.binaryText(range.upperBound))")
+            }
         }
         if key.name == "tokens" {
             for entry in split(value, key: key) {
