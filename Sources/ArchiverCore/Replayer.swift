@@ -60,6 +60,9 @@ public struct Replayer: Sendable {
     public var filter = ReplayFilter()
     /// Keys for events archived encrypted (crypto-shredding); without one an event's data is shown redacted.
     public var subjectKeys: [String: SubjectKey] = [:]
+    /// How many snapshots are fetched, checked and decompressed ahead of the one being applied: the read's
+    /// parallelism (each object itself is streamed one chunk ahead), and memory of about this many snapshots.
+    public var prefetch = 3
 
     public init(archive: Archive, verifyChain: Bool = false, filter: ReplayFilter = ReplayFilter()) {
         self.archive = archive
@@ -76,7 +79,7 @@ public struct Replayer: Sendable {
         var stats = ReplayStats()
         let filter = self.filter
         let subjectKeys = self.subjectKeys
-        var reader = ArchiveReader(archive: archive, verifyChain: verifyChain)
+        var reader = ArchiveReader(archive: archive, verifyChain: verifyChain, prefetch: prefetch)
         reader.selector = FileSelector(filter)
         var applied: Int64 = 0
         var nextReport: Int64 = 100_000

@@ -78,6 +78,13 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Print nothing but the rows and errors.")
     var quiet = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Snapshots fetched, checked and decompressed ahead of the one being applied, 1 to 32 (default 3): the "
+                + "read's parallelism, e.g. concurrent GETs from S3; memory grows by about one snapshot each. "
+                + "Also ARCHIVER_PREFETCH.", valueName: "n"))
+    var prefetch: String?
+
     func run() async throws {
         try await CLIErrors.reporting {
             let shard = try shard.map { text in
@@ -87,6 +94,7 @@ struct ReplayCommand: AsyncParsableCommand {
                     throw ValidationError(error.message)
                 }
             }
+            let prefetchCount = try CLIConfig.number("prefetch", flag: prefetch)
             let archive = try await ArchiveOpener.open(archiveOptions)
             let plan = try await archive.plan(to: CutSelector(parsing: to))
             for note in plan.planning.notes where !quiet {
@@ -96,6 +104,7 @@ struct ReplayCommand: AsyncParsableCommand {
                 archive: archive, verifyChain: verifyChain,
                 filter: selection.filter(shard: shard))
             replayer.subjectKeys = try await SubjectKeyLoader.load(storeOptions)
+            if let prefetchCount { replayer.prefetch = prefetchCount }
             let reporter = ProgressReporter(label: "replay", quiet: quiet)
             let started = ContinuousClock.now
             let rows: [ProjectedRow]
