@@ -109,6 +109,87 @@ def plan_bench(archiver, corpus, sizes, work):
         shutil.rmtree(plan_dir, ignore_errors=True)
 
 
+def s3_bench(archiver, corpus, events, concurrencies, target_size, work):
+    """Flush and replay of one slice of the corpus on the S3 API server (moto, ARCHIVER_TEST_S3_ENDPOINT) next to
+    the filesystem, in the same run. Returns (rows, facts) or (None, reason)."""
+    endpoint = os.environ.get("ARCHIVER_TEST_S3_ENDPOINT")
+    if not endpoint:
+        return None, "no S3 API server (run through scripts/with-services.sh)"
+    try:
+        import boto3
+    except ImportError:
+        return None, "no boto3 (run make deps)"
+    s3dir = os.path.join(work, "s3")
+    os.makedirs(s3dir, exist_ok=True)
+    with open(corpus) as src, open(os.path.join(s3dir, "slice.jsonl"), "w") as dst:
+        for _, line in zip(range(events), src):
+            dst.write(line)
+    run(f"{archiver} init --store sqlite:slice.db", s3dir)
+    with open(os.path.join(s3dir, "slice.jsonl")) as f:
+        run(f"{archiver} append --batch-size 500 --store sqlite:slice.db", s3dir, stdin=f)
+
+    def fresh_store(name):
+        # Each flush starts from the same unflushed store: a copy of the appended one.
+        path = os.path.join(s3dir, name)
+        for suffix in ["", "-wal", "-shm"]:
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        subprocess.run(["sqlite3", os.path.join(s3dir, "slice.db"), f".backup {path}"], check=True)
+        return f"sqlite:{name}"
+
+    bucket = f"archiver-bench-{os.getpid()}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test-secret")
+    client.create_bucket(Bucket=bucket)
+    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_REGION": "us-east-1",
+           "AWS_PROFILE": "", "ARCHIVER_S3_ENDPOINT": endpoint, "ARCHIVER_S3_PATH_STYLE": "true"}
+    # 5 MiB parts from 5 MiB on, so that segments of a few MB go up in several parts and the upload concurrency
+    # has parts to overlap (the defaults, 8 MiB parts from 16 MiB, would upload these in one PUT each).
+    tuning = "--s3-part-size 5MiB --s3-multipart-threshold 5MiB"
+    layout = f"--compression zstd:1 --target-size {target_size}"
+
+    def objects(prefix):
+        found = []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            found += page.get("Contents", [])
+        return found
+
+    try:
+        fs = run(f"{archiver} flush --store {fresh_store('fs.db')} --archive archive {layout} --quiet", s3dir)
+        data = glob.glob(os.path.join(s3dir, "archive", "**", "data*.zst"), recursive=True)
+        stored_mb = sum(os.path.getsize(f) for f in glob.glob(os.path.join(s3dir, "archive", "**", "*"),
+                                                              recursive=True) if os.path.isfile(f)) / 1e6
+        replay = ("replay --to latest --from-scratch --projection sum:amount --output sums.jsonl --quiet")
+        rows = []
+        for n in concurrencies:
+            prefix = f"c{n}/"
+            url = f"s3://{bucket}/{prefix.rstrip('/')}"
+            print(f"bench: s3: flush and replay of {events:,} events, upload concurrency {n}, prefetch {n}", flush=True)
+            ours = run(f"{archiver} flush --store {fresh_store(f'c{n}.db')} --archive {url} {layout} {tuning} "
+                       f"--s3-upload-concurrency {n} --quiet", s3dir, env=env)
+            listed = objects(prefix)
+            data_objects = [o for o in listed if re.search(r"/data[^/]*\.zst$", o["Key"])]
+            in_parts = sum(1 for o in data_objects if "-" in o["ETag"])
+            if len(data_objects) != len(data):
+                sys.exit(f"bench: s3: {len(data_objects)} data objects in the bucket, {len(data)} on disk")
+            rows.append(("flush", n, ours, fs, f"{in_parts} of {len(data_objects)} data objects uploaded in 5 MiB parts"))
+            fs_replay = best(3, lambda: run(f"{archiver} {replay} --archive archive --prefetch {n}", s3dir))
+            with open(os.path.join(s3dir, "sums.jsonl")) as f:
+                fs_sums = f.read()
+            ours = best(3, lambda: run(f"{archiver} {replay} --archive {url} --prefetch {n}", s3dir, env=env))
+            with open(os.path.join(s3dir, "sums.jsonl")) as f:
+                if f.read() != fs_sums:
+                    sys.exit("bench: s3: the replay from S3 projected other rows than the one from the filesystem")
+            rows.append(("replay", n, ours, fs_replay, "same projected rows as from the filesystem"))
+        facts = {"events": events, "stored_mb": stored_mb, "files": len(data), "target_size": target_size}
+        return rows, facts
+    finally:
+        for o in objects(""):
+            client.delete_object(Bucket=bucket, Key=o["Key"])
+        client.delete_bucket(Bucket=bucket)
+        shutil.rmtree(s3dir, ignore_errors=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("archiver")
@@ -118,6 +199,12 @@ def main():
     p.add_argument("--out", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     p.add_argument("--plan-sizes", default="1000,10000,100000",
                    help="archive sizes (snapshots) for the replay-planning rows; empty to skip")
+    p.add_argument("--s3-concurrency", default="4,1,8",
+                   help="S3 rows: upload concurrency (= replay --prefetch) of each pair of rows; empty to skip")
+    p.add_argument("--s3-events", type=int, default=200_000,
+                   help="S3 rows: events of the corpus's slice flushed and replayed (moto is slow and in memory)")
+    p.add_argument("--s3-target-size", default="32MiB",
+                   help="S3 rows: flush --target-size, so the slice makes several snapshots of multi-part segments")
     args = p.parse_args()
     archiver = os.path.abspath(args.archiver)
     work = args.work
@@ -221,6 +308,15 @@ def main():
     ref = best(3, lambda: run("sh -c \"find archive -name 'data*.zst' -print0 | xargs -0 cat | zstd -dc | sha256sum\"", work))
     row("verify (MD5 of objects + decompress + SHA-256 chain) vs zstd -dc | sha256sum", ours, ref, args.events, "events", 0.8)
 
+    s3_concurrency = [int(n) for n in args.s3_concurrency.split(",") if n]
+    s3_rows, s3_facts = (s3_bench(archiver, corpus, min(args.events, args.s3_events), s3_concurrency,
+                                  args.s3_target_size, work) if s3_concurrency else (None, "--s3-concurrency is empty"))
+    if s3_rows is None:
+        print(f"bench: skipping the S3 rows: {s3_facts}", flush=True)
+    else:
+        for kind, n, ours, fs, _ in s3_rows:
+            print(f"{kind} S3 (concurrency {n}) vs filesystem: {fs[0] / ours[0]:.2f}x the filesystem's rate", flush=True)
+
     plan_rows, selective = plan_bench(archiver, corpus, [int(n) for n in args.plan_sizes.split(",") if n], work)
 
     # PostgreSQL rows: only when a server is available (make bench runs under scripts/with-services.sh).
@@ -309,6 +405,37 @@ def main():
         goal_text = f"≥ {goal}x {'✔' if ratio >= goal else '✘'}" if goal else ""
         lines.append(f"| {name} | {o_rate:,.0f} {unit}/s ({ours[0]:.2f} s) | {r_rate:,.0f} {unit}/s ({ref[0]:.2f} s) | "
                      f"{ratio:.2f}x | {goal_text} | {ours[1]:.0f} MB |")
+    if s3_rows:
+        n_events, mb = s3_facts["events"], s3_facts["stored_mb"]
+
+        def rate(timing):
+            return f"{n_events / timing[0]:,.0f} events/s, {mb / timing[0]:,.1f} MB/s ({timing[0]:.2f} s)"
+        lines += [
+            "",
+            "## S3 (moto) next to the filesystem",
+            "",
+            f"The first {n_events:,} events of the corpus (moto, the S3 API server of the tests, is slow and keeps"
+            f" everything in memory), flushed with `--target-size {s3_facts['target_size']}` into"
+            f" {s3_facts['files']} segment file(s), {mb:.1f} MB stored; each flush starts from a copy of the same"
+            " unflushed SQLite store, the S3 one into a bucket of the moto server on loopback. MB/s counts the stored"
+            " (compressed) bytes. Uploads use `--s3-part-size 5MiB --s3-multipart-threshold 5MiB`, so segments of"
+            " a few MB go up in parts and `--s3-upload-concurrency` has parts to overlap; replay reads with"
+            " `--prefetch` snapshots in flight, on both stores. Flush: 1 run (the filesystem flush once, shared by"
+            " the flush rows); replay: median of 3.",
+            "",
+            "| work | settings | S3 (moto) | filesystem | S3 / filesystem | check |",
+            "|---|---|---|---|---|---|",
+        ]
+        for kind, n, ours, fs, check in s3_rows:
+            settings = f"`--s3-upload-concurrency {n}`" if kind == "flush" else f"`--prefetch {n}`"
+            what = "flush from SQLite" if kind == "flush" else "replay, per-stream sum fold"
+            lines.append(f"| {what} | {settings} | {rate(ours)} | {rate(fs)} | {fs[0] / ours[0]:.2f}x | {check} |")
+        lines += [
+            "",
+            "The test server takes one write at a time (scripts/s3-test-server.py serialises PUT and POST to make its",
+            "conditional writes atomic), so parts sent at once still land one after another there: these rows",
+            "measure the archiver's S3 path on loopback, not what a real bucket's parallelism gives.",
+        ]
     if plan_rows:
         lines += [
             "",
