@@ -137,3 +137,244 @@ import Testing
         #expect(checked.status == 0, "\(checked.stderr)")
     }
 }
+
+/// deploy/helm/archiver, rendered by scripts/helm-template.py (no helm binary can be installed here: the script
+/// renders the subset of Go templates the chart uses and fails on anything else), then held to the same checks
+/// as the plain manifests, with the binary itself checking the rendered configuration.
+@Suite struct HelmChartTests {
+    static let chart = DeployFilesTests.deploy + "/helm/archiver"
+
+    /// `helm template`-like output of the chart as parsed YAML documents.
+    static func render(_ arguments: String) async throws -> (status: Int32, documents: [[String: Any]], err: String) {
+        try await withTemporaryDirectory { dir in
+            let rendered = try await shell(
+                "python3 scripts/helm-template.py '\(chart)' --release bank \(arguments) > '\(dir)/out.yaml'",
+                in: DeployFilesTests.root)
+            guard rendered.status == 0 else { return (rendered.status, [], rendered.err) }
+            return (0, try await DeployFilesTests.yamlDocuments(dir + "/out.yaml"), rendered.err)
+        }
+    }
+
+    /// The paths of docs/openapi.yaml: the endpoints the server has.
+    static func apiPaths() async throws -> Set<String> {
+        let spec = try #require(
+            try await DeployFilesTests.yamlDocuments(DeployFilesTests.root + "/docs/openapi.yaml").first)
+        return Set((spec["paths"] as? [String: Any] ?? [:]).keys)
+    }
+
+    struct Expected {
+        var app: Bool
+        var secret: String?
+        var existingSecret: String?
+        var pvc: Bool
+        var s3: Bool
+        var port: Int
+        /// `key: value` lines `archiver config check` must print.
+        var effective: [String]
+    }
+
+    /// Checks one rendering; returns nothing, records issues.
+    static func check(_ documents: [[String: Any]], _ expected: Expected) async throws {
+        func first(_ kind: String) -> [String: Any]? { documents.first { $0["kind"] as? String == kind } }
+        func name(_ document: [String: Any]?) -> String? {
+            (document?["metadata"] as? [String: Any])?["name"] as? String
+        }
+        for document in documents {
+            #expect(document["apiVersion"] is String && name(document) != nil, "\(document)")
+        }
+        var kinds: Set<String> = ["ConfigMap", "Deployment", "Service"]
+        if expected.secret != nil { kinds.insert("Secret") }
+        if expected.pvc { kinds.insert("PersistentVolumeClaim") }
+        #expect(Set(documents.compactMap { $0["kind"] as? String }) == kinds)
+
+        let deployment = try #require(first("Deployment"))
+        let spec = try #require(deployment["spec"] as? [String: Any])
+        let template = try #require(spec["template"] as? [String: Any])
+        let templateMeta = try #require(template["metadata"] as? [String: Any])
+        let labels = templateMeta["labels"] as? [String: String] ?? [:]
+        let selector = (spec["selector"] as? [String: Any])?["matchLabels"] as? [String: String] ?? [:]
+        #expect(!selector.isEmpty && selector.allSatisfy { labels[$0.key] == $0.value })
+        let service = try #require(first("Service"))
+        let serviceSpec = try #require(service["spec"] as? [String: Any])
+        #expect(serviceSpec["selector"] as? [String: String] == selector)
+
+        let pod = try #require(template["spec"] as? [String: Any])
+        let podSecurity = pod["securityContext"] as? [String: Any] ?? [:]
+        #expect(podSecurity["runAsNonRoot"] as? Bool == true && (podSecurity["runAsUser"] as? Int ?? 0) > 0)
+        let containers = pod["containers"] as? [[String: Any]] ?? []
+        #expect(containers.count == (expected.app ? 2 : 1))
+        for container in containers {
+            let security = container["securityContext"] as? [String: Any] ?? [:]
+            #expect(security["readOnlyRootFilesystem"] as? Bool == true, "\(container["name"] ?? "")")
+            #expect(security["allowPrivilegeEscalation"] as? Bool == false)
+            #expect((security["capabilities"] as? [String: Any])?["drop"] as? [String] == ["ALL"])
+        }
+        let archiver = try #require(containers.first { $0["name"] as? String == "archiver" })
+
+        // Flags, port and probes against the binary and the API.
+        let args = archiver["args"] as? [String] ?? []
+        #expect(args.first == "serve")
+        DeployFilesTests.expectKnownFlags(args, try await DeployFilesTests.serveFlags(), "helm chart")
+        let portIndex = try #require(args.firstIndex(of: "--port"))
+        #expect(args.indices.contains(portIndex + 1) && args[portIndex + 1] == String(expected.port))
+        let ports = archiver["ports"] as? [[String: Any]] ?? []
+        #expect(ports.first?["containerPort"] as? Int == expected.port)
+        let servicePorts = serviceSpec["ports"] as? [[String: Any]] ?? []
+        #expect(servicePorts.first?["targetPort"] as? Int == expected.port)
+        let paths = try await apiPaths()
+        for (probe, path) in [("livenessProbe", "/health"), ("readinessProbe", "/ready")] {
+            let get = (archiver[probe] as? [String: Any])?["httpGet"] as? [String: Any]
+            #expect(get?["path"] as? String == path && get?["port"] as? Int == expected.port, "\(probe)")
+            #expect(paths.contains(path), "\(path) is not in docs/openapi.yaml")
+        }
+        let annotations = templateMeta["annotations"] as? [String: String] ?? [:]
+        #expect(annotations["prometheus.io/port"] == String(expected.port))
+        #expect(annotations["prometheus.io/path"].map { paths.contains($0) } == true)
+
+        // Environment: configuration keys the binary knows, from the Secret that exists.
+        let env = archiver["env"] as? [[String: Any]] ?? []
+        DeployFilesTests.expectKnownEnvironment(
+            env.compactMap { $0["name"] as? String }, try await DeployFilesTests.configKeys(), "helm chart")
+        let secretDocument = first("Secret")
+        let secretData = secretDocument?["stringData"] as? [String: String] ?? [:]
+        let secretName = expected.existingSecret ?? name(secretDocument)
+        var fromSecret: [String: String] = [:]
+        for entry in env {
+            guard let ref = (entry["valueFrom"] as? [String: Any])?["secretKeyRef"] as? [String: Any] else { continue }
+            let key = ref["key"] as? String ?? ""
+            #expect(ref["name"] as? String == secretName, "\(entry)")
+            if expected.existingSecret == nil, ref["optional"] as? Bool != true {
+                #expect(secretData[key] != nil, "the Secret has no key \(key)")
+            }
+            fromSecret[entry["name"] as? String ?? ""] = secretData[key]
+        }
+        #expect(env.contains { $0["name"] as? String == "AWS_ACCESS_KEY_ID" } == expected.s3)
+
+        // Volumes: every mount has a volume; the ConfigMap and the claim are the rendered ones.
+        let volumes = pod["volumes"] as? [[String: Any]] ?? []
+        let mounts = archiver["volumeMounts"] as? [[String: Any]] ?? []
+        for mount in mounts {
+            #expect(volumes.contains { $0["name"] as? String == mount["name"] as? String }, "\(mount)")
+        }
+        let configVolume = volumes.first { $0["configMap"] != nil }
+        #expect((configVolume?["configMap"] as? [String: Any])?["name"] as? String == name(first("ConfigMap")))
+        let claim = volumes.compactMap { ($0["persistentVolumeClaim"] as? [String: Any])?["claimName"] as? String }
+        #expect(claim == (expected.pvc ? [name(first("PersistentVolumeClaim"))].compactMap { $0 } : []))
+        let configMount = try #require(mounts.first { $0["name"] as? String == configVolume?["name"] as? String })
+        let configPath = try #require(
+            (env.first { $0["name"] as? String == "ARCHIVER_CONFIG" })?["value"] as? String)
+        #expect(configPath == (configMount["mountPath"] as? String ?? "") + "/archiver.yaml")
+        let dataMount = try #require(mounts.first { $0["name"] as? String == "data" }?["mountPath"] as? String)
+
+        // The binary checks the ConfigMap's archiver.yaml with the container's flags and the Secret's values.
+        let configMap = try #require(first("ConfigMap"))
+        let yaml = try #require((configMap["data"] as? [String: String])?["archiver.yaml"])
+        let grace = pod["terminationGracePeriodSeconds"] as? Int ?? 30
+        try await withTemporaryDirectory { dir in
+            try yaml.write(toFile: dir + "/archiver.yaml", atomically: true, encoding: .utf8)
+            var environment = fromSecret.filter { $0.key.hasPrefix("ARCHIVER_") }
+            environment["ARCHIVER_HOLDER"] = "bank-0"
+            if expected.existingSecret != nil { environment["ARCHIVER_TOKENS"] = DeployFilesTests.tokenEntry }
+            let checked = try await CLI.run(["config", "check"] + args.dropFirst(), in: dir, environment: environment)
+            #expect(checked.status == 0, "\(checked.stderr)")
+            let lines = checked.stdout.split(separator: "\n").map(String.init)
+            for line in expected.effective {
+                #expect(lines.contains { $0.hasPrefix(line) }, "missing \(line) in \(checked.stdout)")
+            }
+            func value(_ key: String) -> String? {
+                lines.first { $0.hasPrefix(key + ": ") }.map {
+                    String($0.dropFirst(key.count + 2).split(separator: " ")[0])
+                }
+            }
+            #expect(value("port") == String(expected.port))
+            let store = value("store") ?? ""
+            if store.hasPrefix("sqlite:") { #expect(store.hasPrefix("sqlite:" + dataMount + "/"), "\(store)") }
+            let archive = value("archive") ?? ""
+            #expect(expected.s3 ? archive.hasPrefix("s3://") : archive.hasPrefix(dataMount + "/"), "\(archive)")
+            let deadline = value("shutdown-deadline").flatMap(Double.init) ?? 0
+            #expect(deadline > 0 && Double(grace) > deadline, "terminationGracePeriodSeconds must exceed it")
+        }
+    }
+
+    @Test func defaultsWithTokensRenderASidecarOnAVolume() async throws {
+        let rendered = try await Self.render("--set archiver.tokens='\(DeployFilesTests.tokenEntry)'")
+        #expect(rendered.status == 0, "\(rendered.err)")
+        try await Self.check(
+            rendered.documents,
+            Expected(
+                app: true, secret: "bank-archiver", existingSecret: nil, pvc: true, s3: false, port: 8080,
+                effective: [
+                    "store: sqlite:/var/lib/archiver/data/archiver.db  # file", "host: 0.0.0.0  # file",
+                    "tokens:  # environment ARCHIVER_TOKENS", "port: 8080  # flag --port",
+                ]))
+    }
+
+    @Test func s3WithAnExistingSecretRendersTheArchiverAlone() async throws {
+        try await withTemporaryDirectory { dir in
+            try """
+            app:
+              enabled: false
+            archiver:
+              port: 9090
+              existingSecret: archiver-credentials
+              extraArgs: ["--log-level", "debug", "--flush-interval", "2"]
+              config:
+                lease-ttl: 20
+                ready-max-lag-events: 2000000
+            s3:
+              enabled: true
+              url: s3://events/bank
+              endpoint: http://minio.storage:9000
+              pathStyle: true
+              uploadConcurrency: 8
+              partSize: 16MiB
+            persistence:
+              enabled: false
+            service:
+              port: 80
+            """.write(toFile: dir + "/s3.yaml", atomically: true, encoding: .utf8)
+            let rendered = try await Self.render("-f '\(dir)/s3.yaml'")
+            #expect(rendered.status == 0, "\(rendered.err)")
+            try await Self.check(
+                rendered.documents,
+                Expected(
+                    app: false, secret: nil, existingSecret: "archiver-credentials", pvc: false, s3: true, port: 9090,
+                    effective: [
+                        "archive: s3://events/bank  # file", "s3-endpoint: http://minio.storage:9000  # file",
+                        "s3-path-style: true  # file", "s3-upload-concurrency: 8  # file",
+                        "s3-part-size: 16MiB  # file",
+                        "log-level: debug  # flag --log-level", "flush-interval: 2  # flag --flush-interval",
+                        "lease-ttl: 20  # file", "ready-max-lag-events: 2000000  # file",
+                    ]))
+        }
+    }
+
+    @Test func requiredValuesAndUnknownConstructsFailLoudly() async throws {
+        let defaults = try await Self.render("")
+        #expect(defaults.status != 0 && defaults.err.contains("archiver.tokens is required"), "\(defaults.err)")
+        let s3 = try await Self.render("--set archiver.tokens=x --set s3.enabled=true")
+        #expect(s3.status != 0 && s3.err.contains("s3.url (s3://BUCKET/PREFIX) is required"), "\(s3.err)")
+
+        // A chart straying from the renderer's subset is refused, never rendered half-right.
+        let cases = [
+            ("{{ .Values.name | upper }}", "unknown function 'upper'"),
+            ("{{ .Values.nmae }}", ".nmae is not set"),
+            ("{{ with .Values.name }}x{{ end }}", "'with' is not supported"),
+            ("{{ if .Values.name }}a{{ else if .Values.name }}b{{ end }}", "'else if .Values.name' is not supported"),
+            ("{{ printf \"%s\" .Values.name }}", "unknown function 'printf'"),
+            ("{{ if .Values.name }}open", "without end"),
+            ("{{ .Values.name | default (.Values.name) }}", "parentheses are not supported"),
+        ]
+        for (template, message) in cases {
+            try await withTemporaryDirectory { dir in
+                try FileManager.default.createDirectory(atPath: dir + "/c/templates", withIntermediateDirectories: true)
+                try "name: c\nversion: 0.1.0\n".write(toFile: dir + "/c/Chart.yaml", atomically: true, encoding: .utf8)
+                try "name: x\n".write(toFile: dir + "/c/values.yaml", atomically: true, encoding: .utf8)
+                try "a: \(template)\n".write(toFile: dir + "/c/templates/t.yaml", atomically: true, encoding: .utf8)
+                let result = try await shell(
+                    "python3 '\(DeployFilesTests.root)/scripts/helm-template.py' c", in: dir)
+                #expect(result.status != 0 && result.err.contains(message), "\(template): \(result.err)")
+            }
+        }
+    }
+}
