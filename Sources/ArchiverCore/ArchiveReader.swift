@@ -20,8 +20,10 @@ public struct ReadStats: Sendable {
 ///
 /// Every object is checked against the size and MD5 its manifest records before any of its records is
 /// delivered. With `verifyChain`, every record's hash is recomputed and linked across snapshots.
-/// The next `prefetch` snapshots are fetched, verified and decompressed in parallel while the current
-/// one is delivered, so memory stays at a few snapshots whatever the archive's size.
+/// The next `prefetch` snapshots are fetched and verified in parallel while the current one is delivered,
+/// and each object is decompressed and decoded a chunk (2 MiB) at a time by tasks of its own, ahead of the
+/// records being delivered: memory stays at a few snapshots' stored bytes plus two chunks per object, whatever
+/// the archive's size, and decoding runs on other cores than the projection.
 public struct ArchiveReader: Sendable {
     public let archive: Archive
     public var verifyChain: Bool
@@ -36,10 +38,11 @@ public struct ArchiveReader: Sendable {
         self.prefetch = max(1, prefetch)
     }
 
-    /// A snapshot's data objects, verified and decompressed.
+    /// A snapshot's data objects, read and verified, with the first chunk of each decoded.
     struct LoadedSnapshot: Sendable {
         var cut: CutPoint
-        var files: [(path: String, bytes: [UInt8])]
+        var feeds: [ObjectFeed]
+        var firstChunks: [RecordChunk?]
         var storedBytes: Int64
         /// True when a ``FileSelector`` left some files out: counts and position bounds cannot be checked.
         var partial = false
@@ -98,9 +101,9 @@ public struct ArchiveReader: Sendable {
             let loaded = try await pending.removeFirst().value
             schedule()
             stats.snapshots += 1
-            stats.files += loaded.files.count
+            stats.files += loaded.feeds.count
             stats.storedBytes += loaded.storedBytes
-            let head = try deliver(
+            let head = try await deliver(
                 loaded, plan: plan, after: after, chainStart: expectedChainStart, stats: &stats, body)
             // Skipped snapshots leave gaps, so a selective read cannot link chain boundaries.
             expectedChainStart = selective ? nil : head
@@ -117,22 +120,41 @@ public struct ArchiveReader: Sendable {
         return try ArchiveMetadata(entries: parent.stringMetadata).chainHead
     }
 
+    /// Reads and checks a snapshot's objects (in parallel) and decodes the first chunk of each.
     static func load(_ cut: CutPoint, archive: Archive, only: [Int]? = nil) async throws -> LoadedSnapshot {
-        var files: [(path: String, bytes: [UInt8])] = []
-        var stored: Int64 = 0
-        for index in only ?? Array(cut.manifest.files.indices) {
-            let ref = cut.manifest.files[index]
-            files.append((ref.path, try await archive.events.readFile(ref, manifest: cut.manifest)))
-            stored += ref.sizeBytes
+        let indices = only ?? Array(cut.manifest.files.indices)
+        let manifest = cut.manifest
+        var feeds: [ObjectFeed?] = Array(repeating: nil, count: indices.count)
+        var firstChunks: [RecordChunk?] = Array(repeating: nil, count: indices.count)
+        if indices.count == 1 {
+            let feed = try await ObjectFeed.open(manifest.files[indices[0]], manifest: manifest, archive: archive)
+            feeds[0] = feed
+            firstChunks[0] = try feed.next()
+        } else {
+            try await withThrowingTaskGroup(of: (Int, ObjectFeed, RecordChunk?).self) { group in
+                for (slot, index) in indices.enumerated() {
+                    group.addTask {
+                        let feed = try await ObjectFeed.open(
+                            manifest.files[index], manifest: manifest, archive: archive)
+                        return (slot, feed, try feed.next())
+                    }
+                }
+                for try await (slot, feed, chunk) in group {
+                    feeds[slot] = feed
+                    firstChunks[slot] = chunk
+                }
+            }
         }
-        return LoadedSnapshot(cut: cut, files: files, storedBytes: stored, partial: only != nil)
+        let stored = indices.reduce(Int64(0)) { $0 + manifest.files[$1].sizeBytes }
+        return LoadedSnapshot(
+            cut: cut, feeds: feeds.map { $0! }, firstChunks: firstChunks, storedBytes: stored, partial: only != nil)
     }
 
     /// Delivers one snapshot's records, merging its partition files by position; returns its chain head.
     func deliver(
         _ loaded: LoadedSnapshot, plan: ReadPlan, after: Int64, chainStart: ChainHash?, stats: inout ReadStats,
         _ body: (UnsafeRawBufferPointer, RecordFields) throws -> Void
-    ) throws -> ChainHash? {
+    ) async throws -> ChainHash? {
         let facts = loaded.cut.facts
         let snapshotID = loaded.cut.snapshotID
         if let chainStart, chainStart != facts.chainStart {
@@ -147,14 +169,9 @@ public struct ArchiveReader: Sendable {
         var count: Int64 = 0
         var lastPosition: Int64 = .min
         var firstPosition: Int64 = .min
-        try LineMerger.forEachLine(loaded.files) { line, path, lineNumber in
-            let fields: RecordFields
-            do {
-                fields = try RecordDecoder.decode(line)
-            } catch {
-                throw ArchiveFormatError(
-                    .badRecord, "\(path) line \(lineNumber): \((error as? ArchiveFormatError)?.message ?? "\(error)")")
-            }
+        var recordBytes: Int64 = 0
+        var delivered: Int64 = 0
+        try await ChunkMerger.forEachLine(loaded) { line, fields, path, lineNumber in
             guard fields.position > lastPosition else {
                 throw ArchiveFormatError(
                     .chainMismatch,
@@ -164,7 +181,7 @@ public struct ArchiveReader: Sendable {
             if firstPosition == .min { firstPosition = fields.position }
             lastPosition = fields.position
             count += 1
-            stats.recordBytes += Int64(line.count + 1)
+            recordBytes += Int64(line.count + 1)
             if verifyChain {
                 let expected = chain.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
                 guard RecordDecoder.hashMatches(line, fields, expected) else {
@@ -179,9 +196,11 @@ public struct ArchiveReader: Sendable {
             if fields.position <= after { return }
             if let max = plan.maxPosition, fields.position > max { return }
             if let max = plan.maxRecordedAt, fields.recordedAtNanos > max { return }
-            stats.events += 1
+            delivered += 1
             try body(line, fields)
         }
+        stats.recordBytes += recordBytes
+        stats.events += delivered
         // A partial read skipped whole files (each MD5-checked when read): the snapshot's totals do not apply.
         guard count == facts.eventCount || loaded.partial else {
             throw ArchiveFormatError(
@@ -217,45 +236,66 @@ public struct ArchiveReader: Sendable {
     }
 }
 
-/// Iterates the lines of several position-ordered JSONL buffers as one position-ordered sequence.
-enum LineMerger {
+/// Iterates the records of a snapshot's position-ordered objects as one position-ordered sequence.
+///
+/// Each object's next chunk is decompressed and decoded by a task of its own while the current one is
+/// delivered.
+enum ChunkMerger {
     static func forEachLine(
-        _ files: [(path: String, bytes: [UInt8])],
-        _ body: (UnsafeRawBufferPointer, String, Int) throws -> Void
-    ) throws {
-        if files.count == 1 {
-            try files[0].bytes.withUnsafeBytes { buffer in
-                var cursor = LineCursor(buffer: buffer)
-                while let line = cursor.next() { try body(line, files[0].path, cursor.lineNumber) }
+        _ loaded: ArchiveReader.LoadedSnapshot,
+        _ body: (UnsafeRawBufferPointer, RecordFields, String, Int) throws -> Void
+    ) async throws {
+        let feeds = loaded.feeds
+        var chunks = loaded.firstChunks
+        var upcoming: [Task<RecordChunk?, any Error>?] = feeds.indices.map { i in
+            chunks[i] == nil ? nil : Task { [feed = feeds[i]] in try feed.next() }
+        }
+        defer { upcoming.forEach { $0?.cancel() } }
+        var offsets = Array(repeating: 0, count: feeds.count)
+        /// Moves feed `i` to its next chunk with lines; false when it has none left.
+        func refill(_ i: Int) async throws -> Bool {
+            while let pending = upcoming[i] {
+                let chunk = try await pending.value
+                chunks[i] = chunk
+                offsets[i] = 0
+                upcoming[i] = chunk == nil ? nil : Task { [feed = feeds[i]] in try feed.next() }
+                if let chunk, !chunk.lines.isEmpty { return true }
+            }
+            chunks[i] = nil
+            return false
+        }
+        for i in feeds.indices where chunks[i]?.lines.isEmpty ?? false {
+            _ = try await refill(i)
+        }
+        if feeds.count == 1 {
+            let path = feeds[0].path
+            while let chunk = chunks[0] {
+                for (index, line) in chunk.lines.enumerated() {
+                    try body(chunk.bytes(of: index), line.fields, path, line.number)
+                }
+                if try await !refill(0) { break }
             }
             return
         }
         // k-way merge: k (the partitions of one snapshot) is small, so a linear scan for the minimum is fine.
-        // The buffers are copied once so that all k can be addressed at the same time.
-        var pinned: [UnsafeRawBufferPointer] = []
-        var storage: [UnsafeMutableRawBufferPointer] = []
-        defer { storage.forEach { $0.deallocate() } }
-        for file in files {
-            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: file.bytes.count, alignment: 1)
-            file.bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
-            storage.append(copy)
-            pinned.append(UnsafeRawBufferPointer(copy))
-        }
-        var cursors = pinned.map { LineCursor(buffer: $0) }
-        var heads: [(line: UnsafeRawBufferPointer, position: Int64)?] = []
-        for i in cursors.indices {
-            heads.append(try cursors[i].next().map { ($0, try RecordDecoder.position(of: $0, in: files[i].path)) })
-        }
         while true {
             var best = -1
-            for i in heads.indices {
-                if let head = heads[i], best < 0 || head.position < heads[best]!.position { best = i }
+            var bestPosition = Int64.max
+            for i in feeds.indices {
+                if let chunk = chunks[i] {
+                    let position = chunk.lines[offsets[i]].fields.position
+                    if best < 0 || position < bestPosition {
+                        best = i
+                        bestPosition = position
+                    }
+                }
             }
             if best < 0 { return }
-            try body(heads[best]!.line, files[best].path, cursors[best].lineNumber)
-            heads[best] = try cursors[best].next().map {
-                ($0, try RecordDecoder.position(of: $0, in: files[best].path))
-            }
+            let chunk = chunks[best]!
+            let line = chunk.lines[offsets[best]]
+            try body(chunk.bytes(of: offsets[best]), line.fields, feeds[best].path, line.number)
+            offsets[best] += 1
+            if offsets[best] == chunk.lines.count { _ = try await refill(best) }
         }
     }
 }

@@ -127,11 +127,11 @@ public struct Verifier: Sendable {
             case .failure(let error):
                 report.problems.append(Self.problem(error, location: location))
             case .success(let snapshot):
-                report.objects += snapshot.files.count
+                report.objects += snapshot.feeds.count
                 report.storedBytes += snapshot.storedBytes
                 var stats = ReadStats()
                 do {
-                    _ = try reader.deliver(
+                    _ = try await reader.deliver(
                         snapshot, plan: wholePlan, after: 0, chainStart: expectedStart, stats: &stats
                     ) { _, _ in }
                     report.events += stats.events

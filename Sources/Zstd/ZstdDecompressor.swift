@@ -63,6 +63,30 @@ public final class ZstdDecompressor {
         }
     }
 
+    /// Decompresses from `input` into `output` until the input is consumed or the output is full.
+    ///
+    /// Call again with the rest of the input (`input[consumed...]`) and fresh output room until both the
+    /// input is consumed and a call produces less than the room it was given.
+    /// - Returns: how many input bytes were consumed and how many output bytes were written.
+    /// - Throws: ``ZstdError`` for corrupt input.
+    public func decompress(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws -> (consumed: Int, produced: Int) {
+        if input.count > 0 { sawInput = true }
+        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+        while inBuffer.pos < inBuffer.size || outBuffer.pos < outBuffer.size {
+            let consumedBefore = inBuffer.pos
+            let producedBefore = outBuffer.pos
+            let hint = try Zstd.check(ZSTD_decompressStream(context, &outBuffer, &inBuffer), "decompress")
+            let progressed = outBuffer.pos > producedBefore || inBuffer.pos > consumedBefore
+            if progressed { atFrameBoundary = hint == 0 }
+            // Nothing moved: zstd needs more input (or more room) than it was given.
+            if !progressed || outBuffer.pos == outBuffer.size { break }
+        }
+        return (inBuffer.pos, outBuffer.pos)
+    }
+
     /// Checks that the input ended at a frame boundary.
     /// - Throws: ``ZstdError`` when the data was truncated (or was empty).
     public func finish() throws {

@@ -90,6 +90,32 @@ extension LodeDataset {
     public func readFile(_ ref: FileRef, manifest: Manifest, verifyChecksum: Bool = true) async throws -> [UInt8] {
         let compression = try StoredCompression(
             manifestName: manifest.compressor, key: manifestKey(snapshotID: manifest.snapshotID))
+        let (key, whole) = try await readStoredFile(ref, manifest: manifest, verifyChecksum: verifyChecksum)
+        do {
+            switch compression {
+            case .noop: return whole
+            case .zstd: return whole.isEmpty ? [] : try Zstd.decompress(whole)
+            case .gzip: return try Gzip.decompress(whole)
+            }
+        } catch {
+            throw LodeError(
+                .corruptData,
+                "object '\(key)' does not decompress: it was damaged or truncated; restore it from a "
+                    + "replica", key: key, cause: String(describing: error))
+        }
+    }
+
+    /// The stored bytes of one file of `manifest`, still compressed, after checking their size and MD5
+    /// against the manifest; for readers that decompress as they go.
+    ///
+    /// ```swift
+    /// let (key, stored) = try await dataset.readStoredFile(manifest.files[0], manifest: manifest)
+    /// ```
+    /// - Returns: the key the object was read from and its bytes.
+    /// - Throws: as ``readFile(_:manifest:verifyChecksum:)`` does, except for decompression errors.
+    public func readStoredFile(
+        _ ref: FileRef, manifest: Manifest, verifyChecksum: Bool = true
+    ) async throws -> (key: String, bytes: [UInt8]) {
         if let codec = manifest.codec, codec != "jsonl" {
             throw LodeError(
                 .unsupportedCodec, "codec '\(codec)' of snapshot '\(manifest.snapshotID)' is not supported",
@@ -106,18 +132,7 @@ extension LodeDataset {
             let actual = MD5Hasher.hex(of: whole)
             if actual != expected { throw LodeError.checksumMismatch(key: key, expected: expected, actual: actual) }
         }
-        do {
-            switch compression {
-            case .noop: return whole
-            case .zstd: return whole.isEmpty ? [] : try Zstd.decompress(whole)
-            case .gzip: return try Gzip.decompress(whole)
-            }
-        } catch {
-            throw LodeError(
-                .corruptData,
-                "object '\(key)' does not decompress: it was damaged or truncated; restore it from a "
-                    + "replica", key: key, cause: String(describing: error))
-        }
+        return (key, whole)
     }
 
     // MARK: Internals
