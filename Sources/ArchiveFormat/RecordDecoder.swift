@@ -1,3 +1,4 @@
+import Glibc
 import RawJSON
 
 /// Where the members of one record line are, as byte ranges into the line.
@@ -65,7 +66,8 @@ public enum RecordDecoder {
             expect(RecordLayout.recordedAtKey)
         else { return nil }
         let timeStart = i
-        guard let quote = line[i...].firstIndex(of: UInt8(ascii: "\"")),
+        guard let hit = memchr(line.baseAddress! + i, 0x22, line.count - i),
+            case let quote = UnsafeRawPointer(hit) - line.baseAddress!,
             let recordedAt = ArchiveTime.parseRFC3339(bytes: UnsafeRawBufferPointer(rebasing: line[timeStart..<quote]))
         else { return nil }
         i = quote + 1

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Iterates the top-level members of one JSON object without building a tree: each member's key and value
 /// are byte ranges into the input. Nested values are skipped (and validated) quickly.
 ///
@@ -81,7 +83,12 @@ public struct ObjectScanner {
     /// True when the member's key is exactly `name`, escapes resolved.
     public func key(_ member: Member, equals name: String) -> Bool {
         let raw = UnsafeRawBufferPointer(rebasing: bytes[member.key])
-        if !raw.contains(UInt8(ascii: "\\")) { return raw.elementsEqual(name.utf8) }
+        if !raw.contains(UInt8(ascii: "\\")) {
+            guard raw.count == name.utf8.count else { return false }
+            return name.utf8.withContiguousStorageIfAvailable { name in
+                raw.count == 0 || memcmp(raw.baseAddress!, name.baseAddress!, raw.count) == 0
+            } ?? raw.elementsEqual(name.utf8)
+        }
         return (try? keyString(member)) == name
     }
 

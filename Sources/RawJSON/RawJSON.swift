@@ -180,26 +180,41 @@ extension RawJSON {
             return i
         }
         var depth = 0
-        while i < bytes.count {
-            let c = bytes[i]
-            if c == UInt8(ascii: "\"") {
-                i += 1
-                while i < bytes.count {
-                    let s = bytes[i]
-                    if s == UInt8(ascii: "\\") {
-                        i += 2
-                    } else if s == UInt8(ascii: "\"") {
-                        break
-                    } else {
-                        i += 1
-                    }
+        var inString = false
+        let count = bytes.count
+        while i < count {
+            // Eight bytes at a time: skip words holding nothing that can change the state.
+            if i + 8 <= count {
+                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let hits =
+                    inString
+                    ? Self.bytes(in: word, equalTo: 0x22) | Self.bytes(in: word, equalTo: 0x5C)
+                    : Self.bytes(in: word, equalTo: 0x22) | Self.bytes(in: word | Self.caseBits, equalTo: 0x7B)
+                        | Self.bytes(in: word | Self.caseBits, equalTo: 0x7D)
+                if hits == 0 {
+                    i += 8
+                    continue
                 }
-                guard i < bytes.count else { return nil }
+                i += hits.trailingZeroBitCount >> 3
+            }
+            let c = bytes[i]
+            if inString {
+                if c == UInt8(ascii: "\\") {
+                    i += 2
+                    continue
+                }
+                if c == UInt8(ascii: "\"") {
+                    inString = false
+                    i += 1
+                    if depth == 0 { return i }
+                    continue
+                }
                 i += 1
-                if depth == 0 { return i }
                 continue
             }
-            if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+            if c == UInt8(ascii: "\"") {
+                inString = true
+            } else if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
                 depth += 1
             } else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
                 depth -= 1
@@ -209,5 +224,17 @@ extension RawJSON {
             i += 1
         }
         return nil
+    }
+
+    /// `0x20` in every byte: `b | 0x20` folds `[`/`]` onto `{`/`}` (and nothing else onto them).
+    private static let caseBits: UInt64 = 0x2020_2020_2020_2020
+
+    /// A mask whose lowest set bit is the high bit of the first byte of `word` (little-endian) equal to
+    /// `byte`; zero when there is none. Bits above the first hit may be spurious (borrows), so only the
+    /// lowest one is meaningful.
+    @inline(__always)
+    private static func bytes(in word: UInt64, equalTo byte: UInt8) -> UInt64 {
+        let x = word ^ (UInt64(byte) &* 0x0101_0101_0101_0101)
+        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
     }
 }

@@ -85,6 +85,48 @@ extension JSONValue {
         }
     }
 
+    /// The word-at-a-time scanner against the plain byte-by-byte definition, and against the validating
+    /// parser on valid values: generated values (long strings and deep nesting so that every word alignment is
+    /// crossed), each truncated at every byte and with junk bytes written into it, at several offsets.
+    @Test func structuralEndAgreesWithByteByByteReference() throws {
+        var g = JSONGenerator(state: 2024)
+        let junk: [UInt8] = [0x22, 0x5C, 0x7B, 0x7D, 0x5B, 0x5D, 0x2C, 0x3A, 0xC3, 0xFF, 0x00, 0x20, 0x7C]
+        var checked = 0
+        for round in 0..<600 {
+            var text = g.value()
+            if round % 5 == 0 {
+                let escapes = String(repeating: "ab\\\"", count: 9)
+                text = "{\"k\":[" + text + ",{\"deep\":{\"x\":\"" + escapes + "\"}}]}"
+            }
+            let valid = Array(text.utf8)
+            for prefix in ["", " ", "[1,"] {
+                let framed = Array(prefix.utf8) + valid + Array(",\"next\":1}".utf8)
+                framed.withUnsafeBytes { raw in
+                    let ours = RawJSON.structuralEnd(of: raw, from: prefix.utf8.count)
+                    #expect(ours == prefix.utf8.count + valid.count, "valid \(text.debugDescription)")
+                    #expect(ours == referenceStructuralEnd(raw, from: prefix.utf8.count))
+                }
+            }
+            var variants: [[UInt8]] = stride(from: 0, to: valid.count, by: max(1, valid.count / 40)).map {
+                Array(valid[0..<$0])
+            }
+            for _ in 0..<6 where !valid.isEmpty {
+                var m = valid
+                m[Int(g.next() % UInt64(m.count))] = g.pick(junk)
+                variants.append(m)
+            }
+            for v in variants {
+                v.withUnsafeBytes { raw in
+                    #expect(
+                        RawJSON.structuralEnd(of: raw, from: 0) == referenceStructuralEnd(raw, from: 0),
+                        "\(String(decoding: v, as: UTF8.self).debugDescription)")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked > 5_000)
+    }
+
     /// Truncation at every byte, single-byte corruptions, and appended garbage: wherever Foundation and RFC 8259
     /// agree, we must agree too.
     @Test func agreesWithFoundationOnHostileMutations() throws {
@@ -279,4 +321,42 @@ extension JSONValue {
             #expect(!ok, "accepted truncation at \(cut)")
         }
     }
+}
+
+/// The definition of `RawJSON.structuralEnd`, one byte at a time.
+func referenceStructuralEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    guard start < bytes.count else { return nil }
+    var i = start
+    let first = bytes[i]
+    if first != UInt8(ascii: "{") && first != UInt8(ascii: "[") && first != UInt8(ascii: "\"") {
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09:
+                return i > start ? i : nil
+            default: i += 1
+            }
+        }
+        return i
+    }
+    var depth = 0
+    while i < bytes.count {
+        let c = bytes[i]
+        if c == UInt8(ascii: "\"") {
+            i += 1
+            while i < bytes.count, bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+            guard i < bytes.count else { return nil }
+            i += 1
+            if depth == 0 { return i }
+            continue
+        }
+        if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+            depth += 1
+        } else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
+            depth -= 1
+            if depth == 0 { return i + 1 }
+            if depth < 0 { return nil }
+        }
+        i += 1
+    }
+    return nil
 }
