@@ -20,11 +20,12 @@ public struct MergePatchFold: Projection {
 
     public mutating func apply(_ event: ReplayEvent) throws {
         let patch = try JSONValue.parse(event.data)
-        var aggregate = aggregates[event.stream] ?? Aggregate(version: 0, position: 0, state: nil)
+        let stream = event.stream
+        var aggregate = aggregates[stream] ?? Aggregate(version: 0, position: 0, state: nil)
         aggregate.state = JSONValue.mergePatch(target: aggregate.state, patch: patch)
         aggregate.version = event.version
         aggregate.position = event.position
-        aggregates[event.stream] = aggregate
+        aggregates[stream] = aggregate
     }
 
     public func rows() throws -> [ProjectedRow] {
@@ -59,7 +60,21 @@ public struct MergePatchFold: Projection {
 /// Row: `{"stream":"account-42","version":7,"position":1234,"count":7,"sum":250.5}`.
 public struct FieldSumFold: Projection {
     public let field: String
-    var totals: [String: (version: Int64, position: Int64, count: Int64, sum: Double)] = [:]
+    struct Total {
+        var version: Int64 = 0
+        var position: Int64 = 0
+        var count: Int64 = 0
+        var sum: Double = 0
+
+        mutating func update(version: Int64, position: Int64, add value: Double) {
+            self.version = version
+            self.position = position
+            count += 1
+            sum += value
+        }
+    }
+
+    var totals: [String: Total] = [:]
 
     public init(field: String) {
         self.field = field
@@ -76,12 +91,7 @@ public struct FieldSumFold: Projection {
                 break
             }
         }
-        var total = totals[event.stream] ?? (0, 0, 0, 0)
-        total.version = event.version
-        total.position = event.position
-        total.count += 1
-        total.sum += value
-        totals[event.stream] = total
+        totals[event.stream, default: Total()].update(version: event.version, position: event.position, add: value)
     }
 
     public func rows() throws -> [ProjectedRow] {
@@ -105,7 +115,7 @@ public struct FieldSumFold: Projection {
                 let version = m["version"]?.int64, let position = m["position"]?.int64,
                 let count = m["count"]?.int64, let sum = m["sum"]?.double
             else { throw ArchiverError(.unreadable, "aggregate snapshot row \(row.key) is not a sum row") }
-            totals[stream] = (version, position, count, sum)
+            totals[stream] = Total(version: version, position: position, count: count, sum: sum)
         }
     }
 }

@@ -1,16 +1,30 @@
-/// One archived event as a projection sees it. The byte buffers are valid only during the call that
-/// receives the event; copy what must outlive it.
+import ArchiveFormat
+
+/// One archived event as a projection sees it. The byte buffers (and the record they point into) are valid
+/// only during the call that receives the event; copy what must outlive it.
+///
+/// The text members are made from the record's bytes when asked for, so a projection pays only for what it
+/// reads.
 public struct ReplayEvent {
-    public var position: Int64
-    public var stream: String
-    public var version: Int64
-    public var id: String
-    public var type: String
-    public var recordedAtNanos: Int64
-    /// The event's `data` JSON, byte for byte as appended.
+    let line: UnsafeRawBufferPointer
+    let fields: RecordFields
+    /// The event's `data` JSON, byte for byte as appended (decrypted when it was archived encrypted).
     public var data: UnsafeRawBufferPointer
+
+    init(line: UnsafeRawBufferPointer, fields: RecordFields, data: UnsafeRawBufferPointer) {
+        self.line = line
+        self.fields = fields
+        self.data = data
+    }
+
+    public var position: Int64 { fields.position }
+    public var stream: String { RecordDecoder.string(line, fields.stream) }
+    public var version: Int64 { fields.version }
+    public var id: String { RecordDecoder.string(line, fields.id) }
+    public var type: String { RecordDecoder.string(line, fields.type) }
+    public var recordedAtNanos: Int64 { fields.recordedAtNanos }
     /// The event's `metadata` JSON object.
-    public var metadata: UnsafeRawBufferPointer
+    public var metadata: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: line[fields.metadata]) }
 
     public var dataString: String { String(decoding: data, as: UTF8.self) }
     public var metadataString: String { String(decoding: metadata, as: UTF8.self) }

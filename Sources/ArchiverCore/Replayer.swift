@@ -84,9 +84,12 @@ public struct Replayer: Sendable {
         var applied: Int64 = 0
         var nextReport: Int64 = 100_000
         stats.read = try await reader.read(plan, after: after) { line, fields in
-            let stream = RecordDecoder.string(line, fields.stream)
-            let type = RecordDecoder.string(line, fields.type)
-            guard filter.isEmpty || filter.matches(stream: stream, type: type) else { return }
+            guard
+                filter.isEmpty
+                    || filter.matches(
+                        stream: RecordDecoder.string(line, fields.stream), type: RecordDecoder.string(line, fields.type)
+                    )
+            else { return }
             let data = UnsafeRawBufferPointer(rebasing: line[fields.data])
             var opened: String? = nil
             if SubjectCipher.isEnvelope(data) {
@@ -94,10 +97,7 @@ public struct Replayer: Sendable {
                     data, keys: subjectKeys, id: RecordDecoder.string(line, fields.id), position: fields.position)
             }
             func apply(_ data: UnsafeRawBufferPointer) throws {
-                let event = ReplayEvent(
-                    position: fields.position, stream: stream, version: fields.version,
-                    id: RecordDecoder.string(line, fields.id), type: type, recordedAtNanos: fields.recordedAtNanos,
-                    data: data, metadata: UnsafeRawBufferPointer(rebasing: line[fields.metadata]))
+                let event = ReplayEvent(line: line, fields: fields, data: data)
                 do {
                     try projection.apply(event)
                 } catch let error as ArchiverError {
@@ -106,7 +106,7 @@ public struct Replayer: Sendable {
                     throw ArchiverError(
                         .projectionFailed,
                         "projection \(projection.identity) failed at position \(fields.position) (stream "
-                            + "\(stream)): \(error)")
+                            + "\(event.stream)): \(error)")
                 }
             }
             if var opened {
