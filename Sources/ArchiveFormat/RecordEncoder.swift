@@ -31,6 +31,18 @@ public struct RecordEncoder: Sendable {
         data: String, metadata: String, into out: inout [UInt8]
     ) {
         let start = out.count
+        Self.appendBody(
+            position: position, stream: stream, version: version, id: id, type: type,
+            recordedAtNanos: recordedAtNanos, data: data, metadata: metadata, into: &out)
+        seal(&out, bodyStart: start)
+    }
+
+    /// Appends the hashed part of a record line: everything before `,"hash":"`. It does not depend on the
+    /// chain, so bodies can be encoded ahead (on another thread) and sealed in order with ``seal(_:bodyStart:)``.
+    public static func appendBody(
+        position: Int64, stream: String, version: Int64, id: String, type: String, recordedAtNanos: Int64,
+        data: String, metadata: String, into out: inout [UInt8]
+    ) {
         out.append(contentsOf: RecordLayout.positionKey)
         appendInt(position, to: &out)
         out.append(contentsOf: RecordLayout.streamKey)
@@ -48,16 +60,20 @@ public struct RecordEncoder: Sendable {
         out.append(contentsOf: data.utf8)
         out.append(contentsOf: RecordLayout.metadataKey)
         out.append(contentsOf: metadata.utf8)
-        let next = out.withUnsafeBytes { chain.next(body: UnsafeRawBufferPointer(rebasing: $0[start...])) }
+    }
+
+    /// Completes the record whose body is `out[bodyStart...]`: hashes it onto ``chain`` and appends the
+    /// `hash` member and the closing brace.
+    public mutating func seal(_ out: inout [UInt8], bodyStart: Int) {
+        let next = out.withUnsafeBytes { chain.next(body: UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
         out.append(contentsOf: RecordLayout.hashKey)
         next.appendHex(to: &out)
         out.append(contentsOf: RecordLayout.lineEnd)
         chain = next
     }
 
-    /// Decimal digits of `value`, written from a stack buffer.
     @inline(__always)
-    func appendInt(_ value: Int64, to out: inout [UInt8]) {
+    static func appendInt(_ value: Int64, to out: inout [UInt8]) {
         var v = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for a sign and 20 digits
         withUnsafeMutableBytes(of: &digits) { raw in

@@ -43,7 +43,8 @@ public struct Archive: Sendable {
     }
 
     func makeSegmentWriter(spoolDirectory: String) throws -> SegmentFileWriter {
-        try SegmentFileWriter(compressor: Self.lodeCompressor(settings.compression), directory: spoolDirectory)
+        try SegmentFileWriter(
+            compressor: Self.lodeCompressor(settings.compression), directory: spoolDirectory, background: true)
     }
 
     /// Decompresses a stored data object with this archive's compressor.

@@ -190,33 +190,36 @@ public struct Flusher: Sendable {
         guard let chainStart = ChainHash(hex: cursor.chainHead) else {
             throw ArchiverError(.unreadable, "the flush cursor's chain head '\(cursor.chainHead)' is not a hash")
         }
-        var encryptor = options.subjectField.map { SubjectEncryptor(metadataField: $0, store: store) }
+        let encryptor = options.subjectField.map { SubjectEncryptor(metadataField: $0, store: store) }
         var segment = SegmentBuilder(
             archive: archive, snapshotID: snapshotID, chain: chainStart, spoolDirectory: options.spoolDirectory)
         var after = cursor.position
         // True when the snapshot ended because of its size or partition limit, so more events follow.
         var stoppedAtLimit = false
-        // The next page is read (on the store's own thread) while this one is encoded.
-        var prefetch = PagePrefetch(store: store, pageSize: options.pageSize)
+        // The next page is read and encoded (on another thread) while this one is sealed and written. Pages
+        // are no larger than a snapshot can hold (a record is at least ~200 bytes), so that small snapshots
+        // (a sidecar flushing every few seconds) do not read and encode thousands of events to use a few.
+        let pageSize = min(options.pageSize, max(32, archive.settings.targetSnapshotBytes / 128))
+        var prefetch = PagePrefetch(store: store, pageSize: pageSize, encryptor: encryptor)
         prefetch.start(after: after)
         defer { prefetch.cancel() }
         pages: while true {
             let page = try await prefetch.take()
             if page.isEmpty { break }
-            if page.count == options.pageSize, let last = page.last, last.position < highWaterMark {
+            if page.count == pageSize, let last = page.events.last, last.position < highWaterMark {
                 prefetch.start(after: last.position)
             }
-            for event in page {
+            for (index, event) in page.events.enumerated() {
                 if event.position > highWaterMark { break pages }
                 if segment.isFull(addingPartitionFor: event) {
                     stoppedAtLimit = true
                     break pages
                 }
-                try segment.add(try await encryptor?.prepare(event) ?? event)
+                try page.withBody(index) { try segment.add(event, body: $0) }
                 after = event.position
             }
             progress(segment.count)
-            if page.count < options.pageSize { break }
+            if page.count < pageSize { break }
         }
         guard segment.count > 0 else {
             segment.discard()
@@ -235,19 +238,25 @@ public struct Flusher: Sendable {
         guard let chainStart = ChainHash(hex: intent.chainStart) else {
             throw ArchiverError(.unreadable, "pending flush intent has a malformed chain start")
         }
-        var encryptor = options.subjectField.map { SubjectEncryptor(metadataField: $0, store: store) }
+        let encryptor = options.subjectField.map { SubjectEncryptor(metadataField: $0, store: store) }
         var segment = SegmentBuilder(
             archive: archive, snapshotID: intent.snapshotID, chain: chainStart,
             spoolDirectory: options.spoolDirectory)
-        var after = intent.firstPosition - 1
-        pages: while after < intent.lastPosition {
-            let page = try await store.readAll(after: after, limit: options.pageSize)
+        let pageSize = Int(min(Int64(options.pageSize), max(1, intent.eventCount)))
+        var prefetch = PagePrefetch(store: store, pageSize: pageSize, encryptor: encryptor)
+        prefetch.start(after: intent.firstPosition - 1)
+        defer { prefetch.cancel() }
+        pages: while true {
+            let page = try await prefetch.take()
             if page.isEmpty { break }
-            for event in page {
-                if event.position > intent.lastPosition { break pages }
-                try segment.add(try await encryptor?.prepare(event) ?? event)
-                after = event.position
+            if page.count == pageSize, let last = page.events.last, last.position < intent.lastPosition {
+                prefetch.start(after: last.position)
             }
+            for (index, event) in page.events.enumerated() {
+                if event.position > intent.lastPosition { break pages }
+                try page.withBody(index) { try segment.add(event, body: $0) }
+            }
+            if page.count < pageSize { break }
         }
         guard segment.count == intent.eventCount, segment.chain.hex == intent.chainHead else {
             segment.discard()
@@ -428,30 +437,71 @@ public struct Flusher: Sendable {
 }
 
 /// Reads pages of events one ahead: the next page comes from the store while the current one is encoded.
+/// Reads the next page of events, prepares them (subject encryption when configured) and encodes each record's
+/// body, in a task of its own while the flusher seals and writes the page before: reading, encoding and hashing
+/// then use two cores. Calls are strictly sequential (``take()`` before the next ``start(after:)``).
 struct PagePrefetch {
     let store: any CoordinationStore
     let pageSize: Int
-    private var pending: Task<[RecordedEvent], any Error>?
+    private var encryptor: SubjectEncryptor?
+    private var pending: Task<(EncodedPage, SubjectEncryptor?), any Error>?
 
-    init(store: any CoordinationStore, pageSize: Int) {
+    init(store: any CoordinationStore, pageSize: Int, encryptor: SubjectEncryptor?) {
         self.store = store
         self.pageSize = pageSize
+        self.encryptor = encryptor
     }
 
     mutating func start(after position: Int64) {
         let store = self.store
         let pageSize = self.pageSize
-        pending = Task { try await store.readAll(after: position, limit: pageSize) }
+        let encryptor = self.encryptor
+        pending = Task {
+            var encryptor = encryptor
+            var page = EncodedPage()
+            let events = try await store.readAll(after: position, limit: pageSize)
+            page.events.reserveCapacity(events.count)
+            page.bodyEnds.reserveCapacity(events.count)
+            page.bodies.reserveCapacity(events.count * 512)
+            for event in events {
+                let prepared = try await encryptor?.prepare(event) ?? event
+                RecordEncoder.appendBody(
+                    position: prepared.position, stream: prepared.stream, version: prepared.version, id: prepared.id,
+                    type: prepared.type, recordedAtNanos: prepared.recordedAtNanos, data: prepared.data,
+                    metadata: prepared.metadata, into: &page.bodies)
+                page.events.append(prepared)
+                page.bodyEnds.append(page.bodies.count)
+            }
+            return (page, encryptor)
+        }
     }
 
-    /// The started page, or none when nothing was started.
-    mutating func take() async throws -> [RecordedEvent] {
-        guard let task = pending else { return [] }
+    /// The started page, or an empty one when nothing was started.
+    mutating func take() async throws -> EncodedPage {
+        guard let task = pending else { return EncodedPage() }
         pending = nil
-        return try await task.value
+        let (page, encryptor) = try await task.value
+        self.encryptor = encryptor
+        return page
     }
 
     func cancel() { pending?.cancel() }
+}
+
+/// A page of events ready to archive, with each record's body (everything the chain hash covers) encoded.
+struct EncodedPage: Sendable {
+    var events: [RecordedEvent] = []
+    var bodies: [UInt8] = []
+    /// `bodies[bodyEnds[i - 1]..<bodyEnds[i]]` is event `i`'s body.
+    var bodyEnds: [Int] = []
+
+    var count: Int { events.count }
+    var isEmpty: Bool { events.isEmpty }
+
+    func withBody<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let start = index == 0 ? 0 : bodyEnds[index - 1]
+        return try bodies.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<bodyEnds[index]])) }
+    }
 }
 
 /// Lease holder names are `host/pid`.

@@ -48,7 +48,9 @@ struct SegmentBuilder {
         return writers[key] == nil && writers.count >= archive.settings.maxPartitionsPerSnapshot
     }
 
-    mutating func add(_ event: RecordedEvent) throws {
+    /// Adds `event`, whose record body (``RecordEncoder/appendBody``) is `body`: seals it onto the chain and
+    /// writes it to its partition's file.
+    mutating func add(_ event: RecordedEvent, body: UnsafeRawBufferPointer) throws {
         let key = partitionKey(for: event)
         if writers[key] == nil {
             let values = archive.settings.partitioning.values(
@@ -58,9 +60,8 @@ struct SegmentBuilder {
             order.append(key)
         }
         line.removeAll(keepingCapacity: true)
-        encoder.encode(
-            position: event.position, stream: event.stream, version: event.version, id: event.id, type: event.type,
-            recordedAtNanos: event.recordedAtNanos, data: event.data, metadata: event.metadata, into: &line)
+        line.append(contentsOf: body)
+        encoder.seal(&line, bodyStart: 0)
         tree.append(chainHash: encoder.chain)
         let writer = writers[key]!.writer
         try line.withUnsafeBytes { try writer.append(line: $0) }

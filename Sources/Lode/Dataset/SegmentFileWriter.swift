@@ -1,4 +1,6 @@
+import Dispatch
 import Glibc
+import Synchronization
 
 /// Streams records into a local, compressed staging file, ready to be published as one data object.
 ///
@@ -6,6 +8,9 @@ import Glibc
 /// a temporary file, so memory stays bounded (a 256 KiB input buffer plus ~1 MiB of compressed output).
 /// ``finish()`` returns the file's path, stored size, MD5 and counts; publish it with
 /// ``LodeDataset/publish(_:as:)`` or ``ObjectStore/putFile(_:fromLocalFile:)``, then delete the local file.
+///
+/// With `background: true`, compression, MD5 and the file writes run on a serial worker queue while the
+/// caller goes on appending (at most two input buffers in flight), so encoding and compressing use two cores.
 ///
 /// Not thread-safe: one writer per task.
 ///
@@ -19,20 +24,20 @@ public final class SegmentFileWriter {
     /// Lines of this size or more are refused (LODE_FORMAT.md §8 A16; Go cannot read lines ≥ 10 MiB).
     public static let defaultMaxLineBytes = 8 * 1024 * 1024
     private static let inputBufferBytes = 256 * 1024
+    private static let backgroundInputBytes = 1 << 20
     private static let outputFlushBytes = 1 << 20
 
     /// The local staging file.
     public let path: String
     public let compressor: LodeCompressor
     public let maxLineBytes: Int
-    private let fd: Int32
-    private let stream: StreamCompressor
+    private let sink: CompressedSink
+    private let worker: DispatchQueue?
+    private let inFlight: DispatchSemaphore?
+    private let inputCapacity: Int
     private var input: [UInt8] = []
-    private var output: [UInt8] = []
-    private var hasher = MD5Hasher()
     private var rowCount: Int64 = 0
     private var uncompressedBytes: Int64 = 0
-    private var storedBytes: Int64 = 0
     private var state: State = .open
 
     private enum State { case open, finished, discarded }
@@ -43,30 +48,43 @@ public final class SegmentFileWriter {
     ///   - directory: where to create the file; `$TMPDIR` or `/tmp` by default. On the store's filesystem a
     ///     ``FileStore`` publishes it with a hard link instead of a copy.
     ///   - maxLineBytes: refuse longer records (default 8 MiB).
+    ///   - background: compress, hash and write on a worker queue instead of the caller's thread.
     /// - Throws: ``LodeError`` when the file cannot be created or the compressor level is invalid.
     public init(
-        compressor: LodeCompressor, directory: String? = nil, maxLineBytes: Int = defaultMaxLineBytes
+        compressor: LodeCompressor, directory: String? = nil, maxLineBytes: Int = defaultMaxLineBytes,
+        background: Bool = false
     )
         throws
     {
         self.compressor = compressor
         self.maxLineBytes = min(maxLineBytes, JSONLineSplitter.maxLineBytes - 1)
-        self.stream = try StreamCompressor(compressor)
+        let stream = try StreamCompressor(compressor)
         let dir = directory ?? Self.defaultDirectory()
         let path = dir + "/.lode-stage-" + POSIX.randomSuffix() + compressor.fileExtension
+        let fd: Int32
         do {
-            self.fd = try POSIX.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+            fd = try POSIX.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         } catch {
             throw LodeError(error, key: nil)
         }
         self.path = path
-        input.reserveCapacity(Self.inputBufferBytes + 64 * 1024)
-        output.reserveCapacity(Self.outputFlushBytes + 256 * 1024)
+        self.sink = CompressedSink(fd: fd, path: path, stream: stream, flushBytes: Self.outputFlushBytes)
+        if background {
+            worker = DispatchQueue(label: "lode.segment-writer")
+            inFlight = DispatchSemaphore(value: 2)
+            inputCapacity = Self.backgroundInputBytes
+        } else {
+            worker = nil
+            inFlight = nil
+            inputCapacity = Self.inputBufferBytes
+        }
+        input.reserveCapacity(inputCapacity + 64 * 1024)
     }
 
     deinit {
         if state == .open {
-            POSIX.close(fd)
+            worker?.sync {}
+            POSIX.close(sink.fd)
             POSIX.unlink(path)
         }
     }
@@ -92,7 +110,7 @@ public final class SegmentFileWriter {
         input.append(UInt8(ascii: "\n"))
         rowCount += 1
         uncompressedBytes += Int64(line.count + 1)
-        if input.count >= Self.inputBufferBytes { try compressInput() }
+        if input.count >= inputCapacity { try compressInput() }
     }
 
     /// Appends one record given as bytes.
@@ -104,76 +122,67 @@ public final class SegmentFileWriter {
     public func append(raw bytes: UnsafeRawBufferPointer) throws {
         guard state == .open else { throw closedError() }
         uncompressedBytes += Int64(bytes.count)
-        if bytes.count >= Self.inputBufferBytes {
-            try compressInput()
-            try compress(bytes)
-        } else {
-            input.append(contentsOf: bytes)
-            if input.count >= Self.inputBufferBytes { try compressInput() }
-        }
+        input.append(contentsOf: bytes)
+        if input.count >= inputCapacity { try compressInput() }
     }
 
     /// Ends the compressed stream, writes and fsyncs the file, and describes it.
     /// - Returns: the staged file; the caller owns (and eventually deletes) ``StagedFile/path``.
     public func finish() throws -> StagedFile {
         guard state == .open else { throw closedError() }
+        let sink = self.sink
         do {
             try compressInput()
-            do {
-                try stream.finish(into: &output)
-            } catch {
-                throw LodeError(.io, "compression failed for '\(path)'", cause: String(describing: error))
+            if let worker {
+                try worker.sync { try sink.finish() }
+            } else {
+                try sink.finish()
             }
-            try flushOutput()
-            try POSIX.fsync(fd, path: path)
         } catch {
             discard()
             throw LodeError(error, key: nil)
         }
-        POSIX.close(fd)
+        POSIX.close(sink.fd)
         state = .finished
         return StagedFile(
-            path: path, storedSize: storedBytes, md5Hex: hasher.finalizeHex(), rowCount: rowCount,
+            path: path, storedSize: sink.storedBytes, md5Hex: sink.hasher.finalizeHex(), rowCount: rowCount,
             uncompressedBytes: uncompressedBytes)
     }
 
     /// Abandons the file and deletes it.
     public func discard() {
         guard state == .open else { return }
-        POSIX.close(fd)
+        worker?.sync {}
+        POSIX.close(sink.fd)
         POSIX.unlink(path)
         state = .discarded
     }
 
+    /// Hands the buffered input to the compressor: inline, or to the worker (waiting while two buffers are
+    /// in flight). A worker's failure is reported by the next call and by ``finish()``.
     private func compressInput() throws {
         guard !input.isEmpty else { return }
-        try input.withUnsafeBytes { try compress($0) }
-        input.removeAll(keepingCapacity: true)
-    }
-
-    private func compress(_ bytes: UnsafeRawBufferPointer) throws {
-        do {
-            try stream.compress(bytes, into: &output)
-        } catch {
-            throw LodeError(.io, "compression failed for '\(path)'", cause: String(describing: error))
+        let sink = self.sink
+        guard let worker, let inFlight else {
+            try input.withUnsafeBytes { try sink.compress($0) }
+            input.removeAll(keepingCapacity: true)
+            return
         }
-        if output.count >= Self.outputFlushBytes { try flushOutput() }
-    }
-
-    private func flushOutput() throws {
-        guard !output.isEmpty else { return }
-        let path = self.path
-        let fd = self.fd
-        do {
-            try output.withUnsafeBytes { raw in
-                hasher.update(raw)
-                try POSIX.writeAll(fd, raw, path: path)
+        if let failure = sink.failure.withLock({ $0 }) { throw failure }
+        inFlight.wait()
+        let buffer = input
+        input = []
+        input.reserveCapacity(inputCapacity + 64 * 1024)
+        worker.async {
+            if sink.failure.withLock({ $0 == nil }) {
+                do {
+                    try buffer.withUnsafeBytes { try sink.compress($0) }
+                } catch {
+                    sink.failure.withLock { $0 = LodeError(error, key: nil) }
+                }
             }
-        } catch {
-            throw LodeError(error, key: nil)
+            inFlight.signal()
         }
-        storedBytes += Int64(output.count)
-        output.removeAll(keepingCapacity: true)
     }
 
     private func closedError() -> LodeError {
@@ -192,6 +201,64 @@ public final class SegmentFileWriter {
 
 @available(*, unavailable)
 extension SegmentFileWriter: Sendable {}
+
+/// The compressing, hashing, writing end of a ``SegmentFileWriter``: used by one thread at a time (the
+/// caller's, or the writer's serial worker queue, whose jobs `sync` waits for); `failure` is shared.
+private final class CompressedSink: @unchecked Sendable {
+    let fd: Int32
+    let path: String
+    let stream: StreamCompressor
+    let flushBytes: Int
+    var output: [UInt8] = []
+    var hasher = MD5Hasher()
+    var storedBytes: Int64 = 0
+    let failure = Mutex<LodeError?>(nil)
+
+    init(fd: Int32, path: String, stream: StreamCompressor, flushBytes: Int) {
+        self.fd = fd
+        self.path = path
+        self.stream = stream
+        self.flushBytes = flushBytes
+        output.reserveCapacity(flushBytes + 256 * 1024)
+    }
+
+    func compress(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try stream.compress(bytes, into: &output)
+        } catch {
+            throw LodeError(.io, "compression failed for '\(path)'", cause: String(describing: error))
+        }
+        if output.count >= flushBytes { try flushOutput() }
+    }
+
+    /// Ends the stream, writes what is left and fsyncs the file.
+    func finish() throws {
+        if let failure = failure.withLock({ $0 }) { throw failure }
+        do {
+            try stream.finish(into: &output)
+        } catch {
+            throw LodeError(.io, "compression failed for '\(path)'", cause: String(describing: error))
+        }
+        try flushOutput()
+        try POSIX.fsync(fd, path: path)
+    }
+
+    private func flushOutput() throws {
+        guard !output.isEmpty else { return }
+        let path = self.path
+        let fd = self.fd
+        do {
+            try output.withUnsafeBytes { raw in
+                hasher.update(raw)
+                try POSIX.writeAll(fd, raw, path: path)
+            }
+        } catch {
+            throw LodeError(error, key: nil)
+        }
+        storedBytes += Int64(output.count)
+        output.removeAll(keepingCapacity: true)
+    }
+}
 
 /// A finished staging file: what a ``FileRef`` needs, plus counts for the caller's metadata.
 public struct StagedFile: Sendable, Hashable {
