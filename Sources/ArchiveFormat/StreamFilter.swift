@@ -28,6 +28,17 @@ public struct StreamFilter: Sendable, Hashable {
         for stream in streams { insert(stream) }
     }
 
+    /// A filter sized for streams given by their ``StreamHash/fnv1a64(_:)`` values (distinct), holding all of them:
+    /// the same filter as ``init(streams:)`` over the streams themselves.
+    public init<S: Collection>(streamHashes: S) where S.Element == UInt64 {
+        let wanted = max(64, min(Self.maxBits, streamHashes.count * 10))
+        let m = (wanted + 7) / 8 * 8
+        let k = streamHashes.isEmpty ? 1 : Int((Double(m) / Double(streamHashes.count) * 0.693).rounded())
+        self.bits = [UInt8](repeating: 0, count: m / 8)
+        self.hashCount = max(1, min(8, k))
+        for hash in streamHashes { forEachBit(ofHash: hash) { bits[$0 >> 3] |= 1 << UInt8($0 & 7) } }
+    }
+
     /// Parses the text form; `nil` when it is malformed.
     public init?(parsing text: some StringProtocol) {
         guard let colon = text.firstIndex(of: ":"), let k = Int(text[..<colon]), (1...16).contains(k),
@@ -51,7 +62,11 @@ public struct StreamFilter: Sendable, Hashable {
     }
 
     private func forEachBit(of stream: String, _ body: (Int) -> Void) {
-        let h = StreamHash.fmix64(StreamHash.fnv1a64(stream))
+        forEachBit(ofHash: StreamHash.fnv1a64(stream), body)
+    }
+
+    private func forEachBit(ofHash fnv: UInt64, _ body: (Int) -> Void) {
+        let h = StreamHash.fmix64(fnv)
         let m = UInt64(bits.count * 8)
         let h1 = h & 0xffff_ffff
         let h2 = (h >> 32) | 1

@@ -209,15 +209,22 @@ public struct Flusher: Sendable {
             if page.count == pageSize, let last = page.events.last, last.position < highWaterMark {
                 prefetch.start(after: last.position)
             }
-            for (index, event) in page.events.enumerated() {
-                if event.position > highWaterMark { break pages }
+            var stopped = false
+            try page.forEach { event, body, streamHash in
+                if event.position > highWaterMark {
+                    stopped = true
+                    return false
+                }
                 if segment.isFull(addingPartitionFor: event) {
                     stoppedAtLimit = true
-                    break pages
+                    stopped = true
+                    return false
                 }
-                try page.withBody(index) { try segment.add(event, body: $0) }
+                try segment.add(event, body: body, streamHash: streamHash)
                 after = event.position
+                return true
             }
+            if stopped { break pages }
             progress(segment.count)
             if page.count < pageSize { break }
         }
@@ -252,10 +259,16 @@ public struct Flusher: Sendable {
             if page.count == pageSize, let last = page.events.last, last.position < intent.lastPosition {
                 prefetch.start(after: last.position)
             }
-            for (index, event) in page.events.enumerated() {
-                if event.position > intent.lastPosition { break pages }
-                try page.withBody(index) { try segment.add(event, body: $0) }
+            var stopped = false
+            try page.forEach { event, body, streamHash in
+                if event.position > intent.lastPosition {
+                    stopped = true
+                    return false
+                }
+                try segment.add(event, body: body, streamHash: streamHash)
+                return true
             }
+            if stopped { break pages }
             if page.count < pageSize { break }
         }
         guard segment.count == intent.eventCount, segment.chain.hex == intent.chainHead else {
@@ -462,6 +475,7 @@ struct PagePrefetch {
             let events = try await store.readAll(after: position, limit: pageSize)
             page.events.reserveCapacity(events.count)
             page.bodyEnds.reserveCapacity(events.count)
+            page.streamHashes.reserveCapacity(events.count)
             page.bodies.reserveCapacity(events.count * 512)
             for event in events {
                 let prepared = try await encryptor?.prepare(event) ?? event
@@ -469,6 +483,7 @@ struct PagePrefetch {
                     position: prepared.position, stream: prepared.stream, version: prepared.version, id: prepared.id,
                     type: prepared.type, recordedAtNanos: prepared.recordedAtNanos, data: prepared.data,
                     metadata: prepared.metadata, into: &page.bodies)
+                page.streamHashes.append(StreamHash.fnv1a64(prepared.stream))
                 page.events.append(prepared)
                 page.bodyEnds.append(page.bodies.count)
             }
@@ -494,13 +509,25 @@ struct EncodedPage: Sendable {
     var bodies: [UInt8] = []
     /// `bodies[bodyEnds[i - 1]..<bodyEnds[i]]` is event `i`'s body.
     var bodyEnds: [Int] = []
+    /// Each event's ``StreamHash/fnv1a64(_:)``, for the files' stream filters.
+    var streamHashes: [UInt64] = []
 
     var count: Int { events.count }
     var isEmpty: Bool { events.isEmpty }
 
-    func withBody<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        let start = index == 0 ? 0 : bodyEnds[index - 1]
-        return try bodies.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<bodyEnds[index]])) }
+    /// Calls `body` with each event, its record body and stream hash, in order, until it returns false.
+    func forEach(_ body: (borrowing RecordedEvent, UnsafeRawBufferPointer, UInt64) throws -> Bool) rethrows {
+        try bodies.withUnsafeBytes { raw in
+            try events.withUnsafeBufferPointer { events in
+                var start = 0
+                for index in events.indices {
+                    let end = bodyEnds[index]
+                    let record = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                    guard try body(events[index], record, streamHashes[index]) else { return }
+                    start = end
+                }
+            }
+        }
     }
 }
 

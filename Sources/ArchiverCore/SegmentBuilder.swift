@@ -12,14 +12,14 @@ struct SegmentBuilder {
     let snapshotID: String
     let spoolDirectory: String
     private(set) var encoder: RecordEncoder
-    private var writers: [String: (partition: [(key: String, value: String)], writer: SegmentFileWriter)] = [:]
-    /// The distinct streams of each partition file, for its ``StreamFilter``.
-    private var streams: [String: Set<String>] = [:]
+    private var files: [String: PartitionFile] = [:]
+    /// The partition of the previous event: consecutive events mostly share one.
+    private var lastFile: (key: String, file: PartitionFile)?
     /// Partition order of first appearance, so the files list is deterministic.
     private var order: [String] = []
     private var line: [UInt8] = []
-    /// The records tree over the chain hashes, for `archiver.records_root`.
-    private var tree = RecordsTree.Accumulator()
+    /// The records tree over the chain hashes, for `archiver.records_root`, built on a worker queue.
+    private let tree = BackgroundRecordsTree()
     private(set) var count: Int64 = 0
     private(set) var firstPosition: Int64 = 0
     private(set) var lastPosition: Int64 = 0
@@ -44,28 +44,33 @@ struct SegmentBuilder {
     mutating func isFull(addingPartitionFor event: RecordedEvent) -> Bool {
         guard count > 0 else { return false }
         if bytesIn >= Int64(archive.settings.targetSnapshotBytes) { return true }
-        let key = partitionKey(for: event)
-        return writers[key] == nil && writers.count >= archive.settings.maxPartitionsPerSnapshot
+        return file(for: event) == nil && files.count >= archive.settings.maxPartitionsPerSnapshot
     }
 
-    /// Adds `event`, whose record body (``RecordEncoder/appendBody``) is `body`: seals it onto the chain and
-    /// writes it to its partition's file.
-    mutating func add(_ event: RecordedEvent, body: UnsafeRawBufferPointer) throws {
-        let key = partitionKey(for: event)
-        if writers[key] == nil {
+    /// Adds `event`, whose record body (``RecordEncoder/appendBody``) is `body` and whose stream has the
+    /// ``StreamHash/fnv1a64(_:)`` value `streamHash`: seals it onto the chain and writes it to its partition's
+    /// file.
+    mutating func add(_ event: RecordedEvent, body: UnsafeRawBufferPointer, streamHash: UInt64) throws {
+        let file: PartitionFile
+        if let existing = self.file(for: event) {
+            file = existing
+        } else {
             let values = archive.settings.partitioning.values(
                 stream: event.stream, recordedAtNanos: event.recordedAtNanos)
             let partition = zip(archive.settings.partitioning.keys, values).map { (key: $0, value: $1) }
-            writers[key] = (partition, try archive.makeSegmentWriter(spoolDirectory: spoolDirectory))
+            file = PartitionFile(
+                partition: partition, writer: try archive.makeSegmentWriter(spoolDirectory: spoolDirectory))
+            let key = partitionKey(for: event)
+            files[key] = file
             order.append(key)
+            lastFile = (key, file)
         }
         line.removeAll(keepingCapacity: true)
         line.append(contentsOf: body)
         encoder.seal(&line, bodyStart: 0)
         tree.append(chainHash: encoder.chain)
-        let writer = writers[key]!.writer
-        try line.withUnsafeBytes { try writer.append(line: $0) }
-        streams[key, default: []].insert(event.stream)
+        try line.withUnsafeBytes { try file.writer.append(line: $0) }
+        file.streamHashes.insert(streamHash)
         if count == 0 { firstPosition = event.position }
         lastPosition = event.position
         count += 1
@@ -77,26 +82,36 @@ struct SegmentBuilder {
 
     /// Closes every partition file and returns the staged snapshot.
     mutating func finish(intent: FlushIntent) throws -> Flusher.StagedSnapshot {
-        var files: [Flusher.StagedPartitionFile] = []
+        var staged: [Flusher.StagedPartitionFile] = []
         for key in order {
-            let entry = writers[key]!
-            files.append(
+            let file = files[key]!
+            staged.append(
                 Flusher.StagedPartitionFile(
-                    partition: entry.partition, staged: try entry.writer.finish(),
-                    streamFilter: StreamFilter(streams: streams[key] ?? [])))
+                    partition: file.partition, staged: try file.writer.finish(),
+                    streamFilter: StreamFilter(streamHashes: file.streamHashes)))
         }
-        writers.removeAll()
-        streams.removeAll()
+        files.removeAll()
+        lastFile = nil
         return Flusher.StagedSnapshot(
-            intent: intent, files: files, recordsRoot: tree.root, minRecordedAt: minRecordedAt,
+            intent: intent, files: staged, recordsRoot: tree.root(), minRecordedAt: minRecordedAt,
             maxRecordedAt: maxRecordedAt,
             bytesIn: bytesIn)
     }
 
     /// Removes staged files after a failure.
     mutating func discard() {
-        for (_, entry) in writers { entry.writer.discard() }
-        writers.removeAll()
+        for (_, file) in files { file.writer.discard() }
+        files.removeAll()
+        lastFile = nil
+    }
+
+    /// The open file of `event`'s partition, if any.
+    private mutating func file(for event: RecordedEvent) -> PartitionFile? {
+        let key = partitionKey(for: event)
+        if let lastFile, lastFile.key == key { return lastFile.file }
+        guard let file = files[key] else { return nil }
+        lastFile = (key, file)
+        return file
     }
 
     private mutating func partitionKey(for event: RecordedEvent) -> String {
@@ -106,5 +121,58 @@ struct SegmentBuilder {
         let key = values.joined(separator: "/")
         partitionKeys[event.stream] = (day, key)
         return key
+    }
+}
+
+/// One partition's file of the snapshot being built.
+final class PartitionFile {
+    let partition: [(key: String, value: String)]
+    let writer: SegmentFileWriter
+    /// The distinct streams written to it (``StreamHash/fnv1a64(_:)``), for its ``StreamFilter``.
+    var streamHashes: Set<UInt64> = []
+
+    init(partition: [(key: String, value: String)], writer: SegmentFileWriter) {
+        self.partition = partition
+        self.writer = writer
+    }
+}
+
+/// Folds chain hashes into a ``RecordsTree`` on a serial worker queue, in order, so the tree's hashing (two
+/// SHA-256 calls per record) runs beside the flusher's chain hashing instead of after it. At most eight batches
+/// are in flight.
+final class BackgroundRecordsTree: @unchecked Sendable {
+    private static let batchSize = 4096
+    private let queue = DispatchQueue(label: "archiver.records-tree")
+    private let inFlight = DispatchSemaphore(value: 8)
+    /// Touched only on `queue`.
+    private var accumulator = RecordsTree.Accumulator()
+    /// Touched only by the owner.
+    private var pending: [ChainHash] = []
+
+    init() {
+        pending.reserveCapacity(Self.batchSize)
+    }
+
+    func append(chainHash: ChainHash) {
+        pending.append(chainHash)
+        if pending.count == Self.batchSize { submit() }
+    }
+
+    /// The root over every hash appended so far.
+    func root() -> ChainHash {
+        submit()
+        return queue.sync { accumulator.root }
+    }
+
+    private func submit() {
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending = []
+        pending.reserveCapacity(Self.batchSize)
+        inFlight.wait()
+        queue.async {
+            for hash in batch { self.accumulator.append(chainHash: hash) }
+            self.inFlight.signal()
+        }
     }
 }
