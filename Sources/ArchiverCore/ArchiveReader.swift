@@ -20,12 +20,18 @@ public struct ReadStats: Sendable {
 ///
 /// Every object is checked against the size and MD5 its manifest records before any of its records is
 /// delivered. With `verifyChain`, every record's hash is recomputed and linked across snapshots.
-/// The next `prefetch` snapshots are fetched, verified and decompressed in parallel while the current
-/// one is delivered, so memory stays at a few snapshots whatever the archive's size.
+/// The next `prefetch` snapshots (at most `prefetchBytes` stored bytes of them, but always the next one) are
+/// fetched, verified and decompressed in parallel while the current one is delivered, so memory stays at a few
+/// snapshots whatever the archive's size, and at two when snapshots are large (compacted generations).
+///
+/// With an active compacted generation (``ReadPlan/generation``), its snapshots are read in place of the
+/// original snapshots they cover.
 public struct ArchiveReader: Sendable {
     public let archive: Archive
     public var verifyChain: Bool
     public var prefetch: Int
+    /// Stored bytes the prefetched snapshots may hold together (the next snapshot is always fetched).
+    public var prefetchBytes: Int64 = 48 << 20
     /// Reads only the data files that can hold what it selects (ignored with `verifyChain`, which needs every
     /// record).
     public var selector: FileSelector?
@@ -56,6 +62,8 @@ public struct ArchiveReader: Sendable {
         snapshotEnd: (CutPoint) async throws -> Void = { _ in },
         _ body: (UnsafeRawBufferPointer, RecordFields) throws -> Void
     ) async throws -> ReadStats {
+        let original = plan
+        let plan = plan.forReading()
         var stats = ReadStats()
         var cuts = plan.cuts.filter { verifyChain || $0.facts.lastPosition > after }
         // Which files of each snapshot to read (nil: all of them).
@@ -82,20 +90,24 @@ public struct ArchiveReader: Sendable {
             expectedChainStart = try await chainStartBefore(first)
         }
         let archive = self.archive
-        var pending: [Task<LoadedSnapshot, any Error>] = []
-        defer { pending.forEach { $0.cancel() } }
+        var pending: [(task: Task<LoadedSnapshot, any Error>, bytes: Int64)] = []
+        defer { pending.forEach { $0.task.cancel() } }
         var next = 0
         func schedule() {
+            var bytes = pending.reduce(0) { $0 + $1.bytes }
             while pending.count < prefetch && next < cuts.count {
                 let cut = cuts[next]
                 let only = chosen[next]
-                pending.append(Task { try await Self.load(cut, archive: archive, only: only) })
+                let size = (only ?? Array(cut.manifest.files.indices)).reduce(0) { $0 + cut.manifest.files[$1].sizeBytes }
+                guard pending.isEmpty || bytes + size <= prefetchBytes else { break }
+                bytes += size
+                pending.append((Task { try await Self.load(cut, archive: archive, only: only) }, size))
                 next += 1
             }
         }
         schedule()
         while !pending.isEmpty {
-            let loaded = try await pending.removeFirst().value
+            let loaded = try await pending.removeFirst().task.value
             schedule()
             stats.snapshots += 1
             stats.files += loaded.files.count
@@ -106,23 +118,28 @@ public struct ArchiveReader: Sendable {
             expectedChainStart = selective ? nil : head
             try await snapshotEnd(loaded.cut)
         }
-        if verifyChain { stats.chainHead = expectedChainStart }
+        if verifyChain {
+            // A generation snapshot read past the plan's last original snapshot proves that one's chain head too.
+            let truncated = plan.cuts.last?.facts.lastPosition != original.cuts.last?.facts.lastPosition
+            stats.chainHead = truncated ? original.cuts.last?.facts.chainHead : expectedChainStart
+        }
         return stats
     }
 
     /// The chain hash the first snapshot must start from: genesis, or its parent's chain head.
     func chainStartBefore(_ cut: CutPoint) async throws -> ChainHash {
         guard let parentID = cut.manifest.parentSnapshotID else { return .genesis }
-        let parent = try await archive.events.manifest(parentID)
+        let parent = try await archive.dataset(of: cut).manifest(parentID)
         return try ArchiveMetadata(entries: parent.stringMetadata).chainHead
     }
 
     static func load(_ cut: CutPoint, archive: Archive, only: [Int]? = nil) async throws -> LoadedSnapshot {
         var files: [(path: String, bytes: [UInt8])] = []
         var stored: Int64 = 0
+        let dataset = try archive.dataset(of: cut)
         for index in only ?? Array(cut.manifest.files.indices) {
             let ref = cut.manifest.files[index]
-            files.append((ref.path, try await archive.events.readFile(ref, manifest: cut.manifest)))
+            files.append((ref.path, try await dataset.readFile(ref, manifest: cut.manifest)))
             stored += ref.sizeBytes
         }
         return LoadedSnapshot(cut: cut, files: files, storedBytes: stored, partial: only != nil)
