@@ -98,7 +98,9 @@ public struct ArchiveReader: Sendable {
             while pending.count < prefetch && next < cuts.count {
                 let cut = cuts[next]
                 let only = chosen[next]
-                let size = (only ?? Array(cut.manifest.files.indices)).reduce(0) { $0 + cut.manifest.files[$1].sizeBytes }
+                let size = (only ?? Array(cut.manifest.files.indices)).reduce(0) {
+                    $0 + cut.manifest.files[$1].sizeBytes
+                }
                 guard pending.isEmpty || bytes + size <= prefetchBytes else { break }
                 bytes += size
                 pending.append((Task { try await Self.load(cut, archive: archive, only: only) }, size))

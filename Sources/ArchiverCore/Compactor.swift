@@ -175,8 +175,12 @@ public struct Compactor: Sendable {
             if builder.count > 0 && builder.partitionCount(adding: partitions) > options.maxPartitionsPerSnapshot {
                 runs.append(try await commit(&builder, into: dataset, after: runs.last, lease: lease, options))
             }
-            let first = unit.run.map { ($0.firstSnapshotID, $0.firstSequence) } ?? (unit.snapshotID, sequences[unit.snapshotID]!)
-            let last = unit.run.map { ($0.lastSnapshotID, $0.lastSequence) } ?? (unit.snapshotID, sequences[unit.snapshotID]!)
+            let first =
+                unit.run.map { ($0.firstSnapshotID, $0.firstSequence) } ?? (
+                    unit.snapshotID, sequences[unit.snapshotID]!
+                )
+            let last =
+                unit.run.map { ($0.lastSnapshotID, $0.lastSequence) } ?? (unit.snapshotID, sequences[unit.snapshotID]!)
             try builder.add(loaded, first: first, last: last)
             done += Int(last.1 - first.1 + 1)
             if builder.recordBytes >= options.targetBytes {
@@ -287,7 +291,8 @@ public struct Compactor: Sendable {
             renewed.fencingToken == lease.fencingToken
         else {
             throw ArchiverError(
-                .fenced, "this compactor lost its lease to another one; generation \(candidate.number) was not activated")
+                .fenced,
+                "this compactor lost its lease to another one; generation \(candidate.number) was not activated")
         }
         let generations = try archive.generations
         do {
@@ -314,7 +319,9 @@ public struct Compactor: Sendable {
     public func retire(
         _ options: CompactionOptions, retentionSeconds: Double, now: Date = Date()
     ) async throws -> RetireSummary {
-        try await withLease(options) { _ in try await retireSuperseded(options, retentionSeconds: retentionSeconds, now: now) }
+        try await withLease(options) { _ in
+            try await retireSuperseded(options, retentionSeconds: retentionSeconds, now: now)
+        }
     }
 
     private func retireSuperseded(

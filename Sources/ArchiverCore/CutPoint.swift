@@ -127,7 +127,8 @@ extension Archive {
             do throws(ArchiveFormatError) {
                 let entries = manifest.stringMetadata
                 return CutPoint(
-                    manifest: manifest, facts: try ArchiveMetadata(entries: entries), run: GenerationRun(entries: entries))
+                    manifest: manifest, facts: try ArchiveMetadata(entries: entries),
+                    run: GenerationRun(entries: entries))
             } catch {
                 throw ArchiverError(.unreadable, "snapshot \(manifest.snapshotID): \(error.message)")
             }

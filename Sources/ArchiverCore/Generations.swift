@@ -49,8 +49,14 @@ public struct GenerationRun: Sendable, Hashable {
         self.lastSequence = lastSequence
     }
 
-    /// e.g. `snapshots 1…250`.
+    /// e.g. `sequences 1…250`.
     var sequenceRange: String { "sequences \(firstSequence)…\(lastSequence)" }
+
+    /// The chain hash the run starts from: genesis, or the chain head of the original snapshot before it
+    /// (`originals[i]` has sequence i+1).
+    func chainStart(in originals: [CutPoint]) -> ChainHash {
+        firstSequence == 1 ? .genesis : originals[Int(firstSequence) - 2].facts.chainHead
+    }
 }
 
 /// The compacted generation readers use: a dataset `events-gen<N>` whose snapshots (runs) replace the data of
@@ -141,7 +147,7 @@ public struct ActiveGeneration: Sendable {
             let first = originals[Int(run.firstSequence) - 1]
             let last = originals[Int(run.lastSequence) - 1]
             let replaced = originals[Int(run.firstSequence - 1)..<Int(run.lastSequence)]
-            let chainStart = run.firstSequence == 1 ? ChainHash.genesis : originals[Int(run.firstSequence) - 2].facts.chainHead
+            let chainStart = run.chainStart(in: originals)
             let f = cut.facts
             if first.snapshotID != run.firstSnapshotID || last.snapshotID != run.lastSnapshotID {
                 problem(
@@ -172,7 +178,8 @@ public struct ActiveGeneration: Sendable {
             problems.append(
                 VerificationProblem(
                     kind: .tampered, location: location,
-                    message: "its runs cover sequences 1…\(expected - 1), but its activation says 1…\(throughSequence)"))
+                    message: "its runs cover sequences 1…\(expected - 1), but its activation says 1…\(throughSequence)")
+            )
         }
         if runs.last?.snapshotID != headSnapshotID {
             problems.append(

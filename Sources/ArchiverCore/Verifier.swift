@@ -108,7 +108,7 @@ public struct Verifier: Sendable {
             report.problems += generation.problems(against: plan.cuts)
             units = generation.substitute(cuts)
             if let run = units.first?.run {
-                expectedStart = run.firstSequence == 1 ? .genesis : plan.cuts[Int(run.firstSequence) - 2].facts.chainHead
+                expectedStart = run.chainStart(in: plan.cuts)
             }
         }
         let reader = ArchiveReader(archive: archive, verifyChain: true)
@@ -231,11 +231,15 @@ public struct Verifier: Sendable {
             guard !data.isEmpty else { continue }
             let why: String
             if number > active?.number ?? 0 {
-                why = "generation \(number) was never activated (left by an interrupted `archiver compact`, which removes it next time)"
+                why =
+                    "generation \(number) was never activated (left by an interrupted `archiver compact`, which "
+                    + "removes it next time)"
             } else if number == active?.number {
                 why = "no snapshot of the active generation lists this object"
             } else {
-                why = "generation \(number) is superseded by generation \(active!.number) (`archiver compact --retire` deletes its data)"
+                why =
+                    "generation \(number) is superseded by generation \(active!.number) (`archiver compact "
+                    + "--retire` deletes its data)"
             }
             for object in data {
                 report.problems.append(VerificationProblem(kind: .orphan, location: object.key, message: why))

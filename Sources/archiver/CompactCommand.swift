@@ -96,7 +96,9 @@ struct CompactCommand: AsyncParsableCommand {
         }
         reporter.finish()
         for removed in s.removedPartial {
-            print("\(dryRun ? "would remove" : "removed") \(removed): a generation never activated (interrupted compaction)")
+            print(
+                "\(dryRun ? "would remove" : "removed") \(removed): a generation never activated (interrupted compaction)"
+            )
         }
         if let note = s.note {
             print(note)

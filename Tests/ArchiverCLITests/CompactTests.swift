@@ -5,7 +5,9 @@ import Testing
 /// the old generation stays in use and results do not change; the next run removes the partial generation.
 @Suite struct CompactTests {
     /// The replay rows and the verified totals (events, last position, chain head) of the archive in `dir`.
-    static func results(_ dir: String, _ extra: [String] = [], environment: [String: String] = [:]) async throws
+    static func results(
+        _ dir: String, _ extra: [String] = [], environment: [String: String] = [:]
+    ) async throws
         -> (replay: String, inside: String, verified: String)
     {
         let replay = try await CLI.ok(
@@ -92,7 +94,8 @@ import Testing
             let refused = try await CLI.run(["compact", "--retire"], in: dir)
             #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
             let lines = refused.stderr.split(separator: "\n")
-            #expect(lines.count == 1 && lines[0].contains("does not verify, so nothing was deleted"), "\(refused.stderr)")
+            #expect(
+                lines.count == 1 && lines[0].contains("does not verify, so nothing was deleted"), "\(refused.stderr)")
             #expect(lines.first?.contains(victim) == true)
             let data = try FileManager.default.subpathsOfDirectory(atPath: dir + "/archive/datasets/events")
             #expect(data.filter { $0.hasSuffix(".zst") }.count > 10)

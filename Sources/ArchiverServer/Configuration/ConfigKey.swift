@@ -104,7 +104,8 @@ public struct ConfigKey: Sendable, Hashable {
             summary: "compact: uncompressed bytes per generation snapshot"),
         ConfigKey(
             name: "compact-retention", kind: .text, defaultValue: "0d", isSecret: false,
-            summary: "compact --retire: keep objects younger than this age (e.g. 30d; at least the S3 Object Lock days)"),
+            summary: "compact --retire: keep objects younger than this age (e.g. 30d; at least the S3 Object Lock days)"
+        ),
         ConfigKey(
             name: "compact-every", kind: .text, defaultValue: nil, isSecret: false,
             summary: "serve: run `archiver compact` this often, e.g. 24h (default: never)"),
