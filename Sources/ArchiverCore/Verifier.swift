@@ -86,6 +86,7 @@ public struct Verifier: Sendable {
         }
         // The manifest chain and signatures, of the original snapshots (a compacted generation never changes them).
         for cut in cuts {
+            report.snapshots += 1
             let location = "snapshot \(cut.snapshotID)"
             // Each manifest records the SHA-256 of its parent's stored bytes.
             if cut.facts.parentManifestSHA256 != previousManifestSHA {
