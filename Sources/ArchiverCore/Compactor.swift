@@ -286,9 +286,8 @@ public struct Compactor: Sendable {
         _ candidate: ActiveGeneration, replacing active: ActiveGeneration?, lease: Lease, _ options: CompactionOptions
     ) async throws {
         guard
-            let renewed = try await store.acquireLease(
-                Self.leaseName, holder: options.holder, ttlSeconds: options.leaseTTLSeconds),
-            renewed.fencingToken == lease.fencingToken
+            try await LeaseHolder.renew(lease, in: store, holder: options.holder, ttlSeconds: options.leaseTTLSeconds)
+                != nil
         else {
             throw ArchiverError(
                 .fenced,

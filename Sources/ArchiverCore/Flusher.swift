@@ -279,9 +279,8 @@ public struct Flusher: Sendable {
 
     func renew(_ lease: Lease) async throws -> Lease {
         guard
-            let renewed = try await store.acquireLease(
-                Self.leaseName, holder: options.holder, ttlSeconds: options.leaseTTLSeconds),
-            renewed.fencingToken == lease.fencingToken
+            let renewed = try await LeaseHolder.renew(
+                lease, in: store, holder: options.holder, ttlSeconds: options.leaseTTLSeconds)
         else {
             throw ArchiverError(.fenced, "this flusher lost its lease to another flusher; its work is left to that one")
         }
@@ -465,5 +464,15 @@ enum LeaseHolder {
         if let lease = try await store.acquireLease(name, holder: holder, ttlSeconds: ttlSeconds) { return lease }
         guard let current = try await store.currentLease(name), isDeadLocalProcess(current.holder) else { return nil }
         return try await store.takeOverLease(name, from: current.holder, holder: holder, ttlSeconds: ttlSeconds)
+    }
+
+    /// Renews `lease`; nil when it was lost (another holder took it, so its fencing token changed).
+    static func renew(
+        _ lease: Lease, in store: any CoordinationStore, holder: String, ttlSeconds: Double
+    ) async throws -> Lease? {
+        guard let renewed = try await store.acquireLease(lease.name, holder: holder, ttlSeconds: ttlSeconds),
+            renewed.fencingToken == lease.fencingToken
+        else { return nil }
+        return renewed
     }
 }
