@@ -20,8 +20,9 @@ struct CompactCommand: AsyncParsableCommand {
             --retire deletes the data files the active generation supersedes, only after a full `archiver verify` \
             succeeds, and never an object younger than --retention or the S3 Object Lock retention.
 
-            Exit status: 0 done; 3 another compaction holds the lease; 4 unknown cut; 10 the new generation or the \
-            archive does not verify (nothing activated or deleted).
+            Exit status: 0 done; 1 --retire refused (the archive does not verify, or no generation is active: \
+            nothing deleted); 3 another compaction holds the lease; 4 unknown cut; 10 the new generation does not \
+            verify (it is not activated).
 
             Examples:
               archiver compact
