@@ -56,11 +56,49 @@ def generate(path, events, streams, seed=7):
                                separators=(",", ":")) + "\n")
 
 
+DUCK_COLUMNS = ("columns={position:'BIGINT', stream:'VARCHAR', version:'BIGINT', id:'VARCHAR', type:'VARCHAR', "
+                "recorded_at:'VARCHAR', data:'JSON', metadata:'JSON', hash:'VARCHAR'}")
+
+
+def duck_scan(cwd, datasets):
+    """Median of 3 DuckDB scans (count + sum of a JSON field) over the data files of `datasets` in the archive at
+    cwd/archive; returns (seconds, events)."""
+    globs = [f"archive/datasets/{d}/partitions/**/data/data*.zst" for d in datasets
+             if glob.glob(os.path.join(cwd, f"archive/datasets/{d}/partitions/**/data/data*.zst"), recursive=True)]
+    sql = (f"SELECT count(*), sum(CAST(data->>'amount' AS DOUBLE)) FROM read_json({globs!r}, "
+           f"format='newline_delimited', compression='zstd', hive_partitioning=true, {DUCK_COLUMNS})")
+    code = f"import duckdb; print(duckdb.connect().execute({sql!r}).fetchone()[0])"
+    with open(os.path.join(cwd, "scan.py"), "w") as f:
+        f.write(code)
+    seconds, _, out = best(3, lambda: run("python3 scan.py", cwd))
+    return seconds, int(out.strip())
+
+
+def compaction_bench(archiver, plan_dir):
+    """DuckDB scan time over the small-snapshot archive before and after `archiver compact` + `--retire`;
+    returns (snapshots, files before, files after, scan before, scan after, compact seconds, events)."""
+    before, events = duck_scan(plan_dir, ["events"])
+    compact = run(f"{archiver} compact --store sqlite:plan.db --archive archive --quiet", plan_dir)
+    found = re.search(r"compacted (\d+) snapshots .*?: (\d+) files, .* into events-gen(\d+): (\d+) snapshots, (\d+) files",
+                      compact[2])
+    if not found:
+        sys.exit(f"bench: unexpected compact output: {compact[2]}")
+    snapshots, files_before, generation, _, files_after = (int(g) for g in found.groups())
+    run(f"{archiver} compact --retire --store sqlite:plan.db --archive archive", plan_dir)
+    after, events_after = duck_scan(plan_dir, ["events", f"events-gen{generation}"])
+    if events_after != events:
+        sys.exit(f"bench: DuckDB counts {events} events before compaction and {events_after} after")
+    print(f"DuckDB scan of {events:,} events: {files_before:,} files {before:.2f} s, after compaction "
+          f"{files_after:,} files {after:.2f} s (compact {compact[0]:.2f} s)", flush=True)
+    return snapshots, files_before, files_after, before, after, compact[0], events
+
+
 def plan_bench(archiver, corpus, sizes, work):
     """Times replay planning (chain walk vs catalog checkpoint) as one archive grows; returns
-    [(snapshots, chain-walk seconds, checkpoint seconds, manifests read after the checkpoint)]."""
+    [(snapshots, chain-walk seconds, checkpoint seconds, manifests read after the checkpoint)], the selective
+    read's counts and the compaction figures (``compaction_bench``) on the largest archive."""
     if not sizes:
-        return [], None
+        return [], None, None
     base = "/dev/shm" if os.path.isdir("/dev/shm") else work
     plan_dir = os.path.join(base, f"archiver-plan-bench-{os.getpid()}")
     shutil.rmtree(plan_dir, ignore_errors=True)
@@ -104,7 +142,7 @@ def plan_bench(archiver, corpus, sizes, work):
         selective = tuple(int(g) for g in found.groups()) if found else None
         if selective:
             print(f"single-stream replay: read {selective[0]:,} of {selective[1]:,} segment files", flush=True)
-        return rows, selective
+        return rows, selective, compaction_bench(archiver, plan_dir)
     finally:
         shutil.rmtree(plan_dir, ignore_errors=True)
 
@@ -317,7 +355,8 @@ def main():
         for kind, n, ours, fs, _ in s3_rows:
             print(f"{kind} S3 (concurrency {n}) vs filesystem: {fs[0] / ours[0]:.2f}x the filesystem's rate", flush=True)
 
-    plan_rows, selective = plan_bench(archiver, corpus, [int(n) for n in args.plan_sizes.split(",") if n], work)
+    plan_rows, selective, compaction = plan_bench(archiver, corpus, [int(n) for n in args.plan_sizes.split(",") if n],
+                                                  work)
 
     # PostgreSQL rows: only when a server is available (make bench runs under scripts/with-services.sh).
     pg_url = os.environ.get("ARCHIVER_TEST_POSTGRES_URL")
@@ -466,6 +505,24 @@ def main():
                 f" {selective[0]:,} of {selective[1]:,} segment files ({selective[2]:,} of {selective[3]:,} snapshots),"
                 " chosen by the per-file stream filters.",
             ]
+    if compaction:
+        n, files_before, files_after, scan_before, scan_after, compact_s, events = compaction
+        lines += [
+            "",
+            "## Compaction (DuckDB scan before and after)",
+            "",
+            f"The largest planning archive ({n:,} small snapshots, {events:,} events) compacted by `archiver compact`",
+            f"(default `--target-size 256MiB`) in {compact_s:.2f} s and retired with `compact --retire`; DuckDB",
+            "`count(*)` and `sum(data->>'amount')` over `read_json` of the layout in force (columns declared, median",
+            "of 3, including Python's start).",
+            "",
+            "| layout | data files | DuckDB scan | events/s |",
+            "|---|---|---|---|",
+            f"| original snapshots | {files_before:,} | {scan_before:.2f} s | {events / scan_before:,.0f} |",
+            f"| compacted generation | {files_after:,} | {scan_after:.2f} s | {events / scan_after:,.0f} |",
+            "",
+            f"Speed-up {scan_before / scan_after:,.1f}x from {files_before / max(files_after, 1):,.0f}x fewer objects.",
+        ]
     lines += [
         "",
         f"Replay with `--verify-chain` (every record's SHA-256 recomputed): {args.events / ours_chain[0]:,.0f} events/s "

@@ -20,14 +20,20 @@ public struct ReadStats: Sendable {
 ///
 /// Every object is checked against the size and MD5 its manifest records before any of its records is
 /// delivered. With `verifyChain`, every record's hash is recomputed and linked across snapshots.
-/// The next `prefetch` snapshots are fetched and verified in parallel while the current one is delivered,
-/// and each object is decompressed and decoded a chunk (2 MiB) at a time by tasks of its own, ahead of the
-/// records being delivered: memory stays at a few snapshots' stored bytes plus two chunks per object, whatever
-/// the archive's size, and decoding runs on other cores than the projection.
+/// The next `prefetch` snapshots (at most `prefetchBytes` stored bytes of them, but always the next one) are
+/// fetched and verified in parallel while the current one is delivered, and each object is decompressed and
+/// decoded a chunk (2 MiB) at a time by tasks of its own, ahead of the records being delivered: memory stays at
+/// a few snapshots' stored bytes plus two chunks per object, whatever the archive's size, and decoding runs on
+/// other cores than the projection.
+///
+/// With an active compacted generation (``ReadPlan/generation``), its snapshots are read in place of the
+/// original snapshots they cover.
 public struct ArchiveReader: Sendable {
     public let archive: Archive
     public var verifyChain: Bool
     public var prefetch: Int
+    /// Stored bytes the prefetched snapshots may hold together (the next snapshot is always fetched).
+    public var prefetchBytes: Int64 = 48 << 20
     /// Reads only the data files that can hold what it selects (ignored with `verifyChain`, which needs every
     /// record).
     public var selector: FileSelector?
@@ -59,6 +65,8 @@ public struct ArchiveReader: Sendable {
         snapshotEnd: (CutPoint) async throws -> Void = { _ in },
         _ body: (UnsafeRawBufferPointer, RecordFields) throws -> Void
     ) async throws -> ReadStats {
+        let original = plan
+        let plan = plan.forReading()
         var stats = ReadStats()
         var cuts = plan.cuts.filter { verifyChain || $0.facts.lastPosition > after }
         // Which files of each snapshot to read (nil: all of them).
@@ -85,20 +93,26 @@ public struct ArchiveReader: Sendable {
             expectedChainStart = try await chainStartBefore(first)
         }
         let archive = self.archive
-        var pending: [Task<LoadedSnapshot, any Error>] = []
-        defer { pending.forEach { $0.cancel() } }
+        var pending: [(task: Task<LoadedSnapshot, any Error>, bytes: Int64)] = []
+        defer { pending.forEach { $0.task.cancel() } }
         var next = 0
         func schedule() {
+            var bytes = pending.reduce(0) { $0 + $1.bytes }
             while pending.count < prefetch && next < cuts.count {
                 let cut = cuts[next]
                 let only = chosen[next]
-                pending.append(Task { try await Self.load(cut, archive: archive, only: only) })
+                let size = (only ?? Array(cut.manifest.files.indices)).reduce(0) {
+                    $0 + cut.manifest.files[$1].sizeBytes
+                }
+                guard pending.isEmpty || bytes + size <= prefetchBytes else { break }
+                bytes += size
+                pending.append((Task { try await Self.load(cut, archive: archive, only: only) }, size))
                 next += 1
             }
         }
         schedule()
         while !pending.isEmpty {
-            let loaded = try await pending.removeFirst().value
+            let loaded = try await pending.removeFirst().task.value
             schedule()
             stats.snapshots += 1
             stats.files += loaded.feeds.count
@@ -109,14 +123,18 @@ public struct ArchiveReader: Sendable {
             expectedChainStart = selective ? nil : head
             try await snapshotEnd(loaded.cut)
         }
-        if verifyChain { stats.chainHead = expectedChainStart }
+        if verifyChain {
+            // A generation snapshot read past the plan's last original snapshot proves that one's chain head too.
+            let truncated = plan.cuts.last?.facts.lastPosition != original.cuts.last?.facts.lastPosition
+            stats.chainHead = truncated ? original.cuts.last?.facts.chainHead : expectedChainStart
+        }
         return stats
     }
 
     /// The chain hash the first snapshot must start from: genesis, or its parent's chain head.
     func chainStartBefore(_ cut: CutPoint) async throws -> ChainHash {
         guard let parentID = cut.manifest.parentSnapshotID else { return .genesis }
-        let parent = try await archive.events.manifest(parentID)
+        let parent = try await archive.dataset(of: cut).manifest(parentID)
         return try ArchiveMetadata(entries: parent.stringMetadata).chainHead
     }
 
@@ -124,10 +142,11 @@ public struct ArchiveReader: Sendable {
     static func load(_ cut: CutPoint, archive: Archive, only: [Int]? = nil) async throws -> LoadedSnapshot {
         let indices = only ?? Array(cut.manifest.files.indices)
         let manifest = cut.manifest
+        let dataset = try archive.dataset(of: cut)
         var feeds: [ObjectFeed?] = Array(repeating: nil, count: indices.count)
         var firstChunks: [RecordChunk?] = Array(repeating: nil, count: indices.count)
         if indices.count == 1 {
-            let feed = try await ObjectFeed.open(manifest.files[indices[0]], manifest: manifest, archive: archive)
+            let feed = try await ObjectFeed.open(manifest.files[indices[0]], manifest: manifest, dataset: dataset)
             feeds[0] = feed
             firstChunks[0] = try feed.next()
         } else {
@@ -135,7 +154,7 @@ public struct ArchiveReader: Sendable {
                 for (slot, index) in indices.enumerated() {
                     group.addTask {
                         let feed = try await ObjectFeed.open(
-                            manifest.files[index], manifest: manifest, archive: archive)
+                            manifest.files[index], manifest: manifest, dataset: dataset)
                         return (slot, feed, try feed.next())
                     }
                 }

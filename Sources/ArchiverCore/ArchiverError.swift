@@ -7,7 +7,7 @@ public struct ArchiverError: Error, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
             case flushInProgress, fenced, hotStoreChanged, objectMismatch, emptyArchive, unknownCut
             case tampered, unreadable, missingObject, missingKey, notEmpty, projectionFailed, pruneRefused
-            case invalidArgument
+            case invalidArgument, compactionInProgress, retireRefused
         }
         let base: Base
         public var description: String { base.rawValue }
@@ -35,6 +35,10 @@ public struct ArchiverError: Error, Sendable, CustomStringConvertible {
         public static let projectionFailed = Code(base: .projectionFailed)
         public static let pruneRefused = Code(base: .pruneRefused)
         public static let invalidArgument = Code(base: .invalidArgument)
+        /// Another `archiver compact` holds the compaction lease.
+        public static let compactionInProgress = Code(base: .compactionInProgress)
+        /// `compact --retire` deleted nothing: the active generation does not verify, or there is none.
+        public static let retireRefused = Code(base: .retireRefused)
     }
 
     public var code: Code

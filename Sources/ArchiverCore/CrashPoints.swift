@@ -19,6 +19,10 @@ public enum CrashPoints {
         case midSegment = "mid-segment"
         /// A catalog checkpoint's part is published; its catalog manifest is not written.
         case catalogBeforeManifest = "catalog-before-manifest"
+        /// `compact`: one data object of the new generation is published (the copy is under way).
+        case compactMidCopy = "compact-mid-copy"
+        /// `compact`: the new generation is written and verified; the activation is not.
+        case compactBeforeActivate = "compact-before-activate"
     }
 
     nonisolated(unsafe) private static var remaining: Int? = {

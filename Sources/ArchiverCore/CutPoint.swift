@@ -6,6 +6,8 @@ public import Lode
 public struct CutPoint: Sendable {
     public var manifest: Manifest
     public var facts: ArchiveMetadata
+    /// For a snapshot of a compacted generation: the original snapshots it replaces (nil for originals).
+    public var run: GenerationRun? = nil
 
     public var snapshotID: String { manifest.snapshotID }
     public var name: String? { facts.cutName }
@@ -64,6 +66,9 @@ public struct ReadPlan: Sendable {
     public var selector: CutSelector
     /// How the snapshots were found (catalog checkpoint or chain walk) and any notes about it.
     public var planning = CutPointResolution.Info()
+    /// The compacted generation whose runs are read in place of the original snapshots they cover (`cuts` stays
+    /// the original snapshots: cut points, signatures and proofs refer to them).
+    public var generation: ActiveGeneration? = nil
 
     /// Position of the last event the plan can deliver.
     public var lastPosition: Int64 {
@@ -120,7 +125,10 @@ extension Archive {
     static func cutPoints(_ manifests: [Manifest]) throws -> [CutPoint] {
         try manifests.map { manifest in
             do throws(ArchiveFormatError) {
-                return CutPoint(manifest: manifest, facts: try ArchiveMetadata(entries: manifest.stringMetadata))
+                let entries = manifest.stringMetadata
+                return CutPoint(
+                    manifest: manifest, facts: try ArchiveMetadata(entries: entries),
+                    run: GenerationRun(entries: entries))
             } catch {
                 throw ArchiverError(.unreadable, "snapshot \(manifest.snapshotID): \(error.message)")
             }
@@ -185,6 +193,7 @@ extension Archive {
         let resolution = try await resolveCutPoints(source: source)
         var plan = try plan(to: selector, in: resolution.cuts)
         plan.planning = resolution.info
+        plan.generation = try await activeGeneration()
         return plan
     }
 

@@ -106,44 +106,56 @@ public struct Exporter: Sendable {
         var previous = relevant.first?.facts.chainStart ?? .genesis
         var selected: [(index: Int, position: Int64, previous: ChainHash)] = []
         var line: [UInt8] = []
-        let reader = ArchiveReader(archive: archive, verifyChain: true)
-        let whole = ReadPlan(cuts: relevant, maxPosition: nil, maxRecordedAt: nil, selector: plan.selector)
-        _ = try await reader.read(
-            whole,
-            snapshotEnd: { cut in
-                defer {
-                    leaves.removeAll(keepingCapacity: true)
-                    selected.removeAll(keepingCapacity: true)
-                }
-                guard !selected.isEmpty else { return }
-                // The reader has checked the records against the root.
-                guard cut.facts.recordsRoot != nil else {
-                    throw ArchiverError(
-                        .unreadable,
-                        "snapshot \(cut.snapshotID) was written before records roots existed, so its events "
-                            + "cannot be proven one by one; export a selection after position \(cut.facts.lastPosition)"
-                    )
-                }
-                let paths = RecordsTree.auditPaths(indexes: selected.map(\.index), leaves: leaves)
-                var text = ""
-                for s in selected {
-                    text +=
-                        ExportBundle.Proof(
-                            position: s.position, snapshotID: cut.snapshotID, index: s.index, size: leaves.count,
-                            previous: s.previous, path: paths[s.index]!
-                        ).line + "\n"
-                }
-                try proofs.write(Array(text.utf8))
-                snapshotsWithEvents.append(cut.snapshotID)
+        // Each proof is against the records root of an original snapshot, whichever layout the records are read
+        // from: the records of `relevant[current]` are those in its position range (a compacted generation's
+        // snapshot holds several originals, and may hold records of originals that are not relevant).
+        var current = 0
+        func finishOriginal() throws {
+            let cut = relevant[current]
+            defer {
+                leaves.removeAll(keepingCapacity: true)
+                selected.removeAll(keepingCapacity: true)
+                current += 1
             }
-        ) { raw, fields in
+            guard !selected.isEmpty else { return }
+            // The reader has checked the records against the root.
+            guard cut.facts.recordsRoot != nil else {
+                throw ArchiverError(
+                    .unreadable,
+                    "snapshot \(cut.snapshotID) was written before records roots existed, so its events "
+                        + "cannot be proven one by one; export a selection after position \(cut.facts.lastPosition)"
+                )
+            }
+            guard leaves.count == cut.facts.eventCount else {
+                throw ArchiverError(
+                    .tampered,
+                    "snapshot \(cut.snapshotID) holds \(cut.facts.eventCount) events, but \(leaves.count) were read")
+            }
+            let paths = RecordsTree.auditPaths(indexes: selected.map(\.index), leaves: leaves)
+            var text = ""
+            for s in selected {
+                text +=
+                    ExportBundle.Proof(
+                        position: s.position, snapshotID: cut.snapshotID, index: s.index, size: leaves.count,
+                        previous: s.previous, path: paths[s.index]!
+                    ).line + "\n"
+            }
+            try proofs.write(Array(text.utf8))
+            snapshotsWithEvents.append(cut.snapshotID)
+        }
+        let reader = ArchiveReader(archive: archive, verifyChain: true)
+        var whole = ReadPlan(cuts: relevant, maxPosition: nil, maxRecordedAt: nil, selector: plan.selector)
+        whole.generation = plan.generation
+        _ = try await reader.read(whole) { raw, fields in
             guard let hash = RecordDecoder.hash(raw, fields) else {
                 throw ArchiverError(.tampered, "record at position \(fields.position) has a malformed hash")
             }
-            defer {
-                leaves.append(RecordsTree.leafHash(hash))
-                previous = hash
+            defer { previous = hash }
+            while current < relevant.count && fields.position > relevant[current].facts.lastPosition {
+                try finishOriginal()
             }
+            guard current < relevant.count, fields.position >= relevant[current].facts.firstPosition else { return }
+            defer { leaves.append(RecordsTree.leafHash(hash)) }
             if let from = selection.fromPosition, fields.position < from { return }
             if let from = selection.fromRecordedAt, fields.recordedAtNanos < from { return }
             if let to = plan.maxPosition, fields.position > to { return }
@@ -173,6 +185,7 @@ public struct Exporter: Sendable {
             summary.events += 1
             if summary.events % 100_000 == 0 { progress?(summary.events, Flusher.seconds(since: started)) }
         }
+        while current < relevant.count { try finishOriginal() }
         try records.close()
         try proofs.close()
         try table?.close()

@@ -295,22 +295,14 @@ public struct Flusher: Sendable {
     /// Takes the flush lease; a lease held by a process of this host that no longer exists (a flusher
     /// that was killed) is taken over at once instead of waiting for it to expire.
     func acquireLease() async throws -> Lease? {
-        if let lease = try await store.acquireLease(
-            Self.leaseName, holder: options.holder, ttlSeconds: options.leaseTTLSeconds)
-        {
-            return lease
-        }
-        guard let current = try await store.currentLease(Self.leaseName), LeaseHolder.isDeadLocalProcess(current.holder)
-        else { return nil }
-        return try await store.takeOverLease(
-            Self.leaseName, from: current.holder, holder: options.holder, ttlSeconds: options.leaseTTLSeconds)
+        try await LeaseHolder.acquire(
+            Self.leaseName, in: store, holder: options.holder, ttlSeconds: options.leaseTTLSeconds)
     }
 
     func renew(_ lease: Lease) async throws -> Lease {
         guard
-            let renewed = try await store.acquireLease(
-                Self.leaseName, holder: options.holder, ttlSeconds: options.leaseTTLSeconds),
-            renewed.fencingToken == lease.fencingToken
+            let renewed = try await LeaseHolder.renew(
+                lease, in: store, holder: options.holder, ttlSeconds: options.leaseTTLSeconds)
         else {
             throw ArchiverError(.fenced, "this flusher lost its lease to another flusher; its work is left to that one")
         }
@@ -539,5 +531,25 @@ enum LeaseHolder {
             holder[..<slash] == ProcessInfo.processInfo.hostName, pid > 0
         else { return false }
         return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// Takes the lease `name`; one held by a process of this host that no longer exists (killed) is taken over
+    /// at once instead of waiting for it to expire. nil when a live holder has it.
+    static func acquire(
+        _ name: String, in store: any CoordinationStore, holder: String, ttlSeconds: Double
+    ) async throws -> Lease? {
+        if let lease = try await store.acquireLease(name, holder: holder, ttlSeconds: ttlSeconds) { return lease }
+        guard let current = try await store.currentLease(name), isDeadLocalProcess(current.holder) else { return nil }
+        return try await store.takeOverLease(name, from: current.holder, holder: holder, ttlSeconds: ttlSeconds)
+    }
+
+    /// Renews `lease`; nil when it was lost (another holder took it, so its fencing token changed).
+    static func renew(
+        _ lease: Lease, in store: any CoordinationStore, holder: String, ttlSeconds: Double
+    ) async throws -> Lease? {
+        guard let renewed = try await store.acquireLease(lease.name, holder: holder, ttlSeconds: ttlSeconds),
+            renewed.fencingToken == lease.fencingToken
+        else { return nil }
+        return renewed
     }
 }

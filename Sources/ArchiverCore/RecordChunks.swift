@@ -73,8 +73,8 @@ final class ObjectFeed: @unchecked Sendable {
     }
 
     /// Reads and checks `ref` of `manifest` and prepares to decode it.
-    static func open(_ ref: FileRef, manifest: Manifest, archive: Archive) async throws -> ObjectFeed {
-        let (key, stored) = try await archive.events.readStoredFile(ref, manifest: manifest)
+    static func open(_ ref: FileRef, manifest: Manifest, dataset: LodeDataset) async throws -> ObjectFeed {
+        let (key, stored) = try await dataset.readStoredFile(ref, manifest: manifest)
         return try ObjectFeed(path: key, stored: stored, compressor: manifest.compressor)
     }
 

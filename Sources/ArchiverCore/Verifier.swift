@@ -84,8 +84,38 @@ public struct Verifier: Sendable {
         } else {
             try await checkForks(&report)
         }
+        // The manifest chain and signatures, of the original snapshots (a compacted generation never changes them).
+        for cut in cuts {
+            report.snapshots += 1
+            let location = "snapshot \(cut.snapshotID)"
+            // Each manifest records the SHA-256 of its parent's stored bytes.
+            if cut.facts.parentManifestSHA256 != previousManifestSHA {
+                report.problems.append(
+                    VerificationProblem(
+                        kind: .tampered, location: location,
+                        message: "the manifest records parent manifest hash "
+                            + "\(cut.facts.parentManifestSHA256.prefix(16))…, but the parent's manifest hashes to "
+                            + "\(previousManifestSHA.prefix(16))…: a manifest was edited or replaced"))
+            }
+            previousManifestSHA = (try? await archive.manifestSHA256(snapshotID: cut.snapshotID)) ?? ""
+            if let problem = signatureProblem(cut, location: location) { report.problems.append(problem) }
+            report.chainHead = cut.facts.chainHead
+            report.lastPosition = cut.facts.lastPosition
+        }
+        // The data, through the active layout: a compacted generation's snapshots in place of the originals they
+        // cover, their facts checked against the original manifests.
+        var units = cuts
+        if let generation = plan.generation {
+            report.problems += generation.problems(against: plan.cuts)
+            units = generation.substitute(cuts)
+            if let run = units.first?.run {
+                expectedStart = run.chainStart(in: plan.cuts)
+            }
+        }
         let reader = ArchiveReader(archive: archive, verifyChain: true)
-        let wholePlan = ReadPlan(cuts: cuts, maxPosition: nil, maxRecordedAt: nil, selector: selector)
+        // Events past the verified cut (in a generation snapshot that runs beyond it) are checked, not counted.
+        let wholePlan = ReadPlan(
+            cuts: units, maxPosition: cuts.last?.facts.lastPosition, maxRecordedAt: nil, selector: selector)
         // Snapshots are fetched ahead in parallel; each is then checked on its own so that one problem does
         // not hide the next.
         var pending: [Task<Result<ArchiveReader.LoadedSnapshot, any Error>, Never>] = []
@@ -93,8 +123,9 @@ public struct Verifier: Sendable {
         var next = 0
         let archive = self.archive
         func schedule() {
-            while pending.count < 3 && next < cuts.count {
-                let cut = cuts[next]
+            // Generation snapshots are large: fetch one of them ahead, not three.
+            while next < units.count && pending.count < (units[next].run == nil ? 3 : 1) {
+                let cut = units[next]
                 pending.append(
                     Task {
                         do {
@@ -107,22 +138,12 @@ public struct Verifier: Sendable {
             }
         }
         schedule()
-        for cut in cuts {
+        for cut in units {
             let loaded = await pending.removeFirst().value
             schedule()
-            report.snapshots += 1
-            let location = "snapshot \(cut.snapshotID)"
-            // The manifest chain: each manifest records the SHA-256 of its parent's stored bytes.
-            if cut.facts.parentManifestSHA256 != previousManifestSHA {
-                report.problems.append(
-                    VerificationProblem(
-                        kind: .tampered, location: location,
-                        message: "the manifest records parent manifest hash "
-                            + "\(cut.facts.parentManifestSHA256.prefix(16))…, but the parent's manifest hashes to "
-                            + "\(previousManifestSHA.prefix(16))…: a manifest was edited or replaced"))
-            }
-            previousManifestSHA = (try? await archive.manifestSHA256(snapshotID: cut.snapshotID)) ?? ""
-            if let problem = signatureProblem(cut, location: location) { report.problems.append(problem) }
+            let location =
+                cut.run.map { "generation \($0.generation) snapshot \(cut.snapshotID) (\($0.sequenceRange))" }
+                ?? "snapshot \(cut.snapshotID)"
             switch loaded {
             case .failure(let error):
                 report.problems.append(Self.problem(error, location: location))
@@ -140,12 +161,10 @@ public struct Verifier: Sendable {
                 }
             }
             expectedStart = cut.facts.chainHead
-            report.chainHead = cut.facts.chainHead
-            report.lastPosition = cut.facts.lastPosition
             progress?(report.events, Flusher.seconds(since: started))
         }
         if selector == .latest && start == nil {
-            try await findOrphans(&report)
+            try await findOrphans(&report, active: plan.generation)
             report.problems += try await ArchiveCatalog(archive: archive).problems(against: cuts)
         }
         report.seconds = Flusher.seconds(since: started)
@@ -204,23 +223,45 @@ public struct Verifier: Sendable {
         }
     }
 
-    /// Objects under the events dataset that no manifest lists.
-    func findOrphans(_ report: inout VerificationReport) async throws {
+    /// Objects under the events dataset that no manifest lists, and data objects of generation datasets that are
+    /// not the active generation's (a never-activated one left by an interrupted compaction, or one superseded).
+    func findOrphans(_ report: inout VerificationReport, active: ActiveGeneration?) async throws {
+        let live = Set(active?.runs.flatMap { $0.manifest.files.map(\.path) } ?? [])
+        for (number, objects) in try await archive.generationObjects() {
+            let data = objects.filter { !Self.isDatasetBookkeeping($0.key) && !live.contains($0.key) }
+            guard !data.isEmpty else { continue }
+            let why: String
+            if number > active?.number ?? 0 {
+                why =
+                    "generation \(number) was never activated (left by an interrupted `archiver compact`, which "
+                    + "removes it next time)"
+            } else if number == active?.number {
+                why = "no snapshot of the active generation lists this object"
+            } else {
+                why =
+                    "generation \(number) is superseded by generation \(active!.number) (`archiver compact "
+                    + "--retire` deletes its data)"
+            }
+            for object in data {
+                report.problems.append(VerificationProblem(kind: .orphan, location: object.key, message: why))
+            }
+        }
         let manifests = try await archive.events.allManifests()
         var referenced = Set<String>()
         for m in manifests { for f in m.files { referenced.insert(f.path) } }
         for object in try await archive.store.list(prefix: "datasets/\(archive.settings.datasetID)/") {
             let key = object.key
-            if referenced.contains(key) || key.hasSuffix("/manifest.json") || key.hasSuffix("/latest")
-                || key.hasSuffix("/latest.lock")
-            {
-                continue
-            }
+            if referenced.contains(key) || Self.isDatasetBookkeeping(key) { continue }
             report.problems.append(
                 VerificationProblem(
                     kind: .orphan, location: key,
                     message: "no manifest lists this object (left by an interrupted flush; `archiver flush` "
                         + "reuses or ignores it)"))
         }
+    }
+
+    /// Manifests and the `latest` pointer (and its lock file): a dataset's objects that are not data.
+    static func isDatasetBookkeeping(_ key: String) -> Bool {
+        key.hasSuffix("/manifest.json") || key.hasSuffix("/latest") || key.hasSuffix("/latest.lock")
     }
 }

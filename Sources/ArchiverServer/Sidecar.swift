@@ -7,7 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import UnixSignals
 
-/// `archiver serve`: the HTTP API and the flush schedule as services of one `ServiceGroup` that shuts down
+/// `archiver serve`: the HTTP API, the flush schedule and the optional compaction schedule as services of one `ServiceGroup` that shuts down
 /// gracefully on SIGTERM and SIGINT.
 ///
 /// Shutdown order: the HTTP server stops accepting connections and finishes the requests in flight (appends
@@ -43,6 +43,16 @@ public struct Sidecar: Sendable {
                     coordinator: api.coordinator, store: api.store, interval: configuration.flushInterval,
                     idempotencyRetention: AppendLimits().idempotencyRetentionSeconds, metrics: api.metrics,
                     logger: logger))
+        }
+        if configuration.compactEvery > 0 {
+            var options = CompactionOptions(
+                producer: api.coordinator.options.producer, holder: configuration.holder,
+                spoolDirectory: api.coordinator.options.spoolDirectory)
+            options.targetBytes = Int64(configuration.compactTargetBytes)
+            services.append(
+                CompactScheduler(
+                    archive: api.archive, store: api.store, interval: configuration.compactEvery, options: options,
+                    metrics: api.metrics, logger: logger))
         }
         let app = Application(
             router: api.router(),

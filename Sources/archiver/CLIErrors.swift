@@ -10,7 +10,7 @@ import LodeS3
 /// Turns errors into one line on stderr (what went wrong and the fix) and a documented exit status.
 ///
 /// Exit statuses: 0 ok; 1 failure; 2 wrong expected version or idempotency conflict; 3 another flusher
-/// holds the lease; 4 unknown cut point or empty archive; 10 the archive was tampered with; 11 an object
+/// (or compactor) holds the lease; 4 unknown cut point or empty archive; 10 the archive was tampered with; 11 an object
 /// is missing or unreadable; 12 a signature key is missing or untrusted; 64 bad command-line usage or configuration.
 enum CLIErrors {
     static func reporting(_ body: () async throws -> Void) async throws {
@@ -33,7 +33,7 @@ enum CLIErrors {
         switch error {
         case let e as ArchiverError:
             switch e.code {
-            case .flushInProgress, .fenced: return (e.message, 3)
+            case .flushInProgress, .fenced, .compactionInProgress: return (e.message, 3)
             case .unknownCut, .emptyArchive: return (e.message, 4)
             case .tampered, .objectMismatch, .hotStoreChanged: return (e.message, 10)
             case .unreadable, .missingObject: return (e.message, 11)

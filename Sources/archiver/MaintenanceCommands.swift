@@ -1,5 +1,6 @@
 import ArchiveFormat
 import ArchiverCore
+import ArchiverServer
 import ArgumentParser
 import Coordination
 import Foundation
@@ -69,11 +70,7 @@ struct PruneCommand: AsyncParsableCommand {
 
     /// `30d`, `12h`, `15m`, `90s` → seconds.
     static func seconds(_ text: String) -> Double? {
-        let units: [Character: Double] = ["d": 86_400, "h": 3_600, "m": 60, "s": 1]
-        guard let unit = text.last.flatMap({ units[$0] }), let value = Double(text.dropLast()), value >= 0 else {
-            return nil
-        }
-        return value * unit
+        Age.seconds(text)
     }
 }
 

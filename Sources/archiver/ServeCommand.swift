@@ -30,6 +30,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds between flush passes; 0 turns the schedule off (default 5).", valueName: "s"))
     var flushInterval: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Run `archiver compact` (not --retire) this often, e.g. 24h (default: never). Also ARCHIVER_COMPACT_EVERY.",
+            valueName: "period"))
+    var compactEvery: String?
+
     @Option(help: ArgumentHelp("Seconds the flush lease outlives the last pass (default 30).", valueName: "s"))
     var leaseTTL: String?
 
@@ -77,6 +83,7 @@ struct ServeOptions: ParsableArguments {
         flags["max-body-bytes"] = maxBodyBytes
         flags["flush-interval"] = flushInterval
         flags["lease-ttl"] = leaseTTL
+        flags["compact-every"] = compactEvery
         flags["holder"] = holder
         flags["ready-max-lag-events"] = readyMaxLagEvents
         flags["ready-max-lag-seconds"] = readyMaxLagSeconds

@@ -111,6 +111,31 @@ import Testing
         }
     }
 
+    /// Compaction and retirement on S3: the activation is a conditional write (If-Match / If-None-Match), the
+    /// results do not change, and retire leaves only manifests of the originals.
+    @Test func compactAndRetireOnS3() async throws {
+        try await withBucket { bucket in
+            try await withTemporaryDirectory { dir in
+                let env = bucket.environment
+                let archive = ["--archive", bucket.url]
+                try await CLI.ok(["init"], in: dir)
+                try await CLI.ok(["append"], in: dir, input: bankEvents(events: 1_200, accounts: 20, seed: 11))
+                try await CLI.ok(["flush", "--target-size", "4KiB", "--quiet"] + archive, in: dir, environment: env)
+                let before = try await CompactTests.results(dir, archive, environment: env)
+                let compacted = try await CLI.ok(
+                    ["compact", "--target-size", "64KiB", "--quiet"] + archive, in: dir, environment: env)
+                #expect(compacted.contains("into events-gen1"), "\(compacted)")
+                #expect(try await bucket.store.head("datasets/generations/latest") != nil)
+                #expect(try await CompactTests.results(dir, archive, environment: env) == before)
+                let retired = try await CLI.ok(["compact", "--retire"] + archive, in: dir, environment: env)
+                #expect(retired.hasPrefix("retired "), "\(retired)")
+                #expect(try await CompactTests.results(dir, archive, environment: env) == before)
+                let originals = try await bucket.store.list(prefix: "datasets/events/")
+                #expect(!originals.isEmpty && originals.allSatisfy { !$0.key.hasSuffix(".zst") })
+            }
+        }
+    }
+
     @Test func tamperingWithAnObjectInTheBucketFailsVerify() async throws {
         try await withBucket { bucket in
             try await withTemporaryDirectory { dir in

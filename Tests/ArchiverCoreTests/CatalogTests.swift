@@ -33,7 +33,9 @@ import Testing
             #expect(eventsManifests == 37)
             // catalog: pointer, manifest, the parts.
             #expect(catalogReads == 2 + checkpoint.manifest.files.count)
-            #expect(counting.total == eventsManifests + catalogReads + 1)  // + the events pointer
+            // + the events pointer and the generations pointer (absent: the archive was never compacted).
+            #expect(counting.count("get", prefix: "datasets/generations/latest") == 1)
+            #expect(counting.total == eventsManifests + catalogReads + 2)
             print("plan of 20,037 snapshots with a checkpoint: \(counting.total) store operations")
 
             counting.reset()

@@ -27,6 +27,21 @@ import Testing
         #expect(server.maxBodyBytes == 8 << 20 && server.host == "127.0.0.2")
     }
 
+    @Test func compactionScheduleIsOffByDefaultAndTakesAPeriod() throws {
+        let none = try EffectiveConfiguration(flags: [:], sources: ConfigSources(environment: [:]))
+        #expect(try none.serverConfiguration().compactEvery == 0)
+        #expect(try none.serverConfiguration().compactTargetBytes == 256 << 20)
+        let nightly = try EffectiveConfiguration(
+            flags: ["compact-every": "24h"],
+            sources: ConfigSources(environment: ["ARCHIVER_COMPACT_TARGET_SIZE": "64MiB"]))
+        #expect(try nightly.serverConfiguration().compactEvery == 86_400)
+        #expect(try nightly.serverConfiguration().compactTargetBytes == 64 << 20)
+        for bad in ["24", "10s", "-1h", "daily"] {
+            let effective = try EffectiveConfiguration(flags: ["compact-every": bad], sources: ConfigSources())
+            #expect(throws: ConfigError.self, "\(bad)") { try effective.serverConfiguration() }
+        }
+    }
+
     @Test func listsComeFromYAMLListsOrSeparatedEnvironmentValues() throws {
         let other = APITokenEntry.generate(name: "ops", scopes: [.admin])
         let file = try ConfigSources.parse(

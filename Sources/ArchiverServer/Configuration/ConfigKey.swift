@@ -116,6 +116,16 @@ public struct ConfigKey: Sendable, Hashable {
             name: "checkpoint-every", kind: .count, defaultValue: "1000", isSecret: false,
             summary: "snapshots between catalog checkpoints (0: none)"),
         ConfigKey(
+            name: "compact-target-size", kind: .size, defaultValue: "256MiB", isSecret: false,
+            summary: "compact: uncompressed bytes per generation snapshot"),
+        ConfigKey(
+            name: "compact-retention", kind: .text, defaultValue: "0d", isSecret: false,
+            summary: "compact --retire: keep objects younger than this age (e.g. 30d; at least the S3 Object Lock days)"
+        ),
+        ConfigKey(
+            name: "compact-every", kind: .text, defaultValue: nil, isSecret: false,
+            summary: "serve: run `archiver compact` this often, e.g. 24h (default: never)"),
+        ConfigKey(
             name: "trusted-keys", kind: .list(separator: ":"), defaultValue: nil, isSecret: false,
             summary: "public key files whose signatures are trusted"),
         ConfigKey(

@@ -15,6 +15,10 @@ public struct ServerConfiguration: Sendable {
     public var readyMaxLagSeconds: Double = 300
     public var shutdownDeadline: Double = 25
     public var logLevel = "info"
+    /// Seconds between scheduled compactions (`compact-every`); 0: none.
+    public var compactEvery: Double = 0
+    /// Uncompressed record bytes per generation snapshot of a scheduled compaction.
+    public var compactTargetBytes = 256 << 20
 
     public init() {}
 
@@ -40,6 +44,13 @@ extension EffectiveConfiguration {
         c.readyMaxLagSeconds = value("ready-max-lag-seconds").flatMap { Double($0) } ?? c.readyMaxLagSeconds
         c.shutdownDeadline = value("shutdown-deadline").flatMap { Double($0) } ?? c.shutdownDeadline
         c.logLevel = value("log-level") ?? c.logLevel
+        if let every = value("compact-every") {
+            guard let seconds = Age.seconds(every), seconds >= 60 else {
+                throw ConfigError("compact-every '\(every)' is not a period of at least a minute, like 24h or 30m")
+            }
+            c.compactEvery = seconds
+        }
+        c.compactTargetBytes = value("compact-target-size").flatMap(ByteSize.parse) ?? c.compactTargetBytes
         if c.tokens.isEmpty && !c.isLoopback {
             throw ConfigError(
                 "host \(c.host) accepts remote connections but no API token is configured: add tokens (see "
