@@ -134,7 +134,43 @@ public enum RawJSON {
         {
             return Double(i)
         }
+        if let value = exactDecimal(literal) { return value }
         return Double(String(decoding: literal, as: UTF8.self))
+    }
+
+    /// Powers of ten that are exact doubles.
+    private static let exactPowersOfTen: [Double] = (0...22).map { exponent in
+        (0..<exponent).reduce(1.0) { value, _ in value * 10 }
+    }
+
+    /// Clinger's fast path for a validated `-?digits.digits` literal of at most 15 significant digits: the
+    /// digits as an integer and the power of ten are both exact doubles, so one division rounds correctly.
+    /// nil for anything else (exponents, longer mantissas), which the general parser handles.
+    private static func exactDecimal(_ literal: UnsafeRawBufferPointer) -> Double? {
+        guard literal.count <= 24 else { return nil }
+        var i = 0
+        let negative = literal[0] == UInt8(ascii: "-")
+        if negative { i = 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var fractionDigits = 0
+        var sawPoint = false
+        while i < literal.count {
+            let c = literal[i]
+            if c == UInt8(ascii: ".") {
+                sawPoint = true
+            } else if c >= 0x30 && c <= 0x39 {
+                if mantissa != 0 || c != 0x30 { digits += 1 }
+                mantissa = mantissa &* 10 &+ UInt64(c - 0x30)
+                if sawPoint { fractionDigits += 1 }
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard digits <= 15, fractionDigits <= 22 else { return nil }
+        let value = Double(mantissa) / exactPowersOfTen[fractionDigits]
+        return negative ? -value : value
     }
 
     /// Parses an integral JSON number literal to Int64 (`nil` for fractions, exponents or overflow).

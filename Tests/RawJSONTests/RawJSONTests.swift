@@ -240,6 +240,27 @@ extension JSONValue {
         }
     }
 
+    /// Decimal literals (the fast path's domain and its edges) parse to exactly what the general parser gives.
+    @Test func decimalsParseLikeTheGeneralParser() {
+        var g = JSONGenerator(state: 31)
+        var literals = [
+            "0.1", "-0.0", "0.0", "123.45", "999999999999999.9", "0.000000000000000000001", "1.7976931348623157",
+            "9007199254740993.5", "12345678901234.56", "-0.30000000000000004", "4.35", "1.005", "2.675",
+        ]
+        for _ in 0..<20_000 {
+            let whole = g.next() % 1_000_000_000
+            let fractionDigits = Int(g.next() % 12) + 1
+            var fraction = String(g.next() % 1_000_000_000_000)
+            fraction = String(repeating: "0", count: max(0, fractionDigits - fraction.count)) + fraction
+            literals.append((g.next() % 2 == 0 ? "-" : "") + "\(whole)." + fraction.prefix(fractionDigits))
+        }
+        for literal in literals {
+            let ours = Array(literal.utf8).withUnsafeBytes { RawJSON.parseDouble($0) }
+            let reference = Double(literal)
+            #expect(ours?.bitPattern == reference?.bitPattern, "\(literal): \(String(describing: ours))")
+        }
+    }
+
     @Test func numbersParse() {
         func d(_ s: String) -> Double? { Array(s.utf8).withUnsafeBytes { RawJSON.parseDouble($0) } }
         func i(_ s: String) -> Int64? { Array(s.utf8).withUnsafeBytes { RawJSON.parseInt64($0) } }
