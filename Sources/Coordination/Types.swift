@@ -1,3 +1,5 @@
+import RawJSON
+
 /// What a caller asserts about a stream before appending (optimistic concurrency).
 public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
     /// No check.
@@ -66,6 +68,30 @@ public struct AppendRequest: Sendable, Hashable {
 }
 
 public struct AppendResult: Sendable, Hashable, Codable {
+    /// Decodes a JSON array of results (the form the stores keep for idempotent replays and PostgreSQL's append
+    /// function returns), without Foundation's decoder.
+    /// - Throws: ``CoordinationError`` `.queryFailed` when the text is not such an array.
+    public static func decodeArray(json text: String) throws -> [AppendResult] {
+        let malformed = CoordinationError(.queryFailed, "malformed append result from the store: \(text.prefix(80))")
+        guard case .array(let items) = try? JSONValue.parse(text) else { throw malformed }
+        return try items.map { item in
+            guard case .object(let m) = item, let stream = m["stream"]?.string,
+                let firstVersion = m["firstVersion"]?.int64, let lastVersion = m["lastVersion"]?.int64,
+                let firstPosition = m["firstPosition"]?.int64, let lastPosition = m["lastPosition"]?.int64,
+                case .array(let ids) = m["eventIDs"]
+            else { throw malformed }
+            let eventIDs = try ids.map { id -> String in
+                guard let text = id.string else { throw malformed }
+                return text
+            }
+            var replayed = false
+            if case .bool(let flag) = m["replayed"] { replayed = flag }
+            return AppendResult(
+                stream: stream, firstVersion: firstVersion, lastVersion: lastVersion, firstPosition: firstPosition,
+                lastPosition: lastPosition, eventIDs: eventIDs, replayed: replayed)
+        }
+    }
+
     public var stream: String
     /// Version of the first and last appended event.
     public var firstVersion: Int64

@@ -312,17 +312,21 @@ public actor PostgresCoordinationStore: CoordinationStore {
     /// A PostgreSQL array literal of quoted elements: `{"a","b\"c"}`. The server unescapes it, so each
     /// element arrives byte for byte.
     static func arrayLiteral(_ items: [String]) -> String {
-        var text = "{"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(items.reduce(2) { $0 + $1.utf8.count + 3 })
+        bytes.append(UInt8(ascii: "{"))
         for (index, item) in items.enumerated() {
-            if index > 0 { text += "," }
-            text += "\""
-            for character in item.unicodeScalars {
-                if character == "\"" || character == "\\" { text.unicodeScalars.append("\\") }
-                text.unicodeScalars.append(character)
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in item.utf8 {
+                // Only ASCII quote and backslash are escaped; UTF-8 continuation bytes never equal them.
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
             }
-            text += "\""
+            bytes.append(UInt8(ascii: "\""))
         }
-        return text + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: - Reads
@@ -825,6 +829,6 @@ public actor PostgresCoordinationStore: CoordinationStore {
 extension AppendResult {
     /// Decodes the JSON array stored with an idempotency key (or returned by the append function).
     static func decodeArray(_ text: String) throws -> [AppendResult] {
-        try JSONDecoder().decode([AppendResult].self, from: Data(text.utf8))
+        try AppendResult.decodeArray(json: text)
     }
 }

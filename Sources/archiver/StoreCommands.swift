@@ -156,18 +156,36 @@ struct AppendCommand: AsyncParsableCommand {
         var total = 0
         var streams = Set<String>()
         var lineNumber = 0
+        // One batch is in flight while the next is read and validated (batches of more than one event): the
+        // store's round trip and commit overlap the parsing. A batch is sent only after the one before it succeeded, so order is kept and
+        // a failure stops everything after it.
+        var inFlight: (task: Task<Void, any Error>, count: Int)?
+        func settle() async throws {
+            guard let (task, count) = inFlight else { return }
+            inFlight = nil
+            try await task.value
+            total += count
+        }
         func commit() async throws {
+            try await settle()
             guard !requests.isEmpty else { return }
-            do {
-                _ = try await store.appendMultiple(requests, idempotencyKey: nil)
-            } catch {
-                throw ValidationError(
-                    "stdin line \(lineNumber - pending + 1)...\(lineNumber) not appended: \(CLIErrors.describe(error).0); "
-                        + "the \(total) events before them were appended")
-            }
-            total += pending
+            let batch = requests
+            let (first, last, before) = (lineNumber - pending + 1, lineNumber, total)
+            inFlight = (
+                Task {
+                    do {
+                        _ = try await store.appendMultiple(batch, idempotencyKey: nil)
+                    } catch {
+                        throw ValidationError(
+                            "stdin line \(first)...\(last) not appended: \(CLIErrors.describe(error).0); the "
+                                + "\(before) events before them were appended")
+                    }
+                }, pending
+            )
             requests.removeAll(keepingCapacity: true)
             pending = 0
+            // Single events: the hop to a task costs more than the overlap gains.
+            if batchSize == 1 { try await settle() }
         }
         while let line = readLine(strippingNewline: true) {
             lineNumber += 1
@@ -177,6 +195,7 @@ struct AppendCommand: AsyncParsableCommand {
                 event = try Self.parseBatchLine(line)
             } catch {
                 try await commit()
+                try await settle()
                 throw ValidationError(
                     "stdin line \(lineNumber): \(error); nothing from this line on was appended (\(total) events before "
                         + "it were)")
@@ -191,6 +210,7 @@ struct AppendCommand: AsyncParsableCommand {
             if pending >= batchSize { try await commit() }
         }
         try await commit()
+        try await settle()
         let seconds = max(
             0.000_001,
             Double((ContinuousClock.now - started).components.attoseconds) / 1e18
