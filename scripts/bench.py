@@ -365,7 +365,8 @@ def main():
     pg_url = os.environ.get("ARCHIVER_TEST_POSTGRES_URL")
     pgbin = subprocess.run("pg_config --bindir", shell=True, capture_output=True, text=True).stdout.strip()
     if pg_url and os.path.exists(os.path.join(pgbin, "pgbench")):
-        small = min(args.events, 20_000)
+        # Batches: 100k events, so that the start-up of each client process (~30 ms) weighs little.
+        small = min(args.events, 100_000)
         with open(corpus) as src, open(os.path.join(work, "small.jsonl"), "w") as dst:
             for _, line in zip(range(small), src):
                 dst.write(line)
@@ -540,7 +541,10 @@ def main():
         "- The raw-insert reference for append runs in Python, so it includes Python's JSON parsing; archiver's",
         "  append includes validation of every event's JSON, expected-version checks and stream-head upkeep.",
         "- The flush reference writes one unverifiable blob; archiver also hashes every event into the chain,",
-        "  partitions by category and day, fsyncs objects and directories, and commits manifests.",
+        "  partitions by category and day, fsyncs objects and directories, and commits manifests. The page cache",
+        "  is synced before each flush row, so its fsyncs do not wait for the append's dirty pages.",
+        "- The pgbench reference inserts rows with the corpus's own payload (its first event's data and metadata).",
+        "- What limits each ratio, from profiles: [PERFORMANCE.md](PERFORMANCE.md).",
         "",
         "Commands: `make bench` (= `swift build -c release --product archiver && python3 scripts/bench.py "
         ".build/release/archiver --events 1000000 --streams 10000`); `--events 5000000` for the large corpus.",

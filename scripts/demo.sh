@@ -63,4 +63,8 @@ PY
 else
     echo "(skipping the DuckDB step: pip install duckdb)"
 fi
+
+step "11. Compact the snapshots into one generation (checked before it is used), and verify once more"
+archiver compact
+archiver verify
 printf '\nDemo finished in %ss. Files are in %s.\n' $(( $(date +%s) - start )) "$WORK"

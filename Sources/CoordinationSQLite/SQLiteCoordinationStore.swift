@@ -140,7 +140,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                                 + "new request")
                     }
                     let stored = lookup.string(1)
-                    let decoded = try JSONDecoder().decode([AppendResult].self, from: Data(stored.utf8))
+                    let decoded = try AppendResult.decodeArray(json: stored)
                     return decoded.map {
                         var r = $0; r.replayed = true; return r
                     }
