@@ -216,5 +216,10 @@ import Testing
         #expect(StreamFilter(parsing: "3:A") == nil)
         #expect(StreamHash.fnv1a64("") == 0xcbf2_9ce4_8422_2325)
         #expect(StreamHash.fnv1a64("a") == 0xaf63_dc4c_8601_ec8c)
+        // The flusher builds filters from the streams' FNV hashes: the very same filter.
+        for count in [0, 1, 7, 500, 3_000] {
+            let some = Array(streams.prefix(count)) + (500..<max(500, count)).map { "order-\($0)" }
+            #expect(StreamFilter(streamHashes: Set(some.map(StreamHash.fnv1a64))) == StreamFilter(streams: some))
+        }
     }
 }
