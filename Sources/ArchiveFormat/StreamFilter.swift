@@ -20,16 +20,11 @@ public struct StreamFilter: Sendable, Hashable {
 
     /// A filter sized for `streams`, holding all of them.
     public init<S: Collection>(streams: S) where S.Element == String {
-        let wanted = max(64, min(Self.maxBits, streams.count * 10))
-        let m = (wanted + 7) / 8 * 8
-        let k = streams.isEmpty ? 1 : Int((Double(m) / Double(streams.count) * 0.693).rounded())
-        self.bits = [UInt8](repeating: 0, count: m / 8)
-        self.hashCount = max(1, min(8, k))
-        for stream in streams { insert(stream) }
+        self.init(streamHashes: streams.map(StreamHash.fnv1a64))
     }
 
-    /// A filter sized for streams given by their ``StreamHash/fnv1a64(_:)`` values (distinct), holding all of them:
-    /// the same filter as ``init(streams:)`` over the streams themselves.
+    /// A filter sized for streams given by their ``StreamHash/fnv1a64(_:)`` values (one per distinct stream),
+    /// holding all of them: the same filter as ``init(streams:)`` over the streams themselves.
     public init<S: Collection>(streamHashes: S) where S.Element == UInt64 {
         let wanted = max(64, min(Self.maxBits, streamHashes.count * 10))
         let m = (wanted + 7) / 8 * 8
