@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "ArchiverCoreTests",
             dependencies: [
-                "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite", "RawJSON",
+                "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite", "RawJSON", "Zstd",
             ]
         ),
         .testTarget(

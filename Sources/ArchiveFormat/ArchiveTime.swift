@@ -81,7 +81,7 @@ public enum ArchiveTime {
 
     /// ``parseRFC3339(_:)`` over UTF-8 bytes, without allocating.
     public static func parseRFC3339(bytes b: UnsafeRawBufferPointer) -> Int64? {
-        func num(_ from: Int, _ count: Int) -> Int64? {
+        @inline(__always) func num(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= b.count else { return nil }
             var v: Int64 = 0
             for i in from..<(from + count) {
@@ -91,7 +91,7 @@ public enum ArchiveTime {
             return v
         }
         guard b.count >= 20, let year = num(0, 4), b[4] == 45, let month = num(5, 2), b[7] == 45,
-            let day = num(8, 2), [84, 116, 32].contains(b[10]), let hour = num(11, 2), b[13] == 58,
+            let day = num(8, 2), b[10] == 84 || b[10] == 116 || b[10] == 32, let hour = num(11, 2), b[13] == 58,
             let minute = num(14, 2), b[16] == 58, let second = num(17, 2),
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }

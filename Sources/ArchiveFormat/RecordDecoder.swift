@@ -8,6 +8,9 @@ public struct RecordFields: Sendable, Hashable {
     public var recordedAtNanos: Int64
     /// Ranges of the JSON string values, quotes included.
     public var stream: Range<Int>
+    /// ``StreamHash/fnv1a64(_:)`` of the stream's name, computed while decoding (on the decoding cores), so
+    /// that per-stream state can be looked up without making a `String` per record.
+    public var streamHash: UInt64
     public var id: Range<Int>
     public var type: Range<Int>
     /// The exact bytes of the `data` and `metadata` values.
@@ -38,10 +41,12 @@ public enum RecordDecoder {
         let suffix = RecordLayout.hashSuffixLength
         guard line.count > suffix + 60 else { return nil }
         var i = 0
-        @inline(__always) func expect(_ piece: [UInt8]) -> Bool {
-            guard i + piece.count <= line.count else { return false }
-            for (k, b) in piece.enumerated() where line[i + k] != b { return false }
-            i += piece.count
+        @inline(__always) func expect(_ piece: StaticString) -> Bool {
+            let n = piece.utf8CodeUnitCount
+            guard i + n <= line.count else { return false }
+            let text = piece.utf8Start
+            for k in 0..<n where line[i &+ k] != text[k] { return false }
+            i += n
             return true
         }
         @inline(__always) func integer() -> Int64? {
@@ -60,10 +65,9 @@ public enum RecordDecoder {
             i = end
             return start..<end
         }
-        guard expect(RecordLayout.positionKey), let position = integer(), expect(RecordLayout.streamKey),
-            let stream = string(), expect(RecordLayout.versionKey), let version = integer(),
-            expect(RecordLayout.idKey), let id = string(), expect(RecordLayout.typeKey), let type = string(),
-            expect(RecordLayout.recordedAtKey)
+        guard expect(#"{"position":"#), let position = integer(), expect(#","stream":"#), let stream = string(),
+            expect(#","version":"#), let version = integer(), expect(#","id":"#), let id = string(),
+            expect(#","type":"#), let type = string(), expect(#","recorded_at":""#)
         else { return nil }
         let timeStart = i
         guard let hit = memchr(line.baseAddress! + i, 0x22, line.count - i),
@@ -71,19 +75,20 @@ public enum RecordDecoder {
             let recordedAt = ArchiveTime.parseRFC3339(bytes: UnsafeRawBufferPointer(rebasing: line[timeStart..<quote]))
         else { return nil }
         i = quote + 1
-        guard expect(RecordLayout.dataKey), let dataEnd = RawJSON.structuralEnd(of: line, from: i) else { return nil }
+        guard expect(#","data":"#), let dataEnd = RawJSON.structuralEnd(of: line, from: i) else { return nil }
         let data = i..<dataEnd
         i = dataEnd
         let bodyEnd = line.count - suffix
-        guard expect(RecordLayout.metadataKey), RawJSON.structuralEnd(of: line, from: i) == bodyEnd else { return nil }
+        guard expect(#","metadata":"#), RawJSON.structuralEnd(of: line, from: i) == bodyEnd else { return nil }
         let metadata = i..<bodyEnd
         i = bodyEnd
-        guard expect(RecordLayout.hashKey), line[line.count - 2] == UInt8(ascii: "\""),
+        guard expect(#","hash":""#), line[line.count - 2] == UInt8(ascii: "\""),
             line[line.count - 1] == UInt8(ascii: "}")
         else { return nil }
         return RecordFields(
-            position: position, version: version, recordedAtNanos: recordedAt, stream: stream, id: id, type: type,
-            data: data, metadata: metadata, bodyEnd: bodyEnd, hash: (bodyEnd + 9)..<(line.count - 2))
+            position: position, version: version, recordedAtNanos: recordedAt, stream: stream,
+            streamHash: StreamHash.fnv1a64(jsonString: UnsafeRawBufferPointer(rebasing: line[stream])), id: id,
+            type: type, data: data, metadata: metadata, bodyEnd: bodyEnd, hash: (bodyEnd + 9)..<(line.count - 2))
     }
 
     /// Decodes any member order the JSON allows, for precise errors.
@@ -127,7 +132,9 @@ public enum RecordDecoder {
             throw ArchiveFormatError(.badRecord, "recorded_at is not an RFC 3339 time")
         }
         return RecordFields(
-            position: position, version: version, recordedAtNanos: recordedAt, stream: ranges[1], id: ranges[3],
+            position: position, version: version, recordedAtNanos: recordedAt, stream: ranges[1],
+            streamHash: StreamHash.fnv1a64(jsonString: UnsafeRawBufferPointer(rebasing: line[ranges[1]])),
+            id: ranges[3],
             type: ranges[4], data: ranges[6], metadata: ranges[7], bodyEnd: line.count - suffix,
             hash: (hash.lowerBound + 1)..<(hash.upperBound - 1))
     }

@@ -1,3 +1,6 @@
+import Glibc
+import RawJSON
+
 /// The stable 64-bit hash of a stream name that sharded replay and the per-file stream filters use:
 /// FNV-1a 64 over the name's UTF-8 bytes (offset basis `0xcbf29ce484222325`, prime `0x100000001b3`).
 ///
@@ -16,6 +19,23 @@ public enum StreamHash {
             hash &*= 0x100_0000_01b3
         }
         return hash
+    }
+
+    /// The hash of a stream name given as its UTF-8 bytes.
+    public static func fnv1a64(bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return hash
+    }
+
+    /// The hash of the stream name a JSON string (quotes included, as a record holds it) spells.
+    public static func fnv1a64(jsonString: UnsafeRawBufferPointer) -> UInt64 {
+        let inner = UnsafeRawBufferPointer(rebasing: jsonString.dropFirst().dropLast())
+        if memchr(inner.baseAddress!, 0x5C, inner.count) == nil { return fnv1a64(bytes: inner) }
+        return fnv1a64((try? RawJSON.decodeString(jsonString)) ?? String(decoding: inner, as: UTF8.self))
     }
 
     /// MurmurHash3's 64-bit finalizer (`fmix64`). FNV-1a's low bits barely change when only the last byte

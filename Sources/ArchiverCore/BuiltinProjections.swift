@@ -74,7 +74,7 @@ public struct FieldSumFold: Projection {
         }
     }
 
-    var totals: [String: Total] = [:]
+    var totals = StreamTable<Total>()
 
     public init(field: String) {
         self.field = field
@@ -91,12 +91,14 @@ public struct FieldSumFold: Projection {
                 break
             }
         }
-        totals[event.stream, default: Total()].update(version: event.version, position: event.position, add: value)
+        let entry = totals.entry(of: event) { Total() }
+        totals[entry].update(version: event.version, position: event.position, add: value)
     }
 
     public func rows() throws -> [ProjectedRow] {
-        totals.keys.sorted().map { stream in
-            let t = totals[stream]!
+        totals.sortedEntries().map { entry in
+            let stream = totals.names[entry]
+            let t = totals[entry]
             var out: [UInt8] = []
             out.append(contentsOf: #"{"stream":"#.utf8)
             RawJSON.appendQuoted(stream, to: &out)
@@ -109,13 +111,14 @@ public struct FieldSumFold: Projection {
     }
 
     public mutating func restore(rows: [ProjectedRow]) throws {
-        totals = [:]
+        totals = StreamTable()
         for row in rows {
             guard case .object(let m) = try JSONValue.parse(row.json), let stream = m["stream"]?.string,
                 let version = m["version"]?.int64, let position = m["position"]?.int64,
                 let count = m["count"]?.int64, let sum = m["sum"]?.double
             else { throw ArchiverError(.unreadable, "aggregate snapshot row \(row.key) is not a sum row") }
-            totals[stream] = Total(version: version, position: position, count: count, sum: sum)
+            let entry = totals.entry(named: stream) { Total() }
+            totals[entry] = Total(version: version, position: position, count: count, sum: sum)
         }
     }
 }

@@ -464,13 +464,13 @@ struct RunBuilder {
         minRecordedAt = min(minRecordedAt, facts.minRecordedAtNanos)
         maxRecordedAt = max(maxRecordedAt, facts.maxRecordedAtNanos)
         var targets: [String: (writer: SegmentFileWriter, partition: String)] = [:]
-        for feed in loaded.feeds {
-            let partition = LodeLayout.partitionPath(ofKey: feed.path)
+        for pipeline in loaded.pipelines {
+            let partition = LodeLayout.partitionPath(ofKey: pipeline.path)
             if writers[partition] == nil {
                 writers[partition] = try archive.makeSegmentWriter(spoolDirectory: spoolDirectory)
                 order.append(partition)
             }
-            targets[feed.path] = (writers[partition]!, partition)
+            targets[pipeline.path] = (writers[partition]!, partition)
         }
         var added: Int64 = 0
         var previous = count > 0 ? lastPosition : Int64.min
@@ -478,7 +478,7 @@ struct RunBuilder {
         var tree = self.tree
         var recordBytes = self.recordBytes
         var totalRecordBytes = self.totalRecordBytes
-        try await ChunkMerger.forEachLine(loaded) { line, fields, path, lineNumber in
+        try await ChunkMerger.forEachLine(loaded.pipelines) { line, fields, path, lineNumber in
             guard fields.position > previous, let hash = RecordDecoder.hash(line, fields) else {
                 throw ArchiveFormatError(
                     .chainMismatch, "\(path) line \(lineNumber): position or hash out of order or malformed")

@@ -1,4 +1,5 @@
 import ArchiveFormat
+import Foundation
 
 /// One archived event as a projection sees it. The byte buffers (and the record they point into) are valid
 /// only during the call that receives the event; copy what must outlive it.
@@ -19,12 +20,23 @@ public struct ReplayEvent {
 
     public var position: Int64 { fields.position }
     public var stream: String { RecordDecoder.string(line, fields.stream) }
+    /// ``StreamHash/fnv1a64(_:)`` of ``stream``, already computed.
+    public var streamHash: UInt64 { fields.streamHash }
     public var version: Int64 { fields.version }
     public var id: String { RecordDecoder.string(line, fields.id) }
     public var type: String { RecordDecoder.string(line, fields.type) }
     public var recordedAtNanos: Int64 { fields.recordedAtNanos }
     /// The event's `metadata` JSON object.
     public var metadata: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: line[fields.metadata]) }
+
+    /// Calls `body` with the UTF-8 bytes of ``stream`` (without making a `String` when the name has no escapes).
+    public func withStreamName<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let inner = UnsafeRawBufferPointer(
+            rebasing: line[(fields.stream.lowerBound + 1)..<(fields.stream.upperBound - 1)])
+        if memchr(inner.baseAddress!, 0x5C, inner.count) == nil { return try body(inner) }
+        var name = stream
+        return try name.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    }
 
     public var dataString: String { String(decoding: data, as: UTF8.self) }
     public var metadataString: String { String(decoding: metadata, as: UTF8.self) }

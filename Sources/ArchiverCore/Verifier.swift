@@ -148,7 +148,7 @@ public struct Verifier: Sendable {
             case .failure(let error):
                 report.problems.append(Self.problem(error, location: location))
             case .success(let snapshot):
-                report.objects += snapshot.feeds.count
+                report.objects += snapshot.pipelines.count
                 report.storedBytes += snapshot.storedBytes
                 var stats = ReadStats()
                 do {

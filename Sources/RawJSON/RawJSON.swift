@@ -215,6 +215,15 @@ extension RawJSON {
             }
             return i
         }
+        if first != UInt8(ascii: "\"") && hasBlockScan { return structuralEndByBlocks(of: bytes, from: start) }
+        return structuralEndByWords(of: bytes, from: start)
+    }
+
+    /// ``structuralEnd(of:from:)`` for a string, object or array, eight bytes at a time: for strings (the loop
+    /// stops only at the closing quote or a backslash), and for objects and arrays where the block scan is not
+    /// available.
+    static func structuralEndByWords(of bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        var i = start
         var depth = 0
         var inString = false
         let count = bytes.count
