@@ -200,27 +200,28 @@ public struct Flusher: Sendable {
         // are no larger than a snapshot can hold (a record is at least ~200 bytes), so that small snapshots
         // (a sidecar flushing every few seconds) do not read and encode thousands of events to use a few.
         let pageSize = min(options.pageSize, max(32, archive.settings.targetSnapshotBytes / 128))
-        var prefetch = PagePrefetch(store: store, pageSize: pageSize, encryptor: encryptor)
+        var prefetch = PagePrefetch(
+            store: store, pageSize: pageSize, encryptor: encryptor, partitioning: archive.settings.partitioning)
         prefetch.start(after: after)
         defer { prefetch.cancel() }
         pages: while true {
             let page = try await prefetch.take()
             if page.isEmpty { break }
-            if page.count == pageSize, let last = page.events.last, last.position < highWaterMark {
-                prefetch.start(after: last.position)
+            if page.count == pageSize, let last = page.positions.last, last < highWaterMark {
+                prefetch.start(after: last)
             }
             var stopped = false
-            try page.forEach { event, body, streamHash in
+            try page.forEach { event in
                 if event.position > highWaterMark {
                     stopped = true
                     return false
                 }
-                if segment.isFull(addingPartitionFor: event) {
+                if segment.isFull(adding: event) {
                     stoppedAtLimit = true
                     stopped = true
                     return false
                 }
-                try segment.add(event, body: body, streamHash: streamHash)
+                try segment.add(event, partition: page.partitions[event.slot])
                 after = event.position
                 return true
             }
@@ -250,22 +251,23 @@ public struct Flusher: Sendable {
             archive: archive, snapshotID: intent.snapshotID, chain: chainStart,
             spoolDirectory: options.spoolDirectory)
         let pageSize = Int(min(Int64(options.pageSize), max(1, intent.eventCount)))
-        var prefetch = PagePrefetch(store: store, pageSize: pageSize, encryptor: encryptor)
+        var prefetch = PagePrefetch(
+            store: store, pageSize: pageSize, encryptor: encryptor, partitioning: archive.settings.partitioning)
         prefetch.start(after: intent.firstPosition - 1)
         defer { prefetch.cancel() }
         pages: while true {
             let page = try await prefetch.take()
             if page.isEmpty { break }
-            if page.count == pageSize, let last = page.events.last, last.position < intent.lastPosition {
-                prefetch.start(after: last.position)
+            if page.count == pageSize, let last = page.positions.last, last < intent.lastPosition {
+                prefetch.start(after: last)
             }
             var stopped = false
-            try page.forEach { event, body, streamHash in
+            try page.forEach { event in
                 if event.position > intent.lastPosition {
                     stopped = true
                     return false
                 }
-                try segment.add(event, body: body, streamHash: streamHash)
+                try segment.add(event, partition: page.partitions[event.slot])
                 return true
             }
             if stopped { break pages }
@@ -441,45 +443,50 @@ public struct Flusher: Sendable {
     }
 }
 
-/// Reads pages of events one ahead: the next page comes from the store while the current one is encoded.
-/// Reads the next page of events, prepares them (subject encryption when configured) and encodes each record's
-/// body, in a task of its own while the flusher seals and writes the page before: reading, encoding and hashing
-/// then use two cores. Calls are strictly sequential (``take()`` before the next ``start(after:)``).
+/// Reads the next page of events, prepares them (subject encryption when configured), encodes each record's
+/// body and numbers its partition, in a task of its own while the flusher seals and writes the page before:
+/// reading, encoding and hashing then use two cores, and the flusher's loop touches no `String`. Calls are
+/// strictly sequential (``take()`` before the next ``start(after:)``).
 struct PagePrefetch {
     let store: any CoordinationStore
     let pageSize: Int
     private var encryptor: SubjectEncryptor?
-    private var pending: Task<(EncodedPage, SubjectEncryptor?), any Error>?
+    private var slots: PartitionSlots
+    private var pending: Task<(EncodedPage, SubjectEncryptor?, PartitionSlots), any Error>?
 
-    init(store: any CoordinationStore, pageSize: Int, encryptor: SubjectEncryptor?) {
+    init(store: any CoordinationStore, pageSize: Int, encryptor: SubjectEncryptor?, partitioning: ArchivePartitioning) {
         self.store = store
         self.pageSize = pageSize
         self.encryptor = encryptor
+        self.slots = PartitionSlots(partitioning: partitioning)
     }
 
     mutating func start(after position: Int64) {
         let store = self.store
         let pageSize = self.pageSize
         let encryptor = self.encryptor
+        let slots = self.slots
         pending = Task {
             var encryptor = encryptor
+            var slots = slots
             var page = EncodedPage()
             let events = try await store.readAll(after: position, limit: pageSize)
-            page.events.reserveCapacity(events.count)
-            page.bodyEnds.reserveCapacity(events.count)
-            page.streamHashes.reserveCapacity(events.count)
-            page.bodies.reserveCapacity(events.count * 512)
+            page.reserve(events.count)
             for event in events {
                 let prepared = try await encryptor?.prepare(event) ?? event
                 RecordEncoder.appendBody(
                     position: prepared.position, stream: prepared.stream, version: prepared.version, id: prepared.id,
                     type: prepared.type, recordedAtNanos: prepared.recordedAtNanos, data: prepared.data,
                     metadata: prepared.metadata, into: &page.bodies)
+                page.positions.append(prepared.position)
+                page.recordedAts.append(prepared.recordedAtNanos)
+                page.slots.append(
+                    Int32(slots.slot(stream: prepared.stream, recordedAtNanos: prepared.recordedAtNanos)))
                 page.streamHashes.append(StreamHash.fnv1a64(prepared.stream))
-                page.events.append(prepared)
                 page.bodyEnds.append(page.bodies.count)
             }
-            return (page, encryptor)
+            page.partitions = slots.values
+            return (page, encryptor, slots)
         }
     }
 
@@ -487,40 +494,97 @@ struct PagePrefetch {
     mutating func take() async throws -> EncodedPage {
         guard let task = pending else { return EncodedPage() }
         pending = nil
-        let (page, encryptor) = try await task.value
+        let (page, encryptor, slots) = try await task.value
         self.encryptor = encryptor
+        self.slots = slots
         return page
     }
 
     func cancel() { pending?.cancel() }
 }
 
-/// A page of events ready to archive, with each record's body (everything the chain hash covers) encoded.
+/// Numbers the partitions (e.g. category and day) that events fall into: the flusher finds a partition's file
+/// by its number instead of hashing the stream name and building the partition strings per event.
+struct PartitionSlots: Sendable {
+    let partitioning: ArchivePartitioning
+    /// Each slot's partition values, in ``ArchivePartitioning/keys`` order.
+    private(set) var values: [[String]] = []
+    private var slotOfValues: [[String]: Int] = [:]
+    /// Each stream's slot for the day it was last seen on (a stream keeps its category).
+    private var byStream: [String: (day: Int64, slot: Int)] = [:]
+
+    init(partitioning: ArchivePartitioning) {
+        self.partitioning = partitioning
+    }
+
+    mutating func slot(stream: String, recordedAtNanos: Int64) -> Int {
+        let nanosPerDay: Int64 = 86_400_000_000_000
+        let (quotient, remainder) = recordedAtNanos.quotientAndRemainder(dividingBy: nanosPerDay)
+        let day = remainder < 0 ? quotient - 1 : quotient
+        if let cached = byStream[stream], cached.day == day { return cached.slot }
+        let partition = partitioning.values(stream: stream, recordedAtNanos: recordedAtNanos)
+        let slot: Int
+        if let known = slotOfValues[partition] {
+            slot = known
+        } else {
+            slot = values.count
+            values.append(partition)
+            slotOfValues[partition] = slot
+        }
+        byStream[stream] = (day, slot)
+        return slot
+    }
+}
+
+/// A page of events ready to archive: each record's body (everything the chain hash covers) encoded, with the
+/// few facts the flusher needs per event.
 struct EncodedPage: Sendable {
-    var events: [RecordedEvent] = []
+    var positions: [Int64] = []
+    var recordedAts: [Int64] = []
+    /// Each event's ``PartitionSlots`` number; `partitions[slot]` are its partition values.
+    var slots: [Int32] = []
+    var partitions: [[String]] = []
+    /// Each event's ``StreamHash/fnv1a64(_:)``, for the files' stream filters.
+    var streamHashes: [UInt64] = []
     var bodies: [UInt8] = []
     /// `bodies[bodyEnds[i - 1]..<bodyEnds[i]]` is event `i`'s body.
     var bodyEnds: [Int] = []
-    /// Each event's ``StreamHash/fnv1a64(_:)``, for the files' stream filters.
-    var streamHashes: [UInt64] = []
 
-    var count: Int { events.count }
-    var isEmpty: Bool { events.isEmpty }
+    var count: Int { positions.count }
+    var isEmpty: Bool { positions.isEmpty }
 
-    /// Calls `body` with each event, its record body and stream hash, in order, until it returns false.
-    func forEach(_ body: (borrowing RecordedEvent, UnsafeRawBufferPointer, UInt64) throws -> Bool) rethrows {
+    mutating func reserve(_ count: Int) {
+        positions.reserveCapacity(count)
+        recordedAts.reserveCapacity(count)
+        slots.reserveCapacity(count)
+        streamHashes.reserveCapacity(count)
+        bodyEnds.reserveCapacity(count)
+        bodies.reserveCapacity(count * 512)
+    }
+
+    /// Calls `body` with each event, in order, until it returns false.
+    func forEach(_ body: (PageEvent) throws -> Bool) rethrows {
         try bodies.withUnsafeBytes { raw in
-            try events.withUnsafeBufferPointer { events in
-                var start = 0
-                for index in events.indices {
-                    let end = bodyEnds[index]
-                    let record = UnsafeRawBufferPointer(rebasing: raw[start..<end])
-                    guard try body(events[index], record, streamHashes[index]) else { return }
-                    start = end
-                }
+            var start = 0
+            for index in positions.indices {
+                let end = bodyEnds[index]
+                let event = PageEvent(
+                    position: positions[index], recordedAtNanos: recordedAts[index], slot: Int(slots[index]),
+                    streamHash: streamHashes[index], body: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                guard try body(event) else { return }
+                start = end
             }
         }
     }
+}
+
+/// One event of an ``EncodedPage``; `body` is valid only during the call that receives it.
+struct PageEvent {
+    var position: Int64
+    var recordedAtNanos: Int64
+    var slot: Int
+    var streamHash: UInt64
+    var body: UnsafeRawBufferPointer
 }
 
 /// Lease holder names are `host/pid`.

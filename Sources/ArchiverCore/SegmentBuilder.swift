@@ -12,11 +12,10 @@ struct SegmentBuilder {
     let snapshotID: String
     let spoolDirectory: String
     private(set) var encoder: RecordEncoder
-    private var files: [String: PartitionFile] = [:]
-    /// The partition of the previous event: consecutive events mostly share one.
-    private var lastFile: (key: String, file: PartitionFile)?
-    /// Partition order of first appearance, so the files list is deterministic.
-    private var order: [String] = []
+    /// Open files by partition slot (``PartitionSlots``), and the slots in order of first appearance, so the
+    /// files list is deterministic.
+    private var files: [PartitionFile?] = []
+    private var order: [Int] = []
     private var line: [UInt8] = []
     /// The records tree over the chain hashes, for `archiver.records_root`, built on a worker queue.
     private let tree = BackgroundRecordsTree()
@@ -26,9 +25,6 @@ struct SegmentBuilder {
     private(set) var bytesIn: Int64 = 0
     private var minRecordedAt = Int64.max
     private var maxRecordedAt = Int64.min
-    /// Each stream's partition key for the day it was last seen on: one dictionary lookup per event instead of
-    /// building the category and day strings again.
-    private var partitionKeys: [String: (day: Int64, key: String)] = [:]
 
     var chain: ChainHash { encoder.chain }
 
@@ -41,36 +37,32 @@ struct SegmentBuilder {
     }
 
     /// True if adding `event` would exceed the snapshot's size or partition limits (never for the first event).
-    mutating func isFull(addingPartitionFor event: RecordedEvent) -> Bool {
+    func isFull(adding event: PageEvent) -> Bool {
         guard count > 0 else { return false }
         if bytesIn >= Int64(archive.settings.targetSnapshotBytes) { return true }
-        return file(for: event) == nil && files.count >= archive.settings.maxPartitionsPerSnapshot
+        return file(slot: event.slot) == nil && order.count >= archive.settings.maxPartitionsPerSnapshot
     }
 
-    /// Adds `event`, whose record body (``RecordEncoder/appendBody``) is `body` and whose stream has the
-    /// ``StreamHash/fnv1a64(_:)`` value `streamHash`: seals it onto the chain and writes it to its partition's
-    /// file.
-    mutating func add(_ event: RecordedEvent, body: UnsafeRawBufferPointer, streamHash: UInt64) throws {
+    /// Adds `event`, whose partition values are `partition`: seals its body onto the chain and writes the
+    /// record to its partition's file.
+    mutating func add(_ event: PageEvent, partition: [String]) throws {
         let file: PartitionFile
-        if let existing = self.file(for: event) {
+        if let existing = self.file(slot: event.slot) {
             file = existing
         } else {
-            let values = archive.settings.partitioning.values(
-                stream: event.stream, recordedAtNanos: event.recordedAtNanos)
-            let partition = zip(archive.settings.partitioning.keys, values).map { (key: $0, value: $1) }
             file = PartitionFile(
-                partition: partition, writer: try archive.makeSegmentWriter(spoolDirectory: spoolDirectory))
-            let key = partitionKey(for: event)
-            files[key] = file
-            order.append(key)
-            lastFile = (key, file)
+                partition: zip(archive.settings.partitioning.keys, partition).map { (key: $0, value: $1) },
+                writer: try archive.makeSegmentWriter(spoolDirectory: spoolDirectory))
+            if files.count <= event.slot { files += Array(repeating: nil, count: event.slot + 1 - files.count) }
+            files[event.slot] = file
+            order.append(event.slot)
         }
         line.removeAll(keepingCapacity: true)
-        line.append(contentsOf: body)
+        line.append(contentsOf: event.body)
         encoder.seal(&line, bodyStart: 0)
         tree.append(chainHash: encoder.chain)
         try line.withUnsafeBytes { try file.writer.append(line: $0) }
-        file.streamHashes.insert(streamHash)
+        file.streamHashes.insert(event.streamHash)
         if count == 0 { firstPosition = event.position }
         lastPosition = event.position
         count += 1
@@ -83,15 +75,15 @@ struct SegmentBuilder {
     /// Closes every partition file and returns the staged snapshot.
     mutating func finish(intent: FlushIntent) throws -> Flusher.StagedSnapshot {
         var staged: [Flusher.StagedPartitionFile] = []
-        for key in order {
-            let file = files[key]!
+        for slot in order {
+            let file = files[slot]!
             staged.append(
                 Flusher.StagedPartitionFile(
                     partition: file.partition, staged: try file.writer.finish(),
                     streamFilter: StreamFilter(streamHashes: file.streamHashes)))
         }
         files.removeAll()
-        lastFile = nil
+        order.removeAll()
         return Flusher.StagedSnapshot(
             intent: intent, files: staged, recordsRoot: tree.root(), minRecordedAt: minRecordedAt,
             maxRecordedAt: maxRecordedAt,
@@ -100,27 +92,14 @@ struct SegmentBuilder {
 
     /// Removes staged files after a failure.
     mutating func discard() {
-        for (_, file) in files { file.writer.discard() }
+        for slot in order { files[slot]?.writer.discard() }
         files.removeAll()
-        lastFile = nil
+        order.removeAll()
     }
 
-    /// The open file of `event`'s partition, if any.
-    private mutating func file(for event: RecordedEvent) -> PartitionFile? {
-        let key = partitionKey(for: event)
-        if let lastFile, lastFile.key == key { return lastFile.file }
-        guard let file = files[key] else { return nil }
-        lastFile = (key, file)
-        return file
-    }
-
-    private mutating func partitionKey(for event: RecordedEvent) -> String {
-        let day = event.recordedAtNanos >= 0 ? event.recordedAtNanos / 86_400_000_000_000 : -1
-        if let cached = partitionKeys[event.stream], cached.day == day { return cached.key }
-        let values = archive.settings.partitioning.values(stream: event.stream, recordedAtNanos: event.recordedAtNanos)
-        let key = values.joined(separator: "/")
-        partitionKeys[event.stream] = (day, key)
-        return key
+    /// The open file of partition `slot`, if any.
+    private func file(slot: Int) -> PartitionFile? {
+        slot < files.count ? files[slot] : nil
     }
 }
 
