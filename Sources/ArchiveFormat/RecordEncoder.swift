@@ -43,6 +43,31 @@ public struct RecordEncoder: Sendable {
         position: Int64, stream: String, version: Int64, id: String, type: String, recordedAtNanos: Int64,
         data: String, metadata: String, into out: inout [UInt8]
     ) {
+        var (stream, id, type, data, metadata) = (stream, id, type, data, metadata)
+        stream.withUTF8 { stream in
+            id.withUTF8 { id in
+                type.withUTF8 { type in
+                    data.withUTF8 { data in
+                        metadata.withUTF8 { metadata in
+                            appendBody(
+                                position: position, stream: UnsafeRawBufferPointer(stream), version: version,
+                                id: UnsafeRawBufferPointer(id), type: UnsafeRawBufferPointer(type),
+                                recordedAtNanos: recordedAtNanos, data: UnsafeRawBufferPointer(data),
+                                metadata: UnsafeRawBufferPointer(metadata), into: &out)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ``appendBody(position:stream:version:id:type:recordedAtNanos:data:metadata:into:)`` for columns given as
+    /// UTF-8 bytes (as a store reads them).
+    public static func appendBody(
+        position: Int64, stream: UnsafeRawBufferPointer, version: Int64, id: UnsafeRawBufferPointer,
+        type: UnsafeRawBufferPointer, recordedAtNanos: Int64, data: UnsafeRawBufferPointer,
+        metadata: UnsafeRawBufferPointer, into out: inout [UInt8]
+    ) {
         out.append(contentsOf: RecordLayout.positionKey)
         appendInt(position, to: &out)
         out.append(contentsOf: RecordLayout.streamKey)
@@ -57,9 +82,9 @@ public struct RecordEncoder: Sendable {
         ArchiveTime.appendRFC3339Micros(recordedAtNanos, to: &out)
         out.append(UInt8(ascii: "\""))
         out.append(contentsOf: RecordLayout.dataKey)
-        out.append(contentsOf: data.utf8)
+        out.append(contentsOf: data)
         out.append(contentsOf: RecordLayout.metadataKey)
-        out.append(contentsOf: metadata.utf8)
+        out.append(contentsOf: metadata)
     }
 
     /// Completes the record whose body is `out[bodyStart...]`: hashes it onto ``chain`` and appends the

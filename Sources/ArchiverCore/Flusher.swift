@@ -470,19 +470,26 @@ struct PagePrefetch {
             var encryptor = encryptor
             var slots = slots
             var page = EncodedPage()
-            let events = try await store.readAll(after: position, limit: pageSize)
+            var events = try await store.readAllPacked(after: position, limit: pageSize)
+            if var subjects = encryptor {
+                // Subject encryption rewrites `data` (and needs the store for keys).
+                var prepared: [RecordedEvent] = []
+                for event in events.events() { prepared.append(try await subjects.prepare(event)) }
+                events = PackedEvents(prepared)
+                encryptor = subjects
+            }
             page.reserve(events.count)
-            for event in events {
-                let prepared = try await encryptor?.prepare(event) ?? event
+            events.forEach { event in
                 RecordEncoder.appendBody(
-                    position: prepared.position, stream: prepared.stream, version: prepared.version, id: prepared.id,
-                    type: prepared.type, recordedAtNanos: prepared.recordedAtNanos, data: prepared.data,
-                    metadata: prepared.metadata, into: &page.bodies)
-                page.positions.append(prepared.position)
-                page.recordedAts.append(prepared.recordedAtNanos)
+                    position: event.position, stream: event.stream, version: event.version, id: event.id,
+                    type: event.type, recordedAtNanos: event.recordedAtNanos, data: event.data,
+                    metadata: event.metadata, into: &page.bodies)
+                let streamHash = StreamHash.fnv1a64(bytes: event.stream)
+                page.positions.append(event.position)
+                page.recordedAts.append(event.recordedAtNanos)
                 page.slots.append(
-                    Int32(slots.slot(stream: prepared.stream, recordedAtNanos: prepared.recordedAtNanos)))
-                page.streamHashes.append(StreamHash.fnv1a64(prepared.stream))
+                    Int32(slots.slot(stream: event.stream, hash: streamHash, recordedAtNanos: event.recordedAtNanos)))
+                page.streamHashes.append(streamHash)
                 page.bodyEnds.append(page.bodies.count)
             }
             page.partitions = slots.values
@@ -511,18 +518,21 @@ struct PartitionSlots: Sendable {
     private(set) var values: [[String]] = []
     private var slotOfValues: [[String]: Int] = [:]
     /// Each stream's slot for the day it was last seen on (a stream keeps its category).
-    private var byStream: [String: (day: Int64, slot: Int)] = [:]
+    private var byStream = StreamTable<(day: Int64, slot: Int)>()
 
     init(partitioning: ArchivePartitioning) {
         self.partitioning = partitioning
     }
 
-    mutating func slot(stream: String, recordedAtNanos: Int64) -> Int {
+    /// The slot of an event of the stream whose UTF-8 name is `stream` and ``StreamHash`` is `hash`.
+    mutating func slot(stream: UnsafeRawBufferPointer, hash: UInt64, recordedAtNanos: Int64) -> Int {
         let nanosPerDay: Int64 = 86_400_000_000_000
         let (quotient, remainder) = recordedAtNanos.quotientAndRemainder(dividingBy: nanosPerDay)
         let day = remainder < 0 ? quotient - 1 : quotient
-        if let cached = byStream[stream], cached.day == day { return cached.slot }
-        let partition = partitioning.values(stream: stream, recordedAtNanos: recordedAtNanos)
+        let entry = byStream.entry(hash: hash, name: stream) { (day: Int64.min, slot: -1) }
+        if byStream[entry].day == day { return byStream[entry].slot }
+        let name = String(decoding: stream, as: UTF8.self)
+        let partition = partitioning.values(stream: name, recordedAtNanos: recordedAtNanos)
         let slot: Int
         if let known = slotOfValues[partition] {
             slot = known
@@ -531,7 +541,7 @@ struct PartitionSlots: Sendable {
             values.append(partition)
             slotOfValues[partition] = slot
         }
-        byStream[stream] = (day, slot)
+        byStream[entry] = (day, slot)
         return slot
     }
 }

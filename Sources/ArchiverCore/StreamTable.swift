@@ -39,7 +39,8 @@ struct StreamTable<Value> {
         }
     }
 
-    private mutating func entry(hash: UInt64, name: UnsafeRawBufferPointer, initial: () -> Value) -> Int {
+    /// The entry of the stream whose UTF-8 name is `name` and ``StreamHash/fnv1a64(bytes:)`` is `hash`.
+    mutating func entry(hash: UInt64, name: UnsafeRawBufferPointer, initial: () -> Value) -> Int {
         let mask = slots.count - 1
         // FNV-1a's low bits barely change with a name's last byte: mix before taking the slot.
         var slot = Int(truncatingIfNeeded: StreamHash.fmix64(hash)) & mask
@@ -81,3 +82,5 @@ struct StreamTable<Value> {
         names.indices.sorted { names[$0] < names[$1] }
     }
 }
+
+extension StreamTable: Sendable where Value: Sendable {}

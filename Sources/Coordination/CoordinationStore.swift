@@ -32,6 +32,10 @@ public protocol CoordinationStore: Sendable {
     /// a gap-free prefix of the global order.
     func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent]
 
+    /// ``readAll(after:limit:)`` as ``PackedEvents``: the same events, without a `String` per column (the
+    /// flusher's read). The default packs what `readAll` returns.
+    func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents
+
     /// The highest position below which no in-flight transaction can still commit.
     func safeHighWaterMark() async throws -> Int64
 
@@ -141,4 +145,10 @@ public protocol CoordinationStore: Sendable {
 
     /// Closes connections. Further calls fail.
     func close() async
+}
+
+extension CoordinationStore {
+    public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
+        PackedEvents(try await readAll(after: position, limit: limit))
+    }
 }

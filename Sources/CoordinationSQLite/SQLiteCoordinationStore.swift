@@ -262,6 +262,23 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     }
 
     public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try events(try readAllStatement(after: position, limit: limit))
+    }
+
+    public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
+        let select = try readAllStatement(after: position, limit: limit)
+        var packed = PackedEvents()
+        packed.reserve(min(limit, 1 << 16), bytes: min(limit, 1 << 16) * 512)
+        while try select.step() {
+            packed.append(
+                position: select.int64(0), version: select.int64(2), recordedAtNanos: select.int64(7) * 1000,
+                stream: select.bytes(1), id: select.bytes(3), type: select.bytes(4), data: select.bytes(5),
+                metadata: select.bytes(6))
+        }
+        return packed
+    }
+
+    private func readAllStatement(after position: Int64, limit: Int) throws -> SQLiteStatement {
         let db = try db()
         let pruned = try readState("pruned_through", db)
         if position < pruned {
@@ -274,7 +291,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             "SELECT \(Self.eventColumns) FROM events WHERE position > ? ORDER BY position LIMIT ?")
         select.bind(1, position)
         select.bind(2, Int64(limit))
-        return try events(select)
+        return select
     }
 
     public func safeHighWaterMark() async throws -> Int64 {
