@@ -36,6 +36,35 @@ struct PostgresRows {
     func isNull(_ row: Int, _ column: Int) -> Bool { rows[row][column] == nil }
 }
 
+/// A result's values in place (text format), valid while the `PGresult` lives.
+struct PostgresResult {
+    let result: OpaquePointer
+
+    var count: Int { Int(PQntuples(result)) }
+
+    /// The value's bytes (empty for SQL NULL).
+    func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer {
+        let length = Int(PQgetlength(result, Int32(row), Int32(column)))
+        return UnsafeRawBufferPointer(start: PQgetvalue(result, Int32(row), Int32(column)), count: length)
+    }
+
+    /// A decimal integer value (0 when it is not one).
+    func int64(_ row: Int, _ column: Int) -> Int64 {
+        let text = bytes(row, column)
+        var value: Int64 = 0
+        var negative = false
+        for (i, c) in text.enumerated() {
+            if i == 0 && c == UInt8(ascii: "-") {
+                negative = true
+                continue
+            }
+            guard c >= 48 && c <= 57 else { return 0 }
+            value = value &* 10 &+ Int64(c - 48)
+        }
+        return negative ? -value : value
+    }
+}
+
 /// One libpq connection (`PQconnectdb`). Not Sendable: it is owned by one actor whose executor is a
 /// dedicated thread, so the blocking libpq calls never run on Swift's cooperative pool.
 final class PostgresConnection {
@@ -119,6 +148,17 @@ final class PostgresConnection {
     /// for the hot paths: the server parses and plans it once.
     @discardableResult
     func prepared(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
+        try consume(try executePrepared(sql, parameters))
+    }
+
+    /// ``prepared(_:_:)`` for large results: `read` gets the result's values in place (no `String` per value).
+    func prepared<R>(_ sql: String, _ parameters: [String?], read: (PostgresResult) throws -> R) throws -> R {
+        let result = try check(try executePrepared(sql, parameters))
+        defer { PQclear(result) }
+        return try read(PostgresResult(result: result))
+    }
+
+    private func executePrepared(_ sql: String, _ parameters: [String?]) throws -> OpaquePointer? {
         let name: String
         if let known = preparedNames[sql] {
             name = known
@@ -127,8 +167,7 @@ final class PostgresConnection {
             _ = try consume(PQprepare(handle, name, sql, Int32(parameters.count), nil))
             preparedNames[sql] = name
         }
-        return try consume(
-            Self.withCStrings(parameters) { PQexecPrepared(handle, name, Int32(parameters.count), $0, nil, nil, 0) })
+        return Self.withCStrings(parameters) { PQexecPrepared(handle, name, Int32(parameters.count), $0, nil, nil, 0) }
     }
 
     /// Calls `body` with the parameters as C strings (nil for SQL NULL), freed afterwards.
@@ -148,38 +187,44 @@ final class PostgresConnection {
     func execute(_ sql: String) throws -> PostgresRows { try consume(PQexec(handle, sql)) }
 
     private func consume(_ result: OpaquePointer?) throws -> PostgresRows {
+        let result = try check(result)
+        defer { PQclear(result) }
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<Int32(rowCount) {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<Int32(columnCount) {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(nil)
+                } else {
+                    let length = Int(PQgetlength(result, row, column))
+                    let bytes = UnsafeRawPointer(PQgetvalue(result, row, column)!)
+                    values.append(
+                        String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self))
+                }
+            }
+            rows.append(values)
+        }
+        let affected = PQcmdTuples(result).map { Int(String(cString: $0)) ?? 0 } ?? 0
+        return PostgresRows(rows: rows, affected: affected)
+    }
+
+    /// Returns a successful result; frees a failed one and throws its error.
+    private func check(_ result: OpaquePointer?) throws -> OpaquePointer {
         guard let result else {
             throw CoordinationError(
                 .connectionFailed,
                 "PostgreSQL at \(endpoint) did not answer: "
                     + Self.scrub(String(cString: PQerrorMessage(handle)), url: ""))
         }
-        defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-            let rowCount = Int(PQntuples(result))
-            let columnCount = Int(PQnfields(result))
-            var rows: [[String?]] = []
-            rows.reserveCapacity(rowCount)
-            for row in 0..<Int32(rowCount) {
-                var values: [String?] = []
-                values.reserveCapacity(columnCount)
-                for column in 0..<Int32(columnCount) {
-                    if PQgetisnull(result, row, column) == 1 {
-                        values.append(nil)
-                    } else {
-                        let length = Int(PQgetlength(result, row, column))
-                        let bytes = UnsafeRawPointer(PQgetvalue(result, row, column)!)
-                        values.append(
-                            String(
-                                decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self))
-                    }
-                }
-                rows.append(values)
-            }
-            let affected = PQcmdTuples(result).map { Int(String(cString: $0)) ?? 0 } ?? 0
-            return PostgresRows(rows: rows, affected: affected)
+            return result
         default:
+            defer { PQclear(result) }
             func field(_ code: UInt8) -> String? {
                 PQresultErrorField(result, Int32(code)).map { String(cString: $0) }
             }

@@ -374,6 +374,37 @@ public actor PostgresCoordinationStore: CoordinationStore {
     }
 
     public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        guard let safe = try await readAllBound(after: position) else { return [] }
+        return Self.events(
+            try run("read all", readAllSQL, [String(position), String(safe), String(limit)], prepared: true))
+    }
+
+    public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
+        guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
+        do {
+            return try db().prepared(readAllSQL, [String(position), String(safe), String(limit)]) { rows in
+                var packed = PackedEvents()
+                packed.reserve(rows.count, bytes: rows.count * 512)
+                for row in 0..<rows.count {
+                    packed.append(
+                        position: rows.int64(row, 0), version: rows.int64(row, 2),
+                        recordedAtNanos: rows.int64(row, 7) * 1000, stream: rows.bytes(row, 1), id: rows.bytes(row, 3),
+                        type: rows.bytes(row, 4), data: rows.bytes(row, 5), metadata: rows.bytes(row, 6))
+                }
+                return packed
+            }
+        } catch {
+            throw mapped(error, "read all")
+        }
+    }
+
+    private var readAllSQL: String {
+        "SELECT \(eventColumns) FROM \(schema).events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
+    }
+
+    /// The safe high-water mark when events after `position` may be read; nil when there are none.
+    /// - Throws: `.prunedRange` when `position` is below what was pruned.
+    private func readAllBound(after position: Int64) async throws -> Int64? {
         let pruned = try readState("pruned_through")
         if position < pruned {
             throw CoordinationError(
@@ -382,12 +413,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
                     + "read them from the archive (archiver replay, archiver lode cat)")
         }
         let safe = try await safeHighWaterMark()
-        guard safe > position else { return [] }
-        return Self.events(
-            try run(
-                "read all",
-                "SELECT \(eventColumns) FROM \(schema).events WHERE position > $1 AND position <= $2 "
-                    + "ORDER BY position LIMIT $3", [String(position), String(safe), String(limit)], prepared: true))
+        return safe > position ? safe : nil
     }
 
     /// The sequence's last value: the highest position ever handed out (committed or not).

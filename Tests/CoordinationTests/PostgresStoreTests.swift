@@ -319,6 +319,11 @@ func settledMark(_ store: PostgresCoordinationStore, atLeast wanted: Int64) asyn
             #expect(read.map(\.data) == payloads)
             #expect(read.allSatisfy { $0.metadata == metadata })
             #expect(try await store.readStream("raw-1", fromVersion: 1, limit: 100).map(\.data) == payloads)
+            // The flusher's packed read gives the same events, byte for byte, at any page boundary.
+            for (after, limit) in [(0, 100), (0, 3), (2, 4), (7, 5), (8, 5)] {
+                let packed = try await store.readAllPacked(after: Int64(after), limit: limit)
+                #expect(packed.events() == (try await store.readAll(after: Int64(after), limit: limit)))
+            }
         }
     }
 
