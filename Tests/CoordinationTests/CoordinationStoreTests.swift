@@ -296,6 +296,18 @@ func event(_ type: String = "Deposited", _ data: String = #"{"amount":1}"#, id: 
             #expect(try await store.readStream("p-1", fromVersion: 7, limit: 10).map(\.version) == [7, 8, 9, 10, 11])
             await #expect(throws: CoordinationError.self) { try await store.readAll(after: 0, limit: 5) }
             #expect(try await store.readAll(after: 6, limit: 10).first?.position == 7)
+            // Every event pruned: positions still continue after the last one handed out, also after a reopen.
+            let rest = FlushIntent(
+                snapshotID: "2", firstPosition: 7, lastPosition: 11, eventCount: 5, chainStart: "", chainHead: "",
+                parentSnapshotID: "1", cutName: nil, fencingToken: lease.fencingToken)
+            try await store.recordFlushIntent(rest)
+            try await store.completeFlush(rest)
+            try await store.setCheckpoint("projector", position: 11)
+            #expect(try await store.pruneEvents(upTo: 11) == 5)
+            #expect(try await store.status().eventCount == 0)
+            #expect(try await store.status().headPosition == 11)
+            let next = try await store.append(AppendRequest(stream: "p-2", events: [event()]))
+            #expect(next.firstPosition == 12)
         }
     }
 
