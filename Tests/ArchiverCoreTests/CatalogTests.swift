@@ -25,8 +25,9 @@ import Testing
             #expect(plan.planning.checkpoint == checkpoint.snapshotID)
             #expect(plan.planning.fromCheckpoint == 20_000 && plan.planning.manifestsRead == 37)
             #expect(plan.cuts.count == 20_037)
-            // Parts merge like a binary counter: 20 intervals of 1000 → 16000 + 4000.
-            #expect(checkpoint.manifest.files.count == 2)
+            // Parts merge like a binary counter up to 4096 entries: 20 intervals of 1000 → 5 parts of 4000.
+            #expect(checkpoint.manifest.files.count == 5)
+            #expect(checkpoint.format == ArchiveCatalog.formatVersion)
             let eventsManifests = counting.count("get", prefix: "datasets/events/segments/")
             let catalogReads = counting.count("get", prefix: "datasets/catalog/")
             #expect(counting.count("list") == 0)
