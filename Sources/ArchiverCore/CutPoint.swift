@@ -158,9 +158,10 @@ extension Archive {
             } catch let error as ArchiverError where error.code == .unknownCut || error.code == .emptyArchive {
                 throw error
             } catch {
+                let reason = (error as? ArchiverError)?.message ?? (error as? LodeError)?.message ?? "\(error)"
                 notes.append(
-                    "the catalog checkpoint is not usable (\((error as? ArchiverError)?.message ?? (error as? LodeError)?.message ?? "\(error)")); "
-                        + "reading every manifest instead (`archiver catalog rebuild` writes a fresh one)")
+                    "the catalog checkpoint is not usable (\(reason)); reading every manifest instead (`archiver "
+                        + "catalog rebuild` writes a fresh one)")
             }
         }
         let manifests = try await events.history()
