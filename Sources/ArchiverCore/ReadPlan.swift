@@ -82,7 +82,18 @@ public struct ReadPlan: Sendable {
 
     /// ``allCuts()`` and the notes of the stream (a part that could not be used).
     func allCutsWithNotes() async throws -> (cuts: [CutPoint], notes: [String]) {
-        if case .listed(let cuts) = source { return (cuts, []) }
+        switch source {
+        case .listed(let cuts):
+            return (cuts, [])
+        case .catalog(let range, let tail):
+            do {
+                return (try await range.decodeAll() + tail, [])
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // The stream reads what it can of the checkpoint and the rest from the manifests, with a note.
+            }
+        }
         var stream = self.stream()
         defer { stream.cancel() }
         var cuts: [CutPoint] = []
@@ -116,6 +127,55 @@ struct CheckpointRange: Sendable {
     var count: Int64
     /// The snapshot with sequence `count`, where the entries must end.
     var endSnapshotID: String
+
+    /// Every entry of the range as cut points, the parts decoded in parallel (for callers that need them all at
+    /// once), checked as ``CutStream`` checks them.
+    /// - Throws: when a part cannot be read or the entries are inconsistent (the stream then falls back).
+    func decodeAll() async throws -> [CutPoint] {
+        let (catalog, checkpoint, count) = (catalog, checkpoint, count)
+        let parts = parts.filter { $0.sequences.lowerBound <= count }
+        var decoded = [[(sequence: Int64, cut: CutPoint)]](repeating: [], count: parts.count)
+        try await withThrowingTaskGroup(of: (Int, [(sequence: Int64, cut: CutPoint)]).self) { group in
+            var next = 0
+            func add() {
+                let index = next
+                next += 1
+                group.addTask {
+                    var reader = try await CatalogPartReader.open(parts[index], of: checkpoint, catalog: catalog)
+                    var out: [(sequence: Int64, cut: CutPoint)] = []
+                    while true {
+                        let entries = try reader.next(limit: ArchiveCatalog.batchEntries).filter {
+                            $0.sequence <= count
+                        }
+                        if entries.isEmpty { break }
+                        let cuts = try Archive.cutPoints(entries.map(\.manifest))
+                        out += zip(entries.map(\.sequence), cuts).map { (sequence: $0, cut: $1) }
+                    }
+                    return (index, out)
+                }
+            }
+            while next < min(parts.count, 4) { add() }
+            while let (index, cuts) = try await group.next() {
+                decoded[index] = cuts
+                if next < parts.count { add() }
+            }
+        }
+        var cuts: [CutPoint] = []
+        cuts.reserveCapacity(Int(count))
+        for entry in decoded.joined() {
+            guard entry.sequence == Int64(cuts.count) + 1, entry.cut.manifest.parent == cuts.last?.snapshotID else {
+                throw ArchiverError(
+                    .unreadable,
+                    "catalog checkpoint \(checkpoint.snapshotID) is inconsistent at sequence \(cuts.count + 1)")
+            }
+            cuts.append(entry.cut)
+        }
+        guard cuts.count == count, cuts.last?.snapshotID == endSnapshotID else {
+            throw ArchiverError(
+                .unreadable, "catalog checkpoint \(checkpoint.snapshotID) does not end at snapshot \(endSnapshotID)")
+        }
+        return cuts
+    }
 }
 
 /// The snapshots of a ``ReadPlan`` in chain order, a batch at a time: checkpoint entries are decoded part by
