@@ -147,6 +147,44 @@ def plan_bench(archiver, corpus, sizes, work):
         shutil.rmtree(plan_dir, ignore_errors=True)
 
 
+def plan_section(plan_rows, selective, streams):
+    """The lines of BENCHMARKS.md's planning section (empty without rows)."""
+    if not plan_rows:
+        return []
+    lines = [
+        "",
+        "## Planning a replay (finding the snapshots of `--to latest`)",
+        "",
+        "One growing archive of small snapshots (`flush --target-size 1KiB`, about 3 events each; default",
+        "`--checkpoint-every 1000`), on tmpfs where available so that the figures are CPU and syscalls, not the",
+        "disk. Measured in-process by the hidden `archiver catalog plan` (median of 3): the time until a replay",
+        "knows the first snapshot to read, by walking every manifest vs from the newest catalog checkpoint (its",
+        "manifest, the manifests after it and the checkpoint's first part; the replay decodes the other parts as",
+        "it reaches them).",
+        "",
+        "| snapshots | chain walk | checkpoint + tail | manifests read after the checkpoint | speed-up |",
+        "|---|---|---|---|---|",
+    ]
+    for n, walk, ckpt, tail in plan_rows:
+        lines.append(f"| {n:,} | {walk * 1000:,.1f} ms | {ckpt * 1000:,.1f} ms | {tail:,} | {walk / ckpt:,.1f}x |")
+    first, last = plan_rows[0], plan_rows[-1]
+    lines += [
+        "",
+        f"From {first[0]:,} to {last[0]:,} snapshots the chain walk grew {last[1] / first[1]:,.1f}x and planning"
+        f" with checkpoints {last[2] / first[2]:,.1f}x (goal: flat within 2x). With a checkpoint, planning reads"
+        " the same few objects at every size: parts hold at most 4096 snapshots and the catalog manifest"
+        " summarises each, so the list of snapshots is never decoded before the replay starts.",
+    ]
+    if selective:
+        lines += [
+            "",
+            f"Selective read on the same archive: `replay --stream` of one of the corpus's {streams:,} streams read"
+            f" {selective[0]:,} of {selective[1]:,} segment files ({selective[2]:,} of {selective[3]:,} snapshots),"
+            " chosen by the per-file stream filters.",
+        ]
+    return lines
+
+
 def s3_bench(archiver, corpus, events, concurrencies, target_size, work):
     """Flush and replay of one slice of the corpus on the S3 API server (moto, ARCHIVER_TEST_S3_ENDPOINT) next to
     the filesystem, in the same run. Returns (rows, facts) or (None, reason)."""
@@ -484,36 +522,7 @@ def main():
             "conditional writes atomic), so parts sent at once still land one after another there: these rows",
             "measure the archiver's S3 path on loopback, not what a real bucket's parallelism gives.",
         ]
-    if plan_rows:
-        lines += [
-            "",
-            "## Planning a replay (finding the snapshots of `--to latest`)",
-            "",
-            "One growing archive of small snapshots (`flush --target-size 1KiB`, about 3 events each; default",
-            "`--checkpoint-every 1000`), on tmpfs where available so that the figures are CPU and syscalls, not the",
-            "disk. Measured in-process by the hidden `archiver catalog plan` (median of 3): resolving the cut points",
-            "by walking every manifest vs reading the newest catalog checkpoint plus the manifests after it.",
-            "",
-            "| snapshots | chain walk | checkpoint + tail | manifests read after the checkpoint | speed-up |",
-            "|---|---|---|---|---|",
-        ]
-        for n, walk, ckpt, tail in plan_rows:
-            lines.append(f"| {n:,} | {walk * 1000:,.1f} ms | {ckpt * 1000:,.1f} ms | {tail:,} | {walk / ckpt:,.1f}x |")
-        first, last = plan_rows[0], plan_rows[-1]
-        lines += [
-            "",
-            f"From {first[0]:,} to {last[0]:,} snapshots the chain walk grew {last[1] / first[1]:,.1f}x and planning"
-            f" with checkpoints {last[2] / first[2]:,.1f}x (goal: flat within 2x). The checkpoint still lists every"
-            " snapshot, so its cost grows with the archive too, but as one decompress-and-parse of a few objects"
-            " instead of one read per manifest.",
-        ]
-        if selective:
-            lines += [
-                "",
-                f"Selective read on the same archive: `replay --stream` of one of the corpus's {args.streams:,} streams read"
-                f" {selective[0]:,} of {selective[1]:,} segment files ({selective[2]:,} of {selective[3]:,} snapshots),"
-                " chosen by the per-file stream filters.",
-            ]
+    lines += plan_section(plan_rows, selective, args.streams)
     if compaction:
         n, files_before, files_after, scan_before, scan_after, compact_s, events = compaction
         lines += [

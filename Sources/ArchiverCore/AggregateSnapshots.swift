@@ -42,7 +42,7 @@ public struct AggregateSnapshots: Sendable {
     /// Saves `rows` as the state at `plan`'s cut.
     @discardableResult
     public func save(_ rows: [ProjectedRow], plan: ReadPlan) async throws -> AggregateSnapshotInfo {
-        guard let cut = plan.cuts.last else { throw ArchiverError(.emptyArchive, "nothing to snapshot") }
+        guard let cut = plan.last else { throw ArchiverError(.emptyArchive, "nothing to snapshot") }
         let metadata: [String: JSONValue] = [
             Key.name: .string(identity.name), Key.version: .string(identity.version),
             Key.filter: .string(filter.signature),
@@ -61,7 +61,6 @@ public struct AggregateSnapshots: Sendable {
     ) async throws -> (info: AggregateSnapshotInfo, rows: [ProjectedRow], notes: [String])? {
         guard let head = try await dataset.head() else { return nil }
         var notes: [String] = []
-        let cutsInPlan = Set(plan.cuts.map(\.snapshotID))
         for manifest in try await dataset.history(upTo: head.snapshotID).reversed() {
             let m = manifest.metadata.compactMapValues { $0.stringValue }
             let id = manifest.snapshotID
@@ -75,9 +74,9 @@ public struct AggregateSnapshots: Sendable {
                 notes.append("aggregate snapshot \(id) was taken with other filters: ignored")
                 continue
             }
-            guard let cut = m[Key.cut], cutsInPlan.contains(cut),
-                let position = m[Key.lastPosition].flatMap(Int64.init),
-                position <= plan.lastPosition, plan.maxRecordedAt == nil
+            // On the way: its cut is one of the plan's snapshots (at most one catalog part is read to know).
+            guard let cut = m[Key.cut], let position = m[Key.lastPosition].flatMap(Int64.init),
+                position <= plan.lastPosition, plan.maxRecordedAt == nil, try await plan.contains(snapshotID: cut)
             else {
                 notes.append("aggregate snapshot \(id) is not on the way to \(plan.selector): ignored")
                 continue

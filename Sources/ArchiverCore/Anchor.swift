@@ -1,5 +1,6 @@
 import ArchiveFormat
 import Foundation
+import Lode
 
 /// A small, publishable statement of the archive's state: which snapshot is the head, where the hash chain
 /// stands and what the head manifest's bytes hash to. Published outside the archive's reach (a ticket, a
@@ -55,9 +56,10 @@ public struct Anchor: Sendable, Hashable {
 extension Archive {
     /// The anchor for the current head.
     public func anchor() async throws -> Anchor {
-        guard let head = try await cutPoints().last else {
+        guard let manifest = try await events.head() else {
             throw ArchiverError(.emptyArchive, "the archive has no snapshots yet: nothing to anchor")
         }
+        let head = try Self.cutPoints([manifest])[0]
         let metadata = head.manifest.stringMetadata
         return Anchor(
             snapshotID: head.snapshotID, lastPosition: head.facts.lastPosition, chainHead: head.facts.chainHead.hex,

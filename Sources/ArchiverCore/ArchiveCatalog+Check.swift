@@ -53,6 +53,31 @@ extension ArchiveCatalog {
                     kind: .tampered, location: "\(location), entry \(entry.sequence) (snapshot \(real.snapshotID))",
                     message: "the catalog disagrees with the manifest on " + differences.joined(separator: ", ") + fix))
         }
+        // The part summaries readers find cuts by, against the same snapshots' manifests.
+        do {
+            for part in try parts(of: checkpoint) where checkpoint.format != Self.formatVersion1 {
+                let partLocation = "\(location), part \(part.ref.path)"
+                guard let summary = part.summary else {
+                    problems.append(
+                        VerificationProblem(
+                            kind: .tampered, location: partLocation,
+                            message: "the catalog manifest does not summarise this part (archiver.parts)" + fix))
+                    continue
+                }
+                let covered = cuts[Int(part.sequences.lowerBound - 1)..<Int(part.sequences.upperBound)]
+                if summary != CatalogPartSummary(first: part.sequences.lowerBound, cuts: covered) {
+                    problems.append(
+                        VerificationProblem(
+                            kind: .tampered, location: partLocation,
+                            message: "the part's summary (archiver.parts: snapshots, positions, times or cut names) "
+                                + "disagrees with the manifests" + fix))
+                }
+            }
+        } catch {
+            var problem = Self.problem(error, location: location)
+            problem.message += fix
+            problems.append(problem)
+        }
         if checkpoint.chainHead != entries.last?.manifest.stringMetadata["archiver.chain_head"] {
             problems.append(
                 VerificationProblem(

@@ -13,6 +13,9 @@ public struct CatalogCheckpoint: Sendable {
     public var throughSequence: Int64
     public var lastPosition: Int64
     public var chainHead: String
+    /// `archiver.catalog_format`: "2" (parts of at most ``ArchiveCatalog/maxPartEntries`` entries, each
+    /// summarised in the manifest), or "1" (no summaries, parts of any size), which readers still use.
+    public var format: String
 
     public var snapshotID: String { manifest.snapshotID }
 }
@@ -25,8 +28,14 @@ public struct CatalogCheckpoint: Sendable {
 /// sequence, creation time, row count, timestamps, its string metadata (position range, event count, chain
 /// hashes, cut name, signature, per-file stream filters) and its files (path, size, MD5). A checkpoint lists
 /// every part it consists of, including parts an earlier checkpoint wrote: parts are immutable and shared, and
-/// adjacent parts are merged when the newest is at least as large as the one before (a binary counter), so a
-/// checkpoint has O(log n) parts and the catalog stores O(n log n) lines in all. See docs/FORMAT.md.
+/// adjacent parts are merged when the newest is at least as large as the one before (a binary counter) and
+/// the merged part holds at most ``maxPartEntries`` entries. A checkpoint therefore has n / 4096 full parts
+/// plus O(log 4096) smaller ones, and no write or read handles more than one part's entries at a time.
+///
+/// The catalog manifest summarises each part (`archiver.parts`: sequences, first and last snapshot, position
+/// and time range, cut names), so planning a replay reads the catalog manifest, the events manifests after
+/// the checkpoint and at most the one part that holds the selected cut; the reader then decodes the parts one
+/// at a time as it reaches them (``ReadPlan``). See docs/FORMAT.md.
 ///
 /// Checkpoints are never the truth: a missing, damaged or disagreeing checkpoint makes readers fall back to
 /// the manifests (with a note), `archiver catalog rebuild` writes a fresh one, and `verify` compares them.
@@ -34,11 +43,18 @@ public struct CatalogCheckpoint: Sendable {
 /// ```swift
 /// let catalog = try ArchiveCatalog(archive: archive)
 /// try await catalog.rebuild()
-/// let resolved = try await archive.resolveCutPoints()   // reads the checkpoint + the manifests after it
+/// let plan = try await archive.plan(to: .latest)   // reads the checkpoint's manifest + the manifests after it
 /// ```
 public struct ArchiveCatalog: Sendable {
     public static let defaultCheckpointInterval = 1000
-    public static let formatVersion = "1"
+    /// The format this archiver writes. Readers also accept ``formatVersion1``.
+    public static let formatVersion = "2"
+    public static let formatVersion1 = "1"
+    /// The most entries one part holds: what a reader decodes to resolve a selector, and the most it holds
+    /// in memory as compressed bytes at a time.
+    public static let maxPartEntries: Int64 = 4096
+    /// Entries decoded at a time by readers.
+    static let batchEntries = 512
 
     public let archive: Archive
     public let dataset: LodeDataset
@@ -62,6 +78,7 @@ public struct ArchiveCatalog: Sendable {
         static let compressor = "archiver.events_compressor"
         static let partitioner = "archiver.events_partitioner"
         static let checksum = "archiver.events_checksum"
+        static let parts = "archiver.parts"
     }
 
     /// One events snapshot as the catalog records it.
@@ -82,29 +99,27 @@ public struct ArchiveCatalog: Sendable {
 
     func checkpoint(_ manifest: Manifest) throws -> CatalogCheckpoint {
         let m = manifest.stringMetadata
-        guard m[Key.format] == Self.formatVersion, let through = m[Key.through],
+        guard let format = m[Key.format], format == Self.formatVersion || format == Self.formatVersion1,
+            let through = m[Key.through],
             let sequence = m[Key.throughSequence].flatMap(Int64.init),
             let lastPosition = m[Key.lastPosition].flatMap(Int64.init), let chainHead = m[Key.chainHead]
         else {
             throw ArchiverError(
                 .unreadable,
                 "catalog snapshot \(manifest.snapshotID) is not a catalog checkpoint of format "
-                    + "\(Self.formatVersion) (\(dataset.manifestKey(snapshotID: manifest.snapshotID)))")
+                    + "\(Self.formatVersion1) or \(Self.formatVersion) "
+                    + "(\(dataset.manifestKey(snapshotID: manifest.snapshotID)))")
         }
         return CatalogCheckpoint(
             manifest: manifest, throughSnapshotID: through, throughSequence: sequence, lastPosition: lastPosition,
-            chainHead: chainHead)
+            chainHead: chainHead, format: format)
     }
 
     /// The checkpoint's entries in sequence order, checked to be complete: sequences 1…n without gaps, each
     /// naming the previous as its parent, ending at the checkpoint's `through` snapshot.
     func entries(of checkpoint: CatalogCheckpoint) async throws -> [Entry] {
         let manifest = checkpoint.manifest
-        let m = manifest.stringMetadata
-        let components = EventsComponents(
-            datasetID: m[Key.events] ?? archive.settings.datasetID, codec: m[Key.codec],
-            compressor: m[Key.compressor] ?? "zstd", partitioner: m[Key.partitioner] ?? "hive",
-            checksum: m[Key.checksum])
+        let components = self.components(of: checkpoint)
         let dataset = self.dataset
         var parts = [[Entry]](repeating: [], count: manifest.files.count)
         try await withThrowingTaskGroup(of: (Int, [Entry]).self) { group in
@@ -189,7 +204,7 @@ public struct ArchiveCatalog: Sendable {
         let chain = try await archive.events.history(upTo: head.snapshotID)
         let previous = try? await dataset.head()
         return try await commit(
-            entries: try Self.numbered(chain, after: 0), keptParts: [], through: head,
+            newParts: try Self.pendingParts(chain, after: 0), keptParts: [], through: head,
             parent: previous?.snapshotID)
     }
 
@@ -204,16 +219,63 @@ public struct ArchiveCatalog: Sendable {
         tail.reverse()
         // A checkpoint of another history (the walk reached the root without meeting it) is not reused.
         let base = previous.flatMap { current.parent == $0.throughSnapshotID ? $0 : nil }
-        var kept = base.map { Self.parts(of: $0.manifest) } ?? []
-        var lines = try Self.numbered(tail, after: base?.throughSequence ?? 0)
-        // Binary-counter merge: fold the newest kept part into the new one while it is not larger.
-        while let last = kept.last, last.count <= Int64(lines.count) {
-            let bytes = try await dataset.readFile(last.ref, manifest: base!.manifest)
-            lines = Self.splitLines(bytes) + lines
+        guard let base else {
+            // The walk went back to the first snapshot: `tail` is the whole chain.
+            return try await commit(
+                newParts: try Self.pendingParts(tail, after: 0), keptParts: [], through: head,
+                parent: previous?.snapshotID)
+        }
+        var kept = try parts(of: base)
+        if kept.contains(where: { $0.summary == nil || $0.count > Self.maxPartEntries }) {
+            // A format-1 checkpoint: its entries are written again as summarised parts of the current format.
+            let entries = try await self.entries(of: base)
+            return try await commit(
+                newParts: try Self.pendingParts(entries.map(\.manifest) + tail, after: 0), keptParts: [],
+                through: head, parent: previous?.snapshotID)
+        }
+        var new = try Self.pendingParts(tail, after: base.throughSequence)
+        // Binary-counter merge: fold the newest kept part into the new one while it is not larger, up to the
+        // part size limit (a full part is never rewritten).
+        while new.count == 1, let last = kept.last, let summary = last.summary, last.count <= new[0].count,
+            last.count + new[0].count <= Self.maxPartEntries
+        {
+            let lines = Self.splitLines(try await dataset.readFile(last.ref, manifest: base.manifest))
+            guard lines.count == last.count else {
+                throw ArchiverError(
+                    .unreadable,
+                    "catalog part \(last.ref.path) holds \(lines.count) lines, but its name says \(last.count); run "
+                        + "`archiver catalog rebuild`")
+            }
+            new[0] = PendingPart(lines: lines + new[0].lines, summary: summary.followed(by: new[0].summary))
             kept.removeLast()
         }
-        return try await commit(
-            entries: lines, keptParts: kept.map(\.ref), through: head, parent: previous?.snapshotID)
+        return try await commit(newParts: new, keptParts: kept, through: head, parent: previous?.snapshotID)
+    }
+
+    /// Lines to be written as one part, and their summary.
+    struct PendingPart {
+        var lines: [[UInt8]]
+        var summary: CatalogPartSummary
+
+        var count: Int64 { Int64(lines.count) }
+    }
+
+    /// `chain` as catalog lines numbered from `after + 1`, in parts of at most ``maxPartEntries``, checking any
+    /// recorded sequence numbers.
+    static func pendingParts(_ chain: [Manifest], after: Int64) throws -> [PendingPart] {
+        let lines = try numbered(chain, after: after)
+        let cuts = try Archive.cutPoints(chain)
+        var parts: [PendingPart] = []
+        var start = 0
+        while start < chain.count {
+            let end = min(chain.count, start + Int(maxPartEntries))
+            parts.append(
+                PendingPart(
+                    lines: Array(lines[start..<end]),
+                    summary: CatalogPartSummary(first: after + Int64(start) + 1, cuts: cuts[start..<end])))
+            start = end
+        }
+        return parts
     }
 
     /// Encodes `chain` as catalog lines numbered from `after + 1`, checking any recorded sequence numbers.
@@ -231,34 +293,38 @@ public struct ArchiveCatalog: Sendable {
     }
 
     func commit(
-        entries lines: [[UInt8]], keptParts: [FileRef], through head: Manifest, parent: String?
+        newParts: [PendingPart], keptParts: [CatalogPart], through head: Manifest, parent: String?
     ) async throws -> CatalogCheckpoint {
         let facts = try ArchiveMetadata(entries: head.stringMetadata)
-        let first = Int64(keptParts.reduce(0) { $0 + (Self.range(of: $1.path)?.count ?? 0) }) + 1
-        let last = first + Int64(lines.count) - 1
+        let last = newParts.last?.summary.lastSequence ?? keptParts.last?.sequences.upperBound ?? 0
         let snapshotID = SnapshotIDs.next(after: parent)
-        let writer = try dataset.makeSegmentWriter()
-        do {
-            for line in lines { try writer.append(line: line) }
-        } catch {
-            writer.discard()
-            throw error
+        var refs: [FileRef] = []
+        for part in newParts {
+            let writer = try dataset.makeSegmentWriter()
+            do {
+                for line in part.lines { try writer.append(line: line) }
+            } catch {
+                writer.discard()
+                throw error
+            }
+            let staged = try writer.finish()
+            defer { staged.removeLocalFile() }
+            let name = "part-\(Self.padded(part.summary.firstSequence))-\(Self.padded(part.summary.lastSequence)).zst"
+            refs.append(
+                try await dataset.publish(staged, as: dataset.dataFileKey(snapshotID: snapshotID, fileName: name)))
         }
-        let staged = try writer.finish()
-        defer { staged.removeLocalFile() }
-        let key = dataset.dataFileKey(
-            snapshotID: snapshotID, fileName: "part-\(Self.padded(first))-\(Self.padded(last)).zst")
-        let ref = try await dataset.publish(staged, as: key)
         CrashPoints.hit(.catalogBeforeManifest)
-        let metadata: [String: String] = [
+        let summaries = keptParts.compactMap(\.summary) + newParts.map(\.summary)
+        var metadata: [String: JSONValue] = [
             Key.format: Self.formatVersion, Key.events: archive.events.id, Key.through: head.snapshotID,
             Key.throughSequence: String(last), Key.lastPosition: String(facts.lastPosition),
             Key.chainHead: facts.chainHead.hex, Key.codec: head.codec ?? "", Key.compressor: head.compressor,
             Key.partitioner: head.partitioner, Key.checksum: head.checksumAlgorithm ?? "",
-        ]
+        ].mapValues { JSONValue.string($0) }
+        metadata[Key.parts] = .array(summaries.map(\.json))
         let manifest = try await dataset.commit(
-            snapshotID: snapshotID, files: keptParts + [ref], rowCount: last,
-            metadata: metadata.mapValues { JSONValue.string($0) }, expectedParent: parent ?? "")
+            snapshotID: snapshotID, files: keptParts.map(\.ref) + refs, rowCount: last, metadata: metadata,
+            expectedParent: parent ?? "")
         return try checkpoint(manifest)
     }
 
@@ -345,11 +411,6 @@ public struct ArchiveCatalog: Sendable {
         guard fields.count == 3, fields[0] == "part", let a = Int64(fields[1]), let b = Int64(fields[2]), a <= b
         else { return nil }
         return a...b
-    }
-
-    static func parts(of manifest: Manifest) -> [(ref: FileRef, count: Int64)] {
-        manifest.files.compactMap { ref in range(of: ref.path).map { (ref, Int64($0.count)) } }
-            .sorted { range(of: $0.ref.path)!.lowerBound < range(of: $1.ref.path)!.lowerBound }
     }
 }
 

@@ -14,6 +14,8 @@ public struct ReadStats: Sendable {
     public var recordBytes: Int64 = 0
     /// Chain head after the last event read (when the chain was checked).
     public var chainHead: ChainHash?
+    /// Why parts of the catalog checkpoint were read from the manifests instead (see ``CutStream``).
+    public var notes: [String] = []
 }
 
 /// Reads archived records in global position order, snapshot by snapshot.
@@ -26,8 +28,10 @@ public struct ReadStats: Sendable {
 /// a few snapshots' stored bytes plus two chunks per object, whatever the archive's size, and decoding runs on
 /// other cores than the projection.
 ///
-/// With an active compacted generation (``ReadPlan/generation``), its snapshots are read in place of the
-/// original snapshots they cover.
+/// The plan's snapshots come from its ``CutStream`` as the read goes: a cut planned from a catalog checkpoint
+/// is decoded a part at a time, a batch ahead of the snapshots being fetched, so the read starts without the
+/// list of every snapshot and never holds it. With an active compacted generation (``ReadPlan/generation``),
+/// its snapshots are read in place of the original snapshots they cover.
 public struct ArchiveReader: Sendable {
     public let archive: Archive
     public var verifyChain: Bool
@@ -64,68 +68,51 @@ public struct ArchiveReader: Sendable {
         snapshotEnd: (CutPoint) async throws -> Void = { _ in },
         _ body: (UnsafeRawBufferPointer, RecordFields) throws -> Void
     ) async throws -> ReadStats {
-        let original = plan
-        let plan = plan.forReading()
         var stats = ReadStats()
-        var cuts = plan.cuts.filter { verifyChain || $0.facts.lastPosition > after }
-        // Which files of each snapshot to read (nil: all of them).
-        var chosen: [[Int]?] = Array(repeating: nil, count: cuts.count)
         let selective = selector != nil && !verifyChain
-        if let selector, selective {
-            var kept: [CutPoint] = []
-            var keptChoice: [[Int]?] = []
-            for cut in cuts {
-                let indices = selector.files(of: cut)
-                stats.skippedFiles += cut.manifest.files.count - indices.count
-                if indices.isEmpty {
-                    stats.skippedSnapshots += 1
-                    continue
-                }
-                kept.append(cut)
-                keptChoice.append(indices.count == cut.manifest.files.count ? nil : indices)
-            }
-            cuts = kept
-            chosen = keptChoice
-        }
+        // The plan's snapshots arrive a batch at a time (catalog parts are decoded as the read reaches them).
+        var queue = ReadQueue(plan: plan, after: after, verifyChain: verifyChain, selector: selective ? selector : nil)
+        defer { queue.cancel() }
+        var bounds = plan
+        bounds.maxPosition = plan.readingMaxPosition
         var expectedChainStart: ChainHash? = nil
-        if verifyChain, let first = cuts.first {
-            expectedChainStart = try await chainStartBefore(first)
-        }
+        var first = true
+        var lastRead: CutPoint? = nil
         let archive = self.archive
         var pending: [(task: Task<LoadedSnapshot, any Error>, bytes: Int64)] = []
         defer { pending.forEach { $0.task.cancel() } }
-        var next = 0
-        func schedule() {
+        func schedule() async throws {
             var bytes = pending.reduce(0) { $0 + $1.bytes }
-            while pending.count < prefetch && next < cuts.count {
-                let cut = cuts[next]
-                let only = chosen[next]
-                let size = (only ?? Array(cut.manifest.files.indices)).reduce(0) {
-                    $0 + cut.manifest.files[$1].sizeBytes
-                }
-                guard pending.isEmpty || bytes + size <= prefetchBytes else { break }
-                bytes += size
-                pending.append((Task { try await Self.load(cut, archive: archive, only: only) }, size))
-                next += 1
+            while pending.count < prefetch, let unit = try await queue.peek() {
+                guard pending.isEmpty || bytes + unit.size <= prefetchBytes else { break }
+                queue.take()
+                if first && verifyChain { expectedChainStart = try await chainStartBefore(unit.cut) }
+                first = false
+                bytes += unit.size
+                pending.append((Task { try await Self.load(unit.cut, archive: archive, only: unit.only) }, unit.size))
             }
         }
-        schedule()
+        try await schedule()
         while !pending.isEmpty {
             let loaded = try await pending.removeFirst().task.value
-            schedule()
+            try await schedule()
             stats.snapshots += 1
             stats.files += loaded.pipelines.count
             stats.storedBytes += loaded.storedBytes
             let head = try await deliver(
-                loaded, plan: plan, after: after, chainStart: expectedChainStart, stats: &stats, body)
+                loaded, plan: bounds, after: after, chainStart: expectedChainStart, stats: &stats, body)
             // Skipped snapshots leave gaps, so a selective read cannot link chain boundaries.
             expectedChainStart = selective ? nil : head
+            lastRead = loaded.cut
             try await snapshotEnd(loaded.cut)
         }
+        stats.skippedSnapshots = queue.skippedSnapshots
+        stats.skippedFiles = queue.skippedFiles
+        stats.notes = await queue.notes
         if verifyChain {
             // A generation snapshot read past the plan's last original snapshot proves that one's chain head too.
-            let truncated = plan.cuts.last?.facts.lastPosition != original.cuts.last?.facts.lastPosition
-            stats.chainHead = truncated ? original.cuts.last?.facts.chainHead : expectedChainStart
+            let truncated = lastRead?.facts.lastPosition != plan.last?.facts.lastPosition
+            stats.chainHead = truncated ? plan.last?.facts.chainHead : expectedChainStart
         }
         return stats
     }

@@ -114,7 +114,7 @@ public struct Compactor: Sendable {
         let started = ContinuousClock.now
         var summary = CompactionSummary()
         let plan = try await archive.plan(to: options.before)
-        let originals = Self.wholeSnapshots(plan)
+        let originals = Self.wholeSnapshots(plan, try await plan.allCuts())
         guard let through = originals.last else {
             throw ArchiverError(
                 .unknownCut, "no committed snapshot ends at or before \(options.before): nothing to compact")
@@ -213,10 +213,10 @@ public struct Compactor: Sendable {
         return summary
     }
 
-    /// The plan's original snapshots, cut back to whole snapshots for a position or time cut.
-    static func wholeSnapshots(_ plan: ReadPlan) -> [CutPoint] {
+    /// The plan's original snapshots (`cuts`), cut back to whole snapshots for a position or time cut.
+    static func wholeSnapshots(_ plan: ReadPlan, _ cuts: [CutPoint]) -> [CutPoint] {
         Array(
-            plan.cuts.prefix { cut in
+            cuts.prefix { cut in
                 plan.maxPosition.map { cut.facts.lastPosition <= $0 } ?? true
                     && (plan.maxRecordedAt.map { cut.facts.maxRecordedAtNanos <= $0 } ?? true)
             })
@@ -340,7 +340,7 @@ public struct Compactor: Sendable {
         }
         var summary = RetireSummary(generation: active.number, verifiedEvents: report.events, dryRun: options.dryRun)
         var candidates: [(key: String, size: Int64, createdAt: String)] = []
-        let covered = try await archive.plan(to: .snapshot(active.throughSnapshotID)).cuts
+        let covered = try await archive.plan(to: .snapshot(active.throughSnapshotID)).allCuts()
         let present = Dictionary(
             try await archive.store.list(prefix: "datasets/\(archive.settings.datasetID)/").map { ($0.key, $0.size) }
         ) { first, _ in first }

@@ -55,28 +55,6 @@ public enum CutSelector: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The snapshots to read for a cut and the bounds to apply to their events.
-public struct ReadPlan: Sendable {
-    /// Snapshots in chain order, oldest first.
-    public var cuts: [CutPoint]
-    /// Deliver only events at or below this position (a position cut), or nil.
-    public var maxPosition: Int64?
-    /// Deliver only events recorded at or before this time (a time cut), or nil.
-    public var maxRecordedAt: Int64?
-    public var selector: CutSelector
-    /// How the snapshots were found (catalog checkpoint or chain walk) and any notes about it.
-    public var planning = CutPointResolution.Info()
-    /// The compacted generation whose runs are read in place of the original snapshots they cover (`cuts` stays
-    /// the original snapshots: cut points, signatures and proofs refer to them).
-    public var generation: ActiveGeneration? = nil
-
-    /// Position of the last event the plan can deliver.
-    public var lastPosition: Int64 {
-        let last = cuts.last?.facts.lastPosition ?? 0
-        return maxPosition.map { min($0, last) } ?? last
-    }
-}
-
 /// Where cut points are read from.
 public enum CutPointSource: Sendable, Hashable {
     /// The newest catalog checkpoint plus the manifests after it; the manifests when there is no usable one.
@@ -94,15 +72,18 @@ public struct CutPointResolution: Sendable {
         public var fromCheckpoint = 0
         /// Events manifests read (after the checkpoint, or all of them for a chain walk).
         public var manifestsRead = 0
+        /// Checkpoint parts read to resolve the selector (at most one with a current-format checkpoint).
+        public var partsRead = 0
         /// Why the catalog was not used, when it was not.
         public var notes: [String] = []
 
         public init() {}
 
-        /// e.g. `checkpoint 1767… (20000 snapshots) + 12 manifests`.
+        /// e.g. `catalog checkpoint 1767… (20000 snapshots) + 12 manifests`.
         public var summary: String {
             if let checkpoint {
                 return "catalog checkpoint \(checkpoint) (\(fromCheckpoint) snapshots) + \(manifestsRead) manifests"
+                    + (partsRead > 0 ? ", \(partsRead) part\(partsRead == 1 ? "" : "s") read to find the cut" : "")
             }
             return "chain walk of \(manifestsRead) manifests"
         }
@@ -122,7 +103,7 @@ extension Archive {
         return try Self.cutPoints(try await events.history(upTo: snapshotID))
     }
 
-    static func cutPoints(_ manifests: [Manifest]) throws -> [CutPoint] {
+    static func cutPoints(_ manifests: some Sequence<Manifest>) throws -> [CutPoint] {
         try manifests.map { manifest in
             do throws(ArchiveFormatError) {
                 let entries = manifest.stringMetadata
@@ -135,40 +116,75 @@ extension Archive {
         }
     }
 
-    /// The chain of cut points to the head.
+    /// Every cut point of the chain to the head, in memory.
     ///
-    /// With `.catalog`, reads the newest catalog checkpoint and then the manifests after it, walking parent
-    /// links back from the head until the checkpoint's last snapshot: a handful of store reads whatever the
-    /// archive's age. A missing, damaged or foreign checkpoint falls back to the manifests, with a note.
-    /// (Forks are found by `verify`, which always walks every manifest.)
+    /// With `.catalog`, reads the newest catalog checkpoint (every part) and then the manifests after it,
+    /// walking parent links back from the head until the checkpoint's last snapshot. A missing, damaged or
+    /// foreign checkpoint falls back to the manifests, with a note. (Forks are found by `verify`, which always
+    /// walks every manifest.) A replay does not need them all: ``plan(to:source:)`` finds the cut without them.
     public func resolveCutPoints(source: CutPointSource = .catalog) async throws -> CutPointResolution {
-        var info = CutPointResolution.Info()
+        let plan: ReadPlan
+        do {
+            plan = try await resolvePlan(to: .latest, source: source)
+        } catch let error as ArchiverError where error.code == .emptyArchive {
+            return CutPointResolution(cuts: [], info: CutPointResolution.Info())
+        }
+        let (cuts, notes) = try await plan.allCutsWithNotes()
+        var info = plan.planning
+        info.notes += notes
+        return CutPointResolution(cuts: cuts, info: info)
+    }
+
+    /// Resolves `--to` into the snapshots to read.
+    ///
+    /// With `.catalog` and a catalog checkpoint, this reads the checkpoint's manifest, the events manifests
+    /// after it and, for a selector other than `latest` that falls inside the checkpoint, the one part that
+    /// holds the cut (found by the part summaries): a handful of store reads whatever the archive's age. The
+    /// plan's snapshots are decoded later, a part at a time, as the reader reaches them (``ReadPlan``).
+    /// Otherwise (no checkpoint, or one that cannot be used, with a note) every manifest is read.
+    /// - Parameter source: `.catalog` (the default) uses the newest catalog checkpoint when there is one.
+    /// - Throws: ``ArchiverError`` `.emptyArchive`, or `.unknownCut` listing the nearest cut points.
+    public func plan(to selector: CutSelector, source: CutPointSource = .catalog) async throws -> ReadPlan {
+        var plan = try await resolvePlan(to: selector, source: source)
+        plan.generation = try await activeGeneration()
+        return plan
+    }
+
+    func resolvePlan(to selector: CutSelector, source: CutPointSource) async throws -> ReadPlan {
+        var notes: [String] = []
         if source == .catalog {
             do {
-                if let resolved = try await cutPointsFromCatalog() { return resolved }
+                if let plan = try await planFromCatalog(selector) { return plan }
+            } catch let error as ArchiverError where error.code == .unknownCut || error.code == .emptyArchive {
+                throw error
             } catch {
-                info.notes.append(
-                    "the catalog checkpoint is not usable (\((error as? ArchiverError)?.message ?? "\(error)")); "
-                        + "reading every manifest instead (`archiver catalog rebuild` writes a fresh one)")
+                let reason = (error as? ArchiverError)?.message ?? (error as? LodeError)?.message ?? "\(error)"
+                notes.append(
+                    "the catalog checkpoint is not usable (\(reason)); reading every manifest instead (`archiver "
+                        + "catalog rebuild` writes a fresh one)")
             }
         }
         let manifests = try await events.history()
-        info.manifestsRead = manifests.count
-        return CutPointResolution(cuts: try Self.cutPoints(manifests), info: info)
+        var plan = try plan(to: selector, in: try Self.cutPoints(manifests))
+        plan.planning.manifestsRead = manifests.count
+        plan.planning.notes = notes
+        return plan
     }
 
-    /// nil when there is no checkpoint (or nothing archived); throws when one exists but cannot be used.
-    func cutPointsFromCatalog() async throws -> CutPointResolution? {
+    /// The plan from the newest catalog checkpoint and the manifests after it; nil when there is no checkpoint
+    /// (or nothing archived). Throws `.unknownCut` for a selector that names nothing, other errors when the
+    /// checkpoint cannot be used.
+    func planFromCatalog(_ selector: CutSelector) async throws -> ReadPlan? {
         let catalog = try ArchiveCatalog(archive: self)
         guard let checkpoint = try await catalog.latest(), let head = try await events.head() else { return nil }
         // The manifests after the checkpoint, newest first: parent links from the head back to its last snapshot.
-        var tail: [Manifest] = []
+        var after: [Manifest] = []
         if head.snapshotID != checkpoint.throughSnapshotID {
             var current = head
-            tail.append(head)
+            after.append(head)
             while let parent = current.parent, parent != checkpoint.throughSnapshotID {
                 current = try await events.manifest(parent)
-                tail.append(current)
+                after.append(current)
             }
             guard current.parent == checkpoint.throughSnapshotID else {
                 throw ArchiverError(
@@ -177,24 +193,122 @@ extension Archive {
                         + "not on the chain of the head \(head.snapshotID)")
             }
         }
-        let entries = try await catalog.entries(of: checkpoint)
+        let tail = try Self.cutPoints(after.reversed())
+        let parts = try catalog.parts(of: checkpoint)
+        let through = checkpoint.throughSequence
+        let headCut = try tail.last ?? Self.cutPoints([head])[0]
         var info = CutPointResolution.Info()
         info.checkpoint = checkpoint.snapshotID
-        info.fromCheckpoint = entries.count
         info.manifestsRead = tail.count
-        let cuts = try Self.cutPoints(entries.map(\.manifest) + tail.reversed())
-        return CutPointResolution(cuts: cuts, info: info)
-    }
+        if checkpoint.format == ArchiveCatalog.formatVersion1 {
+            info.notes.append(
+                "catalog checkpoint \(checkpoint.snapshotID) is of format 1 (no part summaries): finding a cut may "
+                    + "read every part; the next checkpoint the flusher writes, or `archiver catalog rebuild`, "
+                    + "upgrades it")
+        }
 
-    /// Resolves `--to` into the snapshots to read.
-    /// - Parameter source: `.catalog` (the default) uses the newest catalog checkpoint when there is one.
-    /// - Throws: ``ArchiverError`` `.emptyArchive`, or `.unknownCut` listing the nearest cut points.
-    public func plan(to selector: CutSelector, source: CutPointSource = .catalog) async throws -> ReadPlan {
-        let resolution = try await resolveCutPoints(source: source)
-        var plan = try plan(to: selector, in: resolution.cuts)
-        plan.planning = resolution.info
-        plan.generation = try await activeGeneration()
-        return plan
+        /// The plan through the checkpoint and `tail[...index]`.
+        func inTail(_ index: Int, maxPosition: Int64? = nil, maxRecordedAt: Int64? = nil) -> ReadPlan {
+            let range = CheckpointRange(
+                catalog: catalog, checkpoint: checkpoint, parts: parts, count: through,
+                endSnapshotID: checkpoint.throughSnapshotID)
+            var plan = ReadPlan(
+                range: range, tail: Array(tail[...index]), last: tail[index], maxPosition: maxPosition,
+                maxRecordedAt: maxRecordedAt, selector: selector)
+            info.fromCheckpoint = Int(through)
+            plan.planning = info
+            return plan
+        }
+        /// The plan through entry `found` of the checkpoint, found by reading `partsRead` parts.
+        func inCheckpoint(
+            _ found: (sequence: Int64, cut: CutPoint), partsRead: Int, maxPosition: Int64? = nil,
+            maxRecordedAt: Int64? = nil
+        ) -> ReadPlan {
+            let range = CheckpointRange(
+                catalog: catalog, checkpoint: checkpoint, parts: parts, count: found.sequence,
+                endSnapshotID: found.cut.snapshotID)
+            var plan = ReadPlan(
+                range: range, tail: [], last: found.cut, maxPosition: maxPosition, maxRecordedAt: maxRecordedAt,
+                selector: selector)
+            info.fromCheckpoint = Int(found.sequence)
+            info.partsRead = partsRead
+            plan.planning = info
+            return plan
+        }
+        /// Every cut point, for the hints of an unknown cut when parts lack summaries.
+        func everyCut() async throws -> [CutPoint] {
+            let entries = try await catalog.entries(of: checkpoint)
+            return try Self.cutPoints(entries.map(\.manifest)) + tail
+        }
+
+        switch selector {
+        case .latest:
+            let range = CheckpointRange(
+                catalog: catalog, checkpoint: checkpoint, parts: parts, count: through,
+                endSnapshotID: checkpoint.throughSnapshotID)
+            var plan = ReadPlan(range: range, tail: tail, last: headCut, selector: selector)
+            info.fromCheckpoint = Int(through)
+            plan.planning = info
+            return plan
+        case .name(let name):
+            if let index = tail.lastIndex(where: { $0.name == name }) { return inTail(index) }
+            let candidates = parts.reversed().filter { $0.summary?.names.contains(name) ?? true }
+            let (found, read) = try await catalog.find(in: candidates, of: checkpoint, through: through, last: true) {
+                $0.name == name
+            }
+            if let found { return inCheckpoint(found, partsRead: read) }
+        case .snapshot(let id):
+            if let index = tail.firstIndex(where: { $0.snapshotID == id }) { return inTail(index) }
+            let candidates = parts.filter { $0.summary?.mayHold(snapshotID: id) ?? true }
+            let (found, read) = try await catalog.find(in: candidates, of: checkpoint, through: through, last: false) {
+                $0.snapshotID == id
+            }
+            if let found { return inCheckpoint(found, partsRead: read) }
+        case .position(let position):
+            guard position <= headCut.facts.lastPosition else {
+                throw ArchiverError(
+                    .unknownCut,
+                    "position \(position) is not archived yet: the archive ends at position "
+                        + "\(headCut.facts.lastPosition) (snapshot \(headCut.snapshotID)); run `archiver flush` first")
+            }
+            if position > checkpoint.lastPosition, !tail.isEmpty {
+                let index = tail.firstIndex(where: { $0.facts.lastPosition >= position }) ?? tail.count - 1
+                return inTail(index, maxPosition: position)
+            }
+            let candidates = parts.filter { $0.summary.map { $0.lastPosition >= position } ?? true }
+            let (found, read) = try await catalog.find(in: candidates, of: checkpoint, through: through, last: false) {
+                $0.facts.lastPosition >= position
+            }
+            guard let found else {
+                throw ArchiverError(
+                    .unreadable,
+                    "no entry of catalog checkpoint \(checkpoint.snapshotID) reaches position \(position), though "
+                        + "it ends at position \(checkpoint.lastPosition)")
+            }
+            return inCheckpoint(found, partsRead: read, maxPosition: position)
+        case .time(let nanos):
+            // Record times follow commit order only roughly (clocks, concurrent transactions), so every
+            // snapshot that starts at or before the time may hold qualifying events.
+            if let index = tail.lastIndex(where: { $0.facts.minRecordedAtNanos <= nanos }) {
+                return inTail(index, maxRecordedAt: nanos)
+            }
+            let candidates = parts.reversed().filter { $0.summary.map { $0.minRecordedAtNanos <= nanos } ?? true }
+            let (found, read) = try await catalog.find(in: candidates, of: checkpoint, through: through, last: true) {
+                $0.facts.minRecordedAtNanos <= nanos
+            }
+            if let found { return inCheckpoint(found, partsRead: read, maxRecordedAt: nanos) }
+        }
+        // Nothing matched: the hints come from the summaries (or, lacking them, from every entry).
+        if parts.allSatisfy({ $0.summary != nil }) {
+            let summaries = parts.compactMap(\.summary)
+            let names = summaries.flatMap(\.names) + tail.compactMap(\.name)
+            let earliest = (summaries.map(\.minRecordedAtNanos) + tail.map(\.facts.minRecordedAtNanos)).min() ?? 0
+            throw unknownCut(selector, names: names, latest: headCut.snapshotID, earliestRecordedAt: earliest)
+        }
+        let all = try await everyCut()
+        throw unknownCut(
+            selector, names: all.compactMap(\.name), latest: headCut.snapshotID,
+            earliestRecordedAt: all.map(\.facts.minRecordedAtNanos).min() ?? 0)
     }
 
     func plan(to selector: CutSelector, in all: [CutPoint]) throws -> ReadPlan {
@@ -202,18 +316,19 @@ extension Archive {
             throw ArchiverError(
                 .emptyArchive, "the archive has no snapshots yet: run `archiver flush` to archive events first")
         }
+        func unknown() -> ArchiverError {
+            unknownCut(
+                selector, names: all.compactMap(\.name), latest: last.snapshotID,
+                earliestRecordedAt: all.map(\.facts.minRecordedAtNanos).min() ?? 0)
+        }
         switch selector {
         case .latest:
             return ReadPlan(cuts: all, maxPosition: nil, maxRecordedAt: nil, selector: selector)
         case .name(let name):
-            guard let index = all.lastIndex(where: { $0.name == name }) else {
-                throw unknownCut(selector, all: all)
-            }
+            guard let index = all.lastIndex(where: { $0.name == name }) else { throw unknown() }
             return ReadPlan(cuts: Array(all[...index]), maxPosition: nil, maxRecordedAt: nil, selector: selector)
         case .snapshot(let id):
-            guard let index = all.firstIndex(where: { $0.snapshotID == id }) else {
-                throw unknownCut(selector, all: all)
-            }
+            guard let index = all.firstIndex(where: { $0.snapshotID == id }) else { throw unknown() }
             return ReadPlan(cuts: Array(all[...index]), maxPosition: nil, maxRecordedAt: nil, selector: selector)
         case .position(let position):
             guard position <= last.facts.lastPosition else {
@@ -227,28 +342,32 @@ extension Archive {
         case .time(let nanos):
             // Record times follow commit order only roughly (clocks, concurrent transactions), so every
             // snapshot that starts at or before the time may hold qualifying events.
-            let cuts = all.filter { $0.facts.minRecordedAtNanos <= nanos }
-            guard !cuts.isEmpty else {
-                throw ArchiverError(
-                    .unknownCut,
-                    "no archived event was recorded at or before \(ArchiveTime.rfc3339Micros(nanos)); the first "
-                        + "was recorded at \(ArchiveTime.rfc3339Micros(all[0].facts.minRecordedAtNanos))")
-            }
-            let prefix = Array(all.prefix(through: all.lastIndex(where: { $0.facts.minRecordedAtNanos <= nanos })!))
-            return ReadPlan(cuts: prefix, maxPosition: nil, maxRecordedAt: nanos, selector: selector)
+            guard let index = all.lastIndex(where: { $0.facts.minRecordedAtNanos <= nanos }) else { throw unknown() }
+            return ReadPlan(cuts: Array(all[...index]), maxPosition: nil, maxRecordedAt: nanos, selector: selector)
         }
     }
 
-    func unknownCut(_ selector: CutSelector, all: [CutPoint]) -> ArchiverError {
-        let named = all.compactMap { cut in cut.name.map { ($0, cut) } }
+    /// The error for a selector that names no snapshot, with hints: the nearest names (`names`: the cut point
+    /// names of the chain, oldest first), the latest snapshot, or the earliest record time.
+    func unknownCut(
+        _ selector: CutSelector, names: [String], latest: String, earliestRecordedAt: Int64
+    ) -> ArchiverError {
+        if case .time(let nanos) = selector {
+            return ArchiverError(
+                .unknownCut,
+                "no archived event was recorded at or before \(ArchiveTime.rfc3339Micros(nanos)); the first "
+                    + "was recorded at \(ArchiveTime.rfc3339Micros(earliestRecordedAt))")
+        }
         var hint: String
-        if case .name(let wanted) = selector, !named.isEmpty {
-            let nearest = named.map(\.0).sorted { editDistance($0, wanted) < editDistance($1, wanted) }.prefix(3)
+        if case .name(let wanted) = selector, !names.isEmpty {
+            var distinct: [String] = []
+            for name in names where !distinct.contains(name) { distinct.append(name) }
+            let nearest = distinct.sorted { editDistance($0, wanted) < editDistance($1, wanted) }.prefix(3)
             hint = "nearest cut points: " + nearest.joined(separator: ", ")
-        } else if !named.isEmpty {
-            hint = "named cut points: " + named.suffix(3).map(\.0).joined(separator: ", ")
+        } else if !names.isEmpty {
+            hint = "named cut points: " + names.suffix(3).joined(separator: ", ")
         } else {
-            hint = "no cut point has a name; the latest snapshot is \(all.last!.snapshotID)"
+            hint = "no cut point has a name; the latest snapshot is \(latest)"
         }
         hint += " (see `archiver cut list`)"
         return ArchiverError(.unknownCut, "no \(selector) in the archive; \(hint)")

@@ -82,9 +82,11 @@ public struct Exporter: Sendable {
         progress: ((Int64, Double) -> Void)?
     ) async throws -> ExportSummary {
         let started = ContinuousClock.now
-        guard let head = plan.cuts.last else { throw ArchiverError(.emptyArchive, "the archive is empty") }
+        // Proofs link every snapshot from the first selected one to the cut: the export needs them all.
+        let cuts = try await plan.allCuts()
+        guard let head = cuts.last else { throw ArchiverError(.emptyArchive, "the archive is empty") }
         // Snapshots that can hold a selected event, by their recorded position and time ranges.
-        let relevant = plan.cuts.filter { cut in
+        let relevant = cuts.filter { cut in
             let f = cut.facts
             if let from = selection.fromPosition, f.lastPosition < from { return false }
             if let from = selection.fromRecordedAt, f.maxRecordedAtNanos < from { return false }
@@ -192,8 +194,8 @@ public struct Exporter: Sendable {
 
         // The manifests from the first snapshot with a selected event to the cut: each proof's root is in
         // one of them, and their parent hashes link them to the cut (and to a published anchor of it).
-        let chainFrom = plan.cuts.firstIndex { $0.snapshotID == snapshotsWithEvents.first } ?? (plan.cuts.count - 1)
-        for cut in plan.cuts[chainFrom...] {
+        let chainFrom = cuts.firstIndex { $0.snapshotID == snapshotsWithEvents.first } ?? (cuts.count - 1)
+        for cut in cuts[chainFrom...] {
             let bytes = try await archive.store.get(archive.events.manifestKey(snapshotID: cut.snapshotID))
             try Data(bytes).write(
                 to: URL(fileURLWithPath: "\(directory)/\(ExportBundle.manifests)/\(cut.snapshotID).json"))

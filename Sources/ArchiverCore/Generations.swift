@@ -98,29 +98,40 @@ public struct ActiveGeneration: Sendable {
     /// `cuts` with every original snapshot the generation covers replaced by the run holding it (each run once,
     /// in order). Original snapshots after the generation, and runs, pass through.
     public func substitute(_ cuts: [CutPoint]) -> [CutPoint] {
-        var out: [CutPoint] = []
-        out.reserveCapacity(cuts.count)
-        var runIndex = 0
-        var lastRun = -1
-        for cut in cuts {
+        var substitution = Substitution(self)
+        return cuts.compactMap { substitution.unit(for: $0) }
+    }
+
+    /// The run holding original snapshot `cut`, or nil when the generation does not cover it.
+    func run(holding cut: CutPoint) -> CutPoint? {
+        var substitution = Substitution(self)
+        guard let unit = substitution.unit(for: cut), unit.run != nil, cut.run == nil else { return nil }
+        return unit
+    }
+
+    /// ``substitute(_:)`` one snapshot at a time, for snapshots that arrive in chain order.
+    struct Substitution: Sendable {
+        let generation: ActiveGeneration
+        private var runIndex = 0
+        private var lastRun = -1
+
+        init(_ generation: ActiveGeneration) {
+            self.generation = generation
+        }
+
+        /// What to read for `cut`: the run holding it (nil when that run was already returned), or `cut` itself.
+        mutating func unit(for cut: CutPoint) -> CutPoint? {
+            let runs = generation.runs
             let position = cut.facts.lastPosition
-            guard cut.run == nil, position <= throughPosition else {
-                out.append(cut)
-                continue
-            }
+            guard cut.run == nil, position <= generation.throughPosition else { return cut }
             // Positions rise along the chain, so the runs are searched forward (restarting for unsorted input).
             if runIndex < runs.count, runs[runIndex].facts.firstPosition > position { runIndex = 0 }
             while runIndex < runs.count && runs[runIndex].facts.lastPosition < position { runIndex += 1 }
-            guard runIndex < runs.count, runs[runIndex].facts.firstPosition <= position else {
-                out.append(cut)
-                continue
-            }
-            if runIndex != lastRun {
-                out.append(runs[runIndex])
-                lastRun = runIndex
-            }
+            guard runIndex < runs.count, runs[runIndex].facts.firstPosition <= position else { return cut }
+            guard runIndex != lastRun else { return nil }
+            lastRun = runIndex
+            return runs[runIndex]
         }
-        return out
     }
 
     /// Problems of the generation's facts against the original snapshots (`originals[i]` has sequence i+1):
@@ -206,18 +217,14 @@ public struct ActiveGeneration: Sendable {
 }
 
 extension ReadPlan {
-    /// The snapshots to read: with an active generation, its runs in place of the original snapshots they cover,
-    /// and the position bound lowered to the plan's last original snapshot when a run reaches past it (a cut
-    /// inside a run delivers exactly what the original snapshots would).
-    func forReading() -> ReadPlan {
-        guard let generation, let last = cuts.last else { return self }
-        var plan = self
-        plan.generation = nil
-        plan.cuts = generation.substitute(cuts)
-        if let read = plan.cuts.last, read.facts.lastPosition > last.facts.lastPosition {
-            plan.maxPosition = min(maxPosition ?? .max, last.facts.lastPosition)
-        }
-        return plan
+    /// The position bound of the read: with an active generation whose run holding the plan's last original
+    /// snapshot reaches past it, lowered to that snapshot's last position (a cut inside a run delivers exactly
+    /// what the original snapshots would).
+    var readingMaxPosition: Int64? {
+        guard let generation, let last, let run = generation.run(holding: last),
+            run.facts.lastPosition > last.facts.lastPosition
+        else { return maxPosition }
+        return min(maxPosition ?? .max, last.facts.lastPosition)
     }
 }
 

@@ -29,7 +29,7 @@ public struct Pruner: Sendable {
     /// - Throws: ``ArchiverError`` `.pruneRefused` saying why nothing was deleted.
     public func run(before selector: CutSelector, idempotencyRetentionSeconds: Double? = nil) async throws -> Summary {
         let plan = try await archive.plan(to: selector)
-        var cuts = plan.cuts
+        var cuts = try await plan.allCuts()
         if let max = plan.maxPosition { cuts = cuts.filter { $0.facts.lastPosition <= max } }
         if let max = plan.maxRecordedAt { cuts = cuts.filter { $0.facts.maxRecordedAtNanos <= max } }
         guard let last = cuts.last else {

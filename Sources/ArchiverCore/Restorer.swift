@@ -72,7 +72,7 @@ public struct Restorer: Sendable {
             batch.append(event)
             count += 1
         }
-        let head = plan.cuts.last!
+        let head = plan.last!
         try await target.restoreFlushCursor(
             FlushCursor(
                 position: head.facts.lastPosition, chainHead: head.facts.chainHead.hex, snapshotID: head.snapshotID,

@@ -66,12 +66,13 @@ public struct Verifier: Sendable {
         let started = ContinuousClock.now
         var report = VerificationReport()
         let plan = try await archive.plan(to: selector, source: .manifests)
-        var cuts = plan.cuts
+        let all = try await plan.allCuts()
+        var cuts = all
         report.headSnapshotID = cuts.last?.snapshotID ?? ""
         var expectedStart = ChainHash.genesis
         var previousManifestSHA = ""
         if let start {
-            let first = try await archive.plan(to: start).cuts.last?.snapshotID
+            let first = try await archive.plan(to: start).last?.snapshotID
             guard let index = cuts.firstIndex(where: { $0.snapshotID == first }) else {
                 throw ArchiverError(
                     .unknownCut, "--from \(start) is not at or before the verified cut \(selector)")
@@ -106,10 +107,10 @@ public struct Verifier: Sendable {
         // cover, their facts checked against the original manifests.
         var units = cuts
         if let generation = plan.generation {
-            report.problems += generation.problems(against: plan.cuts)
+            report.problems += generation.problems(against: all)
             units = generation.substitute(cuts)
             if let run = units.first?.run {
-                expectedStart = run.chainStart(in: plan.cuts)
+                expectedStart = run.chainStart(in: all)
             }
         }
         let reader = ArchiveReader(archive: archive, verifyChain: true)

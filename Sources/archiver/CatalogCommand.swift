@@ -9,8 +9,9 @@ struct CatalogCommand: AsyncParsableCommand {
         abstract: "Inspect and rebuild the catalog checkpoints that let readers skip walking every manifest.",
         discussion: """
             A checkpoint (written by the flusher every --checkpoint-every snapshots) lists every snapshot up to \
-            its own with positions, chain hashes, files and stream filters, so replay, cut list and restore \
-            read the newest checkpoint plus the manifests after it. Checkpoints are derived data: \
+            its own with positions, chain hashes, files and stream filters, in parts its manifest summarises: \
+            planning a replay reads the newest checkpoint's manifest, the manifests after it and at most one \
+            part, and the replay decodes the parts as it reaches them. Checkpoints are derived data: \
             `archiver catalog rebuild` writes a fresh one from the manifests, and `archiver verify` checks that \
             the newest one agrees with them.
 
@@ -34,7 +35,8 @@ struct CatalogCommand: AsyncParsableCommand {
                     return
                 }
                 print(
-                    "checkpoint \(checkpoint.snapshotID): \(checkpoint.throughSequence) snapshots through "
+                    "checkpoint \(checkpoint.snapshotID) (format \(checkpoint.format)): \(checkpoint.throughSequence) "
+                        + "snapshots through "
                         + "\(checkpoint.throughSnapshotID) (position \(checkpoint.lastPosition)), "
                         + "\(checkpoint.manifest.files.count) part(s), "
                         + "\(checkpoint.manifest.files.reduce(0) { $0 + $1.sizeBytes }) bytes")
@@ -62,10 +64,12 @@ struct CatalogCommand: AsyncParsableCommand {
         }
     }
 
-    /// Times cut-point resolution alone (for scripts/bench.py).
+    /// Times planning alone (for scripts/bench.py): from opening the archive until the reader has the first
+    /// snapshot to read, which is when a replay starts reading segments.
     struct Plan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Time planning a replay (finding its snapshots) without reading any data.",
+            abstract:
+                "Time planning a replay (finding the cut and the first snapshot to read) without reading any data.",
             shouldDisplay: false)
 
         @OptionGroup var archiveOptions: ArchiveOptions
@@ -78,14 +82,21 @@ struct CatalogCommand: AsyncParsableCommand {
                 let started = ContinuousClock.now
                 let plan = try await archive.plan(
                     to: CutSelector(parsing: to), source: chainWalk ? .manifests : .catalog)
+                // A replay starts reading segments once the plan's stream has produced its first snapshot.
+                var stream = plan.stream()
+                let first = try await stream.next()
                 let elapsed = ContinuousClock.now - started
+                stream.cancel()
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let partsRead = plan.planning.partsRead + (await stream.partsRead)
                 print(
-                    #"{"seconds":\#(seconds),"snapshots":\#(plan.cuts.count),"files":"#
-                        + #"\#(plan.cuts.reduce(0) { $0 + $1.manifest.files.count }),"#
+                    #"{"seconds":\#(seconds),"snapshots":\#(plan.count),"#
                         + #""checkpoint_snapshots":\#(plan.planning.fromCheckpoint),"#
-                        + #""manifests_read":\#(plan.planning.manifestsRead)}"#)
-                for note in plan.planning.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+                        + #""manifests_read":\#(plan.planning.manifestsRead),"parts_read":\#(partsRead),"#
+                        + #""first_snapshot":"\#(first?.snapshotID ?? "")","cut":"\#(plan.last?.snapshotID ?? "")"}"#)
+                for note in plan.planning.notes + (await stream.notes) {
+                    FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+                }
             }
         }
     }

@@ -128,6 +128,9 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw ValidationError("--projection '\(projection)' is not fold or sum:FIELD")
             }
             reporter.finish()
+            for note in stats.read.notes where !quiet {
+                FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+            }
             if let into {
                 if into.hasPrefix("postgres://") || into.hasPrefix("postgresql://") {
                     do {

@@ -5,15 +5,21 @@ import Lode
 import Testing
 
 @Suite struct CatalogTests {
-    /// The issue's must-show: 20k snapshots; replay of the latest cut reads the newest checkpoint plus the
-    /// manifests after it, never a listing, and gives what a full chain walk gives.
+    /// The issue's must-show: 20k snapshots. Planning a replay reads the newest checkpoint's manifest, the
+    /// manifests after it and at most one part (none for the latest cut), never a listing; the reader then
+    /// decodes each part once, a batch at a time; and everything equals what a full chain walk gives.
     @Test func replayOfTwentyThousandSnapshotsReadsOneCheckpointPlusTheTail() async throws {
         try await TestArchive.with { fixture in
-            try await fixture.append(20_000)
+            try await fixture.append(10_000)
             let first = try await fixture.flush(checkpointEvery: 1000)
-            #expect(first.snapshotIDs.count == 20_000)
-            #expect(first.checkpoints.count == 20)
-            #expect(first.notes.isEmpty, "\(first.notes)")
+            try await fixture.append(1, from: 10_000)
+            let named = try await fixture.flush(checkpointEvery: 1000, cutName: "mid-year")
+            #expect(named.snapshotIDs.count == 1)
+            try await fixture.append(9_999, from: 10_001)
+            let rest = try await fixture.flush(checkpointEvery: 1000)
+            #expect(first.snapshotIDs.count + named.snapshotIDs.count + rest.snapshotIDs.count == 20_000)
+            #expect(first.checkpoints.count + rest.checkpoints.count == 20)
+            #expect((first.notes + rest.notes).isEmpty, "\(first.notes + rest.notes)")
             try await fixture.append(37, from: 20_000)
             let second = try await fixture.flush(checkpointEvery: 1000)
             #expect(second.snapshotIDs.count == 37 && second.checkpoints.isEmpty)
@@ -22,56 +28,181 @@ import Testing
             let archive = try fixture.archive(over: counting)
             let plan = try await archive.plan(to: .latest)
             let checkpoint = try #require(try await ArchiveCatalog(archive: fixture.archive()).latest())
+            #expect(checkpoint.format == ArchiveCatalog.formatVersion)
             #expect(plan.planning.checkpoint == checkpoint.snapshotID)
             #expect(plan.planning.fromCheckpoint == 20_000 && plan.planning.manifestsRead == 37)
-            #expect(plan.cuts.count == 20_037)
-            // Parts merge like a binary counter: 20 intervals of 1000 → 16000 + 4000.
-            #expect(checkpoint.manifest.files.count == 2)
+            #expect(plan.count == 20_037 && plan.last?.snapshotID == second.snapshotIDs.last)
+            // Parts merge like a binary counter up to 4096 entries: 20 intervals of 1000 → 5 parts of 4000.
+            #expect(checkpoint.manifest.files.count == 5)
             let eventsManifests = counting.count("get", prefix: "datasets/events/segments/")
-            let catalogReads = counting.count("get", prefix: "datasets/catalog/")
             #expect(counting.count("list") == 0)
             #expect(eventsManifests == 37)
-            // catalog: pointer, manifest, the parts.
-            #expect(catalogReads == 2 + checkpoint.manifest.files.count)
+            // catalog: pointer and manifest; no part.
+            #expect(counting.count("get", prefix: "datasets/catalog/") == 2)
             // + the events pointer and the generations pointer (absent: the archive was never compacted).
             #expect(counting.count("get", prefix: "datasets/generations/latest") == 1)
-            #expect(counting.total == eventsManifests + catalogReads + 2)
+            #expect(counting.total == eventsManifests + 2 + 2)
             print("plan of 20,037 snapshots with a checkpoint: \(counting.total) store operations")
+
+            // The reader's stream decodes each part once and reads no manifest.
+            counting.reset()
+            let streamed = try await plan.allCuts()
+            #expect(counting.count("get", prefix: "datasets/catalog/") == 5 && counting.total == 5)
 
             counting.reset()
             let walked = try await archive.plan(to: .latest, source: .manifests)
             print("plan of 20,037 snapshots by chain walk: \(counting.total) store operations")
             #expect(counting.total > 20_037)
-            #expect(walked.cuts.map(\.manifest) == plan.cuts.map(\.manifest))
-            #expect(walked.cuts.map(\.facts) == plan.cuts.map(\.facts))
+            let walkedCuts = try await walked.allCuts()
+            #expect(walkedCuts.map(\.manifest) == streamed.map(\.manifest))
+            #expect(walkedCuts.map(\.facts) == streamed.map(\.facts))
 
+            // Every other selector inside the checkpoint reads the one part that holds the cut.
+            let middle = walkedCuts[10_000]
+            #expect(middle.name == "mid-year")
+            let selectors: [CutSelector] = [
+                .name("mid-year"), .snapshot(walkedCuts[5_555].snapshotID),
+                .position(walkedCuts[12_345].facts.lastPosition - 1),
+                .time(walkedCuts[17_000].facts.minRecordedAtNanos), .snapshot(walkedCuts[20_010].snapshotID),
+            ]
+            for selector in selectors {
+                counting.reset()
+                let viaCatalog = try await archive.plan(to: selector)
+                #expect(counting.count("get", prefix: "datasets/catalog/") <= 3, "\(selector)")
+                #expect(counting.count("get", prefix: "datasets/events/segments/") == 37, "\(selector)")
+                #expect(viaCatalog.planning.partsRead <= 1, "\(selector)")
+                let viaManifests = try await archive.plan(to: selector, source: .manifests)
+                #expect(viaCatalog.last?.snapshotID == viaManifests.last?.snapshotID, "\(selector)")
+                #expect(viaCatalog.count == viaManifests.count && viaCatalog.lastPosition == viaManifests.lastPosition)
+                #expect(viaCatalog.maxPosition == viaManifests.maxPosition)
+                #expect(viaCatalog.maxRecordedAt == viaManifests.maxRecordedAt)
+                #expect(
+                    try await viaCatalog.allCuts().map(\.snapshotID)
+                        == walkedCuts.prefix(viaManifests.count).map(\.snapshotID))
+            }
+            #expect(try await archive.plan(to: .name("mid-year")).count == 10_001)
+            await #expect(throws: ArchiverError.self) { try await archive.plan(to: .name("mid-yaer")) }
+
+            counting.reset()
             let (rows, stats) = try await foldRows(archive, plan: plan)
+            #expect(counting.count("get", prefix: "datasets/catalog/") == 5)
             let (walkedRows, _) = try await foldRows(archive, plan: walked)
             #expect(rows == walkedRows)
             #expect(rows.count == 50)
-            #expect(stats.read.events == 20_037)
+            #expect(stats.read.events == 20_037 && stats.read.notes.isEmpty)
+
+            // A replay that starts after a position (an aggregate snapshot) passes the parts below it by their
+            // summaries: only the parts from sequence 12001 on are read.
+            let start = walkedCuts[13_000].facts.lastPosition
+            var fold = MergePatchFold()
+            counting.reset()
+            let partial = try await Replayer(archive: archive).run(&fold, plan: plan, after: start)
+            #expect(counting.count("get", prefix: "datasets/catalog/") == 2)
+            var walkedFold = MergePatchFold()
+            let walkedPartial = try await Replayer(archive: archive).run(&walkedFold, plan: walked, after: start)
+            #expect(try fold.rows() == walkedFold.rows())
+            #expect(partial.read.events == walkedPartial.read.events && partial.read.events == 20_037 - 13_001)
         }
     }
 
+    /// Every kind of selector, inside the checkpoint and after it, with a current-format checkpoint, a format-1
+    /// one (no part summaries: parts are read to find out) and the checkpoint the next flush writes over it.
     @Test func everyCutSelectorResolvesTheSameWithAndWithoutTheCatalog() async throws {
         try await TestArchive.with { fixture in
-            try await fixture.append(130)
+            try await fixture.append(60)
+            try await fixture.flush(checkpointEvery: 25)
+            try await fixture.append(1, from: 60)
+            try await fixture.flush(checkpointEvery: 25, cutName: "early")
+            try await fixture.append(1, from: 61)
+            try await fixture.flush(checkpointEvery: 25, cutName: "reused")
+            try await fixture.append(57, from: 62)
+            try await fixture.flush(checkpointEvery: 25)
+            try await fixture.append(1, from: 119)
+            try await fixture.flush(checkpointEvery: 25, cutName: "reused")
+            try await fixture.append(10, from: 120)
             try await fixture.flush(checkpointEvery: 25)
             let archive = try fixture.archive()
-            let all = try await archive.plan(to: .latest, source: .manifests).cuts
-            let selectors: [CutSelector] = [
-                .latest, .snapshot(all[10].snapshotID), .snapshot(all[120].snapshotID), .position(77),
-                .time(all[60].facts.maxRecordedAtNanos),
-            ]
-            for selector in selectors {
-                let viaCatalog = try await archive.plan(to: selector)
-                let viaManifests = try await archive.plan(to: selector, source: .manifests)
-                #expect(viaCatalog.planning.checkpoint != nil)
-                #expect(viaCatalog.cuts.map(\.snapshotID) == viaManifests.cuts.map(\.snapshotID), "\(selector)")
-                #expect(viaCatalog.lastPosition == viaManifests.lastPosition)
+            let catalog = try ArchiveCatalog(archive: archive)
+            let all = try await archive.plan(to: .latest, source: .manifests).allCuts()
+            #expect(all.count == 130 && all[60].name == "early" && all[119].name == "reused")
+            #expect(try await catalog.latest()?.throughSequence == 125)
+
+            func check(format: String) async throws {
+                let selectors: [CutSelector] = [
+                    .latest, .name("early"), .name("reused"), .snapshot(all[10].snapshotID),
+                    .snapshot(all[120].snapshotID), .snapshot(all[128].snapshotID), .position(77),
+                    .position(all[127].facts.lastPosition), .time(all[60].facts.maxRecordedAtNanos),
+                    .time(all[128].facts.maxRecordedAtNanos),
+                ]
+                for selector in selectors {
+                    let viaCatalog = try await archive.plan(to: selector)
+                    let viaManifests = try await archive.plan(to: selector, source: .manifests)
+                    #expect(viaCatalog.planning.checkpoint != nil, "\(selector)")
+                    #expect(viaCatalog.planning.notes.allSatisfy { $0.contains("format 1") })
+                    #expect(
+                        try await viaCatalog.allCuts().map(\.snapshotID)
+                            == viaManifests.allCuts().map(\.snapshotID), "\(selector), format \(format)")
+                    #expect(viaCatalog.last?.snapshotID == viaManifests.last?.snapshotID)
+                    #expect(
+                        viaCatalog.count == viaManifests.count && viaCatalog.lastPosition == viaManifests.lastPosition)
+                    if format != ArchiveCatalog.formatVersion1 { #expect(viaCatalog.planning.partsRead <= 1) }
+                }
+                for unknown: CutSelector in [
+                    .name("late"), .snapshot("1234567890123456789"), .time(0),
+                    .position(all[129].facts.lastPosition + 1),
+                ] {
+                    for source in [CutPointSource.catalog, .manifests] {
+                        do {
+                            _ = try await archive.plan(to: unknown, source: source)
+                            Issue.record("\(unknown) resolved from \(source)")
+                        } catch let error as ArchiverError {
+                            #expect(error.code == .unknownCut, "\(unknown), \(source): \(error)")
+                        }
+                    }
+                }
+                let report = try await Verifier(archive: archive).run()
+                #expect(report.isIntact, "\(report.problems)")
             }
+            try await check(format: ArchiveCatalog.formatVersion)
+
+            // The same checkpoint as format 1 wrote it: no part summaries.
+            var manifest = try #require(try await catalog.latest()).manifest
+            #expect(manifest.metadata["archiver.parts"] != nil)
+            manifest.metadata["archiver.catalog_format"] = .string(ArchiveCatalog.formatVersion1)
+            manifest.metadata["archiver.parts"] = nil
+            fixture.memory.overwrite(
+                catalog.dataset.manifestKey(snapshotID: manifest.snapshotID), with: manifest.jsonBytes())
+            #expect(try await catalog.latest()?.format == ArchiveCatalog.formatVersion1)
+            let old = try await archive.plan(to: .name("early"))
+            #expect(old.planning.notes.count == 1 && old.planning.notes[0].contains("format 1"))
+            #expect(old.planning.partsRead == 2)
+            try await check(format: ArchiveCatalog.formatVersion1)
+
+            // The next checkpoint is of the current format again, every part summarised.
+            try await fixture.append(30, from: 130)
+            let flushed = try await fixture.flush(checkpointEvery: 25)
+            #expect(flushed.checkpoints.count == 1 && flushed.notes.isEmpty)
+            let upgraded = try #require(try await catalog.latest())
+            #expect(upgraded.format == ArchiveCatalog.formatVersion && upgraded.throughSequence == 150)
+            guard case .array(let summaries)? = upgraded.manifest.metadata["archiver.parts"] else {
+                Issue.record("no archiver.parts")
+                return
+            }
+            #expect(summaries.count == upgraded.manifest.files.count)
+            #expect(try await archive.plan(to: .name("early")).planning.partsRead == 1)
             let report = try await Verifier(archive: archive).run()
             #expect(report.isIntact, "\(report.problems)")
+
+            // A summary that lies (a cut name taken out) misleads readers, so verify compares it too.
+            var forged = upgraded.manifest
+            guard case .object(var first) = summaries[0] else { return }
+            first["names"] = .array([])
+            forged.metadata["archiver.parts"] = .array([.object(first)] + summaries.dropFirst())
+            fixture.memory.overwrite(
+                catalog.dataset.manifestKey(snapshotID: forged.snapshotID), with: forged.jsonBytes())
+            let lie = try await Verifier(archive: archive).run()
+            #expect(lie.problems.count == 1 && lie.problems[0].message.contains("summary"), "\(lie.problems)")
+            #expect(lie.problems.first?.location.contains(upgraded.manifest.files[0].path) == true)
         }
     }
 
@@ -85,7 +216,7 @@ import Testing
             let catalog = try ArchiveCatalog(archive: archive)
             let checkpoint = try #require(try await catalog.latest())
             #expect(checkpoint.throughSequence == 60)
-            let expected = try await archive.plan(to: .latest, source: .manifests).cuts.map(\.snapshotID)
+            let expected = try await archive.plan(to: .latest, source: .manifests).allCuts().map(\.snapshotID)
 
             // 1. An entry that lies (another size for every file of the newest part), in a part whose MD5 the
             //    catalog manifest records correctly: only comparing with the manifests can find it.
@@ -111,12 +242,25 @@ import Testing
             #expect(!disagreement.isEmpty, "\(report.problems)")
             #expect(disagreement.allSatisfy { $0.message.contains("files") && $0.message.contains("catalog rebuild") })
 
-            // 2. A missing part: reads fall back to the manifests with a note.
+            // 2. A missing part: planning the latest cut reads no part, and the reader, reaching it, reads the
+            //    snapshots it should have listed from their manifests instead, with a note. A selector whose
+            //    part is missing falls back when planning.
             fixture.memory.overwrite(forged.path, with: nil)
             let plan = try await archive.plan(to: .latest)
-            #expect(plan.planning.checkpoint == nil)
-            #expect(plan.planning.notes.count == 1 && plan.planning.notes[0].contains("catalog rebuild"))
-            #expect(plan.cuts.map(\.snapshotID) == expected)
+            #expect(plan.planning.checkpoint == checkpoint.snapshotID && plan.planning.notes.isEmpty)
+            var stream = plan.stream()
+            var streamed: [String] = []
+            while let cut = try await stream.next() { streamed.append(cut.snapshotID) }
+            #expect(streamed == expected)
+            let notes = await stream.notes
+            #expect(notes.count == 1 && notes[0].contains("catalog rebuild"), "\(notes)")
+            let (_, replayed) = try await foldRows(archive, plan: plan)
+            #expect(replayed.read.notes.count == 1 && replayed.read.events == 60)
+            let resolution = try await archive.resolveCutPoints()
+            #expect(resolution.cuts.map(\.snapshotID) == expected && resolution.info.notes.count == 1)
+            let toLast = try await archive.plan(to: .snapshot(expected[59]))
+            #expect(toLast.planning.checkpoint == nil && toLast.planning.notes.count == 1)
+            #expect(try await toLast.allCuts().map(\.snapshotID) == expected)
             let missing = try await Verifier(archive: archive).run()
             #expect(missing.problems.contains { $0.location.contains(forged.path) || $0.message.contains(forged.path) })
 
@@ -125,7 +269,7 @@ import Testing
             #expect(rebuilt.throughSequence == 60 && rebuilt.manifest.files.count == 1)
             let again = try await archive.plan(to: .latest)
             #expect(again.planning.checkpoint == rebuilt.snapshotID && again.planning.notes.isEmpty)
-            #expect(again.cuts.map(\.snapshotID) == expected)
+            #expect(try await again.allCuts().map(\.snapshotID) == expected)
             let clean = try await Verifier(archive: archive).run()
             #expect(clean.isIntact, "\(clean.problems)")
 

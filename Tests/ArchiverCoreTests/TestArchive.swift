@@ -140,10 +140,10 @@ struct TestArchive {
         if !requests.isEmpty { _ = try await coordination.appendMultiple(requests, idempotencyKey: nil) }
     }
 
-    /// One flush pass of everything appended.
+    /// One flush pass of everything appended; with `cutName`, its last snapshot is a named cut point.
     @discardableResult
-    func flush(checkpointEvery: Int) async throws -> FlushSummary {
-        var options = FlushOptions(spoolDirectory: directory, producer: "lode-archiver test")
+    func flush(checkpointEvery: Int, cutName: String? = nil) async throws -> FlushSummary {
+        var options = FlushOptions(cutName: cutName, spoolDirectory: directory, producer: "lode-archiver test")
         options.pageSize = 1
         options.checkpointEvery = checkpointEvery
         return try await Flusher(store: coordination, archive: try archive(), options: options).run()
