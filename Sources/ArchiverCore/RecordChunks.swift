@@ -41,10 +41,12 @@ enum ChunkRecycler {
         lineArrays.withLock { $0.popLast() } ?? []
     }
 
+    /// Takes back a line array, unless it grew past what a standard chunk needs (a whole gzip object is one
+    /// chunk: keeping its array would hold its size for the rest of the read).
     static func recycle(_ lines: consuming [ChunkLine]) {
         var lines = lines
+        guard lines.capacity > 0, lines.capacity <= ObjectFeed.chunkBytes / 64 else { return }
         lines.removeAll(keepingCapacity: true)
-        guard lines.capacity > 0 else { return }
         lineArrays.withLock { list in
             if list.count < limit { list.append(lines) }
         }
