@@ -1,7 +1,5 @@
 import ArchiveFormat
-import Gzip
 import Lode
-import Zstd
 
 /// One data file of a catalog checkpoint: the entries with sequences `sequences`, and what the catalog manifest
 /// records about them.
@@ -150,22 +148,19 @@ struct CatalogPartSummary: Sendable, Hashable {
 /// Decodes the entries of one catalog part a batch at a time.
 ///
 /// The part's stored bytes are read whole and checked against the catalog manifest's size and MD5 before any
-/// entry is decoded; they are then decompressed a slice at a time, so memory holds the compressed part (at most
-/// ``ArchiveCatalog/maxPartEntries`` entries) plus one batch of entries, never the whole checkpoint.
+/// entry is decoded; they are then decompressed a chunk at a time by the reader's ``ObjectFeed`` and split into
+/// lines by its ``LineCursor``, so memory holds the compressed part (at most ``ArchiveCatalog/maxPartEntries``
+/// entries), one decompressed chunk and one batch of entries, never the whole checkpoint.
 struct CatalogPartReader {
     let key: String
     let sequences: ClosedRange<Int64>
-    private let stored: [UInt8]
-    private let decompressor: ZstdDecompressor?
+    private let feed: ObjectFeed
     private let components: ArchiveCatalog.EventsComponents
-    private var inputOffset = 0
-    /// Plain bytes not yet split into lines, from `lineStart` on.
-    private var plain: [UInt8] = []
-    private var lineStart = 0
-    private var lineNumber = 0
-    private var inputDone = false
-    /// Compressed bytes fed to the decompressor per step.
-    static let inputSlice = 1 << 16
+    /// The decompressed chunk being split into lines (kept alive while `cursor` points into it).
+    private var chunk: ChunkStorage?
+    private var cursor: LineCursor?
+    /// Lines of the chunks before the current one.
+    private var linesBefore = 0
 
     /// Reads and checks `part` of `checkpoint`.
     static func open(
@@ -184,21 +179,7 @@ struct CatalogPartReader {
         self.key = key
         self.sequences = sequences
         self.components = components
-        switch compressor {
-        case "zstd":
-            self.stored = stored
-            self.decompressor = try ZstdDecompressor()
-        case "gzip":
-            self.stored = []
-            self.decompressor = nil
-            self.plain = try Self.decompressing(key) { try Gzip.decompress(stored) }
-            self.inputDone = true
-        default:
-            self.stored = []
-            self.decompressor = nil
-            self.plain = stored
-            self.inputDone = true
-        }
+        self.feed = try Self.decompressing(key) { try ObjectFeed(path: key, stored: stored, compressor: compressor) }
     }
 
     /// The next entries in file order, at most `limit` of them; empty after the last.
@@ -207,7 +188,8 @@ struct CatalogPartReader {
         var entries: [ArchiveCatalog.Entry] = []
         while entries.count < limit, let line = try nextLine() {
             guard let entry = ArchiveCatalog.decode(line, components: components) else {
-                throw ArchiverError(.unreadable, "catalog part \(key) line \(lineNumber) is not a catalog entry")
+                let number = linesBefore + (cursor?.lineNumber ?? 0)
+                throw ArchiverError(.unreadable, "catalog part \(key) line \(number) is not a catalog entry")
             }
             entries.append(entry)
         }
@@ -217,41 +199,20 @@ struct CatalogPartReader {
     /// The next non-empty line, or nil at the end of the part.
     private mutating func nextLine() throws -> [UInt8]? {
         while true {
-            if let newline = plain[lineStart...].firstIndex(of: 0x0A) {
-                let line = Array(plain[lineStart..<newline])
-                lineStart = newline + 1
-                lineNumber += 1
-                if line.isEmpty { continue }
-                return line
+            if var current = cursor {
+                defer { cursor = current }
+                if let line = current.next() { return Array(line) }
+                linesBefore += current.lineNumber
             }
-            if inputDone {
-                guard lineStart < plain.count else { return nil }
-                let line = Array(plain[lineStart...])
-                lineStart = plain.count
-                lineNumber += 1
-                return line
+            let feed = self.feed
+            guard let next = try Self.decompressing(key, { try feed.nextChunk() }) else {
+                chunk = nil
+                cursor = nil
+                return nil
             }
-            // Keep only the unfinished line, then decompress the next slice after it.
-            plain.removeFirst(lineStart)
-            lineStart = 0
-            try feed()
+            chunk = next
+            cursor = LineCursor(buffer: next.bytes)
         }
-    }
-
-    private mutating func feed() throws {
-        guard let decompressor, inputOffset < stored.count else {
-            if let decompressor { try Self.decompressing(key) { try decompressor.finish() } }
-            inputDone = true
-            return
-        }
-        let end = min(stored.count, inputOffset + Self.inputSlice)
-        let start = inputOffset
-        try Self.decompressing(key) {
-            try stored.withUnsafeBytes { raw in
-                try decompressor.decompress(UnsafeRawBufferPointer(rebasing: raw[start..<end]), into: &plain)
-            }
-        }
-        inputOffset = end
     }
 
     private static func decompressing<T>(_ key: String, _ body: () throws -> T) throws -> T {
