@@ -265,12 +265,7 @@ extension Archive {
             }
             if let found { return inCheckpoint(found, partsRead: read) }
         case .position(let position):
-            guard position <= headCut.facts.lastPosition else {
-                throw ArchiverError(
-                    .unknownCut,
-                    "position \(position) is not archived yet: the archive ends at position "
-                        + "\(headCut.facts.lastPosition) (snapshot \(headCut.snapshotID)); run `archiver flush` first")
-            }
+            guard position <= headCut.facts.lastPosition else { throw notArchivedYet(position, head: headCut) }
             if position > checkpoint.lastPosition, !tail.isEmpty {
                 let index = tail.firstIndex(where: { $0.facts.lastPosition >= position }) ?? tail.count - 1
                 return inTail(index, maxPosition: position)
@@ -331,12 +326,7 @@ extension Archive {
             guard let index = all.firstIndex(where: { $0.snapshotID == id }) else { throw unknown() }
             return ReadPlan(cuts: Array(all[...index]), maxPosition: nil, maxRecordedAt: nil, selector: selector)
         case .position(let position):
-            guard position <= last.facts.lastPosition else {
-                throw ArchiverError(
-                    .unknownCut,
-                    "position \(position) is not archived yet: the archive ends at position "
-                        + "\(last.facts.lastPosition) (snapshot \(last.snapshotID)); run `archiver flush` first")
-            }
+            guard position <= last.facts.lastPosition else { throw notArchivedYet(position, head: last) }
             let index = all.firstIndex(where: { $0.facts.lastPosition >= position }) ?? all.count - 1
             return ReadPlan(cuts: Array(all[...index]), maxPosition: position, maxRecordedAt: nil, selector: selector)
         case .time(let nanos):
@@ -345,6 +335,14 @@ extension Archive {
             guard let index = all.lastIndex(where: { $0.facts.minRecordedAtNanos <= nanos }) else { throw unknown() }
             return ReadPlan(cuts: Array(all[...index]), maxPosition: nil, maxRecordedAt: nanos, selector: selector)
         }
+    }
+
+    /// The error for a position past the archive's last snapshot `head`.
+    func notArchivedYet(_ position: Int64, head: CutPoint) -> ArchiverError {
+        ArchiverError(
+            .unknownCut,
+            "position \(position) is not archived yet: the archive ends at position \(head.facts.lastPosition) "
+                + "(snapshot \(head.snapshotID)); run `archiver flush` first")
     }
 
     /// The error for a selector that names no snapshot, with hints: the nearest names (`names`: the cut point
