@@ -18,14 +18,7 @@ struct CompactScheduler: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown {
-                    try await Task.sleep(for: .milliseconds(Int64(interval * 1_000)))
-                }
-            } catch {
-                break
-            }
+        while await waitForNextPass(interval) {
             do {
                 let summary = try await cancelWhenGracefulShutdown {
                     try await Compactor(archive: archive, store: store).run(options)

@@ -21,14 +21,7 @@ struct FlushScheduler: Service {
 
     func run() async throws {
         var lastPrune = ContinuousClock.now - .seconds(3_600)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown {
-                    try await Task.sleep(for: .milliseconds(Int64(interval * 1_000)))
-                }
-            } catch {
-                break
-            }
+        while await waitForNextPass(interval) {
             do {
                 _ = try await coordinator.flush()
             } catch {
@@ -47,5 +40,17 @@ struct FlushScheduler: Service {
         }
         await coordinator.releaseLease()
         logger.info("flush schedule stopped")
+    }
+}
+
+/// Waits `seconds` before a scheduled pass; false when the service is shutting down or cancelled (a graceful
+/// shutdown ends the wait at once).
+func waitForNextPass(_ seconds: Double) async -> Bool {
+    guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return false }
+    do {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(seconds * 1_000))) }
+        return true
+    } catch {
+        return false
     }
 }
