@@ -13,12 +13,8 @@ import RawJSON
 /// ```
 public enum StreamHash {
     public static func fnv1a64(_ stream: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in stream.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return hash
+        var stream = stream
+        return stream.withUTF8 { fnv1a64(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// The hash of a stream name given as its UTF-8 bytes.

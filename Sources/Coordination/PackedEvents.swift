@@ -19,22 +19,14 @@ public struct PackedEvents: Sendable {
     public init(_ events: [RecordedEvent]) {
         reserve(events.count, bytes: events.count * 256)
         for event in events {
-            var (stream, id, type, data, metadata) = (event.stream, event.id, event.type, event.data, event.metadata)
-            stream.withUTF8 { stream in
-                id.withUTF8 { id in
-                    type.withUTF8 { type in
-                        data.withUTF8 { data in
-                            metadata.withUTF8 { metadata in
-                                append(
-                                    position: event.position, version: event.version,
-                                    recordedAtNanos: event.recordedAtNanos, stream: UnsafeRawBufferPointer(stream),
-                                    id: UnsafeRawBufferPointer(id), type: UnsafeRawBufferPointer(type),
-                                    data: UnsafeRawBufferPointer(data), metadata: UnsafeRawBufferPointer(metadata))
-                            }
-                        }
-                    }
-                }
-            }
+            positions.append(event.position)
+            versions.append(event.version)
+            recordedAtNanos.append(event.recordedAtNanos)
+            appendColumn(event.stream.utf8)
+            appendColumn(event.id.utf8)
+            appendColumn(event.type.utf8)
+            appendColumn(event.data.utf8)
+            appendColumn(event.metadata.utf8)
         }
     }
 
@@ -57,15 +49,17 @@ public struct PackedEvents: Sendable {
         positions.append(position)
         versions.append(version)
         self.recordedAtNanos.append(recordedAtNanos)
-        bytes.append(contentsOf: stream)
-        ends.append(bytes.count)
-        bytes.append(contentsOf: id)
-        ends.append(bytes.count)
-        bytes.append(contentsOf: type)
-        ends.append(bytes.count)
-        bytes.append(contentsOf: data)
-        ends.append(bytes.count)
-        bytes.append(contentsOf: metadata)
+        appendColumn(stream)
+        appendColumn(id)
+        appendColumn(type)
+        appendColumn(data)
+        appendColumn(metadata)
+    }
+
+    /// Appends one text column of the event being added (columns in ``Event`` order).
+    @inline(__always)
+    private mutating func appendColumn<C: Collection<UInt8>>(_ column: C) {
+        bytes.append(contentsOf: column)
         ends.append(bytes.count)
     }
 
