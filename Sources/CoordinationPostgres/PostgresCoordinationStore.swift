@@ -26,6 +26,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    public nonisolated var taskExecutor: (any TaskExecutor)? { executor }
     private var connection: PostgresConnection?
     private let url: String
     public let schema: String
@@ -382,14 +383,17 @@ public actor PostgresCoordinationStore: CoordinationStore {
     public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
         guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
         do {
-            return try db().prepared(readAllSQL, [String(position), String(safe), String(limit)]) { rows in
+            return try db().prepared(readAllSQL, [String(position), String(safe), String(limit)], binary: true) {
+                rows in
                 var packed = PackedEvents()
                 packed.reserve(rows.count, bytes: rows.count * 512)
                 for row in 0..<rows.count {
-                    packed.append(
-                        position: rows.int64(row, 0), version: rows.int64(row, 2),
-                        recordedAtNanos: rows.int64(row, 7) * 1000, stream: rows.bytes(row, 1), id: rows.bytes(row, 3),
-                        type: rows.bytes(row, 4), data: rows.bytes(row, 5), metadata: rows.bytes(row, 6))
+                    rows.uuid(row, 3) { id in
+                        packed.append(
+                            position: rows.binaryInt64(row, 0), version: rows.binaryInt64(row, 2),
+                            recordedAtNanos: rows.binaryInt64(row, 7) * 1000, stream: rows.bytes(row, 1), id: id,
+                            type: rows.bytes(row, 4), data: rows.bytes(row, 5), metadata: rows.bytes(row, 6))
+                    }
                 }
                 return packed
             }
