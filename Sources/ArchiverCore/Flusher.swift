@@ -135,6 +135,9 @@ public struct Flusher: Sendable {
         }
 
         let highWaterMark = try await store.safeHighWaterMark()
+        // Pages read ahead, carried from one snapshot of the pass to the next.
+        var prefetch: PagePrefetch?
+        defer { prefetch?.cancel() }
         while options.maxSnapshots.map({ summary.snapshotIDs.count < $0 }) ?? true {
             let cursor = try await store.flushCursor()
             if cursor.position >= highWaterMark { break }
@@ -143,6 +146,7 @@ public struct Flusher: Sendable {
             guard
                 let batch = try await encodeNext(
                     after: cursor, upTo: highWaterMark, snapshotID: snapshotID, fencingToken: lease.fencingToken,
+                    prefetch: &prefetch,
                     progress: { done in
                         progress?(FlushProgress(events: summary.events + done, backlog: backlog, seconds: elapsed()))
                     })
@@ -185,7 +189,7 @@ public struct Flusher: Sendable {
     /// Encodes the events after `cursor` into a new snapshot; nil when there is nothing to flush.
     func encodeNext(
         after cursor: FlushCursor, upTo highWaterMark: Int64, snapshotID: String, fencingToken: Int64,
-        progress: (Int64) -> Void
+        prefetch: inout PagePrefetch?, progress: (Int64) -> Void
     ) async throws -> StagedSnapshot? {
         guard let chainStart = ChainHash(hex: cursor.chainHead) else {
             throw ArchiverError(.unreadable, "the flush cursor's chain head '\(cursor.chainHead)' is not a hash")
@@ -196,38 +200,37 @@ public struct Flusher: Sendable {
         var after = cursor.position
         // True when the snapshot ended because of its size or partition limit, so more events follow.
         var stoppedAtLimit = false
-        // The next page is read and encoded (on another thread) while this one is sealed and written. Pages
-        // are no larger than a snapshot can hold (a record is at least ~200 bytes), so that small snapshots
-        // (a sidecar flushing every few seconds) do not read and encode thousands of events to use a few.
+        // Pages are no larger than a snapshot can hold (a record is at least ~200 bytes), so that small
+        // snapshots (a sidecar flushing every few seconds) do not read and encode thousands of events to use a
+        // few. The pass's next snapshot continues with the same prefetch.
         let pageSize = min(options.pageSize, max(32, archive.settings.targetSnapshotBytes / 128))
-        var prefetch = PagePrefetch(
-            store: store, pageSize: pageSize, encryptor: encryptor, partitioning: archive.settings.partitioning)
-        prefetch.start(after: after)
-        defer { prefetch.cancel() }
-        pages: while true {
-            let page = try await prefetch.take()
-            if page.isEmpty { break }
-            if page.count == pageSize, let last = page.positions.last, last < highWaterMark {
-                prefetch.start(after: last)
-            }
-            var stopped = false
-            try page.forEach { event in
-                if event.position > highWaterMark {
-                    stopped = true
-                    return false
-                }
+        if prefetch?.resumesAfter != cursor.position || prefetch?.bound != highWaterMark {
+            prefetch?.cancel()
+            prefetch = PagePrefetch(
+                store: store, pageSize: pageSize, encryptor: encryptor, partitioning: archive.settings.partitioning,
+                after: cursor.position, upTo: highWaterMark)
+        }
+        pages: while let (page, first) = try await prefetch!.next() {
+            var next = first
+            try page.forEach(from: first) { event in
                 if segment.isFull(adding: event) {
                     stoppedAtLimit = true
-                    stopped = true
                     return false
                 }
                 try segment.add(event, partition: page.partitions[event.slot])
                 after = event.position
+                next += 1
                 return true
             }
-            if stopped { break pages }
+            if stoppedAtLimit {
+                prefetch!.putBack(page, from: next, after: after)
+                break pages
+            }
             progress(segment.count)
-            if page.count < pageSize { break }
+        }
+        if !stoppedAtLimit {
+            prefetch?.cancel()
+            prefetch = nil
         }
         guard segment.count > 0 else {
             segment.discard()
@@ -252,26 +255,14 @@ public struct Flusher: Sendable {
             spoolDirectory: options.spoolDirectory)
         let pageSize = Int(min(Int64(options.pageSize), max(1, intent.eventCount)))
         var prefetch = PagePrefetch(
-            store: store, pageSize: pageSize, encryptor: encryptor, partitioning: archive.settings.partitioning)
-        prefetch.start(after: intent.firstPosition - 1)
+            store: store, pageSize: pageSize, encryptor: encryptor, partitioning: archive.settings.partitioning,
+            after: intent.firstPosition - 1, upTo: intent.lastPosition)
         defer { prefetch.cancel() }
-        pages: while true {
-            let page = try await prefetch.take()
-            if page.isEmpty { break }
-            if page.count == pageSize, let last = page.positions.last, last < intent.lastPosition {
-                prefetch.start(after: last)
-            }
-            var stopped = false
+        while let (page, _) = try await prefetch.next() {
             try page.forEach { event in
-                if event.position > intent.lastPosition {
-                    stopped = true
-                    return false
-                }
                 try segment.add(event, partition: page.partitions[event.slot])
                 return true
             }
-            if stopped { break pages }
-            if page.count < pageSize { break }
         }
         guard segment.count == intent.eventCount, segment.chain.hex == intent.chainHead else {
             segment.discard()
@@ -443,34 +434,99 @@ public struct Flusher: Sendable {
     }
 }
 
-/// Reads the next page of events, prepares them (subject encryption when configured), encodes each record's
-/// body and numbers its partition, in a task of its own while the flusher seals and writes the page before:
-/// reading, encoding and hashing then use two cores, and the flusher's loop touches no `String`. Calls are
-/// strictly sequential (``take()`` before the next ``start(after:)``).
+/// Reads pages of events and encodes them ahead of the flusher, up to ``depth`` pages in flight.
+///
+/// Each read starts as soon as the read before it has returned (it continues after that page's last
+/// position), so the store produces page N+1 while page N is encoded on another thread and page N-1 is sealed
+/// and compressed by the flusher. Encoding a page prepares its events (subject encryption when configured),
+/// encodes each record's body and numbers its partition, so the flusher's loop touches no `String`. Pages are
+/// encoded in order: each takes the encryptor's and the partition numbering's state from the page before.
+/// Reading stops after a short page or one reaching `bound`.
+///
+/// A snapshot that fills up inside a page hands the rest back (``putBack(_:from:after:)``), and the next
+/// snapshot of the pass continues with the same prefetch instead of reading those pages again.
 struct PagePrefetch {
+    /// Pages read or being read ahead of the one the flusher seals. Three keep the store, the encoding and
+    /// the sealing busy at once; each costs about two page sizes of memory (read and encoded).
+    static let depth = 3
+
+    typealias State = (encryptor: SubjectEncryptor?, slots: PartitionSlots)
+    private typealias Encoded = (page: EncodedPage, state: State)
+
     let store: any CoordinationStore
     let pageSize: Int
-    private var encryptor: SubjectEncryptor?
-    private var slots: PartitionSlots
-    private var pending: Task<(EncodedPage, SubjectEncryptor?, PartitionSlots), any Error>?
+    /// Events after this position are not read.
+    let bound: Int64
+    private let start: Int64
+    private let initialState: State
+    private var lastRead: Task<PackedEvents, any Error>?
+    private var lastEncoded: Task<Encoded, any Error>?
+    private var ahead: [Task<Encoded, any Error>] = []
+    /// The rest of a page a snapshot ended in: its events from `next` on come first.
+    private var current: (page: EncodedPage, next: Int)?
+    /// The position of the event before the next one ``next()`` returns, when known (after ``putBack``).
+    private(set) var resumesAfter: Int64
 
-    init(store: any CoordinationStore, pageSize: Int, encryptor: SubjectEncryptor?, partitioning: ArchivePartitioning) {
+    init(
+        store: any CoordinationStore, pageSize: Int, encryptor: SubjectEncryptor?, partitioning: ArchivePartitioning,
+        after position: Int64, upTo bound: Int64
+    ) {
         self.store = store
         self.pageSize = pageSize
-        self.encryptor = encryptor
-        self.slots = PartitionSlots(partitioning: partitioning)
+        self.bound = bound
+        self.start = position
+        self.resumesAfter = position
+        self.initialState = (encryptor, PartitionSlots(partitioning: partitioning))
+        for _ in 0..<Self.depth { schedule() }
     }
 
-    mutating func start(after position: Int64) {
-        let store = self.store
-        let pageSize = self.pageSize
-        let encryptor = self.encryptor
-        let slots = self.slots
-        pending = Task {
-            var encryptor = encryptor
-            var slots = slots
-            var page = EncodedPage()
-            var events = try await store.readAllPacked(after: position, limit: pageSize)
+    /// The next page and the index of its first event not yet taken; nil when every event up to `bound` was
+    /// taken.
+    mutating func next() async throws -> (page: EncodedPage, from: Int)? {
+        if let (page, next) = current {
+            current = nil
+            return (page, next)
+        }
+        guard !ahead.isEmpty else { return nil }
+        let task = ahead.removeFirst()
+        schedule()
+        let page = try await task.value.page
+        return page.isEmpty ? nil : (page, 0)
+    }
+
+    /// Gives back the events of `page` from index `next` on (a snapshot filled up before them); `after` is the
+    /// position of the last event taken.
+    mutating func putBack(_ page: EncodedPage, from next: Int, after: Int64) {
+        current = next < page.count ? (page, next) : nil
+        resumesAfter = after
+    }
+
+    func cancel() {
+        lastRead?.cancel()
+        for task in ahead { task.cancel() }
+    }
+
+    /// Starts reading and encoding the page after the last one started.
+    private mutating func schedule() {
+        let (store, pageSize, bound, start) = (self.store, self.pageSize, self.bound, self.start)
+        let previousRead = lastRead
+        let read = Task {
+            var after = start
+            if let previousRead {
+                let previous = try await previousRead.value
+                guard previous.count == pageSize, let last = previous.positions.last, last < bound else {
+                    return PackedEvents()
+                }
+                after = last
+            }
+            try Task.checkCancellation()
+            return try await store.readAllPacked(after: after, limit: pageSize)
+        }
+        let previousEncoded = lastEncoded
+        let initialState = self.initialState
+        let encoded = Task { () throws -> Encoded in
+            var (encryptor, slots) = try await previousEncoded?.value.state ?? initialState
+            var events = try await read.value
             if var subjects = encryptor {
                 // Subject encryption rewrites `data` (and needs the store for keys).
                 var prepared: [RecordedEvent] = []
@@ -478,8 +534,10 @@ struct PagePrefetch {
                 events = PackedEvents(prepared)
                 encryptor = subjects
             }
+            var page = EncodedPage()
             page.reserve(events.count)
             events.forEach { event in
+                guard event.position <= bound else { return }
                 RecordEncoder.appendBody(
                     position: event.position, stream: event.stream, version: event.version, id: event.id,
                     type: event.type, recordedAtNanos: event.recordedAtNanos, data: event.data,
@@ -493,21 +551,12 @@ struct PagePrefetch {
                 page.bodyEnds.append(page.bodies.count)
             }
             page.partitions = slots.values
-            return (page, encryptor, slots)
+            return (page, (encryptor: encryptor, slots: slots))
         }
+        lastRead = read
+        lastEncoded = encoded
+        ahead.append(encoded)
     }
-
-    /// The started page, or an empty one when nothing was started.
-    mutating func take() async throws -> EncodedPage {
-        guard let task = pending else { return EncodedPage() }
-        pending = nil
-        let (page, encryptor, slots) = try await task.value
-        self.encryptor = encryptor
-        self.slots = slots
-        return page
-    }
-
-    func cancel() { pending?.cancel() }
 }
 
 /// Numbers the partitions (e.g. category and day) that events fall into: the flusher finds a partition's file
@@ -572,11 +621,11 @@ struct EncodedPage: Sendable {
         bodies.reserveCapacity(count * 512)
     }
 
-    /// Calls `body` with each event, in order, until it returns false.
-    func forEach(_ body: (PageEvent) throws -> Bool) rethrows {
+    /// Calls `body` with each event from index `first` on, in order, until it returns false.
+    func forEach(from first: Int = 0, _ body: (PageEvent) throws -> Bool) rethrows {
         try bodies.withUnsafeBytes { raw in
-            var start = 0
-            for index in positions.indices {
+            var start = first == 0 ? 0 : bodyEnds[first - 1]
+            for index in first..<positions.count {
                 let end = bodyEnds[index]
                 let event = PageEvent(
                     position: positions[index], recordedAtNanos: recordedAts[index], slot: Int(slots[index]),
