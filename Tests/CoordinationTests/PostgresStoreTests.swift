@@ -169,6 +169,42 @@ func settledMark(_ store: PostgresCoordinationStore, atLeast wanted: Int64) asyn
         }
     }
 
+    /// 16 writers append to one new stream with `any` at once, one and three events per call: the first
+    /// appends race to create the stream's row, every append lands, and the stream's positions rise with its
+    /// versions (positions are drawn after the row lock, also by a writer that waited for it).
+    @Test func concurrentAnyWritersKeepPositionsInVersionOrder() async throws {
+        try await withPostgres { fixture in
+            _ = try await fixture.open()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<16 {
+                    group.addTask {
+                        let store = try await fixture.open()
+                        for round in 0..<10 {
+                            let events = (0..<(round % 2 == 0 ? 1 : 3)).map { _ in
+                                pgEvent("W", #"{"writer":\#(writer)}"#)
+                            }
+                            _ = try await store.append(AppendRequest(stream: "any-1", events: events))
+                        }
+                        await store.close()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let store = try await fixture.open()
+            let events = try await store.readStream("any-1", fromVersion: 1, limit: 1_000)
+            let expected = 16 * (5 * 1 + 5 * 3)
+            #expect(events.count == expected)
+            let versions: [Int64] = events.map(\.version)
+            let positions: [Int64] = events.map(\.position)
+            #expect(versions == Array(1...Int64(expected)))
+            #expect(positions == positions.sorted())
+            let head = try await store.streamHead("any-1")
+            #expect(head?.version == Int64(events.count))
+            #expect(head?.lastPosition == events.last?.position)
+            await store.close()
+        }
+    }
+
     /// 16 retries of one idempotent append, on 16 store instances: one write, one result.
     @Test func concurrentIdempotentRetriesWriteOnce() async throws {
         try await withPostgres { fixture in
