@@ -39,6 +39,12 @@ public protocol CoordinationStore: Sendable {
     /// The highest position below which no in-flight transaction can still commit.
     func safeHighWaterMark() async throws -> Int64
 
+    /// The thread the store runs its database calls on, as a task executor, when it has one. A caller
+    /// that makes many small calls one after another (the CLI appending single events) runs its loop there
+    /// with `withTaskExecutorPreference`: each call and its return then continue on that thread instead of
+    /// waking another one twice per call. nil by default.
+    nonisolated var taskExecutor: (any TaskExecutor)? { get }
+
     /// Stream heads, ordered by stream name, starting after `after` (for paging).
     func streams(after: String?, limit: Int) async throws -> [StreamHead]
 
@@ -148,6 +154,8 @@ public protocol CoordinationStore: Sendable {
 }
 
 extension CoordinationStore {
+    public nonisolated var taskExecutor: (any TaskExecutor)? { nil }
+
     public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
         PackedEvents(try await readAll(after: position, limit: limit))
     }

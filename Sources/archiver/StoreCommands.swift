@@ -108,7 +108,10 @@ struct AppendCommand: AsyncParsableCommand {
                     guard stream == nil, data == nil else {
                         throw ValidationError("--type is required to append one event (or pipe JSON lines on stdin)")
                     }
-                    try await appendBatch(store)
+                    // Single events: one call after another, so the loop runs on the store's thread.
+                    try await withTaskExecutorPreference(batchSize == 1 ? store.taskExecutor : nil) {
+                        try await appendBatch(store)
+                    }
                 }
             } catch {
                 await store.close()
@@ -171,21 +174,25 @@ struct AppendCommand: AsyncParsableCommand {
             guard !requests.isEmpty else { return }
             let batch = requests
             let (first, last, before) = (lineNumber - pending + 1, lineNumber, total)
-            inFlight = (
-                Task {
-                    do {
-                        _ = try await store.appendMultiple(batch, idempotencyKey: nil)
-                    } catch {
-                        throw ValidationError(
-                            "stdin line \(first)...\(last) not appended: \(CLIErrors.describe(error).0); the "
-                                + "\(before) events before them were appended")
-                    }
-                }, pending
-            )
+            @Sendable func append() async throws {
+                do {
+                    _ = try await store.appendMultiple(batch, idempotencyKey: nil)
+                } catch {
+                    throw ValidationError(
+                        "stdin line \(first)...\(last) not appended: \(CLIErrors.describe(error).0); the "
+                            + "\(before) events before them were appended")
+                }
+            }
+            let count = pending
             requests.removeAll(keepingCapacity: true)
             pending = 0
-            // Single events: the hop to a task costs more than the overlap gains.
-            if batchSize == 1 { try await settle() }
+            if batchSize == 1 {
+                // Single events: the hop to a task costs more than the overlap gains.
+                try await append()
+                total += count
+            } else {
+                inFlight = (Task { try await append() }, count)
+            }
         }
         while let line = readLine(strippingNewline: true) {
             lineNumber += 1
