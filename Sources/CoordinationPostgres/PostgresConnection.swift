@@ -9,8 +9,10 @@ struct PostgresServerError: Error, CustomStringConvertible {
     var sqlstate: String
     /// The primary message (no DETAIL: it may carry key values).
     var message: String
-    /// The DETAIL field; the append function puts the actual stream version there.
+    /// The DETAIL field; the append functions put the actual stream version there.
     var detail: String?
+    /// The HINT field; `append_many` puts the index of the request whose expectation failed there.
+    var hint: String?
 
     var description: String { "PostgreSQL error \(sqlstate): \(message)" }
 
@@ -270,7 +272,8 @@ final class PostgresConnection {
                         + Self.scrub(String(cString: PQerrorMessage(handle)), url: ""))
             }
             throw PostgresServerError(
-                sqlstate: sqlstate, message: field(UInt8(ascii: "M")) ?? "", detail: field(UInt8(ascii: "D")))
+                sqlstate: sqlstate, message: field(UInt8(ascii: "M")) ?? "", detail: field(UInt8(ascii: "D")),
+                hint: field(UInt8(ascii: "H")))
         }
     }
 

@@ -224,53 +224,14 @@ public actor PostgresCoordinationStore: CoordinationStore {
         }
         guard !requests.isEmpty else { return [] }
         let requestHash = key.map { _ in AppendValidation.requestHash(requests) }
-        let schema = self.schema
-        // One stream: the append function is one statement, atomic on its own, so it runs without BEGIN/COMMIT
-        // (one round trip instead of three).
-        let run: ((PostgresConnection) throws -> [AppendResult]) throws -> [AppendResult] =
-            requests.count == 1 ? { try self.autocommit("append", $0) } : { try self.transaction("append", $0) }
-        let results: [AppendResult] = try run { db in
+        // Each function call is one statement, atomic on its own, so it runs without BEGIN/COMMIT (one round
+        // trip instead of three).
+        return try autocommit("append") { db in
             do {
                 if requests.count == 1 {
                     return [try callAppend(db, requests[0], validated[0], key: key, hash: requestHash)]
                 }
-                // Several streams: the key covers the whole call, so it is claimed here, before the appends.
-                if let key, let requestHash {
-                    let claimed = try db.query(
-                        "INSERT INTO \(schema).idempotency (key, request_hash, result, created_at) "
-                            + "VALUES ($1, $2, '', $3) ON CONFLICT (key) DO NOTHING",
-                        [key, requestHash, String(StoreRecords.nowMicros())])
-                    if claimed.affected == 0 {
-                        let stored = try db.query(
-                            "SELECT request_hash, result FROM \(schema).idempotency WHERE key = $1", [key])
-                        guard !stored.isEmpty, stored.string(0, 0) == requestHash, stored.string(0, 1) != "" else {
-                            throw PostgresServerError(sqlstate: "AR002", message: "", detail: nil)
-                        }
-                        return try AppendResult.decodeArray(stored.string(0, 1)).map {
-                            var r = $0
-                            r.replayed = true
-                            return r
-                        }
-                    }
-                }
-                // Lock every stream row in name order first, so crossed multi-stream appends cannot deadlock.
-                let streams = PostgresCoordinationStore.arrayLiteral(Array(Set(requests.map(\.stream))).sorted())
-                try db.query(
-                    "INSERT INTO \(schema).streams (stream, version, last_position) "
-                        + "SELECT s, 0, 0 FROM unnest($1::text[]) AS u(s) ORDER BY s COLLATE \"C\" "
-                        + "ON CONFLICT (stream) DO NOTHING", [streams])
-                try db.query(
-                    "SELECT stream FROM \(schema).streams WHERE stream = ANY($1::text[]) ORDER BY stream FOR UPDATE",
-                    [streams])
-                var results: [AppendResult] = []
-                for (request, events) in zip(requests, validated) {
-                    results.append(try callAppend(db, request, events, key: nil, hash: nil))
-                }
-                if let key {
-                    let encoded = String(decoding: try JSONEncoder().encode(results), as: UTF8.self)
-                    try db.query("UPDATE \(schema).idempotency SET result = $2 WHERE key = $1", [key, encoded])
-                }
-                return results
+                return try callAppendMany(db, requests, validated, key: key, hash: requestHash)
             } catch let error as PostgresServerError where error.sqlstate == "AR002" {
                 throw CoordinationError(
                     .idempotencyConflict,
@@ -278,7 +239,44 @@ public actor PostgresCoordinationStore: CoordinationStore {
                         + "new request")
             }
         }
-        return results
+    }
+
+    /// Calls `{{schema}}.append_many` for several requests; maps its conflict error to `.wrongExpectedVersion`
+    /// for the request it names.
+    private func callAppendMany(
+        _ db: PostgresConnection, _ requests: [AppendRequest], _ validated: [[ProposedEvent]], key: String?,
+        hash: String?
+    ) throws -> [AppendResult] {
+        let events = validated.joined()
+        let rows: PostgresRows
+        do {
+            rows = try db.prepared(
+                "SELECT out_result, out_replayed FROM \(schema).append_many($1::text[], $2::text[], $3::integer[], "
+                    + "$4, $5, $6::uuid[], $7::text[], $8::json[], $9::json[])",
+                [
+                    Self.arrayLiteral(requests.map(\.stream)), Self.arrayLiteral(requests.map(\.expected.description)),
+                    Self.arrayLiteral(validated.map { String($0.count) }), key, hash,
+                    Self.arrayLiteral(events.map { $0.id!.lowercased() }), Self.arrayLiteral(events.map(\.type)),
+                    Self.arrayLiteral(events.map(\.data)), Self.arrayLiteral(events.map(\.metadata)),
+                ])
+        } catch let error as PostgresServerError where error.sqlstate == "AR001" {
+            let request = requests[Int(error.hint ?? "").flatMap { requests.indices.contains($0) ? $0 : nil } ?? 0]
+            let actual = Int64(error.detail ?? "") ?? 0
+            try AppendValidation.check(request.expected, actual: actual, stream: request.stream)
+            throw CoordinationError(
+                .wrongExpectedVersion, "wrong expected version for stream '\(request.stream)'", actualVersion: actual,
+                stream: request.stream)
+        }
+        let results = try AppendResult.decodeArray(rows.string(0, 0))
+        guard rows.count == 1, results.count == requests.count else {
+            throw CoordinationError(.queryFailed, "the append_many function returned \(results.count) results")
+        }
+        let replayed = rows.bool(0, 1)
+        return results.map {
+            var result = $0
+            result.replayed = replayed
+            return result
+        }
     }
 
     /// Calls `{{schema}}.append` for one stream; maps its conflict error to `.wrongExpectedVersion`.

@@ -284,6 +284,41 @@ func settledMark(_ store: PostgresCoordinationStore, atLeast wanted: Int64) asyn
         }
     }
 
+    /// One call with a stream in two requests: the second is checked against the version the first left, and
+    /// positions follow the requests' order.
+    @Test func appendMultipleChecksARepeatedStreamInOrder() async throws {
+        try await withPostgres { fixture in
+            let store = try await fixture.open()
+            let results = try await store.appendMultiple(
+                [
+                    AppendRequest(stream: "r-1", expected: .noStream, events: [pgEvent()]),
+                    AppendRequest(stream: "r-2", expected: .any, events: [pgEvent(), pgEvent()]),
+                    AppendRequest(stream: "r-1", expected: .exact(1), events: [pgEvent(), pgEvent()]),
+                ], idempotencyKey: nil)
+            #expect(results.map(\.stream) == ["r-1", "r-2", "r-1"])
+            #expect(results.map(\.firstVersion) == [1, 1, 2])
+            #expect(results.map(\.lastVersion) == [1, 2, 3])
+            #expect(results.map(\.firstPosition) == [1, 2, 4])
+            #expect(results.map(\.lastPosition) == [1, 3, 5])
+            #expect(results.map(\.eventIDs.count) == [1, 2, 2])
+            do {
+                _ = try await store.appendMultiple(
+                    [
+                        AppendRequest(stream: "r-1", expected: .exact(3), events: [pgEvent()]),
+                        AppendRequest(stream: "r-1", expected: .exact(3), events: [pgEvent()]),
+                    ], idempotencyKey: nil)
+                Issue.record("the second request's stale expectation was accepted")
+            } catch let error as CoordinationError {
+                #expect(error.code == .wrongExpectedVersion && error.actualVersion == 4 && error.stream == "r-1")
+            }
+            let head = try await store.streamHead("r-1")
+            #expect(head?.version == 3 && head?.lastPosition == 5)
+            let stream = try await store.readStream("r-1", fromVersion: 1, limit: 10)
+            #expect(stream.map(\.position) == [1, 4, 5])
+            await store.close()
+        }
+    }
+
     /// Multi-stream appends in opposite orders deadlock now and then; the store runs them again.
     @Test func crossedMultiStreamAppendsAllCommit() async throws {
         try await withPostgres { fixture in
