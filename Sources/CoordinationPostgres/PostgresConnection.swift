@@ -154,6 +154,7 @@ final class PostgresConnection {
         guard PQstatus(handle) != CONNECTION_OK else { return }
         PQreset(handle)
         preparedNames.removeAll()
+        readAhead = nil
         guard PQstatus(handle) == CONNECTION_OK else {
             throw CoordinationError(
                 .connectionFailed,
@@ -166,7 +167,8 @@ final class PostgresConnection {
     /// - Throws: ``PostgresServerError`` for a server error, `.connectionFailed` when the connection is gone.
     @discardableResult
     func query(_ sql: String, _ parameters: [String?] = []) throws -> PostgresRows {
-        try consume(
+        discardReadAhead()
+        return try consume(
             Self.withCStrings(parameters) { PQexecParams(handle, sql, Int32(parameters.count), nil, $0, nil, nil, 0) })
     }
 
@@ -193,23 +195,75 @@ final class PostgresConnection {
     }
 
     private func executePrepared(_ sql: String, _ parameters: [String?], resultFormat: Int32) throws -> OpaquePointer? {
-        let name: String
-        if let known = preparedNames[sql] {
-            name = known
-        } else {
-            name = "s\(preparedNames.count + 1)"
-            _ = try consume(PQprepare(handle, name, sql, Int32(parameters.count), nil))
-            preparedNames[sql] = name
-        }
+        discardReadAhead()
+        let name = try statementName(sql, parameters.count)
         return Self.withCStrings(parameters) {
             PQexecPrepared(handle, name, Int32(parameters.count), $0, nil, nil, resultFormat)
         }
     }
 
+    /// The name of `sql`'s prepared statement, prepared now if this connection has not yet.
+    private func statementName(_ sql: String, _ parameterCount: Int) throws -> String {
+        if let known = preparedNames[sql] { return known }
+        let name = "s\(preparedNames.count + 1)"
+        _ = try consume(PQprepare(handle, name, sql, Int32(parameterCount), nil))
+        preparedNames[sql] = name
+        return name
+    }
+
+    /// A prepared statement sent ahead of its caller by ``sendReadAhead(_:_:binary:)``, not collected yet.
+    private var readAhead: (sql: String, parameters: [String?])?
+
+    /// Sends the prepared statement `sql` without waiting for its result (`PQsendQueryPrepared`), so that the
+    /// server runs it while the caller works on the result before; ``takeReadAhead(_:matching:read:)``
+    /// collects it. Any other statement on this connection first collects and drops it. Sends nothing when
+    /// the statement cannot be sent (the caller's next read then runs it the usual way).
+    func sendReadAhead(_ sql: String, _ parameters: [String?], binary: Bool) {
+        discardReadAhead()
+        guard let name = try? statementName(sql, parameters.count) else { return }
+        let sent = Self.withCStrings(parameters) {
+            PQsendQueryPrepared(handle, name, Int32(parameters.count), $0, nil, nil, binary ? 1 : 0)
+        }
+        if sent == 1 { readAhead = (sql, parameters) }
+    }
+
+    /// `read` of the result of the statement sent ahead, when it is `sql` with parameters that `matches`
+    /// accepts and it succeeded; nil otherwise (then nothing is pending any more, and the caller runs the
+    /// statement itself, which reports any error).
+    func takeReadAhead<R>(
+        _ sql: String, matching matches: ([String?]) -> Bool, read: (PostgresResult, [String?]) throws -> R
+    ) rethrows -> R? {
+        guard let pending = readAhead, pending.sql == sql, matches(pending.parameters) else {
+            discardReadAhead()
+            return nil
+        }
+        readAhead = nil
+        guard let result = collectResults() else { return nil }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_TUPLES_OK else { return nil }
+        return try read(PostgresResult(result: result), pending.parameters)
+    }
+
+    /// Collects and drops the result of a statement sent ahead, if any.
+    private func discardReadAhead() {
+        guard readAhead != nil else { return }
+        readAhead = nil
+        if let result = collectResults() { PQclear(result) }
+    }
+
+    /// The first result of the statement in flight (`PQgetResult` until it returns nil).
+    private func collectResults() -> OpaquePointer? {
+        var first: OpaquePointer?
+        while let result = PQgetResult(handle) {
+            if first == nil { first = result } else { PQclear(result) }
+        }
+        return first
+    }
+
     /// Calls `body` with the parameters as C strings (nil for SQL NULL), freed afterwards.
-    private static func withCStrings(
-        _ parameters: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> OpaquePointer?
-    ) -> OpaquePointer? {
+    private static func withCStrings<R>(
+        _ parameters: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
         let cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { for pointer in cStrings { free(pointer) } }
         return cStrings.withUnsafeBufferPointer { buffer in
@@ -220,7 +274,10 @@ final class PostgresConnection {
 
     /// Runs one or more statements without parameters (`PQexec`), e.g. a migration.
     @discardableResult
-    func execute(_ sql: String) throws -> PostgresRows { try consume(PQexec(handle, sql)) }
+    func execute(_ sql: String) throws -> PostgresRows {
+        discardReadAhead()
+        return try consume(PQexec(handle, sql))
+    }
 
     private func consume(_ result: OpaquePointer?) throws -> PostgresRows {
         let result = try check(result)

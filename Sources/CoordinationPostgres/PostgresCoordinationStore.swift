@@ -379,25 +379,44 @@ public actor PostgresCoordinationStore: CoordinationStore {
     }
 
     public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
-        guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
         do {
-            return try db().prepared(readAllSQL, [String(position), String(safe), String(limit)], binary: true) {
-                rows in
-                var packed = PackedEvents()
-                packed.reserve(rows.count, bytes: rows.count * 512)
-                for row in 0..<rows.count {
-                    rows.uuid(row, 3) { id in
-                        packed.append(
-                            position: rows.binaryInt64(row, 0), version: rows.binaryInt64(row, 2),
-                            recordedAtNanos: rows.binaryInt64(row, 7) * 1000, stream: rows.bytes(row, 1), id: id,
-                            type: rows.bytes(row, 4), data: rows.bytes(row, 5), metadata: rows.bytes(row, 6))
-                    }
-                }
-                return packed
+            // The flusher reads page after page: the page after a full one was sent ahead (same bound).
+            let (after, count) = (String(position), String(limit))
+            if let page = try db().takeReadAhead(
+                readAllSQL, matching: { $0[0] == after && $0[2] == count },
+                read: { rows, parameters in try packPage(rows, bound: parameters[1] ?? "0", limit: limit) })
+            {
+                return page
+            }
+            guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
+            let parameters = [after, String(safe), count]
+            return try db().prepared(readAllSQL, parameters, binary: true) { rows in
+                try packPage(rows, bound: String(safe), limit: limit)
             }
         } catch {
             throw mapped(error, "read all")
         }
+    }
+
+    /// Packs a page of `readAllSQL`'s rows (binary format). When the page is full, the read of the next one
+    /// (after its last position, below the same `bound`) is sent first: the server produces it while this one
+    /// is packed, returned and encoded.
+    private func packPage(_ rows: PostgresResult, bound: String, limit: Int) throws -> PackedEvents {
+        if rows.count == limit, limit > 0 {
+            let last = String(rows.binaryInt64(rows.count - 1, 0))
+            try db().sendReadAhead(readAllSQL, [last, bound, String(limit)], binary: true)
+        }
+        var packed = PackedEvents()
+        packed.reserve(rows.count, bytes: rows.count * 512)
+        for row in 0..<rows.count {
+            rows.uuid(row, 3) { id in
+                packed.append(
+                    position: rows.binaryInt64(row, 0), version: rows.binaryInt64(row, 2),
+                    recordedAtNanos: rows.binaryInt64(row, 7) * 1000, stream: rows.bytes(row, 1), id: id,
+                    type: rows.bytes(row, 4), data: rows.bytes(row, 5), metadata: rows.bytes(row, 6))
+            }
+        }
+        return packed
     }
 
     private var readAllSQL: String {

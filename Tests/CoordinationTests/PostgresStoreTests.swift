@@ -375,6 +375,37 @@ func settledMark(_ store: PostgresCoordinationStore, atLeast wanted: Int64) asyn
         }
     }
 
+    /// The flusher's reads: page after page of `readAllPacked`, each full page sending the read of the next
+    /// one ahead. A statement in between drops it, and a read of another position does not take it.
+    @Test func packedPagesReadAheadEqualReadAll() async throws {
+        try await withPostgres { fixture in
+            let store = try await fixture.open()
+            for batch in 0..<5 {
+                let events = (0..<47).map { i in pgEvent("T", #"{"batch":\#(batch),"i":\#(i)}"#) }
+                _ = try await store.append(AppendRequest(stream: "p-\(batch)", events: events))
+            }
+            let all = try await store.readAll(after: 0, limit: 1_000)
+            #expect(all.count == 235)
+            var packed: [RecordedEvent] = []
+            var after: Int64 = 0
+            var page = 0
+            while true {
+                let events = try await store.readAllPacked(after: after, limit: 20)
+                packed += events.events()
+                guard let last = events.positions.last else { break }
+                after = last
+                page += 1
+                if page % 3 == 0 { _ = try await store.status() }
+                if page % 4 == 0 {
+                    let first = try await store.readAllPacked(after: 0, limit: 20).events()
+                    #expect(first == Array(all.prefix(20)))
+                }
+            }
+            #expect(packed == all)
+            await store.close()
+        }
+    }
+
     @Test func payloadBytesArePreservedExactly() async throws {
         try await withPostgres { fixture in
             let store = try await fixture.open()
