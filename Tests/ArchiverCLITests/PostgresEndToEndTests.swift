@@ -49,6 +49,49 @@ import Testing
         }
     }
 
+    /// JSON lines on PostgreSQL one at a time (`--batch-size 1`, the loop on the store's thread) and in
+    /// mixed-stream batches (one `append_many` call each): all land, in order. A line the store refuses stops
+    /// the run and is named; with single events the lines before it stay, a refused batch writes nothing.
+    @Test func appendLinesOneByOneAndInBatchesStopAtARefusedLine() async throws {
+        guard let url = Self.url else {
+            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
+            return
+        }
+        let schema = "al_" + UUID().uuidString.prefix(8).lowercased()
+        let pg = ["--store", url, "--schema", schema]
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"] + pg, in: dir)
+            let good = bankEvents(events: 40, accounts: 7, seed: 5)
+            try await CLI.ok(["append", "--batch-size", "1"] + pg, in: dir, input: good)
+            try await CLI.ok(["append", "--batch-size", "16"] + pg, in: dir, input: good)
+            let all = try jsonLines(try await CLI.ok(["read", "--all", "--limit", "1000"] + pg, in: dir))
+            let positions = all.compactMap { $0["position"] as? Int }
+            #expect(positions == Array(1...80))
+            var versions: [String: [Int]] = [:]
+            for event in all { versions[event["stream"] as! String, default: []].append(event["version"] as! Int) }
+            #expect(versions.values.allSatisfy { $0 == Array(1...$0.count) })
+
+            let long = String(repeating: "x", count: 300)
+            let lines = [
+                #"{"stream":"ok-1","type":"T","data":{}}"#, #"{"stream":"ok-1","type":"T","data":{}}"#,
+                #"{"stream":"\#(long)","type":"T","data":{}}"#, #"{"stream":"ok-1","type":"T","data":{}}"#,
+            ].joined(separator: "\n") + "\n"
+            func okEvents() async throws -> Int {
+                try jsonLines(try await CLI.ok(["read", "--stream", "ok-1"] + pg, in: dir)).count
+            }
+            let single = try await CLI.run(["append", "--batch-size", "1"] + pg, in: dir, input: lines)
+            #expect(single.status != 0)
+            #expect(single.stderr.contains("stdin line 3...3 not appended"), "\(single.stderr)")
+            #expect(single.stderr.contains("the 2 events before them were appended"), "\(single.stderr)")
+            #expect(try await okEvents() == 2)
+            let batch = try await CLI.run(["append", "--batch-size", "16"] + pg, in: dir, input: lines)
+            #expect(batch.status != 0)
+            #expect(batch.stderr.contains("stdin line 1...4 not appended"), "\(batch.stderr)")
+            #expect(try await okEvents() == 2)
+            _ = try await shell("psql '\(url)' -q -c 'DROP SCHEMA \(schema) CASCADE'", in: dir)
+        }
+    }
+
     /// `replay --into postgres://… --table`: the read model replaced in one transaction; a failed replay
     /// leaves it unchanged.
     @Test func replayIntoAPostgresTable() async throws {
