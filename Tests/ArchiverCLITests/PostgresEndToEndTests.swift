@@ -72,10 +72,11 @@ import Testing
             #expect(versions.values.allSatisfy { $0 == Array(1...$0.count) })
 
             let long = String(repeating: "x", count: 300)
-            let lines = [
-                #"{"stream":"ok-1","type":"T","data":{}}"#, #"{"stream":"ok-1","type":"T","data":{}}"#,
-                #"{"stream":"\#(long)","type":"T","data":{}}"#, #"{"stream":"ok-1","type":"T","data":{}}"#,
-            ].joined(separator: "\n") + "\n"
+            let lines =
+                [
+                    #"{"stream":"ok-1","type":"T","data":{}}"#, #"{"stream":"ok-1","type":"T","data":{}}"#,
+                    #"{"stream":"\#(long)","type":"T","data":{}}"#, #"{"stream":"ok-1","type":"T","data":{}}"#,
+                ].joined(separator: "\n") + "\n"
             func okEvents() async throws -> Int {
                 try jsonLines(try await CLI.ok(["read", "--stream", "ok-1"] + pg, in: dir)).count
             }
