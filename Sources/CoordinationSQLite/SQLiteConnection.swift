@@ -167,7 +167,11 @@ final class SQLiteStatement {
 
 /// A serial executor on a dedicated thread: the SQLite actor's blocking calls (`sqlite3_step`, fsync) stay off
 /// Swift's cooperative thread pool.
-final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
+///
+/// It is also a task executor: a task that prefers it runs its nonisolated code on the same thread, so its
+/// calls into the actor and their returns need no thread to be woken. Every job runs isolated to the actor's
+/// serial executor and on this task executor; jobs of both kinds run one at a time on the one thread.
+final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var thread: Thread?
@@ -189,6 +193,8 @@ final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
 
+    func asUnownedTaskExecutor() -> UnownedTaskExecutor { UnownedTaskExecutor(ordinary: self) }
+
     private func runLoop() {
         while true {
             condition.lock()
@@ -196,7 +202,9 @@ final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
             let batch = jobs
             jobs.removeAll(keepingCapacity: true)
             condition.unlock()
-            for job in batch { job.runSynchronously(on: asUnownedSerialExecutor()) }
+            for job in batch {
+                job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
 
     private let executor: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    public nonisolated var taskExecutor: (any TaskExecutor)? { executor }
     private var connection: SQLiteConnection?
     public let path: String
     public let options: Options
