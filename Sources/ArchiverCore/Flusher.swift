@@ -111,13 +111,23 @@ public struct Flusher: Sendable {
                 "another flusher holds the flush lease; wait for it to finish (or for its lease to expire after "
                     + "\(Int(options.leaseTTLSeconds))s if it died)")
         }
-        defer {
-            if !options.keepsLease {
-                let store = self.store
-                let holder = options.holder
-                Task { try? await store.releaseLease(Self.leaseName, holder: holder) }
-            }
+        // The lease is released before this returns (also when it throws). A release left to a detached task
+        // could land after the same holder's next pass had taken the lease again, and fence that pass.
+        let summary: FlushSummary
+        do {
+            summary = try await pass(holding: lease, started: started, progress: progress)
+        } catch {
+            if !options.keepsLease { try? await store.releaseLease(Self.leaseName, holder: options.holder) }
+            throw error
         }
+        if !options.keepsLease { try? await store.releaseLease(Self.leaseName, holder: options.holder) }
+        return summary
+    }
+
+    /// One flush pass under `lease`: a pending intent first, then new snapshots up to the safe mark.
+    private func pass(
+        holding lease: Lease, started: ContinuousClock.Instant, progress: (@Sendable (FlushProgress) -> Void)?
+    ) async throws -> FlushSummary {
         try archive.checkSettingsMatchArchive(await archive.events.head())
 
         var summary = FlushSummary()
