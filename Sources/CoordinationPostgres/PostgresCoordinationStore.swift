@@ -24,7 +24,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         public init() {}
     }
 
-    private let executor: ThreadExecutor
+    private let executor: StoreThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     public nonisolated var taskExecutor: (any TaskExecutor)? { executor }
     private var connection: PostgresConnection?
@@ -52,7 +52,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         self.url = url
         self.schema = schema
         self.options = options
-        self.executor = ThreadExecutor(name: "postgres:\(schema)")
+        self.executor = StoreThreadExecutor(name: "postgres:\(schema)")
         try await openConnection()
     }
 

@@ -27,7 +27,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         public init() {}
     }
 
-    private let executor: ThreadExecutor
+    private let executor: StoreThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     public nonisolated var taskExecutor: (any TaskExecutor)? { executor }
     private var connection: SQLiteConnection?
@@ -40,9 +40,11 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     public init(path: String, options: Options = Options()) async throws {
         self.path = path
         self.options = options
-        self.executor = ThreadExecutor(name: "sqlite:\(path)")
+        self.executor = StoreThreadExecutor(name: "sqlite:\(path)")
         try await openConnection()
     }
+
+    deinit { executor.shutdown() }
 
     private func openConnection() async throws {
         let connection = try SQLiteConnection(path: path)
