@@ -81,17 +81,30 @@ public enum AppendValidation {
         var low = generator.next() as UInt64
         high = (high & ~0xF000) | 0x4000  // version 4
         low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // variant 10
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        let digits = Array("0123456789abcdef".utf8)
-        for (index, word) in [high, low].enumerated() {
-            for nibble in (0..<16).reversed() {
-                let position = index * 16 + (15 - nibble)
-                if position == 8 || position == 12 || position == 16 || position == 20 { out.append(UInt8(ascii: "-")) }
-                out.append(digits[Int((word >> UInt64(nibble * 4)) & 0xF)])
+        var bytes = (high.bigEndian, low.bigEndian)
+        return withUnsafeBytes(of: &bytes) { uuid in
+            String(unsafeUninitializedCapacity: 36) { text in
+                writeUUIDText(uuid, to: UnsafeMutableRawBufferPointer(text))
+                return 36
             }
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Writes the canonical text of the 16 bytes `uuid` to the first 36 bytes of `text`: 8-4-4-4-12 lowercase
+    /// hex digits, as PostgreSQL prints a `uuid`.
+    public static func writeUUIDText(_ uuid: UnsafeRawBufferPointer, to text: UnsafeMutableRawBufferPointer) {
+        precondition(uuid.count == 16 && text.count >= 36, "a UUID is 16 bytes and 36 characters")
+        let digits: StaticString = "0123456789abcdef"
+        var out = 0
+        for (index, byte) in uuid.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 {
+                text[out] = UInt8(ascii: "-")
+                out += 1
+            }
+            text[out] = digits.utf8Start[Int(byte >> 4)]
+            text[out + 1] = digits.utf8Start[Int(byte & 15)]
+            out += 2
+        }
     }
 
     public static func validateStream(_ stream: String, limits: AppendLimits) throws {

@@ -77,19 +77,10 @@ struct PostgresResult {
     /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lowercase, as the server prints it.
     func uuid<R>(_ row: Int, _ column: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let value = bytes(row, column)
-        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { text in
-            let digits: StaticString = "0123456789abcdef"
-            var out = 0
-            for (index, byte) in value.prefix(16).enumerated() {
-                if index == 4 || index == 6 || index == 8 || index == 10 {
-                    text[out] = UInt8(ascii: "-")
-                    out += 1
-                }
-                text[out] = digits.utf8Start[Int(byte >> 4)]
-                text[out + 1] = digits.utf8Start[Int(byte & 15)]
-                out += 2
-            }
-            return try body(UnsafeRawBufferPointer(start: text.baseAddress, count: out))
+        guard value.count == 16 else { return try body(value) }
+        return try withUnsafeTemporaryAllocation(byteCount: 36, alignment: 1) { text in
+            AppendValidation.writeUUIDText(value, to: text)
+            return try body(UnsafeRawBufferPointer(text))
         }
     }
 }
