@@ -38,7 +38,7 @@ struct PostgresRows {
     func isNull(_ row: Int, _ column: Int) -> Bool { rows[row][column] == nil }
 }
 
-/// A result's values in place, valid while the `PGresult` lives.
+/// A result's values in place (binary format), valid while the `PGresult` lives.
 struct PostgresResult {
     let result: OpaquePointer
 
@@ -48,22 +48,6 @@ struct PostgresResult {
     func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer {
         let length = Int(PQgetlength(result, Int32(row), Int32(column)))
         return UnsafeRawBufferPointer(start: PQgetvalue(result, Int32(row), Int32(column)), count: length)
-    }
-
-    /// A decimal integer value (0 when it is not one).
-    func int64(_ row: Int, _ column: Int) -> Int64 {
-        let text = bytes(row, column)
-        var value: Int64 = 0
-        var negative = false
-        for (i, c) in text.enumerated() {
-            if i == 0 && c == UInt8(ascii: "-") {
-                negative = true
-                continue
-            }
-            guard c >= 48 && c <= 57 else { return 0 }
-            value = value &* 10 &+ Int64(c - 48)
-        }
-        return negative ? -value : value
     }
 
     /// A `bigint` value of a binary-format result (8 bytes, big-endian; 0 when it is not 8 bytes).
@@ -173,14 +157,12 @@ final class PostgresConnection {
         try consume(try executePrepared(sql, parameters, resultFormat: 0))
     }
 
-    /// ``prepared(_:_:)`` for large results: `read` gets the result's values in place (no `String` per value).
-    /// With `binary`, the server sends each value in its binary form (``PostgresResult/binaryInt64(_:_:)``,
-    /// ``PostgresResult/uuid(_:_:_:)``; `text` and `json` are their text either way): it then spends no time
-    /// printing integers and UUIDs, a third of its work for a page of events.
-    func prepared<R>(
-        _ sql: String, _ parameters: [String?], binary: Bool = false, read: (PostgresResult) throws -> R
-    ) throws -> R {
-        let result = try check(try executePrepared(sql, parameters, resultFormat: binary ? 1 : 0))
+    /// ``prepared(_:_:)`` for large results: `read` gets the result's values in place (no `String` per value),
+    /// in binary form (``PostgresResult/binaryInt64(_:_:)``, ``PostgresResult/uuid(_:_:_:)``; `text` and `json`
+    /// are their text either way): the server then spends no time printing integers and UUIDs, a third of its
+    /// work for a page of events.
+    func prepared<R>(_ sql: String, _ parameters: [String?], read: (PostgresResult) throws -> R) throws -> R {
+        let result = try check(try executePrepared(sql, parameters, resultFormat: 1))
         defer { PQclear(result) }
         return try read(PostgresResult(result: result))
     }
@@ -202,18 +184,19 @@ final class PostgresConnection {
         return name
     }
 
-    /// A prepared statement sent ahead of its caller by ``sendReadAhead(_:_:binary:)``, not collected yet.
+    /// A prepared statement sent ahead of its caller by ``sendReadAhead(_:_:)``, not collected yet.
     private var readAhead: (sql: String, parameters: [String?])?
 
-    /// Sends the prepared statement `sql` without waiting for its result (`PQsendQueryPrepared`), so that the
+    /// Sends the prepared statement `sql` without waiting for its result (`PQsendQueryPrepared`, binary
+    /// results as ``prepared(_:_:read:)``), so that the
     /// server runs it while the caller works on the result before; ``takeReadAhead(_:matching:read:)``
     /// collects it. Any other statement on this connection first collects and drops it. Sends nothing when
     /// the statement cannot be sent (the caller's next read then runs it the usual way).
-    func sendReadAhead(_ sql: String, _ parameters: [String?], binary: Bool) {
+    func sendReadAhead(_ sql: String, _ parameters: [String?]) {
         discardReadAhead()
         guard let name = try? statementName(sql, parameters.count) else { return }
         let sent = Self.withCStrings(parameters) {
-            PQsendQueryPrepared(handle, name, Int32(parameters.count), $0, nil, nil, binary ? 1 : 0)
+            PQsendQueryPrepared(handle, name, Int32(parameters.count), $0, nil, nil, 1)
         }
         if sent == 1 { readAhead = (sql, parameters) }
     }

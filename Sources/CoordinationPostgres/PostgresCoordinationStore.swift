@@ -260,12 +260,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
                     Self.arrayLiteral(events.map(\.data)), Self.arrayLiteral(events.map(\.metadata)),
                 ])
         } catch let error as PostgresServerError where error.sqlstate == "AR001" {
-            let request = requests[Int(error.hint ?? "").flatMap { requests.indices.contains($0) ? $0 : nil } ?? 0]
-            let actual = Int64(error.detail ?? "") ?? 0
-            try AppendValidation.check(request.expected, actual: actual, stream: request.stream)
-            throw CoordinationError(
-                .wrongExpectedVersion, "wrong expected version for stream '\(request.stream)'", actualVersion: actual,
-                stream: request.stream)
+            let index = Int(error.hint ?? "").flatMap { requests.indices.contains($0) ? $0 : nil } ?? 0
+            throw Self.wrongExpectedVersion(error, requests[index])
         }
         let results = try AppendResult.decodeArray(rows.string(0, 0))
         guard rows.count == 1, results.count == requests.count else {
@@ -277,6 +273,20 @@ public actor PostgresCoordinationStore: CoordinationStore {
             result.replayed = replayed
             return result
         }
+    }
+
+    /// The `.wrongExpectedVersion` error for the append functions' `AR001` (DETAIL = the stream's actual
+    /// version) on `request`.
+    private static func wrongExpectedVersion(_ error: PostgresServerError, _ request: AppendRequest) -> any Error {
+        let actual = Int64(error.detail ?? "") ?? 0
+        do {
+            try AppendValidation.check(request.expected, actual: actual, stream: request.stream)
+        } catch {
+            return error
+        }
+        return CoordinationError(
+            .wrongExpectedVersion, "wrong expected version for stream '\(request.stream)'", actualVersion: actual,
+            stream: request.stream)
     }
 
     /// Calls `{{schema}}.append` for one stream; maps its conflict error to `.wrongExpectedVersion`.
@@ -294,11 +304,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
                     Self.arrayLiteral(events.map(\.data)), Self.arrayLiteral(events.map(\.metadata)),
                 ])
         } catch let error as PostgresServerError where error.sqlstate == "AR001" {
-            let actual = Int64(error.detail ?? "") ?? 0
-            try AppendValidation.check(request.expected, actual: actual, stream: request.stream)
-            throw CoordinationError(
-                .wrongExpectedVersion, "wrong expected version for stream '\(request.stream)'", actualVersion: actual,
-                stream: request.stream)
+            throw Self.wrongExpectedVersion(error, request)
         }
         guard rows.count == 1, let result = try AppendResult.decodeArray(rows.string(0, 0)).first else {
             throw CoordinationError(.queryFailed, "the append function returned no result")
@@ -390,7 +396,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
             }
             guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
             let parameters = [after, String(safe), count]
-            return try db().prepared(readAllSQL, parameters, binary: true) { rows in
+            return try db().prepared(readAllSQL, parameters) { rows in
                 try packPage(rows, bound: String(safe), limit: limit)
             }
         } catch {
@@ -404,7 +410,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
     private func packPage(_ rows: PostgresResult, bound: String, limit: Int) throws -> PackedEvents {
         if rows.count == limit, limit > 0 {
             let last = String(rows.binaryInt64(rows.count - 1, 0))
-            try db().sendReadAhead(readAllSQL, [last, bound, String(limit)], binary: true)
+            try db().sendReadAhead(readAllSQL, [last, bound, String(limit)])
         }
         var packed = PackedEvents()
         packed.reserve(rows.count, bytes: rows.count * 512)
