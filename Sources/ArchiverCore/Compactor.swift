@@ -385,13 +385,8 @@ public struct Compactor: Sendable {
                 "another `archiver compact` holds the compaction lease; wait for it to finish (or for its lease to "
                     + "expire after \(Int(options.leaseTTLSeconds))s if it died)")
         }
-        do {
-            let result = try await body(lease)
-            try? await store.releaseLease(Self.leaseName, holder: options.holder)
-            return result
-        } catch {
-            try? await store.releaseLease(Self.leaseName, holder: options.holder)
-            throw error
+        return try await LeaseHolder.releasing(Self.leaseName, in: store, holder: options.holder) {
+            try await body(lease)
         }
     }
 }

@@ -111,17 +111,11 @@ public struct Flusher: Sendable {
                 "another flusher holds the flush lease; wait for it to finish (or for its lease to expire after "
                     + "\(Int(options.leaseTTLSeconds))s if it died)")
         }
-        // The lease is released before this returns (also when it throws). A release left to a detached task
-        // could land after the same holder's next pass had taken the lease again, and fence that pass.
-        let summary: FlushSummary
-        do {
-            summary = try await pass(holding: lease, started: started, progress: progress)
-        } catch {
-            if !options.keepsLease { try? await store.releaseLease(Self.leaseName, holder: options.holder) }
-            throw error
+        return try await LeaseHolder.releasing(
+            Self.leaseName, in: store, holder: options.holder, release: !options.keepsLease
+        ) {
+            try await pass(holding: lease, started: started, progress: progress)
         }
-        if !options.keepsLease { try? await store.releaseLease(Self.leaseName, holder: options.holder) }
-        return summary
     }
 
     /// One flush pass under `lease`: a pending intent first, then new snapshots up to the safe mark.
@@ -674,6 +668,24 @@ enum LeaseHolder {
         if let lease = try await store.acquireLease(name, holder: holder, ttlSeconds: ttlSeconds) { return lease }
         guard let current = try await store.currentLease(name), isDeadLocalProcess(current.holder) else { return nil }
         return try await store.takeOverLease(name, from: current.holder, holder: holder, ttlSeconds: ttlSeconds)
+    }
+
+    /// Runs `body`, then releases the lease `name` of `holder` when `release` is true, also when `body` throws.
+    /// The release is awaited: one left to a detached task could land after the same holder's next pass had
+    /// taken the lease again, and fence that pass.
+    static func releasing<T>(
+        _ name: String, in store: any CoordinationStore, holder: String, release: Bool = true,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            if release { try? await store.releaseLease(name, holder: holder) }
+            throw error
+        }
+        if release { try? await store.releaseLease(name, holder: holder) }
+        return result
     }
 
     /// Renews `lease`; nil when it was lost (another holder took it, so its fencing token changed).
