@@ -2,24 +2,76 @@ import Glibc
 import RawJSON
 
 /// Where the members of one record line are, as byte ranges into the line.
+///
+/// Offsets are stored as 32-bit values (lines are shorter than 2 GiB: ``RecordDecoder`` refuses longer ones), so
+/// that the value a reader copies per record stays small.
 public struct RecordFields: Sendable, Hashable {
-    public var position: Int64
-    public var version: Int64
-    public var recordedAtNanos: Int64
-    /// Ranges of the JSON string values, quotes included.
-    public var stream: Range<Int>
+    public let position: Int64
+    public let version: Int64
+    public let recordedAtNanos: Int64
     /// ``StreamHash/fnv1a64(_:)`` of the stream's name, computed while decoding (on the decoding cores), so
     /// that per-stream state can be looked up without making a `String` per record.
-    public var streamHash: UInt64
-    public var id: Range<Int>
-    public var type: Range<Int>
+    public let streamHash: UInt64
+    private let offsets: Offsets
+
+    private struct Offsets: Sendable, Hashable {
+        var stream: (UInt32, UInt32)
+        var id: (UInt32, UInt32)
+        var type: (UInt32, UInt32)
+        var data: (UInt32, UInt32)
+        var metadata: (UInt32, UInt32)
+        var hash: (UInt32, UInt32)
+        var bodyEnd: UInt32
+
+        static func == (a: Offsets, b: Offsets) -> Bool {
+            a.stream == b.stream && a.id == b.id && a.type == b.type && a.data == b.data && a.metadata == b.metadata
+                && a.hash == b.hash && a.bodyEnd == b.bodyEnd
+        }
+
+        func hash(into hasher: inout Hasher) {
+            for (lower, upper) in [stream, id, type, data, metadata, hash] {
+                hasher.combine(lower)
+                hasher.combine(upper)
+            }
+            hasher.combine(bodyEnd)
+        }
+    }
+
+    /// Ranges of the JSON string values, quotes included.
+    public var stream: Range<Int> { Self.range(offsets.stream) }
+    public var id: Range<Int> { Self.range(offsets.id) }
+    public var type: Range<Int> { Self.range(offsets.type) }
     /// The exact bytes of the `data` and `metadata` values.
-    public var data: Range<Int>
-    public var metadata: Range<Int>
+    public var data: Range<Int> { Self.range(offsets.data) }
+    public var metadata: Range<Int> { Self.range(offsets.metadata) }
     /// End of the hashed body: the offset of `,"hash":"`.
-    public var bodyEnd: Int
+    public var bodyEnd: Int { Int(offsets.bodyEnd) }
     /// The 64 hex digits of the record's hash.
-    public var hash: Range<Int>
+    public var hash: Range<Int> { Self.range(offsets.hash) }
+
+    /// - Precondition: every offset is below 2^32 (the decoder refuses lines of 2 GiB or more).
+    init(
+        position: Int64, version: Int64, recordedAtNanos: Int64, stream: Range<Int>, streamHash: UInt64,
+        id: Range<Int>, type: Range<Int>, data: Range<Int>, metadata: Range<Int>, bodyEnd: Int, hash: Range<Int>
+    ) {
+        self.position = position
+        self.version = version
+        self.recordedAtNanos = recordedAtNanos
+        self.streamHash = streamHash
+        offsets = Offsets(
+            stream: Self.pair(stream), id: Self.pair(id), type: Self.pair(type), data: Self.pair(data),
+            metadata: Self.pair(metadata), hash: Self.pair(hash), bodyEnd: UInt32(truncatingIfNeeded: bodyEnd))
+    }
+
+    @inline(__always)
+    private static func pair(_ range: Range<Int>) -> (UInt32, UInt32) {
+        (UInt32(truncatingIfNeeded: range.lowerBound), UInt32(truncatingIfNeeded: range.upperBound))
+    }
+
+    @inline(__always)
+    private static func range(_ pair: (UInt32, UInt32)) -> Range<Int> {
+        Range(uncheckedBounds: (Int(pair.0), Int(pair.1)))
+    }
 }
 
 /// Reads version-1 record lines (docs/FORMAT.md): the members must appear in the documented order.
@@ -31,6 +83,9 @@ public enum RecordDecoder {
     /// Decodes the member ranges of one line (without its newline).
     /// - Throws: ``ArchiveFormatError`` `.badRecord` naming what is wrong and the byte offset.
     public static func decode(_ line: UnsafeRawBufferPointer) throws(ArchiveFormatError) -> RecordFields {
+        guard line.count < Int(Int32.max) else {
+            throw ArchiveFormatError(.badRecord, "record line of \(line.count) bytes is too long (the limit is 2 GiB)")
+        }
         if let fields = decodeWritten(line) { return fields }
         return try decodeGeneric(line)
     }

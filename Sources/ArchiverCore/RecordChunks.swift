@@ -36,6 +36,41 @@ enum ChunkRecycler {
         buffer.deallocate()
     }
 
+    /// The memory of a finished object's stored bytes, to read the next object into (empty when none is kept).
+    static func storedBuffer() -> [UInt8] {
+        storedBuffers.withLock { $0.popLast() } ?? []
+    }
+
+    /// Takes back an object's stored bytes once its reader is done (the kept ones hold at most
+    /// ``storedLimit`` bytes together: about what a read prefetches).
+    static func recycle(stored: consuming [UInt8]) {
+        let stored = stored
+        guard stored.capacity > 0 else { return }
+        storedBuffers.withLock { list in
+            if list.reduce(stored.capacity, { $0 + $1.capacity }) <= storedLimit { list.append(stored) }
+        }
+    }
+    static let storedLimit = 64 << 20
+    private static let storedBuffers = Mutex<[[UInt8]]>([])
+
+    /// A zstd context for one-shot frame decompression (``ObjectFeed/decode(_:)``).
+    static func decompressor() throws -> ZstdDecompressor {
+        if let kept = decompressors.withLock({ $0.popLast() }) { return kept.decompressor }
+        return try ZstdDecompressor()
+    }
+
+    static func recycle(_ decompressor: ZstdDecompressor) {
+        decompressors.withLock { list in
+            if list.count < limit { list.append(PooledDecompressor(decompressor: decompressor)) }
+        }
+    }
+
+    /// A context handed from one task to the next through the pool (used by one task at a time).
+    private struct PooledDecompressor: @unchecked Sendable {
+        let decompressor: ZstdDecompressor
+    }
+    private static let decompressors = Mutex<[PooledDecompressor]>([])
+
     /// An empty line array, with capacity when one was recycled.
     static func lines() -> [ChunkLine] {
         lineArrays.withLock { $0.popLast() } ?? []
@@ -55,7 +90,7 @@ enum ChunkRecycler {
 
 /// Decompressed bytes of a data object that end at a line boundary; immutable once built.
 final class ChunkStorage: @unchecked Sendable {
-    private let buffer: UnsafeMutableRawBufferPointer
+    private var buffer: UnsafeMutableRawBufferPointer
     /// Bytes of whole lines at the start of the buffer.
     let count: Int
 
@@ -64,7 +99,14 @@ final class ChunkStorage: @unchecked Sendable {
         self.count = count
     }
 
-    deinit { ChunkRecycler.recycle(buffer) }
+    /// Takes over the buffer of `other` (which must not be used again), keeping its first `count` bytes.
+    init(sharing other: ChunkStorage, count: Int) {
+        self.buffer = other.buffer
+        self.count = count
+        other.buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    }
+
+    deinit { if buffer.baseAddress != nil { ChunkRecycler.recycle(buffer) } }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[0..<count]) }
 }
@@ -72,10 +114,21 @@ final class ChunkStorage: @unchecked Sendable {
 /// One line of a ``RecordChunk``: where it is, its line number counted from the chunk's first line (1-based),
 /// and its decoded members (ranges relative to the line).
 struct ChunkLine: Sendable {
-    var start: Int
-    var count: Int
-    var number: Int
-    var fields: RecordFields
+    let start: Int
+    private let length: UInt32
+    private let lineNumber: UInt32
+    let fields: RecordFields
+
+    /// - Precondition: `count` and `number` are below 2^32 (``RecordDecoder`` refuses lines of 2 GiB or more).
+    init(start: Int, count: Int, number: Int, fields: RecordFields) {
+        self.start = start
+        self.length = UInt32(truncatingIfNeeded: count)
+        self.lineNumber = UInt32(truncatingIfNeeded: number)
+        self.fields = fields
+    }
+
+    var count: Int { Int(length) }
+    var number: Int { Int(lineNumber) }
 }
 
 /// A ``ChunkStorage`` split into lines, each decoded.
@@ -90,10 +143,20 @@ final class RecordChunk: @unchecked Sendable {
     let lineCount: Int
     /// The first malformed line (numbered as ``ChunkLine/number``) and what is wrong with it.
     let failure: (line: Int, message: String)?
+    /// Where the bytes after the chunk's last newline start (`storage.count` when there are none): the start
+    /// of a line that the next chunk finishes. Always `storage.count` for a chunk decoded with `wholeLines`.
+    let tailStart: Int
+    /// True when the chunk was decoded on the assumption that it starts at a line start.
+    let wholeLines: Bool
 
     /// Splits `storage` into lines as ``LineCursor`` does and decodes each.
-    init(decoding storage: ChunkStorage) {
-        let buffer = storage.bytes
+    /// - Parameter wholeLines: the storage ends at a line end (or the object's end): decode every byte.
+    ///   Otherwise the bytes after the last newline are left as the chunk's tail, for the next chunk.
+    init(decoding storage: ChunkStorage, wholeLines: Bool = true) {
+        var buffer = storage.bytes
+        self.wholeLines = wholeLines
+        if !wholeLines { buffer = UnsafeRawBufferPointer(rebasing: buffer[0..<Self.wholeLinesCount(buffer)]) }
+        tailStart = buffer.count
         var lines = ChunkRecycler.lines()
         lines.reserveCapacity(buffer.count / 256)
         var cursor = LineCursor(buffer: buffer)
@@ -118,6 +181,28 @@ final class RecordChunk: @unchecked Sendable {
 
     deinit { ChunkRecycler.recycle(lines) }
 
+    /// The length of `bytes` up to and including its last newline (0 when it has none).
+    static func wholeLinesCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var end = bytes.count
+        while end > 0 && bytes[end - 1] != 0x0A { end -= 1 }
+        return end
+    }
+
+    /// The bytes after the last newline (empty for a chunk of whole lines).
+    var tail: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage.bytes[tailStart...]) }
+
+    /// This chunk decoded again behind `head`, the unfinished line the previous chunk ended with.
+    func prepending(_ head: [UInt8]) -> RecordChunk {
+        let whole = storage.bytes
+        let count = head.count + whole.count
+        let buffer =
+            count <= ObjectFeed.chunkBytes
+            ? ChunkRecycler.buffer() : UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
+        head.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[0..<head.count]).copyMemory(from: $0) }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[head.count..<count]).copyMemory(from: whole)
+        return RecordChunk(decoding: ChunkStorage(buffer: buffer, count: count), wholeLines: wholeLines)
+    }
+
     /// The bytes of line `index` (without its newline); valid while the chunk is alive.
     @inline(__always)
     func bytes(of index: Int) -> UnsafeRawBufferPointer {
@@ -126,9 +211,12 @@ final class RecordChunk: @unchecked Sendable {
     }
 }
 
-/// Keeps up to `depth` chunks of one object in flight ahead of its reader: each chunk's decompression waits
-/// for the previous one (a zstd stream is sequential), and its decoding runs in a task of its own, so that
-/// several chunks of one object are decoded on several cores at once.
+/// Keeps up to `depth` chunks of one object in flight ahead of its reader, each decoded by a task of its own,
+/// so that several chunks of one object are decoded on several cores at once.
+///
+/// An object of independent zstd frames (what the archive's writer makes, ``ObjectFeed/isFramed``) is
+/// decompressed a span of frames per task, in parallel. Otherwise decompression is sequential (one zstd
+/// stream): each chunk's decompression waits for the previous one and only the decoding runs in parallel.
 ///
 /// Only the reader of the object calls ``next(depth:)`` and ``cancel()``.
 final class ChunkPipeline: @unchecked Sendable {
@@ -136,6 +224,9 @@ final class ChunkPipeline: @unchecked Sendable {
     private var lastRaw: Task<ChunkStorage?, any Error>?
     private var ahead: [Task<RecordChunk?, any Error>] = []
     private var ended = false
+    /// The unfinished line the last chunk handed out ended with (spans of frames need not end at a line end
+    /// when another writer made the object); the next chunk is decoded again behind it.
+    private var head: [UInt8] = []
 
     init(feed: ObjectFeed) {
         self.feed = feed
@@ -148,6 +239,11 @@ final class ChunkPipeline: @unchecked Sendable {
         guard !ended else { return }
         let feed = self.feed
         while ahead.count < depth {
+            if feed.isFramed {
+                guard let span = feed.nextSpan() else { return }
+                ahead.append(Task { RecordChunk(decoding: try feed.decode(span), wholeLines: span.isLast) })
+                continue
+            }
             let previous = lastRaw
             let raw = Task { () throws -> ChunkStorage? in
                 _ = try await previous?.value
@@ -166,13 +262,14 @@ final class ChunkPipeline: @unchecked Sendable {
     func next(depth: Int) async throws -> RecordChunk? {
         if ended { return nil }
         if ahead.isEmpty { schedule(depth: 1) }
-        let chunk = try await ahead.removeFirst().value
-        if chunk == nil {
+        guard !ahead.isEmpty, var chunk = try await ahead.removeFirst().value else {
             ended = true
             cancel()
-        } else {
-            schedule(depth: depth)
+            return nil
         }
+        if !head.isEmpty { chunk = chunk.prepending(head) }
+        head = chunk.tailStart < chunk.storage.count ? Array(chunk.tail) : []
+        schedule(depth: depth)
         return chunk
     }
 
@@ -186,11 +283,20 @@ final class ChunkPipeline: @unchecked Sendable {
 /// One data object of a snapshot, read and checked against its manifest (size and MD5) before any of its
 /// records is handed out, then decompressed a chunk at a time.
 ///
-/// Only one task at a time may call ``nextChunk()``: ``ChunkPipeline`` chains the calls.
+/// Only one task at a time may call ``nextChunk()`` or ``nextSpan()``: ``ChunkPipeline`` chains the calls.
+/// ``decode(_:)`` reads only what never changes and runs in any number of tasks at once.
 final class ObjectFeed: @unchecked Sendable {
     let path: String
     private let stored: [UInt8]
     private let decompressor: ZstdDecompressor?
+    /// The object's zstd frames when every one records its content size and holds at most ``maxFrameBytes``:
+    /// spans of them are then decompressed independently (``nextSpan()``, ``decode(_:)``). nil for a zstd
+    /// stream of other frames (one frame streamed without a size, as this project wrote before frames), which
+    /// is decompressed as one stream by ``nextChunk()``.
+    private let frames: [Zstd.Frame]?
+    private var nextFrame = 0
+    /// Frames larger than this are streamed instead (their one-piece buffer would grow the read's memory).
+    static let maxFrameBytes = 8 << 20
     private var inputOffset = 0
     /// The start of a line the previous chunk could not finish.
     private var carry: [UInt8] = []
@@ -205,27 +311,115 @@ final class ObjectFeed: @unchecked Sendable {
         switch compressor {
         case "zstd":
             self.stored = stored
-            self.decompressor = try ZstdDecompressor()
+            let frames =
+                stored.isEmpty ? nil : stored.withUnsafeBytes { Zstd.frames(in: $0) }
+            if let frames, !frames.isEmpty,
+                frames.allSatisfy({ $0.contentSize.map { $0 <= Self.maxFrameBytes } ?? false })
+            {
+                self.frames = frames
+                self.decompressor = nil
+            } else {
+                self.frames = nil
+                self.decompressor = try ZstdDecompressor()
+            }
             if stored.isEmpty { finished = true }
         case "gzip":
             self.stored = try Self.decompressed(path: path) { try Gzip.decompress(stored) }
             self.decompressor = nil
+            self.frames = nil
         default:
             self.stored = stored
             self.decompressor = nil
+            self.frames = nil
         }
     }
 
     /// Reads and checks `ref` of `manifest` and prepares to decode it.
     static func open(_ ref: FileRef, manifest: Manifest, dataset: LodeDataset) async throws -> ObjectFeed {
-        let (key, stored) = try await dataset.readStoredFile(ref, manifest: manifest)
+        let (key, stored) = try await dataset.readStoredFile(
+            ref, manifest: manifest, reusing: ChunkRecycler.storedBuffer())
         return try ObjectFeed(path: key, stored: stored, compressor: manifest.compressor)
+    }
+
+    deinit { ChunkRecycler.recycle(stored: stored) }
+
+    /// True when the object is decoded a span of frames at a time (``nextSpan()``), not by ``nextChunk()``.
+    var isFramed: Bool { frames != nil }
+
+    /// Consecutive frames of a framed object, decompressed into one chunk.
+    struct Span: Sendable {
+        var frames: Range<Int>
+        /// Their content bytes together.
+        var bytes: Int
+        /// True for the object's last span (its last line may lack a newline).
+        var isLast: Bool
+    }
+
+    /// The next frames that fit a chunk (``chunkBytes``; at least one frame), or nil after the last.
+    func nextSpan() -> Span? {
+        guard let frames, nextFrame < frames.count else { return nil }
+        let start = nextFrame
+        var bytes = 0
+        while nextFrame < frames.count {
+            let size = frames[nextFrame].contentSize ?? 0
+            if nextFrame > start && bytes + size > Self.chunkBytes { break }
+            bytes += size
+            nextFrame += 1
+        }
+        return Span(frames: start..<nextFrame, bytes: bytes, isLast: nextFrame == frames.count)
+    }
+
+    /// Decompresses `span` in one pass per frame, straight into the chunk's buffer.
+    /// - Parameter head: bytes to put before the span's (the unfinished line of the span before).
+    /// - Throws: `LodeError` `.corruptData` when a frame does not decompress to its recorded size.
+    func decode(_ span: Span, after head: [UInt8] = []) throws -> ChunkStorage {
+        guard let frames else { preconditionFailure("decode(_:) is for framed objects") }
+        let capacity = head.count + span.bytes
+        let buffer =
+            capacity <= Self.chunkBytes
+            ? ChunkRecycler.buffer() : UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        var keep = false
+        defer { if !keep { ChunkRecycler.recycle(buffer) } }
+        head.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[0..<head.count]).copyMemory(from: $0) }
+        let decompressor = try Self.decompressed(path: path) { try ChunkRecycler.decompressor() }
+        defer { ChunkRecycler.recycle(decompressor) }
+        var filled = head.count
+        try stored.withUnsafeBytes { input in
+            for frame in frames[span.frames] {
+                let size = frame.contentSize ?? 0
+                let produced = try Self.decompressed(path: path) {
+                    try decompressor.decompressFrame(
+                        UnsafeRawBufferPointer(rebasing: input[frame.offset..<(frame.offset + frame.compressedSize)]),
+                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + size)]))
+                }
+                guard produced == size else {
+                    throw Self.corrupt(
+                        path: path, cause: "a frame holds \(produced) bytes, but its header says \(size)")
+                }
+                filled += produced
+            }
+        }
+        keep = true
+        return ChunkStorage(buffer: buffer, count: filled)
     }
 
     /// The next chunk of whole lines, or nil after the last.
     /// - Throws: `LodeError` `.corruptData` when the object does not decompress.
     func nextChunk() throws -> ChunkStorage? {
         if finished { return nil }
+        if isFramed {
+            // One span at a time, in sequence: its whole lines, the unfinished one carried to the next span.
+            guard let span = nextSpan() else {
+                finished = true
+                return nil
+            }
+            let storage = try decode(span, after: carry)
+            carry = []
+            if span.isLast { return storage }
+            let lines = RecordChunk.wholeLinesCount(storage.bytes)
+            carry = Array(storage.bytes[lines...])
+            return ChunkStorage(sharing: storage, count: lines)
+        }
         // The carried start of a line first, then new bytes (a chunk holds `chunkBytes`, unless one line is
         // longer).
         var storage =

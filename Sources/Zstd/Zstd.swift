@@ -52,6 +52,36 @@ public enum Zstd {
         return size >= UInt64.max - 1 ? nil : size
     }
 
+    /// One frame of a zstd stream: where it is and how much it holds.
+    public struct Frame: Sendable, Hashable {
+        /// Offset of the frame's first byte in the stream.
+        public var offset: Int
+        /// Bytes the frame takes in the stream.
+        public var compressedSize: Int
+        /// The decompressed size its header records (0 for a skippable frame), nil when the header leaves it
+        /// out (a frame written by streaming compression without a pledged size).
+        public var contentSize: Int?
+    }
+
+    /// The frames of `input`, in order, found by reading frame and block headers only (no decompression).
+    /// - Returns: nil when `input` is not a whole sequence of frames (garbage, or truncated).
+    public static func frames(in input: UnsafeRawBufferPointer) -> [Frame]? {
+        guard let base = input.baseAddress else { return [] }
+        var frames: [Frame] = []
+        var offset = 0
+        while offset < input.count {
+            let remaining = input.count - offset
+            let size = ZSTD_findFrameCompressedSize(base + offset, remaining)
+            guard ZSTD_isError(size) == 0, size > 0, size <= remaining else { return nil }
+            let content = ZSTD_getFrameContentSize(base + offset, remaining)
+            // ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR are the two largest UInt64 values.
+            let known = content < UInt64.max - 1 && content <= UInt64(Int.max) ? Int(content) : nil
+            frames.append(Frame(offset: offset, compressedSize: size, contentSize: known))
+            offset += size
+        }
+        return frames
+    }
+
     /// Turns a size_t return code into an error when it is one (`ZSTD_isError`).
     @inline(__always)
     static func check(_ code: Int, _ what: String) throws -> Int {

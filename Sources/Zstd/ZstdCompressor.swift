@@ -14,7 +14,11 @@ internal import CZstd
 public final class ZstdCompressor {
     private let context: OpaquePointer
     private var scratch: [UInt8]
+    /// Room for one whole frame of ``compressFrame(_:into:)`` (grown to the largest frame's bound).
+    private var frameScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
     private var finished = false
+    /// True once ``compress(_:into:)`` has opened a frame.
+    private var streaming = false
 
     /// - Parameters:
     ///   - level: compression level; see ``Zstd/levels``.
@@ -40,15 +44,42 @@ public final class ZstdCompressor {
         }
     }
 
-    deinit { ZSTD_freeCCtx(context) }
+    deinit {
+        ZSTD_freeCCtx(context)
+        frameScratch.deallocate()
+    }
 
     /// Compresses `input`, appending whatever compressed bytes are ready to `output`.
     public func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
         guard !finished else { throw ZstdError("compress called after finish") }
+        streaming = true
         var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         while inBuffer.pos < inBuffer.size {
             try drain(&inBuffer, mode: ZSTD_e_continue, into: &output)
         }
+    }
+
+    /// Compresses `input` as one whole frame, with its content size in the header, and appends the frame to
+    /// `output`; the next call starts a new frame.
+    ///
+    /// A sequence of such frames is one valid zstd stream that any reader decompresses as a whole, and a reader
+    /// that knows the frames can also decompress each on its own (``Zstd/frames(in:)``,
+    /// ``ZstdDecompressor/decompressFrame(_:into:)``). Not to be mixed with ``compress(_:into:)``, whose frame
+    /// stays open until ``finish(into:)``.
+    /// - Throws: ``ZstdError`` if the compressor is in the middle of a streamed frame or zstd fails.
+    public func compressFrame(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
+        guard !finished, !streaming else {
+            throw ZstdError("compressFrame called while a streamed frame is open or after finish")
+        }
+        let bound = ZSTD_compressBound(input.count)
+        if frameScratch.count < bound {
+            frameScratch.deallocate()
+            frameScratch = .allocate(byteCount: bound, alignment: 16)
+        }
+        let written = try Zstd.check(
+            ZSTD_compress2(context, frameScratch.baseAddress, frameScratch.count, input.baseAddress, input.count),
+            "compress")
+        output.append(contentsOf: UnsafeRawBufferPointer(rebasing: frameScratch[0..<written]))
     }
 
     /// Ends the frame, appending the remaining compressed bytes (and the checksum) to `output`.

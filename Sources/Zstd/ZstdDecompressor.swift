@@ -87,6 +87,20 @@ public final class ZstdDecompressor {
         return (inBuffer.pos, outBuffer.pos)
     }
 
+    /// Decompresses one whole frame (`input` holds exactly the frame, as ``Zstd/frames(in:)`` delimits it)
+    /// into `output`, in one pass (`ZSTD_decompressDCtx`): no window buffer, no copy.
+    ///
+    /// Independent of the streaming calls: each call resets the context first.
+    /// - Returns: the number of bytes written.
+    /// - Throws: ``ZstdError`` for corrupt input, a checksum or content-size mismatch, or too little room.
+    public func decompressFrame(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws -> Int {
+        try Zstd.check(
+            ZSTD_decompressDCtx(context, output.baseAddress, output.count, input.baseAddress, input.count),
+            "decompress")
+    }
+
     /// Checks that the input ended at a frame boundary.
     /// - Throws: ``ZstdError`` when the data was truncated (or was empty).
     public func finish() throws {

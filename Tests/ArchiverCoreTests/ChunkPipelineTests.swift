@@ -16,10 +16,40 @@ import Zstd
             + String(repeating: "ab", count: 32) + #""}"#
     }
 
+    /// - Parameter compressor: `zstd` (one frame streamed without its size), `noop`, or the archive writer's layout of whole
+    ///   frames: `zstd-lines` (frames of about 1 MiB ending at line ends), `zstd-cut` (frames of 777,777 bytes,
+    ///   cutting lines: another writer's), `zstd-big` (frames of 3 MiB, over a chunk) or `zstd-huge` (frames
+    ///   too large to take whole, read as one stream).
     static func feed(_ text: String, path: String = "part.zst", compressor: String = "zstd") throws -> ChunkPipeline {
         let plain = Array(text.utf8)
-        let stored = compressor == "zstd" ? try Zstd.compress(plain, level: 1) : plain
-        return ChunkPipeline(feed: try ObjectFeed(path: path, stored: stored, compressor: compressor))
+        let stored: [UInt8]
+        switch compressor {
+        case "zstd":
+            let writer = try ZstdCompressor(level: 1)
+            var out: [UInt8] = []
+            try plain.withUnsafeBytes { try writer.compress($0, into: &out) }
+            try writer.finish(into: &out)
+            stored = out
+        case "zstd-lines", "zstd-cut", "zstd-big", "zstd-huge":
+            let target = ["zstd-lines": 1 << 20, "zstd-cut": 777_777, "zstd-big": 3 << 20][compressor] ?? (9 << 20)
+            let writer = try ZstdCompressor(level: 1)
+            var out: [UInt8] = []
+            var start = 0
+            while start < plain.count {
+                var end = min(plain.count, start + target)
+                if compressor == "zstd-lines" {
+                    while end < plain.count && plain[end - 1] != 0x0A { end += 1 }
+                }
+                try plain[start..<end].withUnsafeBytes { try writer.compressFrame($0, into: &out) }
+                start = end
+            }
+            stored = out
+        default: stored = plain
+        }
+        let feed = try ObjectFeed(
+            path: path, stored: stored, compressor: compressor.hasPrefix("zstd") ? "zstd" : compressor)
+        #expect(feed.isFramed == ["zstd-lines", "zstd-cut", "zstd-big"].contains(compressor))
+        return ChunkPipeline(feed: feed)
     }
 
     static func read(_ pipelines: [ChunkPipeline]) async throws -> [(position: Int64, path: String, line: Int)] {
@@ -32,7 +62,7 @@ import Zstd
 
     /// Several chunks, a line longer than a chunk, blank lines and CRLF endings: every record once, in order,
     /// numbered by its line in the object.
-    @Test(arguments: ["zstd", "noop"])
+    @Test(arguments: ["zstd", "noop", "zstd-lines", "zstd-cut", "zstd-big", "zstd-huge"])
     func linesAcrossChunksKeepTheirNumbers(compressor: String) async throws {
         var lines: [String] = []
         var expected: [(Int64, Int)] = []
@@ -55,11 +85,12 @@ import Zstd
 
     /// A malformed line in a later chunk: the records before it are delivered, then the error names the
     /// object and the line's number in the whole object.
-    @Test func malformedLineInALaterChunkIsReportedWithItsLineNumber() async throws {
+    @Test(arguments: ["zstd", "zstd-lines", "zstd-cut"])
+    func malformedLineInALaterChunkIsReportedWithItsLineNumber(compressor: String) async throws {
         var lines = (1...20_000).map { Self.line(position: $0) }
         lines[14_999] = #"{"position":15000,"stream":"#
         var delivered = 0
-        let pipeline = try Self.feed(lines.joined(separator: "\n"), path: "obj.zst")
+        let pipeline = try Self.feed(lines.joined(separator: "\n"), path: "obj.zst", compressor: compressor)
         let error = await #expect(throws: ArchiveFormatError.self) {
             try await ChunkMerger.forEachLine([pipeline]) { _, _, _, _ in delivered += 1 }
         }
@@ -75,6 +106,48 @@ import Zstd
         let pipeline = ChunkPipeline(feed: try ObjectFeed(path: "cut.zst", stored: stored, compressor: "zstd"))
         let error = await #expect(throws: (any Error).self) { _ = try await Self.read([pipeline]) }
         #expect("\(error.map { "\($0)" } ?? "")".contains("cut.zst"))
+    }
+
+    /// `nextChunk()` (the catalog's sequential reader) hands out whole lines from every layout, in order.
+    @Test(arguments: ["zstd", "noop", "zstd-lines", "zstd-cut", "zstd-big"])
+    func sequentialChunksAreWholeLines(compressor: String) async throws {
+        let text = (1...25_000).map { Self.line(position: $0) }.joined(separator: "\n")
+        let feed = try Self.feed(text, compressor: compressor).feed
+        var joined: [UInt8] = []
+        var chunks = 0
+        while let chunk = try feed.nextChunk() {
+            chunks += 1
+            let bytes = chunk.bytes
+            #expect(bytes.isEmpty || bytes.last == 0x0A || joined.count + bytes.count == text.utf8.count)
+            joined += bytes
+        }
+        #expect(joined == Array(text.utf8))
+        #expect(chunks >= (compressor == "noop" ? 1 : 2))
+    }
+
+    /// A frame altered in the middle of an object of whole frames stops the read with the object named, after
+    /// the records of the frames before it.
+    @Test func corruptFrameIsAnError() async throws {
+        let text = (1...30_000).map { Self.line(position: $0) }.joined(separator: "\n") + "\n"
+        let plain = Array(text.utf8)
+        let writer = try ZstdCompressor(level: 1)
+        var stored: [UInt8] = []
+        var starts: [Int] = []
+        for start in stride(from: 0, to: plain.count, by: 1 << 20) {
+            starts.append(stored.count)
+            try plain[start..<min(plain.count, start + (1 << 20))].withUnsafeBytes {
+                try writer.compressFrame($0, into: &stored)
+            }
+        }
+        #expect(starts.count >= 4)
+        stored[starts[2] + 100] ^= 0x55
+        let feed = try ObjectFeed(path: "flip.zst", stored: stored, compressor: "zstd")
+        var delivered = 0
+        let error = await #expect(throws: (any Error).self) {
+            try await ChunkMerger.forEachLine([ChunkPipeline(feed: feed)]) { _, _, _, _ in delivered += 1 }
+        }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("flip.zst"))
+        #expect(delivered < 30_000)
     }
 
     /// Partition files merge into one position order.

@@ -84,6 +84,71 @@ func runTool(_ tool: String, _ args: [String], input: [UInt8]) throws -> (status
         #expect(try Zstd.decompress(joined) == a + b)
     }
 
+    /// Whole frames from `compressFrame`: one stream to the zstd tool and to the streaming reader, and frames
+    /// that `Zstd.frames(in:)` finds with their sizes and that decompress one by one.
+    @Test func wholeFramesAreOneStreamAndDecompressAlone() throws {
+        let pieces = [0, 1, 4096, 1_000_003, 70_000].enumerated().map {
+            sampleBytes(count: $1, seed: UInt64($0 + 20), compressible: $0 != 2)
+        }
+        let compressor = try ZstdCompressor(level: 1)
+        var stored: [UInt8] = []
+        for piece in pieces { try piece.withUnsafeBytes { try compressor.compressFrame($0, into: &stored) } }
+        let whole = Array(pieces.joined())
+        #expect(try Zstd.decompress(stored) == whole)
+        let tool = try runTool("zstd", ["-dc"], input: stored)
+        #expect(tool.status == 0 && tool.output == whole)
+        let frames = try #require(stored.withUnsafeBytes { Zstd.frames(in: $0) })
+        #expect(frames.map(\.contentSize) == pieces.map { $0.count })
+        #expect(frames.last.map { $0.offset + $0.compressedSize } == stored.count)
+        let decompressor = try ZstdDecompressor()
+        for (frame, piece) in zip(frames, pieces) {
+            var out = [UInt8](repeating: 0, count: piece.count)
+            let produced = try stored.withUnsafeBytes { input in
+                try out.withUnsafeMutableBytes { output in
+                    try decompressor.decompressFrame(
+                        UnsafeRawBufferPointer(rebasing: input[frame.offset..<(frame.offset + frame.compressedSize)]),
+                        into: output)
+                }
+            }
+            #expect(produced == piece.count && out == piece)
+        }
+        // A streamed frame records no size; mixing the two in one compressor is refused.
+        let streamed = try ZstdCompressor(level: 1)
+        var open: [UInt8] = []
+        try pieces[3].withUnsafeBytes { try streamed.compress($0, into: &open) }
+        #expect(throws: ZstdError.self) {
+            try pieces[1].withUnsafeBytes { try streamed.compressFrame($0, into: &open) }
+        }
+        try streamed.finish(into: &open)
+        #expect(open.withUnsafeBytes { Zstd.frames(in: $0) }?.map(\.contentSize) == [nil])
+    }
+
+    /// Frame walking refuses what is not a whole sequence of frames, and skips over skippable frames.
+    @Test func frameWalkingRefusesTruncationAndGarbage() throws {
+        let a = try Zstd.compress(sampleBytes(count: 50_000, seed: 3, compressible: true), level: 1)
+        let skippable: [UInt8] = [0x50, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 9, 9, 9]
+        let joined = a + skippable + a
+        #expect(joined.withUnsafeBytes { Zstd.frames(in: $0) }?.map(\.contentSize) == [50_000, 0, 50_000])
+        for cut in [1, 5, a.count / 2, a.count - 1] {
+            #expect(Array(a.prefix(cut)).withUnsafeBytes { Zstd.frames(in: $0) } == nil)
+        }
+        #expect((a + [1, 2, 3]).withUnsafeBytes { Zstd.frames(in: $0) } == nil)
+        #expect(Array("not zstd at all".utf8).withUnsafeBytes { Zstd.frames(in: $0) } == nil)
+        // A frame whose body was altered: found by its headers, refused when decompressed (content checksum).
+        var flipped = a
+        flipped[a.count / 2] ^= 0x40
+        let frames = try #require(flipped.withUnsafeBytes { Zstd.frames(in: $0) })
+        var out = [UInt8](repeating: 0, count: 50_000)
+        #expect(throws: ZstdError.self) {
+            _ = try flipped.withUnsafeBytes { input in
+                try out.withUnsafeMutableBytes {
+                    try ZstdDecompressor().decompressFrame(
+                        UnsafeRawBufferPointer(rebasing: input[0..<frames[0].compressedSize]), into: $0)
+                }
+            }
+        }
+    }
+
     @Test func streamingMatchesOneShotInAnyChunking() throws {
         let input = sampleBytes(count: 777_777, seed: 9, compressible: true)
         for chunk in [1, 7, 4096, 100_000] {

@@ -111,10 +111,13 @@ extension LodeDataset {
     /// ```swift
     /// let (key, stored) = try await dataset.readStoredFile(manifest.files[0], manifest: manifest)
     /// ```
+    /// - Parameter reusing: an array whose memory to read into (its contents are overwritten): a reader that
+    ///   goes through many objects hands back the previous one's, so that each read does not fault in (and
+    ///   have the kernel zero) fresh pages.
     /// - Returns: the key the object was read from and its bytes.
     /// - Throws: as ``readFile(_:manifest:verifyChecksum:)`` does, except for decompression errors.
     public func readStoredFile(
-        _ ref: FileRef, manifest: Manifest, verifyChecksum: Bool = true
+        _ ref: FileRef, manifest: Manifest, verifyChecksum: Bool = true, reusing: consuming [UInt8] = []
     ) async throws -> (key: String, bytes: [UInt8]) {
         if let codec = manifest.codec, codec != "jsonl" {
             throw LodeError(
@@ -125,7 +128,7 @@ extension LodeDataset {
         if reader.size != ref.sizeBytes {
             throw LodeError.sizeMismatch(key: key, expected: ref.sizeBytes, actual: reader.size)
         }
-        var whole: [UInt8] = []
+        var whole = reusing
         var scratch: [UInt8] = []
         try await Self.readFully(reader, size: reader.size, key: key, into: &whole, scratch: &scratch)
         if verifyChecksum, manifest.checksumAlgorithm == "md5", let expected = ref.checksum {

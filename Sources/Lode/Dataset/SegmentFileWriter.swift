@@ -5,7 +5,9 @@ import Synchronization
 /// Streams records into a local, compressed staging file, ready to be published as one data object.
 ///
 /// Each ``append(line:)`` adds one JSON value and its `\n`; bytes are compressed as they arrive and written to
-/// a temporary file, so memory stays bounded (a 256 KiB input buffer plus ~1 MiB of compressed output).
+/// a temporary file, so memory stays bounded (a 1 MiB input buffer plus ~1 MiB of compressed output).
+/// zstd output is a sequence of frames of about 1 MiB of input each, every one ending at a record boundary
+/// and recording its content size, so readers can decompress the frames of one object in parallel.
 /// ``finish()`` returns the file's path, stored size, MD5 and counts; publish it with
 /// ``LodeDataset/publish(_:as:)`` or ``ObjectStore/putFile(_:fromLocalFile:)``, then delete the local file.
 ///
@@ -23,8 +25,8 @@ import Synchronization
 public final class SegmentFileWriter {
     /// Lines of this size or more are refused (LODE_FORMAT.md §8 A16; Go cannot read lines ≥ 10 MiB).
     public static let defaultMaxLineBytes = 8 * 1024 * 1024
-    private static let inputBufferBytes = 256 * 1024
-    private static let backgroundInputBytes = 1 << 20
+    /// Input compressed at a time; for zstd each buffer becomes one frame (records never straddle frames).
+    private static let inputBufferBytes = 1 << 20
     private static let outputFlushBytes = 1 << 20
 
     /// The local staging file.
@@ -34,7 +36,6 @@ public final class SegmentFileWriter {
     private let sink: CompressedSink
     private let worker: DispatchQueue?
     private let inFlight: DispatchSemaphore?
-    private let inputCapacity: Int
     private var input: [UInt8] = []
     private var rowCount: Int64 = 0
     private var uncompressedBytes: Int64 = 0
@@ -69,16 +70,9 @@ public final class SegmentFileWriter {
         }
         self.path = path
         self.sink = CompressedSink(fd: fd, path: path, stream: stream, flushBytes: Self.outputFlushBytes)
-        if background {
-            worker = DispatchQueue(label: "lode.segment-writer")
-            inFlight = DispatchSemaphore(value: 2)
-            inputCapacity = Self.backgroundInputBytes
-        } else {
-            worker = nil
-            inFlight = nil
-            inputCapacity = Self.inputBufferBytes
-        }
-        input.reserveCapacity(inputCapacity + 64 * 1024)
+        worker = background ? DispatchQueue(label: "lode.segment-writer") : nil
+        inFlight = background ? DispatchSemaphore(value: 2) : nil
+        input.reserveCapacity(Self.inputBufferBytes + 64 * 1024)
     }
 
     deinit {
@@ -110,7 +104,7 @@ public final class SegmentFileWriter {
         input.append(UInt8(ascii: "\n"))
         rowCount += 1
         uncompressedBytes += Int64(line.count + 1)
-        if input.count >= inputCapacity { try compressInput() }
+        if input.count >= Self.inputBufferBytes { try compressInput() }
     }
 
     /// Appends one record given as bytes.
@@ -123,7 +117,7 @@ public final class SegmentFileWriter {
         guard state == .open else { throw closedError() }
         uncompressedBytes += Int64(bytes.count)
         input.append(contentsOf: bytes)
-        if input.count >= inputCapacity { try compressInput() }
+        if input.count >= Self.inputBufferBytes { try compressInput() }
     }
 
     /// Ends the compressed stream, writes and fsyncs the file, and describes it.
@@ -172,7 +166,7 @@ public final class SegmentFileWriter {
         inFlight.wait()
         let buffer = input
         input = []
-        input.reserveCapacity(inputCapacity + 64 * 1024)
+        input.reserveCapacity(Self.inputBufferBytes + 64 * 1024)
         worker.async {
             if sink.failure.withLock({ $0 == nil }) {
                 do {
@@ -212,6 +206,7 @@ private final class CompressedSink: @unchecked Sendable {
     var output: [UInt8] = []
     var hasher = MD5Hasher()
     var storedBytes: Int64 = 0
+    private var wroteInput = false
     let failure = Mutex<LodeError?>(nil)
 
     init(fd: Int32, path: String, stream: StreamCompressor, flushBytes: Int) {
@@ -223,6 +218,7 @@ private final class CompressedSink: @unchecked Sendable {
     }
 
     func compress(_ bytes: UnsafeRawBufferPointer) throws {
+        if !bytes.isEmpty { wroteInput = true }
         do {
             try stream.compress(bytes, into: &output)
         } catch {
@@ -235,7 +231,7 @@ private final class CompressedSink: @unchecked Sendable {
     func finish() throws {
         if let failure = failure.withLock({ $0 }) { throw failure }
         do {
-            try stream.finish(into: &output)
+            try stream.finish(into: &output, wroteInput: wroteInput)
         } catch {
             throw LodeError(.io, "compression failed for '\(path)'", cause: String(describing: error))
         }

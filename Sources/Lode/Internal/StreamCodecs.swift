@@ -23,19 +23,26 @@ enum StreamCompressor {
     }
 
     /// Appends the compressed form of `input` (or `input` itself for noop) to `output`.
+    ///
+    /// zstd writes each call's input as a frame of its own, its content size in the header: the stream stays
+    /// one valid zstd stream for every reader, and a reader that walks the frames can decompress them
+    /// independently and in parallel (the archive's replay does). gzip streams one member across calls.
     func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
         switch self {
         case .noop: output.append(contentsOf: input)
         case .gzip(let compressor): try compressor.compress(input, into: &output)
-        case .zstd(let compressor): try compressor.compress(input, into: &output)
+        case .zstd(let compressor): try compressor.compressFrame(input, into: &output)
         }
     }
 
-    func finish(into output: inout [UInt8]) throws {
+    /// Ends the stream; `wroteInput` says whether ``compress(_:into:)`` was ever called with bytes (zstd then
+    /// has nothing left to end, and an empty stream gets one empty frame: a zero-byte file is not zstd).
+    func finish(into output: inout [UInt8], wroteInput: Bool) throws {
         switch self {
         case .noop: break
         case .gzip(let compressor): try compressor.finish(into: &output)
-        case .zstd(let compressor): try compressor.finish(into: &output)
+        case .zstd(let compressor):
+            if !wroteInput { try compressor.compressFrame(UnsafeRawBufferPointer(start: nil, count: 0), into: &output) }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Lode
 import Testing
+import Zstd
 
 /// The staging writer, checked against the gzip, zstd and md5sum tools.
 @Suite struct SegmentFileWriterTests {
@@ -42,6 +43,45 @@ import Testing
                 staged.fileRef(key: "k", checksum: .md5)
                     == FileRef(path: "k", sizeBytes: staged.storedSize, checksum: staged.md5Hex))
             #expect(staged.fileRef(key: "k", checksum: .none).checksum == nil)
+        }
+    }
+
+    /// zstd output is whole frames of about 1 MiB, each recording its size and ending at a record's end, so a
+    /// reader can decompress them independently; an empty file still gets one (empty) frame.
+    @Test func zstdFramesEndAtRecordEnds() async throws {
+        try await withTemporaryDirectory { dir in
+            let writer = try SegmentFileWriter(compressor: .zstd(level: 1), directory: dir, background: true)
+            let records = Self.lines(40_000)
+            for record in records { try writer.append(line: record) }
+            let staged = try writer.finish()
+            let stored = Array(try Data(contentsOf: URL(fileURLWithPath: staged.path)))
+            let frames = try #require(stored.withUnsafeBytes { Zstd.frames(in: $0) })
+            #expect(frames.count >= 5)
+            let decompressor = try ZstdDecompressor()
+            var plain: [UInt8] = []
+            for frame in frames {
+                let size = try #require(frame.contentSize)
+                #expect(size >= 1 << 20 || frame == frames.last)
+                var out = [UInt8](repeating: 0, count: size)
+                _ = try stored.withUnsafeBytes { input in
+                    try out.withUnsafeMutableBytes {
+                        try decompressor.decompressFrame(
+                            UnsafeRawBufferPointer(
+                                rebasing: input[frame.offset..<(frame.offset + frame.compressedSize)]),
+                            into: $0)
+                    }
+                }
+                #expect(out.last == UInt8(ascii: "\n"))
+                plain += out
+            }
+            expectSameBytes(plain, records.flatMap { $0 + [UInt8(ascii: "\n")] })
+            staged.removeLocalFile()
+
+            let empty = try SegmentFileWriter(compressor: .zstd(level: 1), directory: dir).finish()
+            let emptyStored = Array(try Data(contentsOf: URL(fileURLWithPath: empty.path)))
+            #expect(emptyStored.withUnsafeBytes { Zstd.frames(in: $0) }?.map(\.contentSize) == [0])
+            #expect(try Zstd.decompress(emptyStored).isEmpty)
+            empty.removeLocalFile()
         }
     }
 
