@@ -41,6 +41,17 @@ def best(n, fn):
     return runs[len(runs) // 2]
 
 
+def paired(n, ours, ref):
+    """Medians of n runs of each, alternating ours and ref, each after a `sync` (not timed): a run must not
+    pay for the write-back of the files the run before it wrote (the references write without fsync)."""
+    a, b = [], []
+    for _ in range(n):
+        for fn, out in ((ours, a), (ref, b)):
+            subprocess.run("sync", shell=True, check=True)
+            out.append(fn())
+    return tuple(sorted(r, key=lambda x: x[0])[len(r) // 2] for r in (a, b))
+
+
 def generate(path, events, streams, seed=7):
     rng = random.Random(seed)
     kinds = ["MoneyDeposited", "MoneyWithdrawn", "FeeCharged", "InterestPaid"]
@@ -300,8 +311,8 @@ def main():
     corpus_mb = os.path.getsize(corpus) / 1e6
 
     # zstd: the wrapper (through a flush-sized compression) vs the zstd CLI, one thread, level 3.
-    ours = best(3, lambda: run(f"{archiver} compress-bench --level 3 events.jsonl events.ours.zst", work))
-    ref = best(3, lambda: run("zstd -3 --single-thread -q -c events.jsonl > events.zst", work))
+    ours, ref = paired(3, lambda: run(f"{archiver} compress-bench --level 3 events.jsonl events.ours.zst", work),
+                       lambda: run("zstd -3 --single-thread -q -c events.jsonl > events.zst", work))
     row("zstd level 3, one thread: wrapper vs `zstd -3 --single-thread`", ours, ref, corpus_mb, "MB", 0.9)
     ref = best(3, lambda: run("zstd -3 -T1 -q -c events.jsonl > events.zst", work))
     row("zstd level 3: wrapper vs `zstd -3 -T1`", ours, ref, corpus_mb, "MB", None,
@@ -374,31 +385,30 @@ def main():
         shutil.copyfile(os.path.join(work, "unflushed.db"), os.path.join(work, "bench.db"))
         subprocess.run("sync", shell=True, check=True)
         return run(f"{archiver} flush --store sqlite:bench.db --archive archive --compression zstd:1 --quiet", work)
-    ours = best(3, flush_once)
-    os.remove(os.path.join(work, "unflushed.db"))
-    ref = best(3, lambda: run(
+    ours, ref = paired(3, flush_once, lambda: run(
         "sh -c \"sqlite3 bench.db \\\"SELECT json_object('position',position,'stream',stream,'version',version,'id',id,"
         "'type',type,'recorded_at',recorded_at,'data',json(data),'metadata',json(metadata)) FROM events ORDER BY position\\\""
         " | zstd -3 -T1 -q > naive.zst\"", work))
+    os.remove(os.path.join(work, "unflushed.db"))
     row("flush from SQLite vs `sqlite3 json_object | zstd -3`", ours, ref, args.events, "events", 1.0)
     archive_mb = sum(os.path.getsize(f) for f in glob.glob(os.path.join(work, "archive", "**", "*.zst"), recursive=True)) / 1e6
 
     # Replay: per-stream sum fold (checksums verified) vs DuckDB read_json over the same files.
-    ours = best(3, lambda: run(f"{archiver} replay --archive archive --to latest --from-scratch --projection sum:amount "
-                               f"--output sums.jsonl --quiet", work))
     duck = ("import duckdb; duckdb.sql(\\\"SELECT stream, count(*), sum(CAST(data->>'amount' AS DOUBLE)) FROM "
             "read_json('archive/datasets/events/partitions/**/data/data*.zst', format='newline_delimited', "
             "compression='zstd', hive_partitioning=true, columns={position:'BIGINT', stream:'VARCHAR', version:'BIGINT', "
             "id:'VARCHAR', type:'VARCHAR', recorded_at:'VARCHAR', data:'JSON', metadata:'JSON', hash:'VARCHAR'}) "
             "GROUP BY stream\\\").fetchall()")
-    ref = best(3, lambda: run(f"python3 -c \"{duck}\"", work))
+    ours, ref = paired(3, lambda: run(f"{archiver} replay --archive archive --to latest --from-scratch "
+                                      f"--projection sum:amount --output sums.jsonl --quiet", work),
+                       lambda: run(f"python3 -c \"{duck}\"", work))
     row("replay, per-stream sum fold vs DuckDB read_json (2 threads)", ours, ref, args.events, "events", 1.5)
     ours_chain = best(3, lambda: run(f"{archiver} replay --archive archive --to latest --from-scratch --projection sum:amount "
                                      f"--verify-chain --output sums.jsonl --quiet", work))
 
     # Verify vs sha256sum over the same stored bytes.
-    ours = best(3, lambda: run(f"{archiver} verify --archive archive --quiet", work))
-    ref = best(3, lambda: run("sh -c \"find archive -name 'data*.zst' -print0 | xargs -0 cat | zstd -dc | sha256sum\"", work))
+    ours, ref = paired(3, lambda: run(f"{archiver} verify --archive archive --quiet", work), lambda: run(
+        "sh -c \"find archive -name 'data*.zst' -print0 | xargs -0 cat | zstd -dc | sha256sum\"", work))
     row("verify (MD5 of objects + decompress + SHA-256 chain) vs zstd -dc | sha256sum", ours, ref, args.events, "events", 0.8)
 
     s3_concurrency = [int(n) for n in args.s3_concurrency.split(",") if n]
@@ -532,12 +542,12 @@ def main():
                             "archived_count = 0; DELETE FROM benchflush.flush_intent"], check=True)
             subprocess.run("sync", shell=True, check=True)
             return run(f"{archiver} flush --store '{pg_url}' --schema benchflush --archive pgarchive --quiet", work)
-        ours = best(3, pg_flush_once)
         with open(os.path.join(work, "copy.sql"), "w") as f:
             f.write("COPY (SELECT json_build_object('position',position,'stream',stream,'version',version,'id',id,"
                     "'type',type,'recorded_at',recorded_at,'data',data,'metadata',metadata) FROM benchflush.events "
                     "ORDER BY position) TO STDOUT;\n")
-        ref = best(3, lambda: run(f"sh -c 'psql {pg_url} -q -f copy.sql | zstd -3 -T1 -q > pgnaive.zst'", work))
+        ours, ref = paired(3, pg_flush_once,
+                           lambda: run(f"sh -c 'psql {pg_url} -q -f copy.sql | zstd -3 -T1 -q > pgnaive.zst'", work))
         row("flush from PostgreSQL vs `psql COPY (json_build_object) | zstd -3`", ours, ref, args.events, "events", 1.5)
     else:
         pg_ceilings = []
@@ -551,7 +561,9 @@ def main():
         f"{os.cpu_count()} cores. Corpus: {args.events:,} events over {args.streams:,} streams, "
         f"{corpus_mb:.0f} MB of JSON lines; archive {archive_mb:.1f} MB (zstd level 1). Every row runs its "
         "reference in the same run on the same data; times are medians of 3 runs (the SQLite append: 1 run), "
-        "wall clock, including process start.",
+        "wall clock, including process start. In the zstd, flush, replay and verify rows archiver's runs and "
+        "the reference's alternate, each after an untimed `sync`, so that no run pays for the write-back of "
+        "files the run before it wrote.",
         "",
         "| benchmark | archiver | reference | ratio | goal | archiver peak RSS |",
         "|---|---|---|---|---|---|",

@@ -81,6 +81,8 @@ public struct FlushOptions: Sendable {
 /// 3. publish the data objects create-only (an existing object is reused only if its content is identical);
 /// 4. commit the Lode snapshot — the manifest is the commit and the cut point;
 /// 5. advance the cursor and clear the intent in one fenced transaction.
+/// Steps 3–5 of a snapshot run in a task of their own while the next snapshot is encoded (step 1, local files
+/// only); the next intent (step 2) waits for them, so the durable steps keep their order.
 /// A crash anywhere leaves a pending intent whose retry re-encodes the same range into the same keys.
 ///
 /// ```swift
@@ -142,23 +144,58 @@ public struct Flusher: Sendable {
         // Pages read ahead, carried from one snapshot of the pass to the next.
         var prefetch: PagePrefetch?
         defer { prefetch?.cancel() }
-        while options.maxSnapshots.map({ summary.snapshotIDs.count < $0 }) ?? true {
-            let cursor = try await store.flushCursor()
-            if cursor.position >= highWaterMark { break }
-            _ = try await renew(lease)
-            let snapshotID = SnapshotIDs.next(after: cursor.snapshotID)
-            guard
-                let batch = try await encodeNext(
-                    after: cursor, upTo: highWaterMark, snapshotID: snapshotID, fencingToken: lease.fencingToken,
-                    prefetch: &prefetch,
-                    progress: { done in
-                        progress?(FlushProgress(events: summary.events + done, backlog: backlog, seconds: elapsed()))
-                    })
-            else { break }
-            try await store.recordFlushIntent(batch.intent)
-            CrashPoints.hit(.afterIntent)
-            try await publishAndComplete(batch, intent: batch.intent, summary: &summary, catalog: &catalog)
-            progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
+        // Snapshot N is published, committed and completed by a task of its own while N+1 is encoded (from the
+        // cursor N's completion will leave): its fsyncs and round trips overlap the encoding, which needs the
+        // CPU. N+1's intent is recorded only once N completed, so the durable steps keep their order.
+        var publishing: (task: Task<(FlushSummary, CatalogProgress), any Error>, events: Int64)?
+        var cursor = try await store.flushCursor()
+        do {
+            while options.maxSnapshots.map({ summary.snapshotIDs.count + (publishing == nil ? 0 : 1) < $0 }) ?? true {
+                if cursor.position >= highWaterMark { break }
+                _ = try await renew(lease)
+                let snapshotID = SnapshotIDs.next(after: cursor.snapshotID)
+                let done = summary.events + (publishing?.events ?? 0)
+                guard
+                    let batch = try await encodeNext(
+                        after: cursor, upTo: highWaterMark, snapshotID: snapshotID, fencingToken: lease.fencingToken,
+                        prefetch: &prefetch,
+                        progress: { encoded in
+                            progress?(FlushProgress(events: done + encoded, backlog: backlog, seconds: elapsed()))
+                        })
+                else { break }
+                if let running = publishing {
+                    publishing = nil
+                    do {
+                        (summary, catalog) = try await Self.merged(summary, running.task.value)
+                    } catch {
+                        batch.removeStagedFiles()
+                        throw error
+                    }
+                    progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
+                }
+                try await store.recordFlushIntent(batch.intent)
+                CrashPoints.hit(.afterIntent)
+                let passCatalog = catalog
+                let task = Task { [self] () throws -> (FlushSummary, CatalogProgress) in
+                    var part = FlushSummary()
+                    var catalog = passCatalog
+                    try await publishAndComplete(batch, intent: batch.intent, summary: &part, catalog: &catalog)
+                    return (part, catalog)
+                }
+                publishing = (task, batch.intent.eventCount)
+                cursor = FlushCursor(
+                    position: batch.intent.lastPosition, chainHead: batch.intent.chainHead,
+                    snapshotID: batch.intent.snapshotID, archivedCount: cursor.archivedCount + batch.intent.eventCount)
+            }
+            if let running = publishing {
+                publishing = nil
+                (summary, catalog) = try await Self.merged(summary, running.task.value)
+                progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
+            }
+        } catch {
+            // Never leave a publication running past the pass: the lease is released next.
+            _ = try? await publishing?.task.value
+            throw error
         }
 
         // A named cut on an idle store names the existing head, so `cut create` always yields a cut point.
@@ -172,19 +209,41 @@ public struct Flusher: Sendable {
         return summary
     }
 
+    /// `summary` followed by what one snapshot's publication added (`part`), and the catalog progress after it.
+    static func merged(
+        _ summary: FlushSummary, _ part: (FlushSummary, CatalogProgress)
+    ) -> (FlushSummary, CatalogProgress) {
+        var merged = summary
+        let (added, catalog) = part
+        merged.events += added.events
+        merged.snapshotIDs += added.snapshotIDs
+        merged.files += added.files
+        merged.bytesIn += added.bytesIn
+        merged.bytesOut += added.bytesOut
+        merged.cutName = added.cutName ?? merged.cutName
+        merged.checkpoints += added.checkpoints
+        merged.notes += added.notes
+        return (merged, catalog)
+    }
+
     // MARK: - Encoding
 
     /// A snapshot staged on local disk, ready to publish.
-    struct StagedSnapshot {
+    struct StagedSnapshot: Sendable {
         var intent: FlushIntent
         var files: [StagedPartitionFile]
         var recordsRoot: ChainHash
         var minRecordedAt: Int64
         var maxRecordedAt: Int64
         var bytesIn: Int64
+
+        /// Deletes the staged files (after publishing them, or when the snapshot is abandoned).
+        func removeStagedFiles() {
+            files.forEach { try? FileManager.default.removeItem(atPath: $0.staged.path) }
+        }
     }
 
-    struct StagedPartitionFile {
+    struct StagedPartitionFile: Sendable {
         var partition: [(key: String, value: String)]
         var staged: StagedFile
         var streamFilter: StreamFilter
@@ -311,7 +370,7 @@ public struct Flusher: Sendable {
     func publishAndComplete(
         _ batch: StagedSnapshot, intent: FlushIntent, summary: inout FlushSummary, catalog: inout CatalogProgress
     ) async throws {
-        defer { batch.files.forEach { try? FileManager.default.removeItem(atPath: $0.staged.path) } }
+        defer { batch.removeStagedFiles() }
         var refs: [FileRef] = []
         for file in batch.files {
             let key = archive.events.dataFileKey(snapshotID: intent.snapshotID, partition: file.partition)
@@ -353,7 +412,7 @@ public struct Flusher: Sendable {
     }
 
     /// What a pass knows about the catalog: the newest checkpoint's sequence, once read.
-    struct CatalogProgress {
+    struct CatalogProgress: Sendable {
         var throughSequence: Int64?
     }
 
