@@ -148,6 +148,13 @@ public struct Flusher: Sendable {
         // cursor N's completion will leave): its fsyncs and round trips overlap the encoding, which needs the
         // CPU. N+1's intent is recorded only once N completed, so the durable steps keep their order.
         var publishing: (task: Task<(FlushSummary, CatalogProgress), any Error>, events: Int64)?
+        /// Waits for the snapshot being published, if any, and adds it to the summary.
+        func awaitPublication() async throws {
+            guard let running = publishing else { return }
+            publishing = nil
+            (summary, catalog) = try await Self.merged(summary, running.task.value)
+            progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
+        }
         var cursor = try await store.flushCursor()
         do {
             while options.maxSnapshots.map({ summary.snapshotIDs.count + (publishing == nil ? 0 : 1) < $0 }) ?? true {
@@ -163,15 +170,11 @@ public struct Flusher: Sendable {
                             progress?(FlushProgress(events: done + encoded, backlog: backlog, seconds: elapsed()))
                         })
                 else { break }
-                if let running = publishing {
-                    publishing = nil
-                    do {
-                        (summary, catalog) = try await Self.merged(summary, running.task.value)
-                    } catch {
-                        batch.removeStagedFiles()
-                        throw error
-                    }
-                    progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
+                do {
+                    try await awaitPublication()
+                } catch {
+                    batch.removeStagedFiles()
+                    throw error
                 }
                 try await store.recordFlushIntent(batch.intent)
                 CrashPoints.hit(.afterIntent)
@@ -187,11 +190,7 @@ public struct Flusher: Sendable {
                     position: batch.intent.lastPosition, chainHead: batch.intent.chainHead,
                     snapshotID: batch.intent.snapshotID, archivedCount: cursor.archivedCount + batch.intent.eventCount)
             }
-            if let running = publishing {
-                publishing = nil
-                (summary, catalog) = try await Self.merged(summary, running.task.value)
-                progress?(FlushProgress(events: summary.events, backlog: backlog, seconds: elapsed()))
-            }
+            try await awaitPublication()
         } catch {
             // Never leave a publication running past the pass: the lease is released next.
             _ = try? await publishing?.task.value

@@ -447,7 +447,7 @@ final class ObjectFeed: @unchecked Sendable {
                 filled += produced
                 if filled == capacity {
                     // Full: stop at a line boundary, or grow for a line longer than the chunk.
-                    if Self.lastNewline(in: storage, before: filled) != nil { break }
+                    if RecordChunk.wholeLinesCount(UnsafeRawBufferPointer(rebasing: storage[0..<filled])) > 0 { break }
                     let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity * 2, alignment: 16)
                     grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[0..<filled]))
                     ChunkRecycler.recycle(storage)
@@ -476,22 +476,14 @@ final class ObjectFeed: @unchecked Sendable {
         var end = filled
         if atEnd {
             finished = true
-        } else if let newline = Self.lastNewline(in: storage, before: filled) {
-            end = newline + 1
+        } else if case let whole = RecordChunk.wholeLinesCount(UnsafeRawBufferPointer(rebasing: storage[0..<filled])),
+            whole > 0
+        {
+            end = whole
             carry = Array(UnsafeRawBufferPointer(rebasing: storage[end..<filled]))
         }
         keep = true
         return ChunkStorage(buffer: storage, count: end)
-    }
-
-    /// The offset of the last `\n` in `buffer[0..<count]` (a line's length from the end, at most).
-    private static func lastNewline(in buffer: UnsafeMutableRawBufferPointer, before count: Int) -> Int? {
-        var i = count - 1
-        while i >= 0 {
-            if buffer[i] == 0x0A { return i }
-            i -= 1
-        }
-        return nil
     }
 
     private static func decompressed<T>(path: String, _ body: () throws -> T) throws -> T {
