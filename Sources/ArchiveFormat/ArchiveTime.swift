@@ -1,3 +1,5 @@
+internal import RawJSON
+
 /// UTC calendar arithmetic without Foundation's formatters (they cost microseconds per call, and the
 /// flusher formats one timestamp per event).
 public enum ArchiveTime {
@@ -30,13 +32,37 @@ public enum ArchiveTime {
 
     /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ` (always 6 fractional digits: microseconds) for `nanos` since the epoch.
     public static func appendRFC3339Micros(_ nanos: Int64, to out: inout [UInt8]) {
+        RawJSON.appendWritten(to: &out, atMost: rfc3339MicrosCount) { writeRFC3339Micros(nanos, to: $0) }
+    }
+
+    /// The length of `YYYY-MM-DDTHH:MM:SS.ffffffZ`: every Int64 of nanoseconds falls in years 1677-2262.
+    public static let rfc3339MicrosCount = 27
+
+    /// Writes ``appendRFC3339Micros(_:to:)``'s text at `out` (room for ``rfc3339MicrosCount`` bytes); returns
+    /// ``rfc3339MicrosCount``.
+    @inline(__always)
+    public static func writeRFC3339Micros(_ nanos: Int64, to out: UnsafeMutableRawPointer) -> Int {
         let micros = floorDiv(nanos, 1000)
         let seconds = floorDiv(micros, 1_000_000)
-        let fraction = micros - seconds * 1_000_000
-        appendDateTime(seconds: seconds, to: &out)
-        out.append(UInt8(ascii: "."))
-        appendDigits(fraction, width: 6, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        let days = floorDiv(seconds, 86_400)
+        let secondOfDay = seconds - days * 86_400
+        let (y, m, d) = civil(fromDays: days)
+        @inline(__always) func put(_ value: Int64, width: Int, at offset: Int, then separator: UInt8) {
+            var v = value
+            for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                out.storeBytes(of: UInt8(48 + v % 10), toByteOffset: i, as: UInt8.self)
+                v /= 10
+            }
+            out.storeBytes(of: separator, toByteOffset: offset + width, as: UInt8.self)
+        }
+        put(y, width: 4, at: 0, then: UInt8(ascii: "-"))
+        put(m, width: 2, at: 5, then: UInt8(ascii: "-"))
+        put(d, width: 2, at: 8, then: UInt8(ascii: "T"))
+        put(secondOfDay / 3600, width: 2, at: 11, then: UInt8(ascii: ":"))
+        put(secondOfDay / 60 % 60, width: 2, at: 14, then: UInt8(ascii: ":"))
+        put(secondOfDay % 60, width: 2, at: 17, then: UInt8(ascii: "."))
+        put(micros - seconds * 1_000_000, width: 6, at: 20, then: UInt8(ascii: "Z"))
+        return rfc3339MicrosCount
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` as a String.

@@ -1,4 +1,5 @@
 import Crypto
+internal import RawJSON
 
 /// A 32-byte SHA-256 value of the archive's per-event hash chain.
 ///
@@ -39,6 +40,12 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
         self.words = words
     }
 
+    /// Copies the 32 bytes to `out`.
+    @inline(__always)
+    func write(to out: UnsafeMutableRawPointer) {
+        withUnsafeBytes(of: words) { out.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+    }
+
     /// Feeds the 32 bytes to a hasher.
     func update(_ hasher: inout SHA256) {
         withUnsafeBytes(of: words) { hasher.update(bufferPointer: $0) }
@@ -57,6 +64,12 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
     /// Appends the 64 lowercase hex digits.
     public func appendHex(to out: inout [UInt8]) {
         withUnsafeBytes(of: words) { HexCoding.appendHex($0, to: &out) }
+    }
+
+    /// Writes the 64 lowercase hex digits at `out`; returns 64.
+    @inline(__always)
+    public func writeHex(to out: UnsafeMutableRawPointer) -> Int {
+        withUnsafeBytes(of: words) { HexCoding.writeHex($0, to: out) }
     }
 
     public static func == (a: ChainHash, b: ChainHash) -> Bool {
@@ -97,19 +110,21 @@ public enum HexCoding {
         }
     }
 
-    /// Hex of raw bytes through a stack buffer: one append for the whole run.
+    /// Hex of raw bytes: one append for the whole run.
     public static func appendHex(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        RawJSON.appendWritten(to: &out, atMost: bytes.count * 2) { writeHex(bytes, to: $0) }
+    }
+
+    /// Writes the hex of `bytes` at `out` (room for twice their count); returns the bytes written.
+    @inline(__always)
+    public static func writeHex(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) -> Int {
         let table: StaticString = "0123456789abcdef"
         let hex = table.utf8Start
-        let count = bytes.count * 2
-        out.reserveCapacity(out.count + count)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
-            for (i, b) in bytes.enumerated() {
-                buffer[2 * i] = hex[Int(b >> 4)]
-                buffer[2 * i + 1] = hex[Int(b & 15)]
-            }
-            out.append(contentsOf: buffer)
+        for (i, b) in bytes.enumerated() {
+            out.storeBytes(of: hex[Int(b >> 4)], toByteOffset: 2 * i, as: UInt8.self)
+            out.storeBytes(of: hex[Int(b & 15)], toByteOffset: 2 * i + 1, as: UInt8.self)
         }
+        return bytes.count * 2
     }
 
     /// Decodes lowercase or uppercase hex; nil on odd length or a non-hex character.

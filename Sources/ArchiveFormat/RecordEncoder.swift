@@ -68,67 +68,132 @@ public struct RecordEncoder: Sendable {
         type: UnsafeRawBufferPointer, recordedAtNanos: Int64, data: UnsafeRawBufferPointer,
         metadata: UnsafeRawBufferPointer, into out: inout [UInt8]
     ) {
-        out.append(contentsOf: RecordLayout.positionKey)
-        appendInt(position, to: &out)
-        out.append(contentsOf: RecordLayout.streamKey)
-        RawJSON.appendQuoted(stream, to: &out)
-        out.append(contentsOf: RecordLayout.versionKey)
-        appendInt(version, to: &out)
-        out.append(contentsOf: RecordLayout.idKey)
-        RawJSON.appendQuoted(id, to: &out)
-        out.append(contentsOf: RecordLayout.typeKey)
-        RawJSON.appendQuoted(type, to: &out)
-        out.append(contentsOf: RecordLayout.recordedAtKey)
-        ArchiveTime.appendRFC3339Micros(recordedAtNanos, to: &out)
-        out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: RecordLayout.dataKey)
-        out.append(contentsOf: data)
-        out.append(contentsOf: RecordLayout.metadataKey)
-        out.append(contentsOf: metadata)
+        let limit = maxBodyBytes(
+            stream: stream.count, id: id.count, type: type.count, data: data.count, metadata: metadata.count)
+        RawJSON.appendWritten(to: &out, atMost: limit) {
+            writeBody(
+                position: position, stream: stream, version: version, id: id, type: type,
+                recordedAtNanos: recordedAtNanos, data: data, metadata: metadata, to: $0)
+        }
+    }
+
+    /// The most bytes ``writeBody(position:stream:version:id:type:recordedAtNanos:data:metadata:to:)`` writes
+    /// for columns of these byte counts (as if every stream, id and type byte needed a `\u00XX` escape).
+    @inline(__always)
+    public static func maxBodyBytes(stream: Int, id: Int, type: Int, data: Int, metadata: Int) -> Int {
+        RecordLayout.bodyOverhead + 6 * (stream + id + type) + data + metadata
+    }
+
+    /// Writes a record body (what ``appendBody(position:stream:version:id:type:recordedAtNanos:data:metadata:into:)``
+    /// appends) at `out`, which has room for ``maxBodyBytes(stream:id:type:data:metadata:)``; returns the bytes
+    /// written. The flusher encodes a whole page of bodies into one buffer this way.
+    @inline(__always)
+    public static func writeBody(
+        position: Int64, stream: UnsafeRawBufferPointer, version: Int64, id: UnsafeRawBufferPointer,
+        type: UnsafeRawBufferPointer, recordedAtNanos: Int64, data: UnsafeRawBufferPointer,
+        metadata: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer
+    ) -> Int {
+        var p = out
+        @inline(__always) func put(_ piece: StaticString) {
+            p.copyMemory(from: piece.utf8Start, byteCount: piece.utf8CodeUnitCount)
+            p += piece.utf8CodeUnitCount
+        }
+        @inline(__always) func put(_ bytes: UnsafeRawBufferPointer) {
+            if let base = bytes.baseAddress { p.copyMemory(from: base, byteCount: bytes.count) }
+            p += bytes.count
+        }
+        put(RecordLayout.positionPiece)
+        p += writeInt(position, to: p)
+        put(RecordLayout.streamPiece)
+        p += RawJSON.writeQuoted(stream, to: p)
+        put(RecordLayout.versionPiece)
+        p += writeInt(version, to: p)
+        put(RecordLayout.idPiece)
+        p += RawJSON.writeQuoted(id, to: p)
+        put(RecordLayout.typePiece)
+        p += RawJSON.writeQuoted(type, to: p)
+        put(RecordLayout.recordedAtPiece)
+        p += ArchiveTime.writeRFC3339Micros(recordedAtNanos, to: p)
+        put(RecordLayout.dataPiece)
+        put(data)
+        put(RecordLayout.metadataPiece)
+        put(metadata)
+        return p - out
     }
 
     /// Completes the record whose body is `out[bodyStart...]`: hashes it onto ``chain`` and appends the
     /// `hash` member and the closing brace.
     public mutating func seal(_ out: inout [UInt8], bodyStart: Int) {
         let next = out.withUnsafeBytes { chain.next(body: UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
-        out.append(contentsOf: RecordLayout.hashKey)
-        next.appendHex(to: &out)
-        out.append(contentsOf: RecordLayout.lineEnd)
+        RawJSON.appendWritten(to: &out, atMost: RecordLayout.hashSuffixLength) { Self.writeSuffix(next, to: $0) }
         chain = next
     }
 
+    /// The byte count of a record's rest after its body: `,"hash":"<64 hex>"}`.
+    public static let restCount = RecordLayout.hashSuffixLength
+
+    /// Hashes `body` onto ``chain`` and writes the record's rest (`,"hash":"<64 hex>"}`, the bytes that follow
+    /// the body on its line) at `out`, which has room for ``restCount`` bytes. The flusher writes body and rest
+    /// straight into a segment's buffer.
+    public mutating func seal(body: UnsafeRawBufferPointer, restTo out: UnsafeMutableRawPointer) {
+        chain = chain.next(body: body)
+        _ = Self.writeSuffix(chain, to: out)
+    }
+
+    /// Writes `,"hash":"<64 hex of hash>"}` at `out`; returns ``RecordLayout/hashSuffixLength``.
     @inline(__always)
-    static func appendInt(_ value: Int64, to out: inout [UInt8]) {
+    static func writeSuffix(_ hash: ChainHash, to out: UnsafeMutableRawPointer) -> Int {
+        let key = RecordLayout.hashPiece
+        out.copyMemory(from: key.utf8Start, byteCount: key.utf8CodeUnitCount)
+        var p = out + key.utf8CodeUnitCount
+        p += hash.writeHex(to: p)
+        p.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        p.storeBytes(of: UInt8(ascii: "}"), toByteOffset: 1, as: UInt8.self)
+        return p + 2 - out
+    }
+
+    /// Writes the decimal digits of `value` (a `-` first when negative) at `out`; at most 20 bytes.
+    @inline(__always)
+    static func writeInt(_ value: Int64, to out: UnsafeMutableRawPointer) -> Int {
         var v = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for a sign and 20 digits
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var i = 23
-            repeat {
-                raw[i] = UInt8(48 + v % 10)
-                v /= 10
-                i -= 1
-            } while v > 0
-            if value < 0 {
-                raw[i] = UInt8(ascii: "-")
-                i -= 1
-            }
-            out.append(contentsOf: raw[(i + 1)...])
+        var digits = 1
+        var rest = v / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
         }
+        var p = out
+        if value < 0 {
+            p.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self)
+            p += 1
+        }
+        for i in stride(from: digits - 1, through: 0, by: -1) {
+            p.storeBytes(of: UInt8(48 + v % 10), toByteOffset: i, as: UInt8.self)
+            v /= 10
+        }
+        return p + digits - out
     }
 }
 
 /// The fixed byte pieces of a version-1 record line.
 enum RecordLayout {
-    static let positionKey = Array(#"{"position":"#.utf8)
-    static let streamKey = Array(#","stream":"#.utf8)
-    static let versionKey = Array(#","version":"#.utf8)
-    static let idKey = Array(#","id":"#.utf8)
-    static let typeKey = Array(#","type":"#.utf8)
-    static let recordedAtKey = Array(#","recorded_at":""#.utf8)
-    static let dataKey = Array(#","data":"#.utf8)
-    static let metadataKey = Array(#","metadata":"#.utf8)
-    static let hashKey = Array(#","hash":""#.utf8)
-    static let lineEnd = Array(#""}"#.utf8)
+    static let positionPiece: StaticString = #"{"position":"#
+    static let streamPiece: StaticString = #","stream":"#
+    static let versionPiece: StaticString = #","version":"#
+    static let idPiece: StaticString = #","id":"#
+    static let typePiece: StaticString = #","type":"#
+    /// Closes `recorded_at`'s quotes too: the time is the member's only value and always 27 bytes.
+    static let recordedAtPiece: StaticString = #","recorded_at":""#
+    static let dataPiece: StaticString = #"","data":"#
+    static let metadataPiece: StaticString = #","metadata":"#
+    static let hashPiece: StaticString = #","hash":""#
+    static let positionKey = Array(
+        UnsafeRawBufferPointer(start: positionPiece.utf8Start, count: positionPiece.utf8CodeUnitCount))
     /// `,"hash":"` + 64 hex digits + `"}`.
     static let hashSuffixLength = 9 + 64 + 2
+    /// A body's bytes besides its five text columns and their quotes: the member keys, two integers of at most
+    /// 20 bytes, the time's 27, and the quotes of stream, id and type.
+    static let bodyOverhead =
+        [positionPiece, streamPiece, versionPiece, idPiece, typePiece, recordedAtPiece, dataPiece, metadataPiece]
+        .reduce(0) { $0 + $1.utf8CodeUnitCount } + 2 * 20 + ArchiveTime.rfc3339MicrosCount + 3 * 2
 }

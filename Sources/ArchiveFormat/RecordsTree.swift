@@ -32,19 +32,29 @@ public enum RecordsTree {
 
     /// The leaf of a record: `SHA-256(0x00 ‖ its 32-byte chain hash)`.
     public static func leafHash(_ chainHash: ChainHash) -> ChainHash {
-        var hasher = SHA256()
-        hasher.update(data: [0])
-        chainHash.update(&hasher)
-        return ChainHash(digest: hasher.finalize())
+        hash(prefix: 0, chainHash, nil)
     }
 
     /// `SHA-256(0x01 ‖ left ‖ right)`.
     public static func nodeHash(_ left: ChainHash, _ right: ChainHash) -> ChainHash {
-        var hasher = SHA256()
-        hasher.update(data: [1])
-        left.update(&hasher)
-        right.update(&hasher)
-        return ChainHash(digest: hasher.finalize())
+        hash(prefix: 1, left, right)
+    }
+
+    /// SHA-256 of `prefix ‖ first ‖ second` (33 or 65 bytes) in one update: the tree hashes two short inputs
+    /// per record, so each call into the digest counts.
+    @inline(__always)
+    private static func hash(prefix: UInt8, _ first: ChainHash, _ second: ChainHash?) -> ChainHash {
+        var block: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+            0, 0, 0, 0, 0, 0, 0, 0, 0
+        )
+        return withUnsafeMutableBytes(of: &block) { raw in
+            raw[0] = prefix
+            first.write(to: raw.baseAddress! + 1)
+            second?.write(to: raw.baseAddress! + 33)
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[..<(second == nil ? 33 : 65)]))
+            return ChainHash(digest: hasher.finalize())
+        }
     }
 
     /// Builds the root leaf by leaf in O(log n) memory: the tree of n leaves is the perfect subtrees of

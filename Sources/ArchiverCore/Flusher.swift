@@ -598,20 +598,35 @@ struct PagePrefetch {
             }
             var page = EncodedPage()
             page.reserve(events.count)
+            // The page's bodies are written into one buffer sized for the most they can take.
+            var limit = 0
             events.forEach { event in
-                guard event.position <= bound else { return }
-                RecordEncoder.appendBody(
-                    position: event.position, stream: event.stream, version: event.version, id: event.id,
-                    type: event.type, recordedAtNanos: event.recordedAtNanos, data: event.data,
-                    metadata: event.metadata, into: &page.bodies)
-                let streamHash = StreamHash.fnv1a64(bytes: event.stream)
-                page.positions.append(event.position)
-                page.recordedAts.append(event.recordedAtNanos)
-                page.slots.append(
-                    Int32(slots.slot(stream: event.stream, hash: streamHash, recordedAtNanos: event.recordedAtNanos)))
-                page.streamHashes.append(streamHash)
-                page.bodyEnds.append(page.bodies.count)
+                limit += RecordEncoder.maxBodyBytes(
+                    stream: event.stream.count, id: event.id.count, type: event.type.count, data: event.data.count,
+                    metadata: event.metadata.count)
             }
+            let bodies = [UInt8](unsafeUninitializedCapacity: max(limit, 1)) { buffer, initialized in
+                let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+                var written = 0
+                events.forEach { event in
+                    guard event.position <= bound else { return }
+                    written += RecordEncoder.writeBody(
+                        position: event.position, stream: event.stream, version: event.version, id: event.id,
+                        type: event.type, recordedAtNanos: event.recordedAtNanos, data: event.data,
+                        metadata: event.metadata, to: base + written)
+                    let streamHash = StreamHash.fnv1a64(bytes: event.stream)
+                    let (slot, stream) = slots.slot(
+                        stream: event.stream, hash: streamHash, recordedAtNanos: event.recordedAtNanos)
+                    page.positions.append(event.position)
+                    page.recordedAts.append(event.recordedAtNanos)
+                    page.slots.append(Int32(slot))
+                    page.streams.append(Int32(stream))
+                    page.streamHashes.append(streamHash)
+                    page.bodyEnds.append(written)
+                }
+                initialized = written
+            }
+            page.bodies = bodies
             page.partitions = slots.values
             return (page, (encryptor: encryptor, slots: slots))
         }
@@ -635,13 +650,18 @@ struct PartitionSlots: Sendable {
         self.partitioning = partitioning
     }
 
-    /// The slot of an event of the stream whose UTF-8 name is `stream` and ``StreamHash`` is `hash`.
-    mutating func slot(stream: UnsafeRawBufferPointer, hash: UInt64, recordedAtNanos: Int64) -> Int {
+    /// The slot of an event of the stream whose UTF-8 name is `stream` and ``StreamHash`` is `hash`, and the
+    /// stream's number (0, 1, 2… in order of first appearance).
+    mutating func slot(
+        stream: UnsafeRawBufferPointer, hash: UInt64, recordedAtNanos: Int64
+    ) -> (
+        slot: Int, stream: Int
+    ) {
         let nanosPerDay: Int64 = 86_400_000_000_000
         let (quotient, remainder) = recordedAtNanos.quotientAndRemainder(dividingBy: nanosPerDay)
         let day = remainder < 0 ? quotient - 1 : quotient
         let entry = byStream.entry(hash: hash, name: stream) { (day: Int64.min, slot: -1) }
-        if byStream[entry].day == day { return byStream[entry].slot }
+        if byStream[entry].day == day { return (byStream[entry].slot, entry) }
         let name = String(decoding: stream, as: UTF8.self)
         let partition = partitioning.values(stream: name, recordedAtNanos: recordedAtNanos)
         let slot: Int
@@ -653,7 +673,7 @@ struct PartitionSlots: Sendable {
             slotOfValues[partition] = slot
         }
         byStream[entry] = (day, slot)
-        return slot
+        return (slot, entry)
     }
 }
 
@@ -665,7 +685,9 @@ struct EncodedPage: Sendable {
     /// Each event's ``PartitionSlots`` number; `partitions[slot]` are its partition values.
     var slots: [Int32] = []
     var partitions: [[String]] = []
-    /// Each event's ``StreamHash/fnv1a64(_:)``, for the files' stream filters.
+    /// Each event's stream number (``PartitionSlots`` numbers streams as it meets them) and
+    /// ``StreamHash/fnv1a64(_:)``, for the files' stream filters.
+    var streams: [Int32] = []
     var streamHashes: [UInt64] = []
     var bodies: [UInt8] = []
     /// `bodies[bodyEnds[i - 1]..<bodyEnds[i]]` is event `i`'s body.
@@ -678,9 +700,9 @@ struct EncodedPage: Sendable {
         positions.reserveCapacity(count)
         recordedAts.reserveCapacity(count)
         slots.reserveCapacity(count)
+        streams.reserveCapacity(count)
         streamHashes.reserveCapacity(count)
         bodyEnds.reserveCapacity(count)
-        bodies.reserveCapacity(count * 512)
     }
 
     /// Calls `body` with each event from index `first` on, in order, until it returns false.
@@ -691,7 +713,8 @@ struct EncodedPage: Sendable {
                 let end = bodyEnds[index]
                 let event = PageEvent(
                     position: positions[index], recordedAtNanos: recordedAts[index], slot: Int(slots[index]),
-                    streamHash: streamHashes[index], body: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                    stream: Int(streams[index]), streamHash: streamHashes[index],
+                    body: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
                 guard try body(event) else { return }
                 start = end
             }
@@ -704,6 +727,7 @@ struct PageEvent {
     var position: Int64
     var recordedAtNanos: Int64
     var slot: Int
+    var stream: Int
     var streamHash: UInt64
     var body: UnsafeRawBufferPointer
 }

@@ -12,11 +12,14 @@ struct SegmentBuilder {
     let snapshotID: String
     let spoolDirectory: String
     private(set) var encoder: RecordEncoder
+    /// The current record's rest after its body (its hash member), rewritten per record.
+    private var rest = [UInt8](repeating: 0, count: RecordEncoder.restCount)
     /// Open files by partition slot (``PartitionSlots``), and the slots in order of first appearance, so the
     /// files list is deterministic.
     private var files: [PartitionFile?] = []
     private var order: [Int] = []
-    private var line: [UInt8] = []
+    /// By stream number (``PageEvent/stream``): the slot of the file its hash was last added to, or -1.
+    private var fileOfStream: [Int32] = []
     /// The records tree over the chain hashes, for `archiver.records_root`, built on a worker queue.
     private let tree = BackgroundRecordsTree()
     private(set) var count: Int64 = 0
@@ -33,7 +36,6 @@ struct SegmentBuilder {
         self.snapshotID = snapshotID
         self.spoolDirectory = spoolDirectory
         self.encoder = RecordEncoder(chain: chain)
-        line.reserveCapacity(4096)
     }
 
     /// True if adding `event` would exceed the snapshot's size or partition limits (never for the first event).
@@ -57,16 +59,23 @@ struct SegmentBuilder {
             files[event.slot] = file
             order.append(event.slot)
         }
-        line.removeAll(keepingCapacity: true)
-        line.append(contentsOf: event.body)
-        encoder.seal(&line, bodyStart: 0)
+        try rest.withUnsafeMutableBytes { rest in
+            encoder.seal(body: event.body, restTo: rest.baseAddress!)
+            try file.writer.append(line: event.body, then: UnsafeRawBufferPointer(rest))
+        }
         tree.append(chainHash: encoder.chain)
-        try line.withUnsafeBytes { try file.writer.append(line: $0) }
-        file.streamHashes.insert(event.streamHash)
+        // A stream's events mostly land in one file per snapshot: insert its hash when it changes file.
+        if event.stream >= fileOfStream.count {
+            fileOfStream.append(contentsOf: repeatElement(-1, count: event.stream + 1 - fileOfStream.count))
+        }
+        if fileOfStream[event.stream] != Int32(event.slot) {
+            file.streamHashes.insert(event.streamHash)
+            fileOfStream[event.stream] = Int32(event.slot)
+        }
         if count == 0 { firstPosition = event.position }
         lastPosition = event.position
         count += 1
-        bytesIn += Int64(line.count + 1)
+        bytesIn += Int64(event.body.count + RecordEncoder.restCount + 1)
         minRecordedAt = min(minRecordedAt, event.recordedAtNanos)
         maxRecordedAt = max(maxRecordedAt, event.recordedAtNanos)
         if count == 2 { CrashPoints.hit(.midSegment) }

@@ -55,29 +55,110 @@ public enum RawJSON {
 
     /// ``appendQuoted(_:to:)`` for UTF-8 bytes.
     public static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for i in 0..<bytes.count {
-            let c = bytes[i]
-            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
-            if i > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<i])) }
-            runStart = i + 1
-            out.append(UInt8(ascii: "\\"))
+        appendWritten(to: &out, atMost: quotedCount(bytes)) { writeQuoted(bytes, to: $0) }
+    }
+
+    /// The number of bytes ``writeQuoted(_:to:)`` writes for `bytes`; at most `6 * bytes.count + 2`.
+    public static func quotedCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var count = bytes.count + 2
+        for c in bytes where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
             switch c {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            case 0x08: out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "f"))
-            default:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "u"), 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09, 0x08, 0x0C: count += 1
+            default: count += 5
             }
         }
-        if bytes.count > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart...])) }
-        out.append(UInt8(ascii: "\""))
+        return count
+    }
+
+    /// Writes `bytes` as a JSON string literal (as ``appendQuoted(_:to:)`` does) at `out`, which has room for
+    /// ``quotedCount(_:)`` bytes (`6 * bytes.count + 2` always suffices); returns the bytes written.
+    @inline(__always)
+    public static func writeQuoted(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) -> Int {
+        var p = out
+        p.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        p += 1
+        var runStart = 0
+        var i = 0
+        while i < bytes.count {
+            // Eight bytes at a time while none needs an escape (names and ids rarely do).
+            if i + 8 <= bytes.count, !mayNeedEscape(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            let end = min(i + 8, bytes.count)
+            while i < end {
+                let c = bytes[i]
+                if c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+                    if i > runStart {
+                        p.copyMemory(from: bytes.baseAddress! + runStart, byteCount: i - runStart)
+                        p += i - runStart
+                    }
+                    p += writeEscape(c, to: p)
+                    runStart = i + 1
+                }
+                i += 1
+            }
+        }
+        if bytes.count > runStart {
+            p.copyMemory(from: bytes.baseAddress! + runStart, byteCount: bytes.count - runStart)
+            p += bytes.count - runStart
+        }
+        p.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        return p + 1 - out
+    }
+
+    /// True when one of the eight bytes of `word` is a control character, `"` or `\\`. Exact for the word as a
+    /// whole: the "has a byte less than n" and "has a zero byte" tricks never miss and never misfire on it.
+    @inline(__always)
+    static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let control = (word &- ones &* 0x20) & ~word
+        return (control | (quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & high != 0
+    }
+
+    /// Writes the escape of `c` (a control character, `"` or `\\`) at `p`; returns its length (2 or 6).
+    @inline(__always)
+    private static func writeEscape(_ c: UInt8, to p: UnsafeMutableRawPointer) -> Int {
+        p.storeBytes(of: UInt8(ascii: "\\"), as: UInt8.self)
+        let short: UInt8? =
+            switch c {
+            case UInt8(ascii: "\""): UInt8(ascii: "\"")
+            case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+            case 0x0A: UInt8(ascii: "n")
+            case 0x0D: UInt8(ascii: "r")
+            case 0x09: UInt8(ascii: "t")
+            case 0x08: UInt8(ascii: "b")
+            case 0x0C: UInt8(ascii: "f")
+            default: nil
+            }
+        if let short {
+            p.storeBytes(of: short, toByteOffset: 1, as: UInt8.self)
+            return 2
+        }
+        let hex: StaticString = "0123456789abcdef"
+        p.storeBytes(of: UInt8(ascii: "u"), toByteOffset: 1, as: UInt8.self)
+        p.storeBytes(of: UInt8(ascii: "0"), toByteOffset: 2, as: UInt8.self)
+        p.storeBytes(of: UInt8(ascii: "0"), toByteOffset: 3, as: UInt8.self)
+        p.storeBytes(of: hex.utf8Start[Int(c >> 4)], toByteOffset: 4, as: UInt8.self)
+        p.storeBytes(of: hex.utf8Start[Int(c & 15)], toByteOffset: 5, as: UInt8.self)
+        return 6
+    }
+
+    /// Appends what `write` writes through a pointer to room for `limit` bytes at the end of `out`; `write`
+    /// returns how many it wrote (at most `limit`). One growth and no per-byte checks, for writers that know a
+    /// bound.
+    public static func appendWritten(
+        to out: inout [UInt8], atMost limit: Int, _ write: (UnsafeMutableRawPointer) -> Int
+    ) {
+        guard limit > 0 else { return }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: limit))
+        let written = out.withUnsafeMutableBytes { write($0.baseAddress! + start) }
+        precondition(written >= 0 && written <= limit, "a writer wrote \(written) bytes into room for \(limit)")
+        out.removeLast(limit - written)
     }
 
     /// Decodes a JSON string literal (quotes included), resolving escapes and surrogate pairs.

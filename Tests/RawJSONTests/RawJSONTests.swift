@@ -227,6 +227,52 @@ extension JSONValue {
         }
     }
 
+    /// The quoter skips eight bytes at a time: generated strings put every escape at every offset around the
+    /// word edges, and the bytes must equal a plain byte-by-byte quoter, round-trip through Foundation, and have
+    /// the length ``RawJSON/quotedCount(_:)`` predicts within the `6n + 2` bound.
+    @Test func wordAtATimeQuotingMatchesBytewiseQuoting() throws {
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for c in bytes {
+                switch c {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case 0x08: out += Array(#"\b"#.utf8)
+                case 0x0C: out += Array(#"\f"#.utf8)
+                case ..<0x20: out += Array(String(format: "\\u%04x", Int(c)).utf8)
+                default: out.append(c)
+                }
+            }
+            return out + [0x22]
+        }
+        // Bytes at and around every boundary the word test checks, and UTF-8 of several lengths.
+        let alphabet: [[UInt8]] = [
+            [0x00], [0x01], [0x08], [0x09], [0x0A], [0x0C], [0x0D], [0x1F], [0x20], [0x21], [0x22], [0x23], [0x5B],
+            [0x5C], [0x5D], [0x7F], Array("a".utf8), Array("é".utf8), Array("€".utf8), Array("😀".utf8),
+        ]
+        var g = JSONGenerator(state: 77)
+        for round in 0..<20_000 {
+            var bytes: [UInt8] = []
+            let length = Int(g.next() % 40)
+            // Half the strings are mostly plain, so whole clean words come before and after the escapes.
+            while bytes.count < length {
+                bytes += round % 2 == 0 || g.next() % 8 == 0 ? alphabet[Int(g.next() % UInt64(alphabet.count))] : [0x61]
+            }
+            var out: [UInt8] = []
+            bytes.withUnsafeBytes { RawJSON.appendQuoted($0, to: &out) }
+            #expect(out == reference(bytes), "\(bytes)")
+            #expect(bytes.withUnsafeBytes { RawJSON.quotedCount($0) } == out.count)
+            #expect(out.count <= 6 * bytes.count + 2)
+            if let text = String(validating: bytes, as: UTF8.self) {
+                let back = try JSONSerialization.jsonObject(with: Data(out), options: [.fragmentsAllowed]) as! String
+                #expect(back == text)
+            }
+        }
+    }
+
     @Test func valueTreeRoundTripsAndMatchesFoundation() throws {
         var g = JSONGenerator(state: 11)
         for _ in 0..<1_500 {

@@ -87,24 +87,38 @@ public final class SegmentFileWriter {
     /// - Throws: ``LodeError/Code/invalidRecord`` for an empty line, one containing `\n`, or one of
     ///   ``maxLineBytes`` or more; ``LodeError/Code/io`` for a write failure.
     public func append(line: UnsafeRawBufferPointer) throws {
+        try append(line: line, then: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// Appends one record whose line is `line` followed by `rest` (a writer that builds a record in two pieces
+    /// saves joining them first), then `\n`. Throws as ``append(line:)`` does for the whole line.
+    public func append(line: UnsafeRawBufferPointer, then rest: UnsafeRawBufferPointer) throws {
         guard state == .open else { throw closedError() }
-        guard !line.isEmpty else {
+        let count = line.count + rest.count
+        guard count > 0 else {
             throw LodeError(.invalidRecord, "an empty record cannot be written: JSONL never holds blank lines")
         }
-        guard line.count < maxLineBytes else {
+        guard count < maxLineBytes else {
             throw LodeError(
                 .invalidRecord,
-                "a record of \(line.count) bytes is too large (the limit is \(maxLineBytes) bytes; Go Lode cannot "
+                "a record of \(count) bytes is too large (the limit is \(maxLineBytes) bytes; Go Lode cannot "
                     + "read lines of 10 MiB or more)")
         }
-        if memchr(line.baseAddress!, Int32(UInt8(ascii: "\n")), line.count) != nil {
+        if Self.containsNewline(line) || Self.containsNewline(rest) {
             throw LodeError(.invalidRecord, "a record must not contain a newline: write compact JSON, one per line")
         }
         input.append(contentsOf: line)
+        input.append(contentsOf: rest)
         input.append(UInt8(ascii: "\n"))
         rowCount += 1
-        uncompressedBytes += Int64(line.count + 1)
+        uncompressedBytes += Int64(count + 1)
         if input.count >= Self.inputBufferBytes { try compressInput() }
+    }
+
+    @inline(__always)
+    private static func containsNewline(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+        return memchr(base, Int32(UInt8(ascii: "\n")), bytes.count) != nil
     }
 
     /// Appends one record given as bytes.
