@@ -118,6 +118,52 @@ import Testing
         }
     }
 
+    /// Bodies are written through a pointer into room reserved by `maxBodyBytes`: on generated hostile columns
+    /// (escapes and control characters in stream, id and type; the extreme integers and instants) they stay
+    /// inside that room, equal what `appendBody` appends, and read back through Foundation as the columns.
+    @Test func writtenBodiesStayInTheirBoundAndReadBack() throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        let texts = ["a", "account-42", "\"", "\\", "\n\t\r", "\u{01}\u{1F}", "ü€😀", "", "x\"y\\z\u{0}"]
+        let integers: [Int64] = [0, 1, -1, 9, 10, Int64.max, Int64.min, 1_000_000_007, -42]
+        let instants: [Int64] = [0, -1, 999, Int64.max, Int64.min, 1_767_225_600_123_456_789, -86_400_000_000_001]
+        var state: UInt64 = 7
+        func pick<T>(_ values: [T]) -> T {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return values[Int(state >> 33) % values.count]
+        }
+        for _ in 0..<3_000 {
+            let stream = pick(texts) + pick(texts) + pick(texts)
+            let (id, type) = (pick(texts) + pick(texts), pick(texts))
+            let (position, version, nanos) = (pick(integers), pick(integers), pick(instants))
+            let (data, metadata) = (pick([#"{"a":1}"#, "[]", #""s""#]), pick(["{}", #"{"k":"v"}"#]))
+            var appended: [UInt8] = []
+            RecordEncoder.appendBody(
+                position: position, stream: stream, version: version, id: id, type: type, recordedAtNanos: nanos,
+                data: data, metadata: metadata, into: &appended)
+            let limit = RecordEncoder.maxBodyBytes(
+                stream: stream.utf8.count, id: id.utf8.count, type: type.utf8.count, data: data.utf8.count,
+                metadata: metadata.utf8.count)
+            #expect(appended.count <= limit)
+            let line = try #require(
+                try JSONSerialization.jsonObject(with: Data(appended + Array(#","hash":"0"}"#.utf8)))
+                    as? [String: Any])
+            #expect((line["position"] as? NSNumber)?.int64Value == position)
+            #expect((line["version"] as? NSNumber)?.int64Value == version)
+            #expect(line["stream"] as? String == stream)
+            #expect(line["id"] as? String == id)
+            #expect(line["type"] as? String == type)
+            let micros = nanos / 1000 - (nanos % 1000 < 0 ? 1 : 0)
+            let seconds = micros / 1_000_000 - (micros % 1_000_000 < 0 ? 1 : 0)
+            let expected =
+                formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+                + String(format: ".%06dZ", micros - seconds * 1_000_000)
+            #expect(line["recorded_at"] as? String == expected, "\(nanos)")
+        }
+    }
+
     /// The fast decoder for lines as written and the generic one agree on every field.
     @Test func fastAndGenericDecodersAgree() throws {
         let datas = [
