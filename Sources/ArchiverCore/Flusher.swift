@@ -624,6 +624,7 @@ struct PagePrefetch {
                     page.streamHashes.append(streamHash)
                     page.bodyEnds.append(written)
                 }
+                precondition(written <= limit, "record bodies overran their buffer")
                 initialized = written
             }
             page.bodies = bodies

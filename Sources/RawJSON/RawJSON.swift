@@ -81,7 +81,7 @@ public enum RawJSON {
         var i = 0
         while i < bytes.count {
             // Eight bytes at a time while none needs an escape (names and ids rarely do).
-            if i + 8 <= bytes.count, !mayNeedEscape(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+            if i + 8 <= bytes.count, !anyNeedsEscape(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
                 i += 8
                 continue
             }
@@ -107,10 +107,11 @@ public enum RawJSON {
         return p + 1 - out
     }
 
-    /// True when one of the eight bytes of `word` is a control character, `"` or `\\`. Exact for the word as a
-    /// whole: the "has a byte less than n" and "has a zero byte" tricks never miss and never misfire on it.
+    /// True when one of the eight bytes of `word` is a control character, `"` or `\\`: the "has a byte less than
+    /// n" and "has a zero byte" word tricks, exact for the word as a whole (a borrow can only mark bytes above
+    /// one that matched).
     @inline(__always)
-    static func mayNeedEscape(_ word: UInt64) -> Bool {
+    static func anyNeedsEscape(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)
