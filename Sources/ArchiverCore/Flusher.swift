@@ -128,8 +128,9 @@ public struct Flusher: Sendable {
 
         var summary = FlushSummary()
         var catalog = CatalogProgress()
-        let status = try await store.status()
-        let backlog = max(0, status.safeHighWaterMark - status.flushCursor)
+        // The backlog by positions, for progress: the store's full status counts every event (a scan of the
+        // whole table on PostgreSQL, 0.14 s at 1M events, before the first page could be read).
+        let backlog = max(0, try await store.safeHighWaterMark() - store.flushCursor().position)
         func elapsed() -> Double { Self.seconds(since: started) }
 
         if let pending = try await store.pendingFlushIntent() {

@@ -155,10 +155,12 @@ struct FlushCommand: AsyncParsableCommand {
                     let summary = try await arguments.flushOnce(store: store, archive: archive, cutName: cut)
                     if !arguments.quiet && (summary.events > 0 || !watch) { print(FlushArguments.describe(summary)) }
                     if watch {
-                        let status = try await store.status()
-                        if status.unflushedCount < minEvents {
+                        // Positions, not a count: a count of the events table scans it on every pass, and the
+                        // wait below is by position too (a rolled-back append's position counts as an event).
+                        let cursor = try await store.flushCursor().position
+                        if try await store.safeHighWaterMark() - cursor < minEvents {
                             try await store.waitForEvents(
-                                after: status.flushCursor + max(0, minEvents - 1), timeoutSeconds: interval)
+                                after: cursor + max(0, minEvents - 1), timeoutSeconds: interval)
                         }
                     }
                 } while watch && !Task.isCancelled
