@@ -78,7 +78,7 @@ public final class ServerMetrics: Sendable {
         lastCutPosition.set(summary.lastPosition)
     }
 
-    func recordStatus(_ status: StoreStatus, lagSeconds: Double) {
+    func recordStatus(_ status: FlushLag, lagSeconds: Double) {
         flushLagEvents.set(status.unflushedCount)
         flushLagSeconds.set(lagSeconds)
         lastCutPosition.set(status.flushCursor)

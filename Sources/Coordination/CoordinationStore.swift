@@ -51,8 +51,12 @@ public protocol CoordinationStore: Sendable {
     /// The current head of one stream, or nil if it has never been written.
     func streamHead(_ stream: String) async throws -> StreamHead?
 
-    /// Head position, safe high-water mark, flush cursor, unflushed count.
+    /// Head position, safe high-water mark, flush cursor, unflushed count, and the store's stream and event
+    /// counts (which count whole tables).
     func status() async throws -> StoreStatus
+
+    /// Flush cursor, unflushed count and pruned position, without ``status()``'s whole-table counts.
+    func flushLag() async throws -> FlushLag
 
     // MARK: Flusher bookkeeping
 

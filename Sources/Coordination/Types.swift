@@ -189,6 +189,21 @@ public struct StoreStatus: Sendable, Hashable {
     }
 }
 
+/// How far the flusher is behind: what readiness probes and metrics poll, so it costs an index range, not a count
+/// of the whole store.
+public struct FlushLag: Sendable, Hashable {
+    public var flushCursor: Int64
+    /// Committed events above the flush cursor.
+    public var unflushedCount: Int64
+    public var prunedThrough: Int64
+
+    public init(flushCursor: Int64, unflushedCount: Int64, prunedThrough: Int64) {
+        self.flushCursor = flushCursor
+        self.unflushedCount = unflushedCount
+        self.prunedThrough = prunedThrough
+    }
+}
+
 /// The archive cursor and what the archive looked like when it last moved.
 public struct FlushCursor: Sendable, Hashable {
     /// Everything with position <= this is in a committed snapshot (0: nothing archived).

@@ -534,6 +534,15 @@ public actor PostgresCoordinationStore: CoordinationStore {
             prunedThrough: rows.int64(0, 3))
     }
 
+    public func flushLag() async throws -> FlushLag {
+        let cursor = try flushCursorRow(try db())
+        let rows = try run(
+            "read the flush lag",
+            "SELECT (SELECT count(*) FROM \(schema).events WHERE position > $1), "
+                + "(SELECT value FROM \(schema).state WHERE name = 'pruned_through')", [String(cursor.position)])
+        return FlushLag(flushCursor: cursor.position, unflushedCount: rows.int64(0, 0), prunedThrough: rows.int64(0, 1))
+    }
+
     // MARK: - Flusher bookkeeping
 
     private func flushCursorRow(_ db: PostgresConnection) throws -> FlushCursor {

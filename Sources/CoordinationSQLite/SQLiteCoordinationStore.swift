@@ -349,6 +349,17 @@ public actor SQLiteCoordinationStore: CoordinationStore {
             prunedThrough: try readState("pruned_through", db))
     }
 
+    public func flushLag() async throws -> FlushLag {
+        let db = try db()
+        let cursor = try flushCursorRow(db)
+        let count = try db.statement("SELECT count(*) FROM events WHERE position > ?")
+        defer { count.reset() }
+        count.bind(1, cursor.position)
+        return FlushLag(
+            flushCursor: cursor.position, unflushedCount: try count.step() ? count.int64(0) : 0,
+            prunedThrough: try readState("pruned_through", db))
+    }
+
     // MARK: - Flusher bookkeeping
 
     private func flushCursorRow(_ db: SQLiteConnection) throws -> FlushCursor {

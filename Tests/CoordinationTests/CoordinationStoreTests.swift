@@ -303,11 +303,13 @@ func event(_ type: String = "Deposited", _ data: String = #"{"amount":1}"#, id: 
             try await store.recordFlushIntent(rest)
             try await store.completeFlush(rest)
             try await store.setCheckpoint("projector", position: 11)
+            #expect(try await store.flushLag() == FlushLag(flushCursor: 11, unflushedCount: 0, prunedThrough: 6))
             #expect(try await store.pruneEvents(upTo: 11) == 5)
             #expect(try await store.status().eventCount == 0)
             #expect(try await store.status().headPosition == 11)
             let next = try await store.append(AppendRequest(stream: "p-2", events: [event()]))
             #expect(next.firstPosition == 12)
+            #expect(try await store.flushLag() == FlushLag(flushCursor: 11, unflushedCount: 1, prunedThrough: 11))
         }
     }
 

@@ -93,6 +93,7 @@ func settledMark(_ store: PostgresCoordinationStore, atLeast wanted: Int64) asyn
             let status = try await store.status()
             #expect(status.headPosition == 4 && status.safeHighWaterMark == 4 && status.eventCount == 4)
             #expect(status.streamCount == 2 && status.unflushedCount == 4 && status.flushCursor == 0)
+            #expect(try await store.flushLag() == FlushLag(flushCursor: 0, unflushedCount: 4, prunedThrough: 0))
             await store.close()
             await #expect(throws: CoordinationError.self) { try await store.streamHead("a-1") }
         }

@@ -417,8 +417,10 @@ public struct ArchiverAPI: Sendable {
     // MARK: - Probes and metrics
 
     /// Flush lag: committed events not yet archived, and the age of the oldest of them.
-    func lag() async throws -> (status: StoreStatus, seconds: Double) {
-        let status = try await store.status()
+    /// Probes and scrapes poll this, so it reads an index range (``CoordinationStore/flushLag()``), never a count
+    /// of the whole store.
+    func lag() async throws -> (status: FlushLag, seconds: Double) {
+        let status = try await store.flushLag()
         guard status.unflushedCount > 0, let oldest = try await store.readAll(after: status.flushCursor, limit: 1).first
         else { return (status, 0) }
         let now = Date().timeIntervalSince1970
