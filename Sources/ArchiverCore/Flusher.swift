@@ -621,7 +621,7 @@ struct PagePrefetch {
                     page.positions.append(event.position)
                     page.recordedAts.append(event.recordedAtNanos)
                     page.slots.append(Int32(slot))
-                    page.streams.append(Int32(stream))
+                    page.streams.append(Int32(clamping: stream))
                     page.streamHashes.append(streamHash)
                     page.bodyEnds.append(written)
                 }
@@ -645,15 +645,20 @@ struct PartitionSlots: Sendable {
     /// Each slot's partition values, in ``ArchivePartitioning/keys`` order.
     private(set) var values: [[String]] = []
     private var slotOfValues: [[String]: Int] = [:]
-    /// Each stream's slot for the day it was last seen on (a stream keeps its category).
+    /// Each stream's slot for the day it was last seen on (a stream keeps its category). A cache: it starts over
+    /// after ``maxStreams`` streams, so a pass over millions of streams keeps bounded memory.
     private var byStream = StreamTable<(day: Int64, slot: Int)>()
+    /// The stream numbers handed out before `byStream` last started over: numbers never repeat.
+    private var numberBase = 0
+    static let maxStreams = 1 << 16
 
     init(partitioning: ArchivePartitioning) {
         self.partitioning = partitioning
     }
 
-    /// The slot of an event of the stream whose UTF-8 name is `stream` and ``StreamHash`` is `hash`, and the
-    /// stream's number (0, 1, 2… in order of first appearance).
+    /// The slot of an event of the stream whose UTF-8 name is `stream` and ``StreamHash`` is `hash`, and a
+    /// number for the stream (0, 1, 2… in order of first appearance). A number names one stream only; a stream
+    /// seen again after the cache started over gets a new one.
     mutating func slot(
         stream: UnsafeRawBufferPointer, hash: UInt64, recordedAtNanos: Int64
     ) -> (
@@ -662,8 +667,12 @@ struct PartitionSlots: Sendable {
         let nanosPerDay: Int64 = 86_400_000_000_000
         let (quotient, remainder) = recordedAtNanos.quotientAndRemainder(dividingBy: nanosPerDay)
         let day = remainder < 0 ? quotient - 1 : quotient
+        if byStream.count >= Self.maxStreams {
+            numberBase += byStream.count
+            byStream = StreamTable()
+        }
         let entry = byStream.entry(hash: hash, name: stream) { (day: Int64.min, slot: -1) }
-        if byStream[entry].day == day { return (byStream[entry].slot, entry) }
+        if byStream[entry].day == day { return (byStream[entry].slot, numberBase + entry) }
         let name = String(decoding: stream, as: UTF8.self)
         let partition = partitioning.values(stream: name, recordedAtNanos: recordedAtNanos)
         let slot: Int
@@ -675,7 +684,7 @@ struct PartitionSlots: Sendable {
             slotOfValues[partition] = slot
         }
         byStream[entry] = (day, slot)
-        return (slot, entry)
+        return (slot, numberBase + entry)
     }
 }
 

@@ -18,8 +18,10 @@ struct SegmentBuilder {
     /// files list is deterministic.
     private var files: [PartitionFile?] = []
     private var order: [Int] = []
-    /// By stream number (``PageEvent/stream``): the slot of the file its hash was last added to, or -1.
+    /// By stream number (``PageEvent/stream``): the slot of the file its hash was last added to, or -1. At most
+    /// ``maxTrackedStreams`` numbers (1 MiB).
     private var fileOfStream: [Int32] = []
+    static let maxTrackedStreams = 1 << 18
     /// The records tree over the chain hashes, for `archiver.records_root`, built on a worker queue.
     private let tree = BackgroundRecordsTree()
     private(set) var count: Int64 = 0
@@ -64,13 +66,18 @@ struct SegmentBuilder {
             try file.writer.append(line: event.body, then: UnsafeRawBufferPointer(rest))
         }
         tree.append(chainHash: encoder.chain)
-        // A stream's events mostly land in one file per snapshot: insert its hash when it changes file.
-        if event.stream >= fileOfStream.count {
-            fileOfStream.append(contentsOf: repeatElement(-1, count: event.stream + 1 - fileOfStream.count))
-        }
-        if fileOfStream[event.stream] != Int32(event.slot) {
+        // A stream's events mostly land in one file per snapshot: insert its hash when it changes file. Streams
+        // numbered beyond the array's cap are inserted every time (a set insert is all the skip saves).
+        if event.stream < Self.maxTrackedStreams {
+            if event.stream >= fileOfStream.count {
+                fileOfStream.append(contentsOf: repeatElement(-1, count: event.stream + 1 - fileOfStream.count))
+            }
+            if fileOfStream[event.stream] != Int32(event.slot) {
+                file.streamHashes.insert(event.streamHash)
+                fileOfStream[event.stream] = Int32(event.slot)
+            }
+        } else {
             file.streamHashes.insert(event.streamHash)
-            fileOfStream[event.stream] = Int32(event.slot)
         }
         if count == 0 { firstPosition = event.position }
         lastPosition = event.position
