@@ -881,10 +881,22 @@ public actor PostgresCoordinationStore: CoordinationStore {
     public func waitForEvents(after position: Int64, timeoutSeconds: Double) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, timeoutSeconds) * 1000))
         while true {
-            if try headPosition() > position { return }
+            // The sequence moving is not enough: a rolled-back append leaves a position above every committed
+            // event, and waiters (flush --watch, subscriptions) would spin on it instead of waiting.
+            if try headPosition() > position, try hasCommittedEvent(after: position) { return }
             if ContinuousClock.now >= deadline || Task.isCancelled { return }
             try? await Task.sleep(for: .milliseconds(20))
         }
+    }
+}
+
+extension PostgresCoordinationStore {
+    /// True when a committed event lies above `position` (an index probe).
+    private func hasCommittedEvent(after position: Int64) throws -> Bool {
+        try run(
+            "look for new events", "SELECT EXISTS (SELECT 1 FROM \(schema).events WHERE position > $1)",
+            [String(position)], prepared: true
+        ).bool(0, 0)
     }
 }
 

@@ -155,12 +155,13 @@ struct FlushCommand: AsyncParsableCommand {
                     let summary = try await arguments.flushOnce(store: store, archive: archive, cutName: cut)
                     if !arguments.quiet && (summary.events > 0 || !watch) { print(FlushArguments.describe(summary)) }
                     if watch {
-                        // Positions, not a count: a count of the events table scans it on every pass, and the
-                        // wait below is by position too (a rolled-back append's position counts as an event).
-                        let cursor = try await store.flushCursor().position
-                        if try await store.safeHighWaterMark() - cursor < minEvents {
+                        // The events above the cursor (an index range), not the store's status, which counts
+                        // whole tables on every pass. Not positions either: a rolled-back append leaves a gap
+                        // above the cursor that no flush closes, and the loop would never wait.
+                        let lag = try await store.flushLag()
+                        if lag.unflushedCount < minEvents {
                             try await store.waitForEvents(
-                                after: cursor + max(0, minEvents - 1), timeoutSeconds: interval)
+                                after: lag.flushCursor + max(0, minEvents - 1), timeoutSeconds: interval)
                         }
                     }
                 } while watch && !Task.isCancelled

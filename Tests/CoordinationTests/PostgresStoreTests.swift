@@ -705,6 +705,11 @@ func settledMark(_ store: PostgresCoordinationStore, atLeast wanted: Int64) asyn
             async let again: Void = waiter.waitForEvents(after: 1, timeoutSeconds: 1)
             #expect(try await waiter.streamHead("w-1")?.version == 1)
             try await again
+            // A position taken by an append that rolled back moves the sequence, not the events: still a wait.
+            _ = try fixture.rawConnection().execute("SELECT nextval('\(fixture.schema).positions_seq')")
+            let gap = ContinuousClock.now
+            try await waiter.waitForEvents(after: 1, timeoutSeconds: 0.3)
+            #expect(ContinuousClock.now - gap >= .milliseconds(250), "a sequence gap woke the waiter")
             await waiter.close()
             await writer.close()
         }
