@@ -44,25 +44,12 @@ public enum ArchiveTime {
     public static func writeRFC3339Micros(_ nanos: Int64, to out: UnsafeMutableRawPointer) -> Int {
         let micros = floorDiv(nanos, 1000)
         let seconds = floorDiv(micros, 1_000_000)
-        let days = floorDiv(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
-        let (y, m, d) = civil(fromDays: days)
-        @inline(__always) func put(_ value: Int64, width: Int, at offset: Int, then separator: UInt8) {
-            var v = value
-            for i in stride(from: offset + width - 1, through: offset, by: -1) {
-                out.storeBytes(of: UInt8(48 + v % 10), toByteOffset: i, as: UInt8.self)
-                v /= 10
-            }
-            out.storeBytes(of: separator, toByteOffset: offset + width, as: UInt8.self)
-        }
-        put(y, width: 4, at: 0, then: UInt8(ascii: "-"))
-        put(m, width: 2, at: 5, then: UInt8(ascii: "-"))
-        put(d, width: 2, at: 8, then: UInt8(ascii: "T"))
-        put(secondOfDay / 3600, width: 2, at: 11, then: UInt8(ascii: ":"))
-        put(secondOfDay / 60 % 60, width: 2, at: 14, then: UInt8(ascii: ":"))
-        put(secondOfDay % 60, width: 2, at: 17, then: UInt8(ascii: "."))
-        put(micros - seconds * 1_000_000, width: 6, at: 20, then: UInt8(ascii: "Z"))
-        return rfc3339MicrosCount
+        var p = out + writeDateTime(seconds: seconds, to: out)
+        p.storeBytes(of: UInt8(ascii: "."), as: UInt8.self)
+        p += 1
+        p += writeDigits(micros - seconds * 1_000_000, width: 6, to: p)
+        p.storeBytes(of: UInt8(ascii: "Z"), as: UInt8.self)
+        return p + 1 - out
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` as a String.
@@ -160,40 +147,56 @@ public enum ArchiveTime {
 
     /// `YYYY-MM-DDTHH:MM:SS` for whole seconds since the epoch.
     static func appendDateTime(seconds: Int64, to out: inout [UInt8]) {
-        let days = floorDiv(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
-        appendDate(days: days, to: &out)
-        out.append(UInt8(ascii: "T"))
-        appendDigits(secondOfDay / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay % 60, width: 2, to: &out)
+        RawJSON.appendWritten(to: &out, atMost: 19) { writeDateTime(seconds: seconds, to: $0) }
     }
 
     static func appendDate(days: Int64, to out: inout [UInt8]) {
-        let (y, m, d) = civil(fromDays: days)
-        appendDigits(y, width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(m, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(d, width: 2, to: &out)
+        RawJSON.appendWritten(to: &out, atMost: 10) { writeDate(days: days, to: $0) }
     }
 
-    @inline(__always)
     static func appendDigits(_ value: Int64, width: Int, to out: inout [UInt8]) {
+        RawJSON.appendWritten(to: &out, atMost: width) { writeDigits(value, width: width, to: $0) }
+    }
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS` (19 bytes) at `out`; returns 19.
+    @inline(__always)
+    static func writeDateTime(seconds: Int64, to out: UnsafeMutableRawPointer) -> Int {
+        let days = floorDiv(seconds, 86_400)
+        let secondOfDay = seconds - days * 86_400
+        _ = writeDate(days: days, to: out)
+        writeField(secondOfDay / 3600, after: "T", at: 10, in: out)
+        writeField(secondOfDay / 60 % 60, after: ":", at: 13, in: out)
+        writeField(secondOfDay % 60, after: ":", at: 16, in: out)
+        return 19
+    }
+
+    /// Writes `YYYY-MM-DD` (10 bytes) at `out`; returns 10.
+    @inline(__always)
+    static func writeDate(days: Int64, to out: UnsafeMutableRawPointer) -> Int {
+        let (y, m, d) = civil(fromDays: days)
+        _ = writeDigits(y, width: 4, to: out)
+        writeField(m, after: "-", at: 4, in: out)
+        writeField(d, after: "-", at: 7, in: out)
+        return 10
+    }
+
+    /// Writes `separator` at `offset` of `out`, then `value` as two digits.
+    @inline(__always)
+    private static func writeField(
+        _ value: Int64, after separator: Unicode.Scalar, at offset: Int, in out: UnsafeMutableRawPointer
+    ) {
+        out.storeBytes(of: UInt8(ascii: separator), toByteOffset: offset, as: UInt8.self)
+        _ = writeDigits(value, width: 2, to: out + offset + 1)
+    }
+
+    /// Writes the last `width` decimal digits of `value` (zero-padded) at `out`; returns `width`.
+    @inline(__always)
+    static func writeDigits(_ value: Int64, width: Int, to out: UnsafeMutableRawPointer) -> Int {
         var v = value
-        var buffer: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
-            48, 48, 48, 48, 48, 48, 48, 48, 48
-        )
-        withUnsafeMutableBytes(of: &buffer) { raw in
-            var i = width - 1
-            while i >= 0 {
-                raw[i] = UInt8(48 + v % 10)
-                v /= 10
-                i -= 1
-            }
-            out.append(contentsOf: raw[0..<width])
+        for i in stride(from: width - 1, through: 0, by: -1) {
+            out.storeBytes(of: UInt8(48 + v % 10), toByteOffset: i, as: UInt8.self)
+            v /= 10
         }
+        return width
     }
 }

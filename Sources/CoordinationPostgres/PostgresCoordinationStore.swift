@@ -521,17 +521,15 @@ public actor PostgresCoordinationStore: CoordinationStore {
     public func status() async throws -> StoreStatus {
         let head = try headPosition()
         let safe = try await safeHighWaterMark()
-        let cursor = try flushCursorRow(try db())
+        let lag = try await flushLag()
         let rows = try run(
             "read status",
-            "SELECT (SELECT count(*) FROM \(schema).events WHERE position > $1), "
-                + "(SELECT count(*) FROM \(schema).streams WHERE version > 0), "
-                + "(SELECT count(*) FROM \(schema).events), "
-                + "(SELECT value FROM \(schema).state WHERE name = 'pruned_through')", [String(cursor.position)])
+            "SELECT (SELECT count(*) FROM \(schema).streams WHERE version > 0), (SELECT count(*) FROM \(schema).events)"
+        )
         return StoreStatus(
-            headPosition: head, safeHighWaterMark: safe, flushCursor: cursor.position,
-            unflushedCount: rows.int64(0, 0), streamCount: rows.int64(0, 1), eventCount: rows.int64(0, 2),
-            prunedThrough: rows.int64(0, 3))
+            headPosition: head, safeHighWaterMark: safe, flushCursor: lag.flushCursor,
+            unflushedCount: lag.unflushedCount, streamCount: rows.int64(0, 0), eventCount: rows.int64(0, 1),
+            prunedThrough: lag.prunedThrough)
     }
 
     public func flushLag() async throws -> FlushLag {

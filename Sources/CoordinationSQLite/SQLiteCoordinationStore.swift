@@ -335,29 +335,28 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     public func status() async throws -> StoreStatus {
         let db = try db()
         let head = try headPosition(db)
-        let cursor = try flushCursorRow(db)
-        func count(_ sql: String, _ bind: Int64? = nil) throws -> Int64 {
-            let s = try db.statement(sql)
-            if let bind { s.bind(1, bind) }
-            return try s.step() ? s.int64(0) : 0
-        }
+        let lag = try await flushLag()
         return StoreStatus(
-            headPosition: head, safeHighWaterMark: head, flushCursor: cursor.position,
-            unflushedCount: try count("SELECT count(*) FROM events WHERE position > ?", cursor.position),
-            streamCount: try count("SELECT count(*) FROM streams"),
-            eventCount: try count("SELECT count(*) FROM events"),
-            prunedThrough: try readState("pruned_through", db))
+            headPosition: head, safeHighWaterMark: head, flushCursor: lag.flushCursor,
+            unflushedCount: lag.unflushedCount, streamCount: try count("SELECT count(*) FROM streams", in: db),
+            eventCount: try count("SELECT count(*) FROM events", in: db), prunedThrough: lag.prunedThrough)
     }
 
     public func flushLag() async throws -> FlushLag {
         let db = try db()
         let cursor = try flushCursorRow(db)
-        let count = try db.statement("SELECT count(*) FROM events WHERE position > ?")
-        defer { count.reset() }
-        count.bind(1, cursor.position)
         return FlushLag(
-            flushCursor: cursor.position, unflushedCount: try count.step() ? count.int64(0) : 0,
+            flushCursor: cursor.position,
+            unflushedCount: try count("SELECT count(*) FROM events WHERE position > ?", cursor.position, in: db),
             prunedThrough: try readState("pruned_through", db))
+    }
+
+    /// The single number `sql` selects (with `bind` as its parameter, if any).
+    private func count(_ sql: String, _ bind: Int64? = nil, in db: SQLiteConnection) throws -> Int64 {
+        let statement = try db.statement(sql)
+        defer { statement.reset() }
+        if let bind { statement.bind(1, bind) }
+        return try statement.step() ? statement.int64(0) : 0
     }
 
     // MARK: - Flusher bookkeeping

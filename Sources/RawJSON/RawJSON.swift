@@ -62,10 +62,7 @@ public enum RawJSON {
     public static func quotedCount(_ bytes: UnsafeRawBufferPointer) -> Int {
         var count = bytes.count + 2
         for c in bytes where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
-            switch c {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09, 0x08, 0x0C: count += 1
-            default: count += 5
-            }
+            count += shortEscape(c) == nil ? 5 : 1
         }
         return count
     }
@@ -124,18 +121,7 @@ public enum RawJSON {
     @inline(__always)
     private static func writeEscape(_ c: UInt8, to p: UnsafeMutableRawPointer) -> Int {
         p.storeBytes(of: UInt8(ascii: "\\"), as: UInt8.self)
-        let short: UInt8? =
-            switch c {
-            case UInt8(ascii: "\""): UInt8(ascii: "\"")
-            case UInt8(ascii: "\\"): UInt8(ascii: "\\")
-            case 0x0A: UInt8(ascii: "n")
-            case 0x0D: UInt8(ascii: "r")
-            case 0x09: UInt8(ascii: "t")
-            case 0x08: UInt8(ascii: "b")
-            case 0x0C: UInt8(ascii: "f")
-            default: nil
-            }
-        if let short {
+        if let short = shortEscape(c) {
             p.storeBytes(of: short, toByteOffset: 1, as: UInt8.self)
             return 2
         }
@@ -146,6 +132,22 @@ public enum RawJSON {
         p.storeBytes(of: hex.utf8Start[Int(c >> 4)], toByteOffset: 4, as: UInt8.self)
         p.storeBytes(of: hex.utf8Start[Int(c & 15)], toByteOffset: 5, as: UInt8.self)
         return 6
+    }
+
+    /// The letter of `c`'s two-byte escape (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`); nil for the other control
+    /// characters, which take `\u00XX`.
+    @inline(__always)
+    private static func shortEscape(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "\""): UInt8(ascii: "\"")
+        case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+        case 0x0A: UInt8(ascii: "n")
+        case 0x0D: UInt8(ascii: "r")
+        case 0x09: UInt8(ascii: "t")
+        case 0x08: UInt8(ascii: "b")
+        case 0x0C: UInt8(ascii: "f")
+        default: nil
+        }
     }
 
     /// Appends what `write` writes through a pointer to room for `limit` bytes at the end of `out`; `write`
