@@ -27,10 +27,10 @@ release:
 soundness:
 	@bash scripts/soundness.sh
 
-## test: install deps, start throwaway PostgreSQL + S3 servers, run every test
+## test: install deps, start throwaway PostgreSQL + S3 servers, run every test; a skipped test fails the run
 test: deps soundness
 	$(SWIFT) build --build-tests
-	bash scripts/with-services.sh $(SWIFT) test --skip-build
+	bash scripts/with-services.sh bash scripts/fail-on-skips.sh $(SWIFT) test --skip-build
 
 ## demo: the tour on the embedded default (SQLite + ./archive)
 demo: deps

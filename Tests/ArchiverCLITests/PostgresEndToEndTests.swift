@@ -2,15 +2,12 @@ import Foundation
 import Testing
 
 /// The same path on PostgreSQL: append → flush → replay → verify, and a restore from PostgreSQL into SQLite.
-@Suite struct PostgresEndToEndTests {
-    static let url = ProcessInfo.processInfo.environment["ARCHIVER_TEST_POSTGRES_URL"]
+@Suite(.enabled(if: TestServices.postgresURL != nil, TestServices.needsPostgres))
+struct PostgresEndToEndTests {
+    static let url = TestServices.postgresURL
 
     @Test func flushFromPostgresThenRestoreIntoSQLite() async throws {
-        guard let url = Self.url else {
-            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
-            print("PostgresEndToEndTests: skipped (no ARCHIVER_TEST_POSTGRES_URL; run via scripts/with-services.sh)")
-            return
-        }
+        let url = try #require(Self.url)
         let schema = "e2e_" + UUID().uuidString.prefix(8).lowercased()
         let pg = ["--store", url, "--schema", schema]
         try await withTemporaryDirectory { dir in
@@ -53,10 +50,7 @@ import Testing
     /// mixed-stream batches (one `append_many` call each): all land, in order. A line the store refuses stops
     /// the run and is named; with single events the lines before it stay, a refused batch writes nothing.
     @Test func appendLinesOneByOneAndInBatchesStopAtARefusedLine() async throws {
-        guard let url = Self.url else {
-            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
-            return
-        }
+        let url = try #require(Self.url)
         let schema = "al_" + UUID().uuidString.prefix(8).lowercased()
         let pg = ["--store", url, "--schema", schema]
         try await withTemporaryDirectory { dir in
@@ -96,10 +90,7 @@ import Testing
     /// `replay --into postgres://… --table`: the read model replaced in one transaction; a failed replay
     /// leaves it unchanged.
     @Test func replayIntoAPostgresTable() async throws {
-        guard let url = Self.url else {
-            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
-            return
-        }
+        let url = try #require(Self.url)
         let schema = "rm_" + UUID().uuidString.prefix(8).lowercased()
         try await withTemporaryDirectory { dir in
             try await CLI.ok(["init"], in: dir)
@@ -136,10 +127,7 @@ import Testing
 
     /// Restore from the archive into an empty PostgreSQL schema: the same events, positions and heads.
     @Test func restoreFromSQLiteArchiveIntoPostgres() async throws {
-        guard let url = Self.url else {
-            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
-            return
-        }
+        let url = try #require(Self.url)
         let schema = "rs_" + UUID().uuidString.prefix(8).lowercased()
         try await withTemporaryDirectory { dir in
             try await CLI.ok(["init"], in: dir)

@@ -4,8 +4,11 @@ import LodeS3
 import Testing
 
 /// The archive on a real S3 API server (moto, `ARCHIVER_TEST_S3_ENDPOINT`): the same commands with
-/// `--archive s3://bucket/prefix`. Skips without the server, fails under `CI=true`.
-@Suite struct S3EndToEndTests {
+/// `--archive s3://bucket/prefix`. Skipped (visibly) without the server.
+@Suite(.enabled(if: TestServices.s3Endpoint != nil, TestServices.needsS3))
+struct S3EndToEndTests {
+    static let endpoint = TestServices.s3Endpoint
+
     struct Bucket {
         var endpoint: String
         var store: S3Store
@@ -21,14 +24,7 @@ import Testing
 
     /// A fresh bucket, emptied and removed afterwards.
     func withBucket(_ body: (Bucket) async throws -> Void) async throws {
-        guard let endpoint = ProcessInfo.processInfo.environment["ARCHIVER_TEST_S3_ENDPOINT"], !endpoint.isEmpty else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                Issue.record("ARCHIVER_TEST_S3_ENDPOINT is not set: run the tests with scripts/with-services.sh")
-            } else {
-                print("S3EndToEndTests: ARCHIVER_TEST_S3_ENDPOINT is not set; skipping (use scripts/with-services.sh)")
-            }
-            return
-        }
+        let endpoint = try #require(Self.endpoint)
         var configuration = try S3Configuration(
             url: "s3://cli-\(UUID().uuidString.lowercased().prefix(18))/archive", endpoint: endpoint,
             region: "us-east-1", credentials: S3Credentials(accessKeyID: "test", secretAccessKey: "test-secret"))

@@ -3,22 +3,20 @@ import Testing
 
 /// `archiver serve` as a real process: scheduled flush, graceful shutdown, two replicas and the flush lease.
 @Suite struct ServeTests {
-    static let postgresURL = ProcessInfo.processInfo.environment["ARCHIVER_TEST_POSTGRES_URL"]
+    static let postgresURL = TestServices.postgresURL
 
-    /// The store arguments for a backend: SQLite in the directory, or a fresh PostgreSQL schema written to
-    /// the directory's archiver.yaml (so every later command there uses it too). Nil when PostgreSQL is not
-    /// available (skipped; under CI=true that is a failure).
-    static func configureStore(_ backend: String, in dir: String) throws -> Bool {
-        guard backend == "postgres" else { return true }
-        guard let url = postgresURL else {
-            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
-            print("ServeTests[postgres]: skipped (no ARCHIVER_TEST_POSTGRES_URL; run via scripts/with-services.sh)")
-            return false
-        }
+    /// The backends the parameterized tests run on: PostgreSQL only with a server (its absence shows as the
+    /// skipped PostgresEndToEndTests suite, and CI fails on skips).
+    static var backends: [String] { postgresURL == nil ? ["sqlite"] : ["sqlite", "postgres"] }
+
+    /// For PostgreSQL, a fresh schema written to the directory's archiver.yaml (so every later command there
+    /// uses it too); SQLite needs nothing.
+    static func configureStore(_ backend: String, in dir: String) throws {
+        guard backend == "postgres" else { return }
+        let url = try #require(postgresURL)
         let schema = "serve_" + UUID().uuidString.prefix(8).lowercased()
         try "store: \"\(url)\"\nschema: \(schema)\n".write(
             toFile: dir + "/archiver.yaml", atomically: true, encoding: .utf8)
-        return true
     }
 
     static func events(_ count: Int, from first: Int) -> String {
@@ -26,10 +24,10 @@ import Testing
             + "]"
     }
 
-    @Test(arguments: ["sqlite", "postgres"])
+    @Test(arguments: ServeTests.backends)
     func scheduledFlushArchivesAppendsThenShutsDownCleanly(backend: String) async throws {
         try await withTemporaryDirectory { dir in
-            guard try Self.configureStore(backend, in: dir) else { return }
+            try Self.configureStore(backend, in: dir)
             let server = try await ServeProcess(["--flush-interval", "0.5", "--lease-ttl", "5"], in: dir)
             defer { server.cleanUp() }
             #expect(server.baseURL.hasPrefix("http://127.0.0.1:"))
@@ -108,10 +106,10 @@ import Testing
 
     /// Two replicas on one store: only the lease holder flushes; after it is killed with SIGKILL the other
     /// takes over once the lease expires, and the archive ends up with every event exactly once.
-    @Test(arguments: ["sqlite", "postgres"])
+    @Test(arguments: ServeTests.backends)
     func standbyTakesOverFlushingAfterTheHolderIsKilled(backend: String) async throws {
         try await withTemporaryDirectory { dir in
-            guard try Self.configureStore(backend, in: dir) else { return }
+            try Self.configureStore(backend, in: dir)
             let common = ["--flush-interval", "0.3", "--lease-ttl", "3"]
             let a = try await ServeProcess(common + ["--holder", "replica-a"], in: dir)
             defer { a.cleanUp() }

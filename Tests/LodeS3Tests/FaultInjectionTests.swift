@@ -7,7 +7,8 @@ import Testing
 
 /// Real S3 (moto) behind a fault-injecting proxy: throttling, 500s, connections dropped mid-upload, answers lost
 /// after the write happened, slow answers. After each run: no lost object, no duplicate, no orphaned upload.
-@Suite struct FaultInjectionTests {
+@Suite(.enabled(if: S3TestServer.isAvailable, "needs ARCHIVER_TEST_S3_ENDPOINT: run via scripts/with-services.sh"))
+struct FaultInjectionTests {
     /// A store whose endpoint is the proxy, in a fresh bucket created directly at moto.
     func withProxiedStore(
         decide: @escaping @Sendable (HTTPRequestHead) -> FaultProxy.Action,

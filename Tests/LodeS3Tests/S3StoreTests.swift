@@ -7,7 +7,8 @@ import Testing
 @testable import LodeS3
 
 /// S3 specifics against the real S3 API server (moto); the shared ObjectStore contract runs in LodeTests.
-@Suite struct S3StoreTests {
+@Suite(.enabled(if: S3TestServer.isAvailable, "needs ARCHIVER_TEST_S3_ENDPOINT: run via scripts/with-services.sh"))
+struct S3StoreTests {
     @Test func multipartUploadStreamsPartsAndCompletesCreateOnly() async throws {
         try await withS3Store(configure: {
             $0.multipartThreshold = 6 << 20

@@ -36,17 +36,15 @@ enum Fixtures {
 }
 
 /// The store kinds every behavioural test runs against: file, memory, and S3 (a fresh bucket on the test run's
-/// S3 API server) when `ARCHIVER_TEST_S3_ENDPOINT` is set. Under `CI=true` S3 is always included, and fails
-/// without a server.
+/// S3 API server) when `ARCHIVER_TEST_S3_ENDPOINT` is set. Without the server the S3 cases are left out and
+/// `S3ServerTests` shows as skipped, so the gap is visible (and CI, which fails on skips, goes red).
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case file, memory, s3
     var testDescription: String { rawValue }
 
-    static var allCases: [StoreKind] {
-        let environment = ProcessInfo.processInfo.environment
-        let withS3 = !(environment["ARCHIVER_TEST_S3_ENDPOINT"] ?? "").isEmpty || environment["CI"] == "true"
-        return withS3 ? [.file, .memory, .s3] : [.file, .memory]
-    }
+    static var s3IsAvailable: Bool { !(ProcessInfo.processInfo.environment["ARCHIVER_TEST_S3_ENDPOINT"] ?? "").isEmpty }
+
+    static var allCases: [StoreKind] { s3IsAvailable ? [.file, .memory, .s3] : [.file, .memory] }
 
     func withStore<T>(_ body: (any ObjectStore) async throws -> T) async throws -> T {
         switch self {

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ArchiverCLITestsPlaceholder {
-    @Test func builds() { #expect(Bool(true)) }
-}
