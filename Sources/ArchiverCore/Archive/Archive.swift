@@ -5,7 +5,8 @@ import Gzip
 public import Lode
 import Zstd
 
-/// The archive: an object store holding the `events` Lode dataset (and, later, aggregate snapshots).
+/// The archive: an object store holding the `events` Lode dataset; aggregate snapshots live beside it under
+/// `aggregates/` (see ``AggregateSnapshots``).
 ///
 /// ```swift
 /// let archive = try Archive(store: FileStore(root: "./archive"))
