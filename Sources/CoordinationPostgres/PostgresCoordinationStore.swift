@@ -96,7 +96,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
     // MARK: - Errors and transactions
 
     /// Maps a server error to the store's error type; `context` says what was being done.
-    private func mapped(_ error: any Error, _ context: String) -> any Error {
+    func mapped(_ error: any Error, _ context: String) -> any Error {
         guard let error = error as? PostgresServerError else { return error }
         switch error.sqlstate {
         case "23505":

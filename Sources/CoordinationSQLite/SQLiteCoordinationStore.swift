@@ -60,6 +60,19 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         return connection
     }
 
+    /// Caps the database at `pages` pages (`PRAGMA max_page_count` on this connection): the next write that
+    /// needs a page fails as a full disk would. For tests of the disk-full path.
+    func limitPagesForTesting(_ pages: Int64) throws {
+        try db().execute("PRAGMA max_page_count = \(pages)")
+    }
+
+    /// The database's size in pages (`PRAGMA page_count`).
+    func pageCountForTesting() throws -> Int64 {
+        let select = try db().statement("PRAGMA page_count")
+        defer { select.reset() }
+        return try select.step() ? select.int64(0) : 0
+    }
+
     public func close() async {
         connection = nil
         for waiter in waiters { waiter.continuation.resume() }
