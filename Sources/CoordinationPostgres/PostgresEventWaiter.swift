@@ -2,11 +2,11 @@ import Coordination
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Waits for committed events on a PostgreSQL connection and thread of its own, so that a waiter never

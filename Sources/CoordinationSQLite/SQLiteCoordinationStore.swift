@@ -607,7 +607,8 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let db = try db()
         let deleted: Int = try db.transaction {
             let lowest = try db.statement("SELECT name, position FROM checkpoints ORDER BY position, name LIMIT 1")
-            let checkpoint = try lowest.step() ? ConsumerCheckpoint(name: lowest.string(0), position: lowest.int64(1)) : nil
+            let checkpoint =
+                try lowest.step() ? ConsumerCheckpoint(name: lowest.string(0), position: lowest.int64(1)) : nil
             try StoreRules.checkPrune(
                 upTo: position, flushCursor: try flushCursorRow(db).position, lowestCheckpoint: checkpoint)
             // The head survives its events: positions are never handed out twice.

@@ -14,7 +14,8 @@ struct SQLiteMigrationLedger: MigrationLedger {
         let select = try db.statement("SELECT version, name, checksum FROM archiver_migrations ORDER BY version")
         var applied: [AppliedMigration] = []
         while try select.step() {
-            applied.append(AppliedMigration(version: Int(select.int64(0)), name: select.string(1), checksum: select.string(2)))
+            applied.append(
+                AppliedMigration(version: Int(select.int64(0)), name: select.string(1), checksum: select.string(2)))
         }
         return applied
     }

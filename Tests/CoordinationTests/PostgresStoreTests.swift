@@ -352,4 +352,3 @@ struct PostgresStoreTests {
         }
     }
 }
-

@@ -110,7 +110,8 @@ extension StoreContractTests {
     @Test(arguments: Backend.available)
     func restoreKeepsPositionsAndMovesTheHead(backend: Backend) async throws {
         try await withBackend(backend) { store, _ in
-            _ = try await store.append(AppendRequest(stream: "r-1", events: [event(), event("X", #"{"b":1,  "a":2}"#)]))
+            _ = try await store.append(
+                AppendRequest(stream: "r-1", events: [event(), event("X", #"{"b":1,  "a":2}"#)]))
             var shifted = try await store.readAll(after: 0, limit: 10)
             for index in shifted.indices { shifted[index].position += 40 }
             let target = try BackendFixture(backend)

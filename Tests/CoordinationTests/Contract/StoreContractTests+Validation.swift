@@ -76,7 +76,8 @@ extension StoreContractTests {
                 _ = try await store.append(AppendRequest(stream: name, events: [event()]))
                 #expect(try await store.streamHead(name)?.version == 1)
             }
-            for (name, length) in [(String(repeating: "s", count: 201), 201), (String(repeating: "漢", count: 67), 201)] {
+            for (name, length) in [(String(repeating: "s", count: 201), 201), (String(repeating: "漢", count: 67), 201)]
+            {
                 do {
                     _ = try await store.append(AppendRequest(stream: name, events: [event()]))
                     Issue.record("a \(length)-byte stream name was accepted")
