@@ -34,6 +34,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
     private var connection: PostgresConnection?
     /// Waits on a connection of its own (see ``waitForEvents(after:timeoutSeconds:)``).
     private let waiter: PostgresEventWaiter
+    /// Reads pages of events on a connection of its own, beside appends.
+    private let reader: PostgresEventReader
     private let url: String
     public let schema: String
     public let options: Options
@@ -60,6 +62,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         self.options = options
         self.executor = StoreThreadExecutor(name: "postgres:\(schema)")
         self.waiter = PostgresEventWaiter(url: url, schema: schema, pollSeconds: options.waitPollSeconds)
+        self.reader = PostgresEventReader(url: url, schema: schema)
         try await openConnection()
     }
 
@@ -88,6 +91,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
     public func close() async {
         connection = nil
         await waiter.close()
+        await reader.close()
     }
 
     /// The connection, for tests that need a second session in the same database.
@@ -300,89 +304,44 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     // MARK: - Reads
 
-    private var eventColumns: String { "position, stream, version, id, type, data, metadata, recorded_at" }
-
-    private static func events(_ rows: PostgresRows) -> [RecordedEvent] {
-        (0..<rows.count).map { row in
-            RecordedEvent(
-                position: rows.int64(row, 0), stream: rows.string(row, 1), version: rows.int64(row, 2),
-                id: rows.string(row, 3), type: rows.string(row, 4), data: rows.string(row, 5),
-                metadata: rows.string(row, 6), recordedAtNanos: rows.int64(row, 7) * 1000)
-        }
-    }
-
-    private func streamVersion(_ stream: String) throws -> Int64 {
-        let rows = try run("read stream head", "SELECT version FROM \(schema).streams WHERE stream = $1", [stream])
-        return rows.isEmpty ? 0 : rows.int64(0, 0)
-    }
-
     private func readState(_ name: String) throws -> Int64 {
         let rows = try run("read state", "SELECT value FROM \(schema).state WHERE name = $1", [name])
         guard !rows.isEmpty else { throw StoreRules.notInitialised() }
         return rows.int64(0, 0)
     }
 
+    // Page reads run on the reader's connection (`PostgresEventReader`); what may be read is decided here.
+
     public func readStream(_ stream: String, fromVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
         let wanted = max(1, fromVersion)
-        let found = Self.events(
-            try run(
-                "read stream",
-                "SELECT \(eventColumns) FROM \(schema).events WHERE stream = $1 AND version >= $2 "
-                    + "ORDER BY version LIMIT $3", [stream, String(wanted), String(limit)]))
-        try StoreRules.checkReadStream(
-            stream, from: wanted, firstFound: found.first?.version, streamVersion: try streamVersion(stream))
-        return found
+        _ = try db()
+        do {
+            let (found, head) = try await reader.stream(stream, from: wanted, limit: limit)
+            try StoreRules.checkReadStream(stream, from: wanted, firstFound: found.first?.version, streamVersion: head)
+            return found
+        } catch {
+            throw mapped(error, "read stream")
+        }
     }
 
     public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
         guard let safe = try await readAllBound(after: position) else { return [] }
-        return Self.events(
-            try run("read all", readAllSQL, [String(position), String(safe), String(limit)], prepared: true))
-    }
-
-    public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
         do {
-            // The flusher reads page after page: the page after a full one was sent ahead (same bound).
-            let (after, count) = (String(position), String(limit))
-            if let page = try db().takeReadAhead(
-                readAllSQL, matching: { $0[0] == after && $0[2] == count },
-                read: { rows, parameters in try packPage(rows, bound: parameters[1] ?? "0", limit: limit) })
-            {
-                return page
-            }
-            guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
-            let parameters = [after, String(safe), count]
-            return try db().prepared(readAllSQL, parameters) { rows in
-                try packPage(rows, bound: String(safe), limit: limit)
-            }
+            return try await reader.events(after: position, bound: safe, limit: limit)
         } catch {
             throw mapped(error, "read all")
         }
     }
 
-    /// Packs a page of `readAllSQL`'s rows (binary format). When the page is full, the read of the next one
-    /// (after its last position, below the same `bound`) is sent first: the server produces it while this one
-    /// is packed, returned and encoded.
-    private func packPage(_ rows: PostgresResult, bound: String, limit: Int) throws -> PackedEvents {
-        if rows.count == limit, limit > 0 {
-            let last = String(rows.binaryInt64(rows.count - 1, 0))
-            try db().sendReadAhead(readAllSQL, [last, bound, String(limit)])
+    public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
+        do {
+            // The flusher reads page after page: the page after a full one was sent ahead (same bound).
+            if let page = try await reader.readAhead(after: position, limit: limit) { return page }
+            guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
+            return try await reader.page(after: position, bound: safe, limit: limit)
+        } catch {
+            throw mapped(error, "read all")
         }
-        var packed = PackedEvents()
-        packed.reserve(rows.count, bytes: rows.count * 512)
-        for row in 0..<rows.count {
-            rows.uuid(row, 3) { id in
-                packed.append(
-                    position: rows.binaryInt64(row, 0), version: rows.binaryInt64(row, 2),
-                    recordedAtNanos: rows.binaryInt64(row, 7) * 1000, stream: rows.bytes(row, 1), id: id,
-                    type: rows.bytes(row, 4), data: rows.bytes(row, 5), metadata: rows.bytes(row, 6))
-            }
-        }
-        return packed
-    }
-
-    private var readAllSQL: String {
-        "SELECT \(eventColumns) FROM \(schema).events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
     }
 
     /// The safe high-water mark when events after `position` may be read; nil when there are none.
