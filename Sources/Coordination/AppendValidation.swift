@@ -7,8 +7,12 @@ public struct AppendLimits: Sendable, Hashable {
     /// Largest `data` + `metadata` of one event, in bytes (1 MiB by default; archive lines must stay well
     /// under the 10 MiB that Go Lode's JSONL reader accepts).
     public var maxEventBytes: Int = 1 << 20
-    /// Longest stream name and event type, in UTF-8 bytes.
+    /// Longest event type (and idempotency key), in UTF-8 bytes.
     public var maxNameBytes: Int = 255
+    /// Longest stream name, in UTF-8 bytes. The stream's category (the part before the first `-`) becomes a
+    /// partition directory of the archive: at 200 bytes it stays, encoded, under the 255 bytes that file
+    /// systems allow a name (a 247-byte name, or 28 CJK characters percent-encoded, made every flush fail).
+    public var maxStreamNameBytes: Int = 200
     /// Most events in one append call.
     public var maxBatchEvents: Int = 10_000
     /// How long idempotency results are kept (30 days by default).
@@ -20,6 +24,29 @@ public struct AppendLimits: Sendable, Hashable {
 /// Checks appends before they reach a database, so every store refuses bad input the same way and the store
 /// is left unchanged.
 public enum AppendValidation {
+    /// Validates one append call (``EventLog/appendMultiple(_:idempotencyKey:)``, or `append` as a call of one):
+    /// each request, and the key that covers the call (`idempotencyKey`, or the single request's own).
+    /// - Returns: each request's events with ids filled in, and the key in effect.
+    /// - Throws: ``CoordinationError`` `.invalidInput` or `.eventTooLarge`.
+    public static func validateCall(
+        _ requests: [AppendRequest], idempotencyKey: String?, limits: AppendLimits
+    ) throws -> (events: [[ProposedEvent]], key: String?) {
+        let key = idempotencyKey ?? (requests.count == 1 ? requests[0].idempotencyKey : nil)
+        if let key { try validateIdempotencyKey(key, limits: limits) }
+        return (try requests.map { try validate($0, limits: limits) }, key)
+    }
+
+    /// An idempotency key is 1 to `maxNameBytes` (255) bytes: an empty key would make every keyless-looking
+    /// retry collide.
+    public static func validateIdempotencyKey(_ key: String, limits: AppendLimits) throws {
+        guard !key.isEmpty, key.utf8.count <= limits.maxNameBytes else {
+            throw CoordinationError(
+                .invalidInput,
+                "idempotency key must be 1 to \(limits.maxNameBytes) bytes (got \(key.utf8.count)): send a "
+                    + "non-empty key, or none")
+        }
+    }
+
     /// Validates a request and returns its events with ids filled in.
     /// - Throws: ``CoordinationError`` `.invalidInput` or `.eventTooLarge`, naming the event by index.
     public static func validate(_ request: AppendRequest, limits: AppendLimits) throws -> [ProposedEvent] {
@@ -37,9 +64,7 @@ public enum AppendValidation {
         if case .exact(let v) = request.expected, v < 1 {
             throw CoordinationError(.invalidInput, "expected version \(v) is invalid: use no-stream, or a version ≥ 1")
         }
-        if let key = request.idempotencyKey, key.isEmpty || key.utf8.count > 255 {
-            throw CoordinationError(.invalidInput, "idempotency key must be 1 to 255 bytes")
-        }
+        if let key = request.idempotencyKey { try validateIdempotencyKey(key, limits: limits) }
         var events = request.events
         for index in events.indices {
             let event = events[index]
@@ -107,13 +132,22 @@ public enum AppendValidation {
         }
     }
 
+    /// A stream name is 1 to `maxStreamNameBytes` (200) bytes of UTF-8 without control characters.
     public static func validateStream(_ stream: String, limits: AppendLimits) throws {
-        guard !stream.isEmpty, stream.utf8.count <= limits.maxNameBytes else {
+        guard !stream.isEmpty else {
             throw CoordinationError(
-                .invalidInput, "stream name must be 1 to \(limits.maxNameBytes) bytes (got \(stream.utf8.count))")
+                .invalidInput, "stream name is empty: name the stream (1 to \(limits.maxStreamNameBytes) bytes)")
         }
-        guard !stream.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-            throw CoordinationError(.invalidInput, "stream name contains a control character")
+        let length = stream.utf8.count
+        guard length <= limits.maxStreamNameBytes else {
+            throw CoordinationError(
+                .invalidInput,
+                "stream name '\(stream.prefix(40))…' is \(length) bytes of UTF-8; the limit is "
+                    + "\(limits.maxStreamNameBytes) bytes: use a shorter name (e.g. an id instead of a title)")
+        }
+        guard !stream.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw CoordinationError(
+                .invalidInput, "stream name contains a control character: use printable characters only")
         }
     }
 

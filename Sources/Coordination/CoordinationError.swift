@@ -5,7 +5,7 @@ public struct CoordinationError: Error, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
             case wrongExpectedVersion, idempotencyConflict, invalidInput, eventTooLarge, streamNotFound
             case fenced, intentExists, leaseHeld, migrationMismatch, connectionFailed, queryFailed
-            case prunedRange, closed, busy
+            case prunedRange, closed, busy, storageFull, permissionDenied, resourcesExhausted
         }
         let base: Base
         public var description: String { base.rawValue }
@@ -33,6 +33,12 @@ public struct CoordinationError: Error, Sendable, CustomStringConvertible {
         public static let closed = Code(base: .closed)
         /// The database stayed locked longer than the busy timeout.
         public static let busy = Code(base: .busy)
+        /// The disk under the store is full (ENOSPC; PostgreSQL 53100): nothing was written.
+        public static let storageFull = Code(base: .storageFull)
+        /// The store's file, directory or schema may not be written (EACCES, a read-only file; PostgreSQL 42501).
+        public static let permissionDenied = Code(base: .permissionDenied)
+        /// The database server ran out of memory, connections or a configured limit (PostgreSQL 53xxx).
+        public static let resourcesExhausted = Code(base: .resourcesExhausted)
     }
 
     public var code: Code

@@ -9,13 +9,13 @@ import Foundation
 public final class StoreThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
-    private var thread: Thread?
     private var stopped = false
 
     public init(name: String) {
-        let thread = Thread { [unowned self] in self.runLoop() }
+        // The thread keeps the executor alive until its loop ends (after `shutdown()`): an unowned reference
+        // would be read after the owner's deinit freed the executor.
+        let thread = Thread { self.runLoop() }
         thread.name = name
-        self.thread = thread
         thread.start()
     }
 

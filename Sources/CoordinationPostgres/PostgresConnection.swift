@@ -72,7 +72,7 @@ struct PostgresResult {
 /// One libpq connection (`PQconnectdb`). Not Sendable: it is owned by one actor whose executor is a
 /// dedicated thread, so the blocking libpq calls never run on Swift's cooperative pool.
 final class PostgresConnection {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     /// `host:port/database` for messages; never the password.
     let endpoint: String
 

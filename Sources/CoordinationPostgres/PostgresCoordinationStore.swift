@@ -21,6 +21,10 @@ public actor PostgresCoordinationStore: CoordinationStore {
         public var highWaterMarkWaitSeconds: Double = 2
         /// How often a transaction that failed with a serialization failure or deadlock is run again.
         public var maxRetries = 8
+        /// How often ``waitForEvents(after:timeoutSeconds:)`` looks for events that arrived without a
+        /// notification (written by something other than an archiver store); appends through a store wake
+        /// waiters at once.
+        public var waitPollSeconds: Double = 0.5
         public init() {}
     }
 
@@ -28,6 +32,10 @@ public actor PostgresCoordinationStore: CoordinationStore {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     public nonisolated var taskExecutor: (any TaskExecutor)? { executor }
     private var connection: PostgresConnection?
+    /// Waits on a connection of its own (see ``waitForEvents(after:timeoutSeconds:)``).
+    private let waiter: PostgresEventWaiter
+    /// Reads pages of events on a connection of its own, beside appends.
+    private let reader: PostgresEventReader
     private let url: String
     public let schema: String
     public let options: Options
@@ -53,6 +61,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
         self.schema = schema
         self.options = options
         self.executor = StoreThreadExecutor(name: "postgres:\(schema)")
+        self.waiter = PostgresEventWaiter(url: url, schema: schema, pollSeconds: options.waitPollSeconds)
+        self.reader = PostgresEventReader(url: url, schema: schema)
         try await openConnection()
     }
 
@@ -73,13 +83,15 @@ public actor PostgresCoordinationStore: CoordinationStore {
     }
 
     private func db() throws -> PostgresConnection {
-        guard let connection else { throw CoordinationError(.closed, "the store was closed") }
+        guard let connection else { throw StoreRules.closed() }
         try connection.ensureConnected()
         return connection
     }
 
     public func close() async {
         connection = nil
+        await waiter.close()
+        await reader.close()
     }
 
     /// The connection, for tests that need a second session in the same database.
@@ -88,7 +100,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
     // MARK: - Errors and transactions
 
     /// Maps a server error to the store's error type; `context` says what was being done.
-    private func mapped(_ error: any Error, _ context: String) -> any Error {
+    func mapped(_ error: any Error, _ context: String) -> any Error {
         guard let error = error as? PostgresServerError else { return error }
         switch error.sqlstate {
         case "23505":
@@ -99,6 +111,12 @@ public actor PostgresCoordinationStore: CoordinationStore {
             return CoordinationError(
                 .queryFailed,
                 "\(context): the schema '\(schema)' is not initialised (\(error.message)): run `archiver init` first")
+        case "53100":
+            return StoreFailures.diskFull("\(context): PostgreSQL", detail: error.message)
+        case let state where state.hasPrefix("53"):
+            return StoreFailures.resourcesExhausted("\(context): PostgreSQL", detail: "\(state): \(error.message)")
+        case "42501":
+            return StoreFailures.permissionDenied("\(context): PostgreSQL in schema '\(schema)'", detail: error.message)
         case "57014", "55P03":
             return CoordinationError(.busy, "\(context): PostgreSQL gave up waiting (\(error.message)); retry")
         case let state where state.hasPrefix("08") || state.hasPrefix("57P"):
@@ -110,31 +128,21 @@ public actor PostgresCoordinationStore: CoordinationStore {
     }
 
     /// Runs `body` in a transaction, again on serialization failures and deadlocks; maps other errors.
-    private func transaction<T>(_ context: String, _ body: (PostgresConnection) throws -> T) throws -> T {
-        let db = try db()
-        var attempt = 0
-        while true {
-            do {
-                return try db.transaction { try body(db) }
-            } catch let error as PostgresServerError where error.isRetryable && attempt < options.maxRetries {
-                attempt += 1
-                usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt))
-            } catch {
-                throw mapped(error, context)
-            }
-        }
+    private func transaction<T>(_ context: String, _ body: (PostgresConnection) throws -> T) async throws -> T {
+        try await autocommit(context) { db in try db.transaction { try body(db) } }
     }
 
-    /// `body` (one statement) in autocommit mode, again on serialization failures and deadlocks; maps other errors.
-    private func autocommit<T>(_ context: String, _ body: (PostgresConnection) throws -> T) throws -> T {
-        let db = try db()
+    /// `body` (one statement, or a whole transaction) again on serialization failures and deadlocks; maps
+    /// other errors. The pause between attempts is a `Task.sleep`: the store's thread serves other calls
+    /// meanwhile instead of sleeping.
+    private func autocommit<T>(_ context: String, _ body: (PostgresConnection) throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
-                return try body(db)
+                return try body(try db())
             } catch let error as PostgresServerError where error.isRetryable && attempt < options.maxRetries {
                 attempt += 1
-                usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt))
+                try await Task.sleep(for: .microseconds(Int.random(in: 1_000...5_000) * attempt))
             } catch {
                 throw mapped(error, context)
             }
@@ -165,48 +173,12 @@ public actor PostgresCoordinationStore: CoordinationStore {
     @discardableResult
     public func migrate() async throws -> [MigrationRecord] {
         let schema = self.schema
-        return try transaction("migrate") { db in
+        return try await transaction("migrate") { db in
             // Concurrent migrations of the same schema take turns.
             try db.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["lode-archiver:" + schema])
-            try db.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
-            try db.execute(
-                "CREATE TABLE IF NOT EXISTS \(schema).archiver_migrations (version integer PRIMARY KEY, "
-                    + "name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-            var applied: [Int: (name: String, checksum: String)] = [:]
-            let rows = try db.query(
-                "SELECT version, name, checksum FROM \(schema).archiver_migrations ORDER BY version")
-            for row in 0..<rows.count { applied[Int(rows.int64(row, 0))] = (rows.string(row, 1), rows.string(row, 2)) }
-            let known = Dictionary(embeddedMigrations.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
-            for (version, record) in applied.sorted(by: { $0.key < $1.key }) {
-                guard let migration = known[version] else {
-                    throw CoordinationError(
-                        .migrationMismatch,
-                        "the schema \(schema) carries migration \(version) (\(record.name)), which this archiver "
-                            + "does not know: it was created by a newer version; upgrade archiver")
-                }
-                guard StoreRecords.migrationChecksum(migration.sql) == record.checksum else {
-                    throw CoordinationError(
-                        .migrationMismatch,
-                        "migration \(version) (\(record.name)) in schema \(schema) differs from this archiver's "
-                            + "(checksum mismatch): the schema was altered by hand; restore the database or fix the "
-                            + "migration")
-                }
-            }
-            var records: [MigrationRecord] = []
-            for migration in embeddedMigrations {
-                let checksum = StoreRecords.migrationChecksum(migration.sql)
-                if applied[migration.version] == nil {
-                    try db.execute(migration.sql.replacingOccurrences(of: "{{schema}}", with: schema))
-                    try db.query(
-                        "INSERT INTO \(schema).archiver_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                        [String(migration.version), migration.name, checksum])
-                }
-                records.append(
-                    MigrationRecord(
-                        version: migration.version, name: migration.name, checksum: checksum,
-                        appliedNow: applied[migration.version] == nil))
-            }
-            return records
+            return try MigrationRunner.run(
+                embeddedMigrations.map { EmbeddedMigration(version: $0.version, name: $0.name, sql: $0.sql) },
+                on: PostgresMigrationLedger(db: db, schema: schema))
         }
     }
 
@@ -217,28 +189,24 @@ public actor PostgresCoordinationStore: CoordinationStore {
     }
 
     public func appendMultiple(_ requests: [AppendRequest], idempotencyKey: String?) async throws -> [AppendResult] {
-        let validated = try requests.map { try AppendValidation.validate($0, limits: options.limits) }
-        let key = idempotencyKey ?? (requests.count == 1 ? requests[0].idempotencyKey : nil)
-        if let key, key.isEmpty || key.utf8.count > 255 {
-            throw CoordinationError(.invalidInput, "idempotency key must be 1 to 255 bytes")
-        }
+        let (validated, key) = try AppendValidation.validateCall(
+            requests, idempotencyKey: idempotencyKey, limits: options.limits)
         guard !requests.isEmpty else { return [] }
         let requestHash = key.map { _ in AppendValidation.requestHash(requests) }
         // Each function call is one statement, atomic on its own, so it runs without BEGIN/COMMIT (one round
         // trip instead of three).
-        return try autocommit("append") { db in
+        let results = try await autocommit("append") { db in
             do {
                 if requests.count == 1 {
                     return [try callAppend(db, requests[0], validated[0], key: key, hash: requestHash)]
                 }
                 return try callAppendMany(db, requests, validated, key: key, hash: requestHash)
             } catch let error as PostgresServerError where error.sqlstate == "AR002" {
-                throw CoordinationError(
-                    .idempotencyConflict,
-                    "idempotency key '\(key ?? "")' was already used for a different request; use a new key for a "
-                        + "new request")
+                throw StoreRules.idempotencyConflict(key: key ?? "")
             }
         }
+        if let last = results.last, !last.replayed { waiter.appended() }
+        return results
     }
 
     /// Calls `{{schema}}.append_many` for several requests; maps its conflict error to `.wrongExpectedVersion`
@@ -336,109 +304,50 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     // MARK: - Reads
 
-    private var eventColumns: String { "position, stream, version, id, type, data, metadata, recorded_at" }
-
-    private static func events(_ rows: PostgresRows) -> [RecordedEvent] {
-        (0..<rows.count).map { row in
-            RecordedEvent(
-                position: rows.int64(row, 0), stream: rows.string(row, 1), version: rows.int64(row, 2),
-                id: rows.string(row, 3), type: rows.string(row, 4), data: rows.string(row, 5),
-                metadata: rows.string(row, 6), recordedAtNanos: rows.int64(row, 7) * 1000)
-        }
-    }
-
-    private func streamVersion(_ stream: String) throws -> Int64 {
-        let rows = try run("read stream head", "SELECT version FROM \(schema).streams WHERE stream = $1", [stream])
-        return rows.isEmpty ? 0 : rows.int64(0, 0)
-    }
-
     private func readState(_ name: String) throws -> Int64 {
         let rows = try run("read state", "SELECT value FROM \(schema).state WHERE name = $1", [name])
-        guard !rows.isEmpty else {
-            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init` first")
-        }
+        guard !rows.isEmpty else { throw StoreRules.notInitialised() }
         return rows.int64(0, 0)
     }
 
+    // Page reads run on the reader's connection (`PostgresEventReader`); what may be read is decided here.
+
     public func readStream(_ stream: String, fromVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
         let wanted = max(1, fromVersion)
-        let found = Self.events(
-            try run(
-                "read stream",
-                "SELECT \(eventColumns) FROM \(schema).events WHERE stream = $1 AND version >= $2 "
-                    + "ORDER BY version LIMIT $3", [stream, String(wanted), String(limit)]))
-        let current = try streamVersion(stream)
-        if found.first.map({ $0.version > wanted }) ?? (current >= wanted) {
-            throw CoordinationError(
-                .prunedRange,
-                "events of stream '\(stream)' from version \(wanted) were pruned from the hot store after archiving; "
-                    + "read them from the archive: archiver replay --to latest --stream '\(stream)' --exec 'cat'",
-                stream: stream)
+        _ = try db()
+        do {
+            let (found, head) = try await reader.stream(stream, from: wanted, limit: limit)
+            try StoreRules.checkReadStream(stream, from: wanted, firstFound: found.first?.version, streamVersion: head)
+            return found
+        } catch {
+            throw mapped(error, "read stream")
         }
-        return found
     }
 
     public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
         guard let safe = try await readAllBound(after: position) else { return [] }
-        return Self.events(
-            try run("read all", readAllSQL, [String(position), String(safe), String(limit)], prepared: true))
-    }
-
-    public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
         do {
-            // The flusher reads page after page: the page after a full one was sent ahead (same bound).
-            let (after, count) = (String(position), String(limit))
-            if let page = try db().takeReadAhead(
-                readAllSQL, matching: { $0[0] == after && $0[2] == count },
-                read: { rows, parameters in try packPage(rows, bound: parameters[1] ?? "0", limit: limit) })
-            {
-                return page
-            }
-            guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
-            let parameters = [after, String(safe), count]
-            return try db().prepared(readAllSQL, parameters) { rows in
-                try packPage(rows, bound: String(safe), limit: limit)
-            }
+            return try await reader.events(after: position, bound: safe, limit: limit)
         } catch {
             throw mapped(error, "read all")
         }
     }
 
-    /// Packs a page of `readAllSQL`'s rows (binary format). When the page is full, the read of the next one
-    /// (after its last position, below the same `bound`) is sent first: the server produces it while this one
-    /// is packed, returned and encoded.
-    private func packPage(_ rows: PostgresResult, bound: String, limit: Int) throws -> PackedEvents {
-        if rows.count == limit, limit > 0 {
-            let last = String(rows.binaryInt64(rows.count - 1, 0))
-            try db().sendReadAhead(readAllSQL, [last, bound, String(limit)])
+    public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
+        do {
+            // The flusher reads page after page: the page after a full one was sent ahead (same bound).
+            if let page = try await reader.readAhead(after: position, limit: limit) { return page }
+            guard let safe = try await readAllBound(after: position) else { return PackedEvents() }
+            return try await reader.page(after: position, bound: safe, limit: limit)
+        } catch {
+            throw mapped(error, "read all")
         }
-        var packed = PackedEvents()
-        packed.reserve(rows.count, bytes: rows.count * 512)
-        for row in 0..<rows.count {
-            rows.uuid(row, 3) { id in
-                packed.append(
-                    position: rows.binaryInt64(row, 0), version: rows.binaryInt64(row, 2),
-                    recordedAtNanos: rows.binaryInt64(row, 7) * 1000, stream: rows.bytes(row, 1), id: id,
-                    type: rows.bytes(row, 4), data: rows.bytes(row, 5), metadata: rows.bytes(row, 6))
-            }
-        }
-        return packed
-    }
-
-    private var readAllSQL: String {
-        "SELECT \(eventColumns) FROM \(schema).events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
     }
 
     /// The safe high-water mark when events after `position` may be read; nil when there are none.
     /// - Throws: `.prunedRange` when `position` is below what was pruned.
     private func readAllBound(after position: Int64) async throws -> Int64? {
-        let pruned = try readState("pruned_through")
-        if position < pruned {
-            throw CoordinationError(
-                .prunedRange,
-                "events after position \(position) up to \(pruned) were pruned from the hot store after archiving; "
-                    + "read them from the archive (archiver replay, archiver lode cat)")
-        }
+        try StoreRules.checkReadAll(after: position, prunedThrough: try readState("pruned_through"))
         let safe = try await safeHighWaterMark()
         return safe > position ? safe : nil
     }
@@ -551,9 +460,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         } catch {
             throw mapped(error, "read the flush cursor")
         }
-        guard !rows.isEmpty else {
-            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init`")
-        }
+        guard !rows.isEmpty else { throw StoreRules.notInitialised() }
         return FlushCursor(
             position: rows.int64(0, 0), chainHead: rows.string(0, 1), snapshotID: rows.string(0, 2),
             archivedCount: rows.int64(0, 3))
@@ -585,20 +492,14 @@ public actor PostgresCoordinationStore: CoordinationStore {
     private func checkFence(_ token: Int64, _ db: PostgresConnection) throws {
         let rows = try db.query(
             "SELECT fencing_token FROM \(schema).leases WHERE name = $1 FOR SHARE", [AppendValidation.flushLeaseName])
-        guard !rows.isEmpty, rows.int64(0, 0) == token else {
-            throw CoordinationError(
-                .fenced, "this flusher's lease (token \(token)) was taken over by another flusher; stopping")
-        }
+        try StoreRules.checkFence(token, current: rows.isEmpty ? nil : rows.int64(0, 0))
     }
 
     public func recordFlushIntent(_ intent: FlushIntent) async throws {
         let schema = self.schema
-        try transaction("record the flush intent") { db in
+        try await transaction("record the flush intent") { db in
             try checkFence(intent.fencingToken, db)
-            if let pending = try intentRow(db, lock: true) {
-                throw CoordinationError(
-                    .intentExists, "flush intent for snapshot \(pending.snapshotID) is still pending; finish it first")
-            }
+            try StoreRules.checkNoPendingIntent(try intentRow(db, lock: true))
             do {
                 try db.query(
                     "INSERT INTO \(schema).flush_intent (id, snapshot_id, first_position, last_position, event_count, "
@@ -617,11 +518,9 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     public func completeFlush(_ intent: FlushIntent) async throws {
         let schema = self.schema
-        try transaction("complete the flush") { db in
+        try await transaction("complete the flush") { db in
             try checkFence(intent.fencingToken, db)
-            guard let pending = try intentRow(db, lock: true), pending.snapshotID == intent.snapshotID else {
-                throw CoordinationError(.fenced, "flush intent \(intent.snapshotID) is no longer pending")
-            }
+            try StoreRules.checkIntentPending(intent, pending: try intentRow(db, lock: true))
             try db.query(
                 "UPDATE \(schema).flush_cursor SET position = $1, chain_head = $2, snapshot_id = $3, "
                     + "archived_count = archived_count + $4 WHERE id = 1",
@@ -656,18 +555,10 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     public func acquireLease(_ name: String, holder: String, ttlSeconds: Double) async throws -> Lease? {
         let now = Date().timeIntervalSince1970
-        return try transaction("acquire the lease") { db in
-            let current = try lockedLease(name, db)
-            let token: Int64
-            if current.holder == holder && current.expiresAt > now {
-                token = current.fencingToken
-            } else if current.expiresAt <= now {
-                token = current.fencingToken + 1
-            } else {
-                return nil
-            }
-            let lease = Lease(name: name, holder: holder, fencingToken: token, expiresAt: now + ttlSeconds)
-            try writeLease(lease, db)
+        return try await transaction("acquire the lease") { db in
+            let lease = StoreRules.acquire(
+                name, current: try lockedLease(name, db), holder: holder, now: now, ttlSeconds: ttlSeconds)
+            if let lease { try writeLease(lease, db) }
             return lease
         }
     }
@@ -678,12 +569,11 @@ public actor PostgresCoordinationStore: CoordinationStore {
         async throws -> Lease?
     {
         let now = Date().timeIntervalSince1970
-        return try transaction("take over the lease") { db in
-            let current = try lockedLease(name, db)
-            guard current.fencingToken > 0, current.holder == previousHolder else { return nil }
-            let lease = Lease(
-                name: name, holder: holder, fencingToken: current.fencingToken + 1, expiresAt: now + ttlSeconds)
-            try writeLease(lease, db)
+        return try await transaction("take over the lease") { db in
+            let lease = StoreRules.takeOver(
+                name, current: try lockedLease(name, db), from: previousHolder, holder: holder, now: now,
+                ttlSeconds: ttlSeconds)
+            if let lease { try writeLease(lease, db) }
             return lease
         }
     }
@@ -711,7 +601,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         guard !events.isEmpty else { return }
         let schema = self.schema
         do {
-            try transaction("restore events") { db in
+            try await transaction("restore events") { db in
                 // An xid before the positions, as for appends (the safe high-water mark relies on it).
                 try db.query("SELECT pg_current_xact_id()")
                 try db.query(
@@ -742,10 +632,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
                     [String(events.map(\.position).max()!)])
             }
         } catch let error as CoordinationError where error.code == .invalidInput {
-            throw CoordinationError(
-                .invalidInput,
-                "cannot restore: a position or stream version is already taken, or an event is malformed "
-                    + "(\(error.message)); restore into an empty store")
+            throw StoreRules.restoreConflict(error.message)
         }
     }
 
@@ -775,7 +662,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     public func subjectKey(_ subject: String, create: Bool) async throws -> SubjectKey? {
         let schema = self.schema
-        return try transaction("read a subject key") { db in
+        return try await transaction("read a subject key") { db in
             if create {
                 try db.query(
                     "INSERT INTO \(schema).subject_keys (subject, key, created_at) VALUES ($1, $2, $3) "
@@ -806,15 +693,10 @@ public actor PostgresCoordinationStore: CoordinationStore {
         -> ForgetResult
     {
         let schema = self.schema
-        let result = try transaction("forget a subject") { db in
+        let result = try await transaction("forget a subject") { db in
             // The intent row lock orders this with a flusher recording its intent.
             let intent = try db.query("SELECT snapshot_id FROM \(schema).flush_intent WHERE id = 1 FOR UPDATE")
-            guard intent.isEmpty else {
-                throw CoordinationError(
-                    .busy,
-                    "a flush is in progress (its events must be archived as recorded): run `archiver flush`, "
-                        + "then forget again")
-            }
+            try StoreRules.checkNoFlushInProgress(!intent.isEmpty)
             let now = String(StoreRecords.nowMicros())
             let had = try db.query(
                 "SELECT key IS NOT NULL FROM \(schema).subject_keys WHERE subject = $1 FOR UPDATE", [subject])
@@ -838,22 +720,16 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     public func pruneEvents(upTo position: Int64) async throws -> Int {
         let schema = self.schema
-        return try transaction("prune events") { db in
+        return try await transaction("prune events") { db in
             // The cursor row lock serialises pruning with flush completion.
             let cursor = try db.query("SELECT position FROM \(schema).flush_cursor WHERE id = 1 FOR UPDATE")
                 .int64(0, 0)
-            guard position <= cursor else {
-                throw CoordinationError(
-                    .invalidInput, "cannot prune up to position \(position): only \(cursor) is archived; flush first")
-            }
             let lowest = try db.query(
                 "SELECT name, position FROM \(schema).checkpoints ORDER BY position, name LIMIT 1 FOR SHARE")
-            if !lowest.isEmpty, lowest.int64(0, 1) < position {
-                throw CoordinationError(
-                    .invalidInput,
-                    "cannot prune up to position \(position): subscriber '\(lowest.string(0, 0))' is still at "
-                        + "\(lowest.int64(0, 1))")
-            }
+            try StoreRules.checkPrune(
+                upTo: position, flushCursor: cursor,
+                lowestCheckpoint: lowest.isEmpty
+                    ? nil : ConsumerCheckpoint(name: lowest.string(0, 0), position: lowest.int64(0, 1)))
             let deleted = try db.query("DELETE FROM \(schema).events WHERE position <= $1", [String(position)])
             try db.query(
                 "UPDATE \(schema).state SET value = greatest(value, $1) WHERE name = 'pruned_through'",
@@ -873,28 +749,16 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     // MARK: - Wake-ups
 
-    /// Polls the head (the positions sequence, one cheap query) every few ms until it passes `position`.
-    /// The append function does not NOTIFY: a notifying transaction takes a database-wide lock at commit,
-    /// which would serialise every append (migration 0002).
+    /// Waits on the waiter's own connection and thread (``PostgresEventWaiter``): appends and reads through
+    /// this store run meanwhile. Woken at once by this store's appends, by other stores' `NOTIFY`, and
+    /// otherwise by a poll every `options.waitPollSeconds`.
     public func waitForEvents(after position: Int64, timeoutSeconds: Double) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, timeoutSeconds) * 1000))
-        while true {
-            // The sequence moving is not enough: a rolled-back append leaves a position above every committed
-            // event, and waiters (flush --watch, subscriptions) would spin on it instead of waiting.
-            if try headPosition() > position, try hasCommittedEvent(after: position) { return }
-            if ContinuousClock.now >= deadline || Task.isCancelled { return }
-            try? await Task.sleep(for: .milliseconds(20))
+        _ = try db()
+        do {
+            try await waiter.wait(after: position, timeoutSeconds: timeoutSeconds)
+        } catch {
+            throw mapped(error, "wait for events")
         }
-    }
-}
-
-extension PostgresCoordinationStore {
-    /// True when a committed event lies above `position` (an index probe).
-    private func hasCommittedEvent(after position: Int64) throws -> Bool {
-        try run(
-            "look for new events", "SELECT EXISTS (SELECT 1 FROM \(schema).events WHERE position > $1)",
-            [String(position)], prepared: true
-        ).bool(0, 0)
     }
 }
 

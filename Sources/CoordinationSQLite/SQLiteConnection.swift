@@ -15,7 +15,11 @@ final class SQLiteConnection {
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            let systemErrno = db.map { sqlite3_system_errno($0) } ?? 0
             if let db { sqlite3_close_v2(db) }
+            if systemErrno == EACCES || rc & 0xFF == SQLITE_READONLY || rc & 0xFF == SQLITE_PERM {
+                throw StoreFailures.permissionDenied("cannot open SQLite database \(path)", detail: message)
+            }
             throw CoordinationError(
                 .connectionFailed, "cannot open SQLite database \(path): \(message); check the path and permissions")
         }
@@ -31,12 +35,12 @@ final class SQLiteConnection {
 
     /// Runs one or more statements without results (`sqlite3_exec`).
     func execute(_ sql: String) throws {
-        var error: UnsafeMutablePointer<CChar>?
-        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        var errorText: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorText)
         if rc != SQLITE_OK {
-            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
-            sqlite3_free(error)
-            throw Self.error(rc, message)
+            let message = errorText.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(errorText)
+            throw error(rc, message)
         }
     }
 
@@ -48,7 +52,7 @@ final class SQLiteConnection {
         }
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
-        guard rc == SQLITE_OK, let stmt else { throw Self.error(rc, String(cString: sqlite3_errmsg(handle))) }
+        guard rc == SQLITE_OK, let stmt else { throw error(rc) }
         let statement = SQLiteStatement(stmt, connection: self)
         statements[sql] = statement
         return statement
@@ -85,7 +89,17 @@ final class SQLiteConnection {
 
     var changes: Int { Int(sqlite3_changes(handle)) }
 
-    static func error(_ rc: Int32, _ message: String) -> CoordinationError {
+    /// The error for result code `rc` of the last call on this connection (its message by default).
+    func error(_ rc: Int32, _ message: String? = nil) -> CoordinationError {
+        Self.error(
+            rc, message ?? String(cString: sqlite3_errmsg(handle)), systemErrno: sqlite3_system_errno(handle),
+            path: path)
+    }
+
+    /// Maps a result code (and the errno of the failed system call, for I/O errors) to the store's error.
+    static func error(_ rc: Int32, _ message: String, systemErrno: Int32, path: String) -> CoordinationError {
+        let what = "cannot write the SQLite database \(path)"
+        let denied = systemErrno == EACCES || systemErrno == EROFS || systemErrno == EPERM
         switch rc & 0xFF {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return CoordinationError(
@@ -95,10 +109,15 @@ final class SQLiteConnection {
         case SQLITE_CONSTRAINT:
             return CoordinationError(.invalidInput, "constraint violated: \(message)")
         case SQLITE_FULL:
-            return CoordinationError(
-                .queryFailed, "the disk is full (\(message)); free space and retry: nothing was written")
-        case SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN:
-            return CoordinationError(.connectionFailed, "cannot write the SQLite database: \(message)")
+            return StoreFailures.diskFull(what, detail: message)
+        case SQLITE_IOERR where systemErrno == ENOSPC:
+            return StoreFailures.diskFull(what, detail: message)
+        case SQLITE_READONLY, SQLITE_PERM:
+            return StoreFailures.permissionDenied(what, detail: message)
+        case SQLITE_CANTOPEN where denied, SQLITE_IOERR where denied:
+            return StoreFailures.permissionDenied(what, detail: message)
+        case SQLITE_CANTOPEN:
+            return CoordinationError(.connectionFailed, "cannot open the SQLite database \(path): \(message)")
         case SQLITE_CORRUPT, SQLITE_NOTADB:
             return CoordinationError(.connectionFailed, "the SQLite file is corrupt or not a database: \(message)")
         default:
@@ -145,7 +164,7 @@ final class SQLiteStatement {
         switch rc {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
-        default: throw SQLiteConnection.error(rc, String(cString: sqlite3_errmsg(connection.handle)))
+        default: throw connection.error(rc)
         }
     }
 

@@ -56,8 +56,21 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     }
 
     private func db() throws -> SQLiteConnection {
-        guard let connection else { throw CoordinationError(.closed, "the store was closed") }
+        guard let connection else { throw StoreRules.closed() }
         return connection
+    }
+
+    /// Caps the database at `pages` pages (`PRAGMA max_page_count` on this connection): the next write that
+    /// needs a page fails as a full disk would. For tests of the disk-full path.
+    func limitPagesForTesting(_ pages: Int64) throws {
+        try db().execute("PRAGMA max_page_count = \(pages)")
+    }
+
+    /// The database's size in pages (`PRAGMA page_count`).
+    func pageCountForTesting() throws -> Int64 {
+        let select = try db().statement("PRAGMA page_count")
+        defer { select.reset() }
+        return try select.step() ? select.int64(0) : 0
     }
 
     public func close() async {
@@ -72,49 +85,9 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     public func migrate() async throws -> [MigrationRecord] {
         let db = try db()
         return try db.transaction {
-            try db.execute(
-                "CREATE TABLE IF NOT EXISTS archiver_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                    + "checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)")
-            var applied: [Int: (name: String, checksum: String)] = [:]
-            let select = try db.statement("SELECT version, name, checksum FROM archiver_migrations ORDER BY version")
-            while try select.step() { applied[Int(select.int64(0))] = (select.string(1), select.string(2)) }
-            let known = Dictionary(embeddedMigrations.map { ($0.version, $0) }, uniquingKeysWith: { a, _ in a })
-            for (version, record) in applied.sorted(by: { $0.key < $1.key }) {
-                guard let migration = known[version] else {
-                    throw CoordinationError(
-                        .migrationMismatch,
-                        "the database \(path) carries migration \(version) (\(record.name)), which this archiver does "
-                            + "not know: it was created by a newer version; upgrade archiver")
-                }
-                guard StoreRecords.migrationChecksum(migration.sql) == record.checksum else {
-                    throw CoordinationError(
-                        .migrationMismatch,
-                        "migration \(version) (\(record.name)) in \(path) differs from this archiver's (checksum "
-                            + "mismatch): the schema was altered by hand; restore the database or fix the migration")
-                }
-            }
-            var records: [MigrationRecord] = []
-            for migration in embeddedMigrations {
-                let checksum = StoreRecords.migrationChecksum(migration.sql)
-                if applied[migration.version] != nil {
-                    records.append(
-                        MigrationRecord(
-                            version: migration.version, name: migration.name, checksum: checksum, appliedNow: false))
-                    continue
-                }
-                try db.execute(migration.sql)
-                let insert = try db.statement(
-                    "INSERT INTO archiver_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)")
-                insert.bind(1, Int64(migration.version))
-                insert.bind(2, migration.name)
-                insert.bind(3, checksum)
-                insert.bind(4, StoreRecords.nowMicros())
-                try insert.step()
-                records.append(
-                    MigrationRecord(
-                        version: migration.version, name: migration.name, checksum: checksum, appliedNow: true))
-            }
-            return records
+            try MigrationRunner.run(
+                embeddedMigrations.map { EmbeddedMigration(version: $0.version, name: $0.name, sql: $0.sql) },
+                on: SQLiteMigrationLedger(db: db))
         }
     }
 
@@ -125,8 +98,8 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     }
 
     public func appendMultiple(_ requests: [AppendRequest], idempotencyKey: String?) async throws -> [AppendResult] {
-        let validated = try requests.map { try AppendValidation.validate($0, limits: options.limits) }
-        let key = idempotencyKey ?? (requests.count == 1 ? requests[0].idempotencyKey : nil)
+        let (validated, key) = try AppendValidation.validateCall(
+            requests, idempotencyKey: idempotencyKey, limits: options.limits)
         let db = try db()
         let results: [AppendResult] = try db.transaction {
             var requestHash = ""
@@ -136,12 +109,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
                 defer { lookup.reset() }
                 lookup.bind(1, key)
                 if try lookup.step() {
-                    guard lookup.string(0) == requestHash else {
-                        throw CoordinationError(
-                            .idempotencyConflict,
-                            "idempotency key '\(key)' was already used for a different request; use a new key for a "
-                                + "new request")
-                    }
+                    guard lookup.string(0) == requestHash else { throw StoreRules.idempotencyConflict(key: key) }
                     let stored = lookup.string(1)
                     let decoded = try AppendResult.decodeArray(json: stored)
                     return decoded.map {
@@ -224,9 +192,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let select = try db.statement("SELECT value FROM state WHERE name = ?")
         defer { select.reset() }
         select.bind(1, name)
-        guard try select.step() else {
-            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init` first")
-        }
+        guard try select.step() else { throw StoreRules.notInitialised() }
         return select.int64(0)
     }
 
@@ -261,15 +227,9 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         select.bind(2, max(1, fromVersion))
         select.bind(3, Int64(limit))
         let found = try events(select)
-        let wanted = max(1, fromVersion)
-        let current = try streamVersion(stream, db)
-        if found.first.map({ $0.version > wanted }) ?? (current >= wanted) {
-            throw CoordinationError(
-                .prunedRange,
-                "events of stream '\(stream)' from version \(wanted) were pruned from the hot store after archiving; "
-                    + "read them from the archive: archiver replay --to latest --stream '\(stream)' --exec 'cat'",
-                stream: stream)
-        }
+        try StoreRules.checkReadStream(
+            stream, from: max(1, fromVersion), firstFound: found.first?.version,
+            streamVersion: try streamVersion(stream, db))
         return found
     }
 
@@ -292,13 +252,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
 
     private func readAllStatement(after position: Int64, limit: Int) throws -> SQLiteStatement {
         let db = try db()
-        let pruned = try readState("pruned_through", db)
-        if position < pruned {
-            throw CoordinationError(
-                .prunedRange,
-                "events after position \(position) up to \(pruned) were pruned from the hot store after archiving; "
-                    + "read them from the archive (archiver replay, archiver lode cat)")
-        }
+        try StoreRules.checkReadAll(after: position, prunedThrough: try readState("pruned_through", db))
         let select = try db.statement(
             "SELECT \(Self.eventColumns) FROM events WHERE position > ? ORDER BY position LIMIT ?")
         select.bind(1, position)
@@ -365,9 +319,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let select = try db.statement(
             "SELECT position, chain_head, snapshot_id, archived_count FROM flush_cursor WHERE id = 1")
         defer { select.reset() }
-        guard try select.step() else {
-            throw CoordinationError(.queryFailed, "the store is not initialised: run `archiver init`")
-        }
+        guard try select.step() else { throw StoreRules.notInitialised() }
         return FlushCursor(
             position: select.int64(0), chainHead: select.string(1), snapshotID: select.string(2),
             archivedCount: select.int64(3))
@@ -395,20 +347,14 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let select = try db.statement("SELECT fencing_token FROM leases WHERE name = ?")
         defer { select.reset() }
         select.bind(1, AppendValidation.flushLeaseName)
-        guard try select.step(), select.int64(0) == token else {
-            throw CoordinationError(
-                .fenced, "this flusher's lease (token \(token)) was taken over by another flusher; stopping")
-        }
+        try StoreRules.checkFence(token, current: try select.step() ? select.int64(0) : nil)
     }
 
     public func recordFlushIntent(_ intent: FlushIntent) async throws {
         let db = try db()
         try db.transaction {
             try checkFence(intent.fencingToken, db)
-            if let pending = try intentRow(db) {
-                throw CoordinationError(
-                    .intentExists, "flush intent for snapshot \(pending.snapshotID) is still pending; finish it first")
-            }
+            try StoreRules.checkNoPendingIntent(try intentRow(db))
             let insert = try db.statement(
                 "INSERT INTO flush_intent (id, snapshot_id, first_position, last_position, event_count, chain_start, "
                     + "chain_head, parent_snapshot_id, cut_name, fencing_token) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -429,9 +375,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let db = try db()
         try db.transaction {
             try checkFence(intent.fencingToken, db)
-            guard let pending = try intentRow(db), pending.snapshotID == intent.snapshotID else {
-                throw CoordinationError(.fenced, "flush intent \(intent.snapshotID) is no longer pending")
-            }
+            try StoreRules.checkIntentPending(intent, pending: try intentRow(db))
             let update = try db.statement(
                 "UPDATE flush_cursor SET position = ?, chain_head = ?, snapshot_id = ?, "
                     + "archived_count = archived_count + ? WHERE id = 1")
@@ -459,21 +403,10 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let db = try db()
         let now = Date().timeIntervalSince1970
         return try db.transaction {
-            let current = try leaseRow(name, db)
-            let token: Int64
-            if let current {
-                if current.holder == holder && current.expiresAt > now {
-                    token = current.fencingToken
-                } else if current.expiresAt <= now {
-                    token = current.fencingToken + 1
-                } else {
-                    return nil
-                }
-            } else {
-                token = 1
-            }
-            try writeLease(Lease(name: name, holder: holder, fencingToken: token, expiresAt: now + ttlSeconds), db)
-            return Lease(name: name, holder: holder, fencingToken: token, expiresAt: now + ttlSeconds)
+            let lease = StoreRules.acquire(
+                name, current: try leaseRow(name, db), holder: holder, now: now, ttlSeconds: ttlSeconds)
+            if let lease { try writeLease(lease, db) }
+            return lease
         }
     }
 
@@ -485,10 +418,10 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         let db = try db()
         let now = Date().timeIntervalSince1970
         return try db.transaction {
-            guard let current = try leaseRow(name, db), current.holder == previousHolder else { return nil }
-            let lease = Lease(
-                name: name, holder: holder, fencingToken: current.fencingToken + 1, expiresAt: now + ttlSeconds)
-            try writeLease(lease, db)
+            let lease = StoreRules.takeOver(
+                name, current: try leaseRow(name, db), from: previousHolder, holder: holder, now: now,
+                ttlSeconds: ttlSeconds)
+            if let lease { try writeLease(lease, db) }
             return lease
         }
     }
@@ -636,12 +569,7 @@ public actor SQLiteCoordinationStore: CoordinationStore {
         // Overwrite freed pages, so the key's bytes do not linger in the database file.
         try db.execute("PRAGMA secure_delete = ON")
         let result: ForgetResult = try db.transaction {
-            if try intentRow(db) != nil {
-                throw CoordinationError(
-                    .busy,
-                    "a flush is in progress (its events must be archived as recorded): run `archiver flush`, "
-                        + "then forget again")
-            }
+            try StoreRules.checkNoFlushInProgress(try intentRow(db) != nil)
             let now = StoreRecords.nowMicros()
             let select = try db.statement("SELECT key FROM subject_keys WHERE subject = ?")
             select.bind(1, subject)
@@ -678,18 +606,11 @@ public actor SQLiteCoordinationStore: CoordinationStore {
     public func pruneEvents(upTo position: Int64) async throws -> Int {
         let db = try db()
         let deleted: Int = try db.transaction {
-            let cursor = try flushCursorRow(db).position
-            guard position <= cursor else {
-                throw CoordinationError(
-                    .invalidInput, "cannot prune up to position \(position): only \(cursor) is archived; flush first")
-            }
-            let lowest = try db.statement("SELECT name, min(position) FROM checkpoints")
-            if try lowest.step(), !lowest.isNull(1), lowest.int64(1) < position {
-                throw CoordinationError(
-                    .invalidInput,
-                    "cannot prune up to position \(position): subscriber '\(lowest.string(0))' is still at "
-                        + "\(lowest.int64(1))")
-            }
+            let lowest = try db.statement("SELECT name, position FROM checkpoints ORDER BY position, name LIMIT 1")
+            let checkpoint =
+                try lowest.step() ? ConsumerCheckpoint(name: lowest.string(0), position: lowest.int64(1)) : nil
+            try StoreRules.checkPrune(
+                upTo: position, flushCursor: try flushCursorRow(db).position, lowestCheckpoint: checkpoint)
             // The head survives its events: positions are never handed out twice.
             try writeState("head", try headPosition(db), db)
             let delete = try db.statement("DELETE FROM events WHERE position <= ?")

@@ -10,8 +10,10 @@ import LodeS3
 /// Turns errors into one line on stderr (what went wrong and the fix) and a documented exit status.
 ///
 /// Exit statuses: 0 ok; 1 failure; 2 wrong expected version or idempotency conflict; 3 another flusher
-/// (or compactor) holds the lease; 4 unknown cut point or empty archive; 10 the archive was tampered with; 11 an object
-/// is missing or unreadable; 12 a signature key is missing or untrusted; 64 bad command-line usage or configuration.
+/// (or compactor) holds the lease; 4 unknown cut point or empty archive; 5 the coordination store's disk is full
+/// (ENOSPC), it may not be written (EACCES, read-only) or its server is out of resources; 10 the archive was
+/// tampered with; 11 an object is missing or unreadable; 12 a signature key is missing or untrusted; 64 bad
+/// command-line usage or configuration.
 enum CLIErrors {
     static func reporting(_ body: () async throws -> Void) async throws {
         do {
@@ -45,6 +47,7 @@ enum CLIErrors {
             switch e.code {
             case .wrongExpectedVersion, .idempotencyConflict: return (e.message, 2)
             case .fenced, .leaseHeld: return (e.message, 3)
+            case .storageFull, .permissionDenied, .resourcesExhausted: return (e.message, 5)
             default: return (e.message, 1)
             }
         case let e as LodeError:

@@ -250,9 +250,14 @@ struct ReadCommand: AsyncParsableCommand {
         commandName: "read",
         abstract: "Read events from the coordination store as JSON lines.",
         discussion: """
+            With --follow, keeps printing new events as they are appended (until interrupted). With --consumer NAME,
+            starts after NAME's checkpoint and stores the position of the last event printed after each page, so
+            the next run resumes there; prune never deletes events above a consumer's checkpoint.
+
             Examples:
               archiver read --stream account-42
               archiver read --all --after 1000 --limit 100
+              archiver read --all --follow --consumer billing | ./billing-projector
             """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -269,40 +274,79 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --all: read events after this position.", valueName: "position"))
     var after: Int64 = 0
 
-    @Option(help: ArgumentHelp("At most this many events.", valueName: "n"))
-    var limit: Int = 1_000
+    @Option(help: ArgumentHelp("At most this many events (default 1000; no limit with --follow).", valueName: "n"))
+    var limit: Int?
+
+    @Flag(help: "With --all: wait for new events and print them as they arrive, until interrupted.")
+    var follow = false
+
+    @Option(
+        help: ArgumentHelp(
+            "With --all: resume after this consumer's checkpoint and record it after each page printed.",
+            valueName: "name"))
+    var consumer: String?
+
+    func validate() throws {
+        guard (stream != nil) != all else { throw ValidationError("pass exactly one of --stream S or --all") }
+        if stream != nil, follow || consumer != nil {
+            throw ValidationError("--follow and --consumer read the global order: use them with --all")
+        }
+        if let consumer, consumer.isEmpty || consumer.utf8.count > 255 {
+            throw ValidationError("--consumer must be 1 to 255 bytes")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
 
     func run() async throws {
         try await CLIErrors.reporting {
-            guard (stream != nil) != all else { throw ValidationError("pass exactly one of --stream S or --all") }
             let store = try await storeOptions.openStore()
-            var out: [UInt8] = []
-            var remaining = limit
             if let stream {
-                var version = from
-                while remaining > 0 {
-                    let page = try await store.readStream(stream, fromVersion: version, limit: min(remaining, 10_000))
-                    for e in page { Self.write(e, to: &out) }
-                    remaining -= page.count
-                    if page.count < min(remaining + page.count, 10_000) || page.isEmpty { break }
-                    version = page.last!.version + 1
-                    FileHandle.standardOutput.write(Data(out))
-                    out.removeAll(keepingCapacity: true)
-                }
+                try await readStream(stream, from: store)
             } else {
-                var position = after
-                while remaining > 0 {
-                    let page = try await store.readAll(after: position, limit: min(remaining, 10_000))
-                    for e in page { Self.write(e, to: &out) }
-                    remaining -= page.count
-                    guard let last = page.last else { break }
-                    position = last.position
-                    FileHandle.standardOutput.write(Data(out))
-                    out.removeAll(keepingCapacity: true)
-                }
+                try await readAll(from: store)
             }
-            FileHandle.standardOutput.write(Data(out))
             await store.close()
+        }
+    }
+
+    private func readStream(_ stream: String, from store: any CoordinationStore) async throws {
+        var out: [UInt8] = []
+        var remaining = limit ?? 1_000
+        var version = from
+        while remaining > 0 {
+            let page = try await store.readStream(stream, fromVersion: version, limit: min(remaining, 10_000))
+            for e in page { Self.write(e, to: &out) }
+            remaining -= page.count
+            if page.count < min(remaining + page.count, 10_000) || page.isEmpty { break }
+            version = page.last!.version + 1
+            FileHandle.standardOutput.write(Data(out))
+            out.removeAll(keepingCapacity: true)
+        }
+        FileHandle.standardOutput.write(Data(out))
+    }
+
+    /// Pages through the global order; each page is written before the consumer's checkpoint moves past it,
+    /// so a crash prints an event again rather than skipping it.
+    private func readAll(from store: any CoordinationStore) async throws {
+        var position = after
+        if let consumer, let stored = try await store.checkpoints().first(where: { $0.name == consumer }) {
+            position = stored.position
+        }
+        var remaining = limit ?? (follow ? Int.max : 1_000)
+        var out: [UInt8] = []
+        while remaining > 0 {
+            let page = try await store.readAll(after: position, limit: min(remaining, 10_000))
+            guard let last = page.last else {
+                if !follow { break }
+                try await store.waitForEvents(after: position, timeoutSeconds: 30)
+                continue
+            }
+            for e in page { Self.write(e, to: &out) }
+            FileHandle.standardOutput.write(Data(out))
+            out.removeAll(keepingCapacity: true)
+            remaining -= page.count
+            position = last.position
+            if let consumer { try await store.setCheckpoint(consumer, position: position) }
         }
     }
 
