@@ -279,17 +279,38 @@ public struct FileStore: ObjectStore {
         }
     }
 
+    /// Opens an existing object for reading. Only regular files are objects: a FIFO, socket or device at a key
+    /// is refused from its `stat`, before any `open` (opening a FIFO for read blocks until a writer appears, so
+    /// `verify` or `restore` would hang forever).
     private func openExisting(_ path: String, key: String) throws -> Int32 {
+        guard let info = try POSIX.statIfExists(path), !POSIX.isDirectory(info) else { throw LodeError.notFound(key) }
+        guard POSIX.isRegularFile(info) else { throw Self.notRegular(key, path: path, mode: info.st_mode) }
         do {
-            let fd = try POSIX.open(path, O_RDONLY)
-            if POSIX.isDirectory(try POSIX.fstat(fd, path: path)) {
+            // O_NONBLOCK: should the file be swapped for a FIFO after the stat, the open still returns.
+            let fd = try POSIX.open(path, O_RDONLY | O_NONBLOCK)
+            let opened = try POSIX.fstat(fd, path: path)
+            guard POSIX.isRegularFile(opened) else {
                 POSIX.close(fd)
-                throw LodeError.notFound(key)
+                throw Self.notRegular(key, path: path, mode: opened.st_mode)
             }
             return fd
         } catch let failure as POSIX.Failure where failure.errno == ENOENT || failure.errno == ENOTDIR {
             throw LodeError.notFound(key)
         }
+    }
+
+    private static func notRegular(_ key: String, path: String, mode: mode_t) -> LodeError {
+        let kind: String
+        switch mode & S_IFMT {
+        case S_IFIFO: kind = "a FIFO (named pipe)"
+        case S_IFSOCK: kind = "a socket"
+        case S_IFCHR, S_IFBLK: kind = "a device"
+        default: kind = "not a regular file"
+        }
+        return LodeError(
+            .corruptData,
+            "object '\(key)' is \(kind), not a regular file ('\(path)'); objects are regular files only: replace "
+                + "it with the original object from a replica or backup", key: key)
     }
 
     private func copy(from source: Int32, sourcePath: String, to target: Int32, targetPath: String) throws {
