@@ -145,13 +145,18 @@ public struct FileStore: ObjectStore {
     }
 
     public func list(prefix: String) async throws -> [ObjectInfo] {
+        try await list(prefix: prefix, startAfter: "")
+    }
+
+    /// Directories whose keys all sort before `startAfter` are not entered.
+    public func list(prefix: String, startAfter: String) async throws -> [ObjectInfo] {
         try ObjectKey.validatePrefix(prefix)
         // Walk the deepest directory the prefix names completely, then filter by the plain string prefix.
         var directoryKey = ""
         if let slash = prefix.lastIndex(of: "/") { directoryKey = String(prefix[...slash]) }
         var found: [ObjectInfo] = []
         do {
-            try walk(directoryKey: directoryKey, prefix: prefix, into: &found)
+            try walk(directoryKey: directoryKey, prefix: prefix, startAfter: startAfter, into: &found)
         } catch {
             throw LodeError(error, key: nil)
         }
@@ -337,7 +342,9 @@ public struct FileStore: ObjectStore {
         }
     }
 
-    private func walk(directoryKey: String, prefix: String, into found: inout [ObjectInfo]) throws {
+    private func walk(
+        directoryKey: String, prefix: String, startAfter: String, into found: inout [ObjectInfo]
+    ) throws {
         let directoryPath = directoryKey.isEmpty ? root : root + "/" + directoryKey.dropLast()
         guard let dir = opendir(directoryPath) else {
             if errno == ENOENT || errno == ENOTDIR { return }
@@ -362,13 +369,19 @@ public struct FileStore: ObjectStore {
             if isLink, fstatat(dirFD, name, &info, 0) != 0 || POSIX.isDirectory(info) { continue }
             if POSIX.isDirectory(info) {
                 let childKey = key + "/"
-                if childKey.hasPrefix(prefix) || prefix.hasPrefix(childKey) { subdirectories.append(childKey) }
-            } else if POSIX.isRegularFile(info), key.hasPrefix(prefix), !ObjectKey.isTemporaryName(name) {
+                // Every key under `childKey` starts with it: all sort before `startAfter` unless it is a prefix.
+                let allBefore = ObjectKey.byteOrder(childKey, startAfter) && !startAfter.hasPrefix(childKey)
+                if (childKey.hasPrefix(prefix) || prefix.hasPrefix(childKey)) && !allBefore {
+                    subdirectories.append(childKey)
+                }
+            } else if POSIX.isRegularFile(info), key.hasPrefix(prefix), !ObjectKey.isTemporaryName(name),
+                ObjectKey.byteOrder(startAfter, key)
+            {
                 found.append(ObjectInfo(key: key, size: Int64(info.st_size)))
             }
         }
         for child in subdirectories {
-            try walk(directoryKey: child, prefix: prefix, into: &found)
+            try walk(directoryKey: child, prefix: prefix, startAfter: startAfter, into: &found)
         }
     }
 }
