@@ -123,8 +123,8 @@ extension Flusher {
         return try await events.commit(
             snapshotID: intent.snapshotID, files: files, rowCount: intent.eventCount,
             metadata: metadata.mapValues { JSONValue.string($0) },
-            minTimestamp: ArchiveTime.rfc3339Micros(batch.minRecordedAt),
-            maxTimestamp: ArchiveTime.rfc3339Micros(batch.maxRecordedAt),
+            minTimestamp: ArchiveTime.rfc3339Trimmed(batch.minRecordedAt),
+            maxTimestamp: ArchiveTime.rfc3339Trimmed(batch.maxRecordedAt),
             partitionPaths: batch.files.map { LodeLayout.partitionPath($0.partition) }.filter { !$0.isEmpty },
             expectedParent: intent.parentSnapshotID)
     }

@@ -63,14 +63,16 @@ public struct Flusher: Sendable {
     private func pass(
         holding lease: Lease, started: ContinuousClock.Instant, progress: (@Sendable (FlushProgress) -> Void)?
     ) async throws -> FlushSummary {
-        try archive.checkSettingsMatchArchive(await archive.events.head())
+        let pending = try await store.pendingFlushIntent()
+        let notes = try await preflight(pending: pending)
         // The backlog by positions, for progress: the store's full status counts every event (a scan of the
         // whole table on PostgreSQL, 0.14 s at 1M events, before the first page could be read).
         let backlog = max(0, try await store.safeHighWaterMark() - store.flushCursor().position)
         var ledger = PassLedger { events in
             progress?(FlushProgress(events: events, backlog: backlog, seconds: Self.seconds(since: started)))
         }
-        if let pending = try await store.pendingFlushIntent() {
+        ledger.summary.notes = notes
+        if let pending {
             let intent = pending.fencingToken == lease.fencingToken ? pending : try await adopt(pending, lease: lease)
             let batch = try await encode(range: intent)
             try await publishAndComplete(batch, intent: intent, summary: &ledger.summary, catalog: &ledger.catalog)
