@@ -13,7 +13,9 @@ public enum CutName {
         if name.trimmingWhitespace.isEmpty {
             throw ArchiverError(.invalidArgument, "a cut point name must not be empty; \(example)")
         }
-        if name.trimmingWhitespace != name || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if name.trimmingWhitespace != name
+            || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        {
             throw ArchiverError(
                 .invalidArgument,
                 "cut point name '\(name)' has leading or trailing whitespace or control characters; \(example)")

@@ -179,7 +179,9 @@ extension Archive {
     /// A warning when the `latest` pointer is behind the chain: the head used is the chain's, which readers that
     /// believe the pointer (Go Lode) would not see.
     static func headWarnings(_ resolution: HeadResolution) -> [String] {
-        guard resolution.pointerIsBehind, let pointer = resolution.pointer, let head = resolution.head else { return [] }
+        guard resolution.pointerIsBehind, let pointer = resolution.pointer, let head = resolution.head else {
+            return []
+        }
         return [
             "WARNING: the archive's latest pointer names snapshot \(pointer), but the chain continues to snapshot "
                 + "\(head.snapshotID): the pointer was rolled back (tampering?); using the chain's head "

@@ -41,10 +41,12 @@ extension Flusher {
         } else if !cursor.snapshotID.isEmpty, (try? await archive.events.manifest(cursor.snapshotID)) == nil {
             archiveFact = "this archive does not hold that snapshot (its head is \(headID))"
         } else {
-            archiveFact = "this archive's head is snapshot \(headID), past the cursor (another store flushes into it, "
+            archiveFact =
+                "this archive's head is snapshot \(headID), past the cursor (another store flushes into it, "
                 + "or the store was restored from an older backup)"
         }
         throw ArchiverError(
-            .invalidArgument, "\(storeFact), but \(archiveFact): the store and the archive do not belong together; \(fix)")
+            .invalidArgument,
+            "\(storeFact), but \(archiveFact): the store and the archive do not belong together; \(fix)")
     }
 }

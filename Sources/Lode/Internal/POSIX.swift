@@ -137,7 +137,8 @@ extension POSIX.Failure {
     /// One line naming what failed, where, the errno's meaning and, for the errors an operator can fix, the fix:
     /// the CLI prints only this line, so "write failed" alone would hide a full disk.
     var explanation: String {
-        let acting = call == "write" || call == "fsync" || call == "link" || call == "rename" ? "writing" : "in \(call) of"
+        let acting =
+            call == "write" || call == "fsync" || call == "link" || call == "rename" ? "writing" : "in \(call) of"
         switch errno {
         case ENOSPC:
             return "no space left on device (ENOSPC) \(acting) '\(path)'; free space and retry (objects are "

@@ -33,7 +33,8 @@ import Testing
             snapshotID: example.snapshotID, files: example.files, rowCount: 2, metadata: example.metadata,
             minTimestamp: "2025-12-31T23:59:58.500000Z", maxTimestamp: "2025-12-31T23:59:59.250000Z",
             expectedParent: parent)
-        var stored = String(decoding: try await store.get(dataset.manifestKey(snapshotID: example.snapshotID)), as: UTF8.self)
+        var stored = String(
+            decoding: try await store.get(dataset.manifestKey(snapshotID: example.snapshotID)), as: UTF8.self)
         stored = stored.replacingOccurrences(
             of: "\"created_at\": \"\(committed.createdAt)\"", with: "\"created_at\": \"2026-01-01T00:00:00.130002Z\"")
         #expect(stored == ManifestSerializerTests.workedExample)
