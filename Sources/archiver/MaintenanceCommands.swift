@@ -102,6 +102,7 @@ struct RestoreCommand: AsyncParsableCommand {
         try await CLIErrors.reporting {
             let archive = try await ArchiveOpener.open(archiveOptions)
             let plan = try await archive.plan(to: CutSelector(parsing: to))
+            for note in plan.planning.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             let targetOptions = try StoreOptions.parse(["--store", into])
             let target = try await targetOptions.openStore(create: true)
             do {

@@ -1,6 +1,7 @@
 import ArchiveFormat
 import ArchiverCore
 import ArgumentParser
+import Coordination
 import Foundation
 import LodeS3
 
@@ -13,6 +14,12 @@ struct VerifyCommand: AsyncParsableCommand {
             across segments and snapshots, the manifest chain (each manifest commits to its parent's bytes), \
             and looks for forks and orphaned objects.
 
+            With a coordination store (--store, ARCHIVER_STORE, or ./archiver.db when it exists), its flush \
+            cursor is cross-checked: a cursor past the archive's head or naming a snapshot the archive does not \
+            hold is reported. A `latest` pointer behind the chain is reported as tampering; --repair moves it to \
+            the head and rewrites missing hive partition copies of manifests (both are derived from the committed \
+            manifests; nothing committed is rewritten).
+
             Exit status: 0 intact (orphans are reported but allowed); 10 tampered; 11 missing or unreadable \
             objects; 12 untrusted or missing signature keys; 4 unknown cut point or empty archive.
 
@@ -24,6 +31,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @OptionGroup var archiveOptions: ArchiveOptions
     @OptionGroup var signing: SigningOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(
         help: ArgumentHelp("Also check these published anchors (a file of `archiver anchor` lines).", valueName: "file")
@@ -42,12 +50,15 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(help: "Print nothing but problems.")
     var quiet = false
 
+    @Flag(help: "Rewrite a latest pointer behind the chain and missing partition copies from the manifests.")
+    var repair = false
+
     func run() async throws {
         try await CLIErrors.reporting {
             var archive = try await ArchiveOpener.open(archiveOptions)
             try signing.apply(to: &archive)
             let reporter = ProgressReporter(label: "verify", quiet: quiet)
-            let verifier = Verifier(archive: archive)
+            let verifier = Verifier(archive: archive, repairs: repair)
             var report = try await verifier.run(
                 from: from.map(CutSelector.init(parsing:)), to: CutSelector(parsing: cut)
             ) {
@@ -61,6 +72,10 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
                 try await verifier.check(anchors: try Anchor.parse(text, file: anchor), into: &report)
             }
+            if let cursor = try await configuredStoreCursor() {
+                try await verifier.check(cursor: cursor, storeName: storeOptions.displayLocation, into: &report)
+            }
+            for repaired in report.repaired { print("repaired: \(repaired)") }
             for problem in report.problems {
                 FileHandle.standardError.write(Data("\(problem)\n".utf8))
             }
@@ -80,6 +95,16 @@ struct VerifyCommand: AsyncParsableCommand {
             if kinds.contains(.unreadable) { throw ExitCode(11) }
             throw ExitCode(12)
         }
+    }
+}
+
+extension VerifyCommand {
+    /// The flush cursor of the coordination store, when one is configured (`--store`, `ARCHIVER_STORE`, the
+    /// configuration file) or the default `./archiver.db` exists; nil otherwise.
+    func configuredStoreCursor() async throws -> FlushCursor? {
+        let configured = storeOptions.store != nil || CLIConfig.value("store") != nil
+        guard configured || FileManager.default.fileExists(atPath: storeOptions.location) else { return nil }
+        return try await storeOptions.withStore { try await $0.flushCursor() }
     }
 }
 

@@ -151,10 +151,14 @@ extension Archive {
     }
 
     func resolvePlan(to selector: CutSelector, source: CutPointSource) async throws -> ReadPlan {
-        var notes: [String] = []
+        let resolution = try await events.resolveHead()
+        var notes = Self.headWarnings(resolution)
         if source == .catalog {
             do {
-                if let plan = try await planFromCatalog(selector) { return plan }
+                if var plan = try await planFromCatalog(selector, head: resolution.head) {
+                    plan.planning.notes = notes + plan.planning.notes
+                    return plan
+                }
             } catch let error as ArchiverError where error.code == .unknownCut || error.code == .emptyArchive {
                 throw error
             } catch {
@@ -164,19 +168,33 @@ extension Archive {
                         + "catalog rebuild` writes a fresh one)")
             }
         }
-        let manifests = try await events.history()
+        var manifests: [Manifest] = []
+        if let head = resolution.head { manifests = try await events.history(upTo: head.snapshotID) }
         var plan = try plan(to: selector, in: try Self.cutPoints(manifests))
         plan.planning.manifestsRead = manifests.count
         plan.planning.notes = notes
         return plan
     }
 
+    /// A warning when the `latest` pointer is behind the chain: the head used is the chain's, which readers that
+    /// believe the pointer (Go Lode) would not see.
+    static func headWarnings(_ resolution: HeadResolution) -> [String] {
+        guard resolution.pointerIsBehind, let pointer = resolution.pointer, let head = resolution.head else {
+            return []
+        }
+        return [
+            "WARNING: the archive's latest pointer names snapshot \(pointer), but the chain continues to snapshot "
+                + "\(head.snapshotID): the pointer was rolled back (tampering?); using the chain's head "
+                + "\(head.snapshotID). `archiver verify` reports it, `archiver verify --repair` fixes it"
+        ]
+    }
+
     /// The plan from the newest catalog checkpoint and the manifests after it; nil when there is no checkpoint
     /// (or nothing archived). Throws `.unknownCut` for a selector that names nothing, other errors when the
     /// checkpoint cannot be used.
-    func planFromCatalog(_ selector: CutSelector) async throws -> ReadPlan? {
+    func planFromCatalog(_ selector: CutSelector, head: Manifest?) async throws -> ReadPlan? {
         let catalog = try ArchiveCatalog(archive: self)
-        guard let checkpoint = try await catalog.latest(), let head = try await events.head() else { return nil }
+        guard let head, let checkpoint = try await catalog.latest() else { return nil }
         // The manifests after the checkpoint, newest first: parent links from the head back to its last snapshot.
         var after: [Manifest] = []
         if head.snapshotID != checkpoint.throughSnapshotID {

@@ -34,17 +34,26 @@ public struct FileSelector: Sendable, Hashable {
         let filters = cut.facts.parsedStreamFilters(fileCount: files.count)
         return files.indices.filter { index in
             let category = Self.category(inPath: files[index].path)
-            if let category, !categories.isEmpty, !categories.contains(category) { return false }
+            if let category, !categories.isEmpty,
+                !categories.contains(where: { ArchivePartitioning.partitionValue(category, names: $0) })
+            {
+                return false
+            }
             guard !streams.isEmpty else { return true }
             return streams.contains { stream in
-                if let category, ArchivePartitioning.category(of: stream) != category { return false }
+                if let category,
+                    !ArchivePartitioning.partitionValue(category, names: ArchivePartitioning.category(of: stream))
+                {
+                    return false
+                }
                 guard let filter = filters?[index] else { return true }
                 return filter.mayContain(stream)
             }
         }
     }
 
-    /// The `category=` hive value in a data file's key (percent-decoded), or nil.
+    /// The `category=` hive value in a data file's key (percent-decoded), or nil. A long category is stored
+    /// bounded (``ArchivePartitioning/boundedValue(_:)``): compare with ``ArchivePartitioning/partitionValue(_:names:)``.
     static func category(inPath path: String) -> String? {
         guard let range = path.range(of: "/category=") else { return nil }
         let rest = path[range.upperBound...]

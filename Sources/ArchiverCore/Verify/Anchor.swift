@@ -74,13 +74,16 @@ extension Verifier {
     public func check(anchors: [Anchor], into report: inout VerificationReport) async throws {
         let cuts = try await archive.cutPoints()
         let byID = Dictionary(cuts.map { ($0.snapshotID, $0) }, uniquingKeysWith: { a, _ in a })
+        let headPosition = cuts.last?.facts.lastPosition ?? 0
         for anchor in anchors {
             let location = "anchor for snapshot \(anchor.snapshotID)"
             guard let cut = byID[anchor.snapshotID] else {
-                report.problems.append(
-                    VerificationProblem(
-                        kind: .tampered, location: location,
-                        message: "the anchored snapshot is not in the archive's history: history was rewritten"))
+                let why =
+                    anchor.lastPosition > headPosition
+                    ? "the anchor (through position \(anchor.lastPosition)) is newer than the archive's head (through "
+                        + "position \(headPosition)): snapshots after the head were removed or hidden"
+                    : "the anchored snapshot is not in the archive's history: history was rewritten"
+                report.problems.append(VerificationProblem(kind: .tampered, location: location, message: why))
                 continue
             }
             let sha = try? await archive.manifestSHA256(snapshotID: cut.snapshotID)

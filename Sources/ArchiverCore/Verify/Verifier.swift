@@ -33,6 +33,9 @@ public struct VerificationReport: Sendable {
     public var lastPosition: Int64 = 0
     public var headSnapshotID = ""
     public var problems: [VerificationProblem] = []
+    /// What was rewritten from the committed manifests (with ``Verifier/repairs``): a pointer left behind the
+    /// chain, missing hive partition copies.
+    public var repaired: [String] = []
     public var seconds: Double = 0
 
     /// No problem other than orphans.
@@ -48,9 +51,13 @@ public struct VerificationReport: Sendable {
 /// ```
 public struct Verifier: Sendable {
     public let archive: Archive
+    /// Rewrite what is derived from the committed manifests and found wrong (a `latest` pointer behind the
+    /// chain, missing hive partition copies) instead of reporting it. Nothing committed is ever rewritten.
+    public var repairs: Bool
 
-    public init(archive: Archive) {
+    public init(archive: Archive, repairs: Bool = false) {
         self.archive = archive
+        self.repairs = repairs
     }
 
     /// Verifies the chain up to `cut` (default: the head).
@@ -164,7 +171,9 @@ public struct Verifier: Sendable {
             expectedStart = cut.facts.chainHead
             progress?(report.events, Flusher.seconds(since: started))
         }
+        try await checkPartitionCopies(&report, cuts: cuts)
         if selector == .latest && start == nil {
+            try await checkPointer(&report)
             try await findOrphans(&report, active: plan.generation)
             report.problems += try await ArchiveCatalog(archive: archive).problems(against: cuts)
         }

@@ -36,17 +36,46 @@ extension LodeDataset {
                 + "'\(manifestKey(snapshotID: snapshotID))')", key: manifestKey(snapshotID: snapshotID))
     }
 
-    /// The head snapshot (§4.5): the pointer's snapshot when its manifest exists, otherwise the manifest with the
-    /// largest snapshot ID as a byte string; `nil` for a dataset without snapshots. Never writes the pointer.
-    /// - Throws: ``LodeError/Code/corruptManifest`` / ``LodeError/Code/manifestInvalid`` when the chosen
-    ///   manifest is damaged: it is reported, never skipped.
+    /// The head snapshot: the newest snapshot on the chain through the `latest` pointer's snapshot. The pointer is
+    /// a hint (§4.5): when snapshots that descend from the one it names exist (a pointer rolled back, or left
+    /// behind by a writer without CAS), the head is the last of them, so no committed snapshot is hidden. Without a
+    /// usable pointer, the manifest with the largest snapshot ID as a byte string. `nil` for a dataset without
+    /// snapshots. Never writes the pointer; ``resolveHead()`` also says whether the pointer agrees.
+    /// - Throws: ``LodeError/Code/forkDetected`` when two snapshots after the pointer's name the same parent;
+    ///   ``LodeError/Code/corruptManifest`` / ``LodeError/Code/manifestInvalid`` when a manifest read is damaged:
+    ///   it is reported, never skipped.
     public func head() async throws -> Manifest? {
-        if let pointer = try await latestPointer(), (try? LodeLayout.validateSnapshotIDForReading(pointer)) != nil,
-            let manifest = try await loadManifest(snapshotID: pointer, key: manifestKey(snapshotID: pointer))
-        {
-            return manifest
+        try await resolveHead().head
+    }
+
+    /// The head (see ``head()``) and what the `latest` pointer says about it.
+    public func resolveHead() async throws -> HeadResolution {
+        let pointer = try await latestPointer()
+        guard let pointer, (try? LodeLayout.validateSnapshotIDForReading(pointer)) != nil,
+            let named = try await loadManifest(snapshotID: pointer, key: manifestKey(snapshotID: pointer))
+        else {
+            return HeadResolution(head: try await latestByScan(), pointer: pointer, pointerIsBehind: false)
         }
-        return try await latestByScan()
+        // Snapshot IDs grow with each commit (§4.7 step 1), so a descendant of the pointer's snapshot has a larger
+        // ID: one listing from the pointer's snapshot on, and only those manifests are read (none, usually).
+        let newer = try await manifestKeys(after: pointer)
+        guard !newer.isEmpty else { return HeadResolution(head: named, pointer: pointer, pointerIsBehind: false) }
+        var children: [String: [Manifest]] = [:]
+        for manifest in try await loadManifests(newer.sorted { ObjectKey.byteOrder($0.snapshot, $1.snapshot) }) {
+            if let parent = manifest.parent { children[parent, default: []].append(manifest) }
+        }
+        var head = named
+        while let next = children[head.snapshotID] {
+            guard next.count == 1 else {
+                throw LodeError(
+                    .forkDetected,
+                    "dataset '\(id)' is forked: snapshots \(next.map(\.snapshotID).joined(separator: ", ")) all name "
+                        + "parent '\(head.snapshotID)'; choose a branch explicitly (history is not linear)",
+                    key: manifestKey(snapshotID: head.snapshotID))
+            }
+            head = next[0]
+        }
+        return HeadResolution(head: head, pointer: pointer, pointerIsBehind: head.snapshotID != pointer)
     }
 
     /// Every snapshot's manifest (one per snapshot ID; for hive the canonical copy where present), sorted by
@@ -104,6 +133,19 @@ extension LodeDataset {
             keys[parsed.snapshot] = parsed
         }
         return keys
+    }
+
+    /// Canonical manifest keys of the snapshots whose IDs sort after `snapshotID`, found by one listing that
+    /// starts at that snapshot's directory.
+    func manifestKeys(after snapshotID: String) async throws -> [LodeLayout.ManifestKey] {
+        let directory = layout.snapshotDirectory(dataset: id, snapshot: snapshotID)
+        let prefix = String(directory.dropLast(snapshotID.count))
+        return try await store.list(prefix: prefix, startAfter: directory).compactMap { object in
+            guard let parsed = layout.parseManifestKey(object.key), parsed.dataset == id, parsed.partition.isEmpty,
+                ObjectKey.byteOrder(snapshotID, parsed.snapshot)
+            else { return nil }
+            return parsed
+        }
     }
 
     func latestByScan() async throws -> Manifest? {
@@ -171,6 +213,17 @@ extension LodeDataset {
         while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
         return String(scalars)
     }
+}
+
+/// A dataset's head and what its `latest` pointer says, from ``LodeDataset/resolveHead()``.
+public struct HeadResolution: Sendable {
+    /// The newest snapshot on the chain; nil for a dataset without snapshots.
+    public var head: Manifest?
+    /// The pointer's trimmed content; nil when it is missing or empty.
+    public var pointer: String?
+    /// True when the pointer names a committed snapshot that later committed snapshots descend from: it was
+    /// rolled back (or left behind), and a reader that believed it would miss those snapshots.
+    public var pointerIsBehind: Bool
 }
 
 /// The shape of a dataset's parent links: the chain to a head, forks, missing parents, cycles and snapshots

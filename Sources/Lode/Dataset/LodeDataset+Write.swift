@@ -118,7 +118,8 @@ extension LodeDataset {
     /// ```
     /// - Parameters:
     ///   - files: the snapshot's objects (sorted by path here).
-    ///   - minTimestamp, maxTimestamp: RFC 3339, when known.
+    ///   - minTimestamp, maxTimestamp: RFC 3339, when known; written in Go's `time.Time` JSON form (fraction
+    ///     trimmed, ``LodeTimestamp/goJSONForm(_:)``), so Go and Swift manifests of the same facts are identical.
     ///   - partitionPaths: hive only: the encoded partition paths (`day=2026-01-01`) of the files.
     ///   - expectedParent: when given, the resolved parent must be this snapshot (`""` = no parent: the first
     ///     snapshot), else ``LodeError/Code/snapshotConflict``.
@@ -142,7 +143,14 @@ extension LodeDataset {
                 .pathExists, "snapshot '\(snapshotID)' is already committed ('\(canonicalKey)' exists)",
                 key: canonicalKey)
         }
-        let (parent, expectedPointer) = try await resolveParent(committing: snapshotID)
+        var (parent, expectedPointer) = try await resolveParent(committing: snapshotID)
+        if let expectedParent, let resolved = parent, resolved != expectedParent,
+            try await descends(expectedParent, from: resolved)
+        {
+            // The pointer was left behind the chain (rolled back): the expected parent is the real head. The CAS
+            // below moves the pointer from its stale value to this commit, as any commit moves it.
+            parent = expectedParent
+        }
         if let expectedParent, (parent ?? "") != expectedParent {
             throw LodeError(
                 .snapshotConflict,
@@ -153,7 +161,8 @@ extension LodeDataset {
         let manifest = Manifest(
             datasetID: id, snapshotID: snapshotID, createdAt: LodeTimestamp.now().rfc3339, metadata: metadata,
             files: files.sorted { ObjectKey.byteOrder($0.path, $1.path) }, parentSnapshotID: parent,
-            rowCount: rowCount, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp,
+            rowCount: rowCount, minTimestamp: minTimestamp.flatMap(LodeTimestamp.goJSONForm),
+            maxTimestamp: maxTimestamp.flatMap(LodeTimestamp.goJSONForm),
             codec: configuration.codec.manifestName, compressor: configuration.compressor.manifestName,
             partitioner: layout.partitionerName, checksumAlgorithm: configuration.checksum.manifestName)
         let bytes = manifest.jsonBytes()
@@ -237,6 +246,23 @@ extension LodeDataset {
             }
             return (try await parentByScan(excluding: snapshotID), raw ?? "")
         }
+    }
+
+    /// True when `snapshotID` has a manifest whose parent links lead back to `ancestor`.
+    private func descends(_ snapshotID: String, from ancestor: String) async throws -> Bool {
+        guard !snapshotID.isEmpty, (try? LodeLayout.validateSnapshotIDForReading(snapshotID)) != nil else {
+            return false
+        }
+        var current = snapshotID
+        // IDs grow along the chain (§4.7 step 1): the walk stops at the first ID not after `ancestor`.
+        while ObjectKey.byteOrder(ancestor, current),
+            let manifest = try await loadManifest(snapshotID: current, key: manifestKey(snapshotID: current)),
+            let parent = manifest.parent
+        {
+            if parent == ancestor { return true }
+            current = parent
+        }
+        return false
     }
 
     private func parentByScan(excluding snapshotID: String) async throws -> String? {

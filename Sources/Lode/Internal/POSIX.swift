@@ -129,8 +129,30 @@ enum POSIX {
 extension LodeError {
     init(_ failure: POSIX.Failure, key: String?, file: String = #fileID, line: Int = #line) {
         let code: Code = failure.errno == ENOENT ? .notFound : .io
-        self.init(
-            code, "\(failure.call) of '\(failure.path)' failed", key: key, cause: describeErrno(failure.errno),
-            file: file, line: line)
+        self.init(code, failure.explanation, key: key, cause: describeErrno(failure.errno), file: file, line: line)
+    }
+}
+
+extension POSIX.Failure {
+    /// One line naming what failed, where, the errno's meaning and, for the errors an operator can fix, the fix:
+    /// the CLI prints only this line, so "write failed" alone would hide a full disk.
+    var explanation: String {
+        let acting =
+            call == "write" || call == "fsync" || call == "link" || call == "rename" ? "writing" : "in \(call) of"
+        switch errno {
+        case ENOSPC:
+            return "no space left on device (ENOSPC) \(acting) '\(path)'; free space and retry (objects are "
+                + "create-only: a failed write leaves no partial object)"
+        case EDQUOT:
+            return "disk quota exceeded (EDQUOT) \(acting) '\(path)'; raise the quota or free space and retry"
+        case EACCES, EPERM:
+            let name = errno == EACCES ? "EACCES" : "EPERM"
+            return "permission denied (\(name)) \(acting) '\(path)'; give this process write access to that "
+                + "directory (owner or mode) and retry"
+        case EROFS:
+            return "read-only file system (EROFS) \(acting) '\(path)'; mount it read-write and retry"
+        default:
+            return "\(call) of '\(path)' failed: \(describeErrno(errno))"
+        }
     }
 }

@@ -72,6 +72,23 @@ public struct LodeTimestamp: Sendable, Hashable, Comparable, CustomStringConvert
 
     public var description: String { rfc3339 }
 
+    /// `text` (valid RFC 3339, see ``parse(_:)``) as Go's `time.Time` JSON writes the same instant in the same
+    /// zone: the fraction's trailing zeros trimmed, no `.` for a whole second (`time.RFC3339Nano`), so
+    /// `2026-01-02T03:04:05.100000Z` becomes `2026-01-02T03:04:05.1Z`. The zone is kept as written (Go writes
+    /// a time in its own location). `nil` when `text` is not RFC 3339.
+    public static func goJSONForm(_ text: String) -> String? {
+        guard parse(text) != nil else { return nil }
+        let bytes = Array(text.utf8)
+        // `YYYY-MM-DDTHH:MM:SS` is 19 bytes; a fraction follows at index 19 when present.
+        guard bytes.count > 19, bytes[19] == UInt8(ascii: ".") else { return text }
+        var end = 20
+        while end < bytes.count, bytes[end] >= UInt8(ascii: "0"), bytes[end] <= UInt8(ascii: "9") { end += 1 }
+        var last = end
+        while last > 20, bytes[last - 1] == UInt8(ascii: "0") { last -= 1 }
+        let kept = last > 20 ? bytes[..<last] : bytes[..<19]
+        return String(decoding: kept + bytes[end...], as: UTF8.self)
+    }
+
     /// Parses RFC 3339 the way Go's `time.Time.UnmarshalJSON` accepts it: `YYYY-MM-DDTHH:MM:SS`, an optional
     /// fraction of 1–9 digits, then `Z` or `±HH:MM`. Uppercase `T` and `Z` only; no leap second.
     /// - Returns: `nil` when the text is not such a timestamp.

@@ -145,13 +145,18 @@ public struct FileStore: ObjectStore {
     }
 
     public func list(prefix: String) async throws -> [ObjectInfo] {
+        try await list(prefix: prefix, startAfter: "")
+    }
+
+    /// Directories whose keys all sort before `startAfter` are not entered.
+    public func list(prefix: String, startAfter: String) async throws -> [ObjectInfo] {
         try ObjectKey.validatePrefix(prefix)
         // Walk the deepest directory the prefix names completely, then filter by the plain string prefix.
         var directoryKey = ""
         if let slash = prefix.lastIndex(of: "/") { directoryKey = String(prefix[...slash]) }
         var found: [ObjectInfo] = []
         do {
-            try walk(directoryKey: directoryKey, prefix: prefix, into: &found)
+            try walk(directoryKey: directoryKey, prefix: prefix, startAfter: startAfter, into: &found)
         } catch {
             throw LodeError(error, key: nil)
         }
@@ -279,17 +284,38 @@ public struct FileStore: ObjectStore {
         }
     }
 
+    /// Opens an existing object for reading. Only regular files are objects: a FIFO, socket or device at a key
+    /// is refused from its `stat`, before any `open` (opening a FIFO for read blocks until a writer appears, so
+    /// `verify` or `restore` would hang forever).
     private func openExisting(_ path: String, key: String) throws -> Int32 {
+        guard let info = try POSIX.statIfExists(path), !POSIX.isDirectory(info) else { throw LodeError.notFound(key) }
+        guard POSIX.isRegularFile(info) else { throw Self.notRegular(key, path: path, mode: info.st_mode) }
         do {
-            let fd = try POSIX.open(path, O_RDONLY)
-            if POSIX.isDirectory(try POSIX.fstat(fd, path: path)) {
+            // O_NONBLOCK: should the file be swapped for a FIFO after the stat, the open still returns.
+            let fd = try POSIX.open(path, O_RDONLY | O_NONBLOCK)
+            let opened = try POSIX.fstat(fd, path: path)
+            guard POSIX.isRegularFile(opened) else {
                 POSIX.close(fd)
-                throw LodeError.notFound(key)
+                throw Self.notRegular(key, path: path, mode: opened.st_mode)
             }
             return fd
         } catch let failure as POSIX.Failure where failure.errno == ENOENT || failure.errno == ENOTDIR {
             throw LodeError.notFound(key)
         }
+    }
+
+    private static func notRegular(_ key: String, path: String, mode: mode_t) -> LodeError {
+        let kind: String
+        switch mode & S_IFMT {
+        case S_IFIFO: kind = "a FIFO (named pipe)"
+        case S_IFSOCK: kind = "a socket"
+        case S_IFCHR, S_IFBLK: kind = "a device"
+        default: kind = "not a regular file"
+        }
+        return LodeError(
+            .corruptData,
+            "object '\(key)' is \(kind), not a regular file ('\(path)'); objects are regular files only: replace "
+                + "it with the original object from a replica or backup", key: key)
     }
 
     private func copy(from source: Int32, sourcePath: String, to target: Int32, targetPath: String) throws {
@@ -316,7 +342,9 @@ public struct FileStore: ObjectStore {
         }
     }
 
-    private func walk(directoryKey: String, prefix: String, into found: inout [ObjectInfo]) throws {
+    private func walk(
+        directoryKey: String, prefix: String, startAfter: String, into found: inout [ObjectInfo]
+    ) throws {
         let directoryPath = directoryKey.isEmpty ? root : root + "/" + directoryKey.dropLast()
         guard let dir = opendir(directoryPath) else {
             if errno == ENOENT || errno == ENOTDIR { return }
@@ -341,13 +369,19 @@ public struct FileStore: ObjectStore {
             if isLink, fstatat(dirFD, name, &info, 0) != 0 || POSIX.isDirectory(info) { continue }
             if POSIX.isDirectory(info) {
                 let childKey = key + "/"
-                if childKey.hasPrefix(prefix) || prefix.hasPrefix(childKey) { subdirectories.append(childKey) }
-            } else if POSIX.isRegularFile(info), key.hasPrefix(prefix), !ObjectKey.isTemporaryName(name) {
+                // Every key under `childKey` starts with it: all sort before `startAfter` unless it is a prefix.
+                let allBefore = ObjectKey.byteOrder(childKey, startAfter) && !startAfter.hasPrefix(childKey)
+                if (childKey.hasPrefix(prefix) || prefix.hasPrefix(childKey)) && !allBefore {
+                    subdirectories.append(childKey)
+                }
+            } else if POSIX.isRegularFile(info), key.hasPrefix(prefix), !ObjectKey.isTemporaryName(name),
+                ObjectKey.byteOrder(startAfter, key)
+            {
                 found.append(ObjectInfo(key: key, size: Int64(info.st_size)))
             }
         }
         for child in subdirectories {
-            try walk(directoryKey: child, prefix: prefix, into: &found)
+            try walk(directoryKey: child, prefix: prefix, startAfter: startAfter, into: &found)
         }
     }
 }

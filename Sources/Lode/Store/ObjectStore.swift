@@ -40,6 +40,11 @@ public protocol ObjectStore: Sendable {
     /// of in-flight writes are never listed.
     func list(prefix: String) async throws -> [ObjectInfo]
 
+    /// The objects of ``list(prefix:)`` whose keys sort after `startAfter` by bytes (S3 `StartAfter`). A store
+    /// that can skip the keys before it (the file store) costs what it returns, not the whole prefix; the default
+    /// lists the prefix and filters.
+    func list(prefix: String, startAfter: String) async throws -> [ObjectInfo]
+
     /// Removes the object; a missing key is not an error.
     func delete(_ key: String) async throws
 
@@ -50,6 +55,10 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    public func list(prefix: String, startAfter: String) async throws -> [ObjectInfo] {
+        try await list(prefix: prefix).filter { ObjectKey.byteOrder(startAfter, $0.key) }
+    }
+
     public func exists(_ key: String) async throws -> Bool {
         try await head(key) != nil
     }

@@ -198,13 +198,16 @@ import Testing
         #expect(try await dataset.head()?.snapshotID == Self.ids[1])
     }
 
-    @Test func n2PointerWithNewlineIsTrimmedAndBelievedButReported() async throws {
+    @Test func n2PointerWithNewlineIsTrimmedAndTheChainContinuesPastIt() async throws {
         let dataset = try LodeDataset(
             store: Fixtures.store("N2-pointer-newline"), datasetID: "events", compressor: .noop)
         #expect(try await dataset.latestPointer() == Self.ids[0])
-        // An old pointer is believed (§4.6) ...
-        #expect(try await dataset.head()?.snapshotID == Self.ids[0])
-        #expect(try await dataset.history().map(\.snapshotID) == [Self.ids[0]])
+        // An old pointer hides nothing: the head is the newest snapshot on the chain through it ...
+        #expect(try await dataset.head()?.snapshotID == Self.ids[1])
+        #expect(try await dataset.history().map(\.snapshotID) == [Self.ids[0], Self.ids[1]])
+        let resolution = try await dataset.resolveHead()
+        #expect(resolution.pointer == Self.ids[0])
+        #expect(resolution.pointerIsBehind)
         // ... but check reports the whitespace and the snapshot beyond the head.
         let report = try await dataset.check()
         #expect(Set(report.problems.map(\.code)) == [.corruptData, .brokenChain])
