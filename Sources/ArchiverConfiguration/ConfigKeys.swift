@@ -18,7 +18,7 @@ public enum ConfigKeys {
 
     public static let archive = ConfigKey<String>(
         "archive", .text, default: "./archive",
-        "Archive location: a directory or s3://bucket/prefix (see the --s3-* options and docs/OPERATIONS.md)")
+        "Archive location: a directory or s3://bucket/prefix; for S3 see the --s3-* options and docs/OPERATIONS.md")
     public static let s3Endpoint = ConfigKey<String?>(
         "s3-endpoint", .text, unset: "AWS in the region", fallbacks: ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
         "S3 API endpoint, e.g. http://127.0.0.1:9000")
@@ -40,8 +40,8 @@ public enum ConfigKeys {
         "s3-object-lock-days", .count, "Object Lock retention in days from each write")
     public static let s3ConditionalWrites = ConfigKey<String>(
         "s3-conditional-writes", .choice(["probe", "assume", "emulate"]), default: "probe",
-        "How create-only writes are guaranteed: probe (check once that the server honours If-None-Match), "
-            + "assume, or emulate (HEAD then PUT; only with a single writer)")
+        "How create-only writes are guaranteed: probe checks once that the server honours If-None-Match, assume "
+            + "trusts it, emulate sends HEAD then PUT and needs a single writer")
     public static let s3MultipartThreshold = ConfigKey<Int>(
         "s3-multipart-threshold", .boundedSize(S3Limits.partSize), default: "16MiB",
         "Objects at least this large are uploaded in parts, 5MiB to 5GiB")
@@ -50,7 +50,7 @@ public enum ConfigKeys {
         "Size of each part of a multipart upload, 5MiB to 5GiB")
     public static let s3UploadConcurrency = ConfigKey<Int>(
         "s3-upload-concurrency", .boundedCount(1...64), default: "4",
-        "Parts of one multipart upload sent at once, 1 to 64 (memory: this times the part size)")
+        "Parts of one multipart upload sent at once, 1 to 64; memory: this times the part size")
     public static let prefetch = ConfigKey<Int>(
         "prefetch", .boundedCount(1...32), default: "3",
         "Snapshots a replay fetches, checks and decompresses ahead of the one being applied, 1 to 32")
