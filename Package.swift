@@ -154,7 +154,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "ArchiverCLITests", dependencies: ["ArchiverConfiguration", "Lode", "LodeS3"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ArchiverCLITests", dependencies: ["ArchiverConfiguration", "Lode", "LodeS3"], exclude: ["Fixtures"]),
     ]
 )
 

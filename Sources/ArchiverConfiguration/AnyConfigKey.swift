@@ -57,7 +57,9 @@ public struct AnyConfigKey: Sendable, Hashable {
         var text = summary
         if let shown = defaultText ?? unsetMeaning { text += " (default \(shown))" }
         var variables = environmentName
-        if case .list(let separator) = kind { variables += separator == " " ? " (space-separated)" : " (colon-separated)" }
+        if case .list(let separator) = kind {
+            variables += separator == " " ? " (space-separated)" : " (colon-separated)"
+        }
         return text + ". Also " + ([variables] + fallbacks).joined(separator: ", ") + "."
     }
 

@@ -23,7 +23,8 @@ public enum ConfigKeys {
         "s3-endpoint", .text, unset: "AWS in the region", fallbacks: ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
         "S3 API endpoint, e.g. http://127.0.0.1:9000")
     public static let s3Region = ConfigKey<String?>(
-        "s3-region", .text, unset: "us-east-1", fallbacks: ["AWS_REGION", "AWS_DEFAULT_REGION", "the profile's region"],
+        "s3-region", .text, unset: "us-east-1",
+        fallbacks: ["AWS_REGION", "AWS_DEFAULT_REGION", "the profile's region"],
         "S3 region")
     public static let s3PathStyle = ConfigKey<Bool>(
         "s3-path-style", .toggle, default: "false", "Path-style S3 URLs (host/bucket/key), as MinIO and Ceph need")

@@ -40,7 +40,8 @@ import Testing
             let unknown = try await CLI.run(["config", "check"], in: dir)
             #expect(unknown.status == 64)
             #expect(
-                unknown.stderr == "error: unknown key 'flush-intervall' in archiver.yaml; did you mean 'flush-interval'?\n")
+                unknown.stderr
+                    == "error: unknown key 'flush-intervall' in archiver.yaml; did you mean 'flush-interval'?\n")
             // The same file stops every command, not only `config check`.
             #expect(try await CLI.run(["status"], in: dir).status == 64)
 
@@ -145,7 +146,9 @@ import Testing
     @Test func serveHelpDerivesEveryFlagFromItsKey() async throws {
         let help = try await withTemporaryDirectory { try await CLI.ok(["serve", "--help"], in: $0) }
         let words = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        let elsewhere: Set = ["prefetch", "subject-field", "checkpoint-every", "compact-target-size", "compact-retention"]
+        let elsewhere: Set = [
+            "prefetch", "subject-field", "checkpoint-every", "compact-target-size", "compact-retention",
+        ]
         for key in ConfigKeys.all where !elsewhere.contains(key.name) {
             #expect(words.contains("--\(key.flagName)"), "\(key.name)")
         }
@@ -167,7 +170,8 @@ import Testing
                 ], in: dir)
             for line in [
                 "tokens:  # flag --token\n  - \"app:read:<redacted>\"\n  - \"ops:admin:<redacted>\"",
-                "trusted-keys:  # flag --trusted-key\n  - a.pub\n  - b.pub", "s3-path-style: true  # flag --s3-path-style",
+                "trusted-keys:  # flag --trusted-key\n  - a.pub\n  - b.pub",
+                "s3-path-style: true  # flag --s3-path-style",
                 "holder: pod-7  # flag --holder", "sqlite-synchronous: normal  # flag --sqlite-synchronous",
                 "compression: gzip:6  # flag --compression", "s3-object-lock-days: 3  # flag --s3-object-lock-days",
             ] {
@@ -184,9 +188,12 @@ import Testing
             #expect(!out.contains("pw-one") && !out.contains("pw-two") && !out.contains("pw-three"), "\(out)")
             #expect(out.contains("postgres://app:***@db:5432/events?sslpassword=***&password=***&sslmode=require"))
             // A command that cannot reach the store does not print the secrets either.
-            let status = try await CLI.run(["status", "--store", store.replacingOccurrences(of: "db:5432", with: "127.0.0.1:1")], in: dir)
+            let status = try await CLI.run(
+                ["status", "--store", store.replacingOccurrences(of: "db:5432", with: "127.0.0.1:1")], in: dir)
             #expect(status.status != 0)
-            #expect(!status.stderr.contains("pw-one") && !status.stderr.contains("pw-two") && !status.stderr.contains("pw-three"))
+            #expect(
+                !status.stderr.contains("pw-one") && !status.stderr.contains("pw-two")
+                    && !status.stderr.contains("pw-three"))
         }
     }
 
@@ -195,7 +202,8 @@ import Testing
             try "s3_part_size: 16MiB\n".write(toFile: dir + "/archiver.yaml", atomically: true, encoding: .utf8)
             let result = try await CLI.run(["flush"], in: dir)
             #expect(result.status == 64)
-            #expect(result.stderr == "error: unknown key 's3_part_size' in archiver.yaml; did you mean 's3-part-size'?\n")
+            #expect(
+                result.stderr == "error: unknown key 's3_part_size' in archiver.yaml; did you mean 's3-part-size'?\n")
         }
     }
 }

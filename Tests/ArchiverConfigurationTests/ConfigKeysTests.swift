@@ -17,7 +17,9 @@ import Testing
     }
 
     @Test func namesEnvironmentVariablesAndFlagsAreUnique() {
-        for names in [ConfigKeys.all.map(\.name), ConfigKeys.all.map(\.environmentName), ConfigKeys.all.map(\.flagName)] {
+        for names in [
+            ConfigKeys.all.map(\.name), ConfigKeys.all.map(\.environmentName), ConfigKeys.all.map(\.flagName),
+        ] {
             #expect(Set(names).count == names.count && names.count == 37)
         }
     }

@@ -45,7 +45,8 @@ import Testing
         #expect {
             try ConfigResolver(sources: sources).value(ConfigKeys.port)
         } throws: { error in
-            (error as? ConfigError)?.message == "port: 'http' is not a port number (0...65535) (from file archiver.yaml)"
+            (error as? ConfigError)?.message
+                == "port: 'http' is not a port number (0...65535) (from file archiver.yaml)"
         }
     }
 

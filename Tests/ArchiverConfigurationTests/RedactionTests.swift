@@ -27,7 +27,8 @@ import Testing
     }
 
     @Test func configCheckRedactsEverySecretOfTheStore() throws {
-        let store = "postgres://archiver:first-pw@db:5432/events?sslpassword=second-pw&password=third-pw&sslmode=verify-full"
+        let store =
+            "postgres://archiver:first-pw@db:5432/events?sslpassword=second-pw&password=third-pw&sslmode=verify-full"
         let text = try EffectiveConfiguration(
             flags: [:], sources: ConfigSources(environment: ["ARCHIVER_STORE": store])
         ).rendered()
@@ -43,7 +44,8 @@ import Testing
             try EffectiveConfiguration(flags: ["tokens": "app:read:secret-ish"], sources: ConfigSources())
         } throws: { error in
             let message = (error as? ConfigError)?.message ?? ""
-            return message.hasPrefix("tokens: token 'app': the hash must be 64 hex digits") && !message.contains("secret-ish")
+            return message.hasPrefix("tokens: token 'app': the hash must be 64 hex digits")
+                && !message.contains("secret-ish")
         }
     }
 }
