@@ -58,7 +58,7 @@ public struct AnyConfigKey: Sendable, Hashable {
         if let shown = defaultText ?? unsetMeaning { text += " (default \(shown))" }
         var variables = environmentName
         if case .list(let separator) = kind {
-            variables += separator == " " ? " (space-separated)" : " (colon-separated)"
+            variables += separator == " " ? " (space-separated)" : separator == ":" ? " (colon-separated)" : ""
         }
         return text + ". Also " + ([variables] + fallbacks).joined(separator: ", ") + "."
     }
@@ -66,7 +66,7 @@ public struct AnyConfigKey: Sendable, Hashable {
     /// Checks one value of this key the way every resolved value is checked.
     ///
     /// ```swift
-    /// try ConfigKeys.uploadConcurrency.descriptor.check("0", origin: .flag("s3-upload-concurrency"))
+    /// try ConfigKeys.s3UploadConcurrency.descriptor.check("0", origin: .flag("s3-upload-concurrency"))
     /// // ConfigError: s3-upload-concurrency: '0' is not a whole number from 1 to 64 (from flag --s3-upload-concurrency)
     /// ```
     /// - Throws: ``ConfigError`` naming the key, the value and its origin (a secret's value is not repeated).

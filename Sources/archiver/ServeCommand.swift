@@ -7,6 +7,9 @@ import Foundation
 import Logging
 
 /// The options of `archiver serve`, shared with `archiver config check` so both resolve the same configuration.
+///
+/// The properties declare one flag per key for ArgumentParser (which checks the command line and prints the help
+/// from the key); the values are read back by key through ``flags``, so every key is resolved the same way.
 struct ServeOptions: ParsableArguments {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var archiveOptions: ArchiveOptions
