@@ -75,11 +75,14 @@ let package = Package(
             ]
         ),
 
-        // Sidecar: `archiver serve` (HTTP API, scheduled flush, metrics, auth) and the configuration model.
+        // The configuration model: typed keys with one default each, the file, the environment, one resolver.
+        .target(name: "ArchiverConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
+
+        // Sidecar: `archiver serve` (HTTP API, scheduled flush, metrics, auth).
         .target(
             name: "ArchiverServer",
             dependencies: [
-                "ArchiverCore", "ArchiveFormat", "Coordination", "Lode", "RawJSON",
+                "ArchiverConfiguration", "ArchiverCore", "ArchiveFormat", "Coordination", "Lode", "RawJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -91,7 +94,6 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
 
@@ -100,7 +102,7 @@ let package = Package(
             name: "archiver",
             dependencies: [
                 "ArchiverCore", "Lode", "LodeS3", "ArchiveFormat", "Coordination", "CoordinationSQLite",
-                "CoordinationPostgres", "RawJSON", "Zstd", "ArchiverServer",
+                "CoordinationPostgres", "RawJSON", "Zstd", "ArchiverConfiguration", "ArchiverServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -141,17 +143,19 @@ let package = Package(
                 "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite", "RawJSON", "Zstd",
             ]
         ),
+        .testTarget(name: "ArchiverConfigurationTests", dependencies: ["ArchiverConfiguration"]),
         .testTarget(
             name: "ArchiverServerTests",
             dependencies: [
-                "ArchiverServer", "ArchiverCore", "Coordination", "CoordinationSQLite", "Lode",
+                "ArchiverServer", "ArchiverConfiguration", "ArchiverCore", "Coordination", "CoordinationSQLite", "Lode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "ArchiverCLITests", dependencies: ["Lode", "LodeS3"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ArchiverCLITests", dependencies: ["ArchiverConfiguration", "Lode", "LodeS3"], exclude: ["Fixtures"]),
     ]
 )
 

@@ -1,3 +1,4 @@
+import ArchiverConfiguration
 import ArchiverCore
 import ArgumentParser
 import Foundation
@@ -7,91 +8,45 @@ import LodeS3
 /// `--archive` and the S3 options: where the archive lives. Shared by every command that reads or writes the
 /// archive.
 struct ArchiveOptions: ParsableArguments {
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Archive location: a directory (default ./archive) or s3://bucket/prefix (see the --s3-* options and "
-                + "docs/OPERATIONS.md). Also ARCHIVER_ARCHIVE.", valueName: "dir|s3-url"))
+    @Option(name: .long, help: ConfigKeys.archive.help(valueName: "dir|s3-url"))
     var archive: String?
 
-    @Option(
-        name: .customLong("s3-endpoint"),
-        help: ArgumentHelp(
-            "S3 API endpoint, e.g. http://127.0.0.1:9000 (default: AWS in the region). Also ARCHIVER_S3_ENDPOINT, "
-                + "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL.", valueName: "url"))
+    @Option(name: .customLong("s3-endpoint"), help: ConfigKeys.s3Endpoint.help(valueName: "url"))
     var s3Endpoint: String?
 
-    @Option(
-        name: .customLong("s3-region"),
-        help: ArgumentHelp(
-            "S3 region (default us-east-1). Also ARCHIVER_S3_REGION, AWS_REGION, AWS_DEFAULT_REGION, the profile's "
-                + "region.", valueName: "region"))
+    @Option(name: .customLong("s3-region"), help: ConfigKeys.s3Region.help(valueName: "region"))
     var s3Region: String?
 
-    @Flag(
-        name: .customLong("s3-path-style"),
-        help: "Path-style S3 URLs (host/bucket/key), as MinIO and Ceph need. Also ARCHIVER_S3_PATH_STYLE=true.")
+    @Flag(name: .customLong("s3-path-style"), help: ConfigKeys.s3PathStyle.help())
     var s3PathStyle = false
 
-    @Option(
-        name: .customLong("s3-profile"),
-        help: ArgumentHelp(
-            "Profile of ~/.aws/credentials and ~/.aws/config; wins over AWS_ACCESS_KEY_ID. Also AWS_PROFILE "
-                + "(which does not).", valueName: "name"))
+    @Option(name: .customLong("s3-profile"), help: ConfigKeys.s3Profile.help(valueName: "name"))
     var s3Profile: String?
 
-    @Option(
-        name: .customLong("s3-sse"),
-        help: ArgumentHelp(
-            "Server-side encryption of written objects: AES256, aws:kms, or aws:kms:<key-id-or-arn>.",
-            valueName: "mode"))
+    @Option(name: .customLong("s3-sse"), help: ConfigKeys.s3SSE.help(valueName: "mode"))
     var s3SSE: String?
 
-    @Option(
-        name: .customLong("s3-object-lock-mode"),
-        help: ArgumentHelp(
-            "Object Lock retention of written objects: GOVERNANCE or COMPLIANCE (needs --s3-object-lock-days and "
-                + "a bucket with Object Lock).", valueName: "mode"))
+    @Option(name: .customLong("s3-object-lock-mode"), help: ConfigKeys.s3ObjectLockMode.help(valueName: "mode"))
     var s3ObjectLockMode: String?
 
-    @Option(
-        name: .customLong("s3-object-lock-days"),
-        help: ArgumentHelp("Object Lock retention in days from each write.", valueName: "days"))
+    @Option(name: .customLong("s3-object-lock-days"), help: ConfigKeys.s3ObjectLockDays.help(valueName: "days"))
     var s3ObjectLockDays: Int?
 
-    @Option(
-        name: .customLong("s3-conditional-writes"),
-        help: ArgumentHelp(
-            "How create-only writes are guaranteed: probe (check once that the server honours If-None-Match), "
-                + "assume, or emulate (HEAD then PUT; only with a single writer). Default probe.",
-            valueName: "mode"))
+    @Option(name: .customLong("s3-conditional-writes"), help: ConfigKeys.s3ConditionalWrites.help(valueName: "mode"))
     var s3ConditionalWrites: String?
 
     @Option(
-        name: .customLong("s3-multipart-threshold"),
-        help: ArgumentHelp(
-            "Objects at least this large are uploaded in parts, 5MiB to 5GiB (default 16MiB). Also "
-                + "ARCHIVER_S3_MULTIPART_THRESHOLD.", valueName: "size"))
+        name: .customLong("s3-multipart-threshold"), help: ConfigKeys.s3MultipartThreshold.help(valueName: "size"))
     var s3MultipartThreshold: String?
 
-    @Option(
-        name: .customLong("s3-part-size"),
-        help: ArgumentHelp(
-            "Size of each part of a multipart upload, 5MiB to 5GiB (default 8MiB). Also ARCHIVER_S3_PART_SIZE.",
-            valueName: "size"))
+    @Option(name: .customLong("s3-part-size"), help: ConfigKeys.s3PartSize.help(valueName: "size"))
     var s3PartSize: String?
 
-    @Option(
-        name: .customLong("s3-upload-concurrency"),
-        help: ArgumentHelp(
-            "Parts of one multipart upload sent at once, 1 to 64 (default 4; memory: this times the part size). "
-                + "Also ARCHIVER_S3_UPLOAD_CONCURRENCY.", valueName: "n"))
+    @Option(name: .customLong("s3-upload-concurrency"), help: ConfigKeys.s3UploadConcurrency.help(valueName: "n"))
     var s3UploadConcurrency: String?
 
-    /// The location after applying the environment and the default.
-    var location: String {
-        archive ?? CLIConfig.value("archive") ?? "./archive"
-    }
+    /// The location after applying the environment, the file and the default.
+    var location: String { CLIConfig.text(ConfigKeys.archive, flag: archive) }
 
     /// Opens the object store at ``location``, creating a local directory when `create` is set. An S3 store makes
     /// no request here; ``ArchiveOpener`` checks access before use.
@@ -113,52 +68,49 @@ struct ArchiveOptions: ParsableArguments {
         return FileStore(root: location)
     }
 
-    /// The S3 choices of the command line.
+    /// The S3 choices of the command line, the environment and the file.
     func s3Options() throws -> S3Options {
         var options = S3Options()
-        options.endpoint = s3Endpoint ?? CLIConfig.value("s3-endpoint")
-        options.region = s3Region ?? CLIConfig.value("s3-region")
-        options.pathStyle = s3PathStyle || CLIConfig.value("s3-path-style") == "true" ? true : nil
-        options.profile = s3Profile ?? CLIConfig.value("s3-profile")
-        if let sse = s3SSE ?? CLIConfig.value("s3-sse") {
-            switch sse {
-            case "AES256", "aes256": options.serverSideEncryption = .aes256
-            case "aws:kms": options.serverSideEncryption = .kms(keyID: nil)
-            case let value where value.hasPrefix("aws:kms:"):
-                options.serverSideEncryption = .kms(keyID: String(value.dropFirst("aws:kms:".count)))
-            default:
-                throw ValidationError("--s3-sse \(sse): write AES256, aws:kms or aws:kms:<key-id>")
-            }
+        options.endpoint = try CLIConfig.value(ConfigKeys.s3Endpoint, flag: s3Endpoint)
+        options.region = try CLIConfig.value(ConfigKeys.s3Region, flag: s3Region)
+        // false leaves the choice to the endpoint (path-style for IP addresses and localhost).
+        options.pathStyle = try CLIConfig.value(ConfigKeys.s3PathStyle, flag: s3PathStyle ? "true" : nil) ? true : nil
+        options.profile = try CLIConfig.value(ConfigKeys.s3Profile, flag: s3Profile)
+        options.serverSideEncryption = try serverSideEncryption()
+        options.objectLock = try objectLock()
+        let conditionalWrites = try CLIConfig.value(ConfigKeys.s3ConditionalWrites, flag: s3ConditionalWrites)
+        options.conditionalWrites = S3Configuration.ConditionalWrites(rawValue: conditionalWrites)
+        options.multipartThreshold = try CLIConfig.value(ConfigKeys.s3MultipartThreshold, flag: s3MultipartThreshold)
+        options.partSize = try CLIConfig.value(ConfigKeys.s3PartSize, flag: s3PartSize)
+        options.uploadConcurrency = try CLIConfig.value(ConfigKeys.s3UploadConcurrency, flag: s3UploadConcurrency)
+        return options
+    }
+
+    private func serverSideEncryption() throws -> S3Configuration.ServerSideEncryption? {
+        guard let sse = try CLIConfig.value(ConfigKeys.s3SSE, flag: s3SSE) else { return nil }
+        switch sse {
+        case "AES256", "aes256": return .aes256
+        case "aws:kms": return .kms(keyID: nil)
+        case let value where value.hasPrefix("aws:kms:"): return .kms(keyID: String(value.dropFirst("aws:kms:".count)))
+        default: throw ValidationError("--s3-sse \(sse): write AES256, aws:kms or aws:kms:<key-id>")
         }
-        let lockDays =
-            try s3ObjectLockDays
-            ?? CLIConfig.value("s3-object-lock-days").map { text in
-                guard let days = Int(text) else {
-                    throw ValidationError("s3-object-lock-days '\(text)' is not a number")
-                }
-                return days
-            }
-        switch (s3ObjectLockMode ?? CLIConfig.value("s3-object-lock-mode"), lockDays) {
-        case (nil, nil): break
+    }
+
+    private func objectLock() throws -> S3Configuration.ObjectLock? {
+        let days = try s3ObjectLockDays ?? CLIConfig.value(ConfigKeys.s3ObjectLockDays, flag: nil)
+        // The mode is read as written: the flag has always accepted lower case.
+        switch (CLIConfig.text(ConfigKeys.s3ObjectLockMode, flag: s3ObjectLockMode), days) {
+        case (nil, nil):
+            return nil
         case (let mode?, let days?):
             guard let parsed = S3Configuration.ObjectLock.Mode(rawValue: mode.uppercased()) else {
                 throw ValidationError("--s3-object-lock-mode \(mode): write GOVERNANCE or COMPLIANCE")
             }
             guard days > 0 else { throw ValidationError("--s3-object-lock-days must be at least 1") }
-            options.objectLock = S3Configuration.ObjectLock(mode: parsed, days: days)
+            return S3Configuration.ObjectLock(mode: parsed, days: days)
         default:
             throw ValidationError("--s3-object-lock-mode and --s3-object-lock-days go together: pass both")
         }
-        if let mode = s3ConditionalWrites ?? CLIConfig.value("s3-conditional-writes") {
-            guard let parsed = S3Configuration.ConditionalWrites(rawValue: mode) else {
-                throw ValidationError("--s3-conditional-writes \(mode): write probe, assume or emulate")
-            }
-            options.conditionalWrites = parsed
-        }
-        options.multipartThreshold = try CLIConfig.number("s3-multipart-threshold", flag: s3MultipartThreshold)
-        options.partSize = try CLIConfig.number("s3-part-size", flag: s3PartSize)
-        options.uploadConcurrency = try CLIConfig.number("s3-upload-concurrency", flag: s3UploadConcurrency)
-        return options
     }
 }
 

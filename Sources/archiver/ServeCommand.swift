@@ -1,3 +1,4 @@
+import ArchiverConfiguration
 import ArchiverCore
 import ArchiverServer
 import ArgumentParser
@@ -6,90 +7,56 @@ import Foundation
 import Logging
 
 /// The options of `archiver serve`, shared with `archiver config check` so both resolve the same configuration.
+///
+/// The properties declare one flag per key for ArgumentParser (which checks the command line and prints the help
+/// from the key); the values are read back by key through ``flags``, so every key is resolved the same way.
 struct ServeOptions: ParsableArguments {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var archiveOptions: ArchiveOptions
     @OptionGroup var layout: ArchiveLayoutOptions
     @OptionGroup var signing: SigningOptions
 
-    @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1).", valueName: "host"))
+    @Option(help: ConfigKeys.host.help(valueName: "host"))
     var host: String?
 
-    @Option(help: ArgumentHelp("TCP port (default 8080; 0 picks a free one, printed on stdout).", valueName: "port"))
+    @Option(help: ConfigKeys.port.help(valueName: "port"))
     var port: String?
 
-    @Option(
-        name: .customLong("token"),
-        help: ArgumentHelp(
-            "An API token entry NAME:SCOPES:SHA256 from `archiver tokens generate` (repeatable).", valueName: "entry"))
+    @Option(name: .customLong(ConfigKeys.tokens.descriptor.flagName), help: ConfigKeys.tokens.help(valueName: "entry"))
     var tokens: [String] = []
 
-    @Option(help: ArgumentHelp("Largest request body (default 8MiB).", valueName: "size"))
+    @Option(help: ConfigKeys.maxBodyBytes.help(valueName: "size"))
     var maxBodyBytes: String?
 
-    @Option(help: ArgumentHelp("Seconds between flush passes; 0 turns the schedule off (default 5).", valueName: "s"))
+    @Option(help: ConfigKeys.flushInterval.help(valueName: "s"))
     var flushInterval: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Run `archiver compact` (not --retire) this often, e.g. 24h (default: never). Also ARCHIVER_COMPACT_EVERY.",
-            valueName: "period"))
+    @Option(help: ConfigKeys.compactEvery.help(valueName: "period"))
     var compactEvery: String?
 
-    @Option(help: ArgumentHelp("Seconds the flush lease outlives the last pass (default 30).", valueName: "s"))
+    @Option(help: ConfigKeys.leaseTTL.help(valueName: "s"))
     var leaseTTL: String?
 
-    @Option(help: ArgumentHelp("This replica's name in the flush lease (default HOST/PID).", valueName: "name"))
+    @Option(help: ConfigKeys.holder.help(valueName: "name"))
     var holder: String?
 
-    @Option(help: ArgumentHelp("/ready fails above this many unflushed events (default 100000).", valueName: "n"))
+    @Option(help: ConfigKeys.readyMaxLagEvents.help(valueName: "n"))
     var readyMaxLagEvents: String?
 
-    @Option(help: ArgumentHelp("/ready fails when the oldest unflushed event is older (default 300).", valueName: "s"))
+    @Option(help: ConfigKeys.readyMaxLagSeconds.help(valueName: "s"))
     var readyMaxLagSeconds: String?
 
-    @Option(help: ArgumentHelp("Seconds a graceful shutdown may take (default 25).", valueName: "s"))
+    @Option(help: ConfigKeys.shutdownDeadline.help(valueName: "s"))
     var shutdownDeadline: String?
 
-    @Option(help: ArgumentHelp("trace, debug, info (default), notice, warning, error or critical.", valueName: "level"))
+    @Option(help: ConfigKeys.logLevel.help(valueName: "level"))
     var logLevel: String?
 
-    /// The flags that were given, by configuration key.
+    /// The flags that were given, by configuration key. ArgumentParser has checked the command line against
+    /// the options above and of the groups; the keys' flag names read the values back from it, so no list of
+    /// flags is kept by hand.
     var flags: [String: String] {
-        var flags: [String: String] = [:]
-        flags["store"] = storeOptions.store
-        flags["schema"] = storeOptions.schema
-        flags["sqlite-synchronous"] = storeOptions.sqliteSynchronousFlag
-        flags["archive"] = archiveOptions.archive
-        flags["s3-endpoint"] = archiveOptions.s3Endpoint
-        flags["s3-region"] = archiveOptions.s3Region
-        if archiveOptions.s3PathStyle { flags["s3-path-style"] = "true" }
-        flags["s3-profile"] = archiveOptions.s3Profile
-        flags["s3-sse"] = archiveOptions.s3SSE
-        flags["s3-object-lock-mode"] = archiveOptions.s3ObjectLockMode
-        flags["s3-object-lock-days"] = archiveOptions.s3ObjectLockDays.map(String.init)
-        flags["s3-conditional-writes"] = archiveOptions.s3ConditionalWrites
-        flags["s3-multipart-threshold"] = archiveOptions.s3MultipartThreshold
-        flags["s3-part-size"] = archiveOptions.s3PartSize
-        flags["s3-upload-concurrency"] = archiveOptions.s3UploadConcurrency
-        flags["compression"] = layout.compressionFlag
-        flags["partitioning"] = layout.partitioningFlag
-        flags["target-size"] = layout.targetSizeFlag
-        flags["signing-key"] = signing.signingKey
-        if !signing.trustedKey.isEmpty { flags["trusted-keys"] = signing.trustedKey.joined(separator: ":") }
-        flags["host"] = host
-        flags["port"] = port
-        if !tokens.isEmpty { flags["tokens"] = tokens.joined(separator: " ") }
-        flags["max-body-bytes"] = maxBodyBytes
-        flags["flush-interval"] = flushInterval
-        flags["lease-ttl"] = leaseTTL
-        flags["compact-every"] = compactEvery
-        flags["holder"] = holder
-        flags["ready-max-lag-events"] = readyMaxLagEvents
-        flags["ready-max-lag-seconds"] = readyMaxLagSeconds
-        flags["shutdown-deadline"] = shutdownDeadline
-        flags["log-level"] = logLevel
-        return flags
+        ConfigFlags.values(in: CLIConfig.arguments)
     }
 
     /// - Throws: `ConfigError` (exit status 64 through `CLIErrors`).
@@ -107,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the sidecar: HTTP API for appends and reads, scheduled flush, probes and metrics.",
         discussion: """
-            Listens on 127.0.0.1:8080 by default and prints `listening on http://HOST:PORT` once bound. Apps \
+            Listens on \(ConfigKeys.host.defaultValue):\(ConfigKeys.port.defaultValue) by default and prints `listening on http://HOST:PORT` once bound. Apps \
             append with POST /streams/{stream}/events (Expected-Version, Idempotency-Key), read with GET \
             /streams/{stream} and GET /events (long-poll or Server-Sent Events); see docs/HTTP.md. The flusher \
             runs every --flush-interval seconds; with several replicas on one store only the holder of the \

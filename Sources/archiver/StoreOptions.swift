@@ -1,4 +1,4 @@
-import ArchiverServer
+import ArchiverConfiguration
 import ArgumentParser
 import Coordination
 import CoordinationPostgres
@@ -7,34 +7,23 @@ import Foundation
 
 /// `--store`: which coordination store to use. Shared by every command that touches the hot side.
 struct StoreOptions: ParsableArguments {
-    @Option(
-        help: ArgumentHelp(
-            "Coordination store: sqlite:PATH, a file path, or postgres://… (default ./archiver.db). Also ARCHIVER_STORE.",
-            valueName: "store"))
+    @Option(help: ConfigKeys.store.help(valueName: "store"))
     var store: String?
 
-    @Option(
-        name: .customLong("sqlite-synchronous"),
-        help: ArgumentHelp("SQLite durability: full (fsync each commit, default) or normal.", valueName: "mode"))
+    @Option(name: .customLong("sqlite-synchronous"), help: ConfigKeys.sqliteSynchronous.help(valueName: "mode"))
     var sqliteSynchronousFlag: String?
 
-    var sqliteSynchronous: String { sqliteSynchronousFlag ?? CLIConfig.value("sqlite-synchronous") ?? "full" }
+    /// The SQLite durability after applying the environment, the file and the default.
+    var sqliteSynchronous: String { CLIConfig.text(ConfigKeys.sqliteSynchronous, flag: sqliteSynchronousFlag) }
 
-    @Option(
-        help: ArgumentHelp(
-            "PostgreSQL schema holding the store's tables (default archiver). Also ARCHIVER_SCHEMA.",
-            valueName: "name"))
+    @Option(help: ConfigKeys.schema.help(valueName: "name"))
     var schema: String?
 
-    /// The PostgreSQL schema after applying the environment and the default.
-    var schemaName: String {
-        schema ?? CLIConfig.value("schema") ?? "archiver"
-    }
+    /// The PostgreSQL schema after applying the environment, the file and the default.
+    var schemaName: String { CLIConfig.text(ConfigKeys.schema, flag: schema) }
 
-    /// The location after applying the environment and the default.
-    var location: String {
-        store ?? CLIConfig.value("store") ?? "./archiver.db"
-    }
+    /// The location after applying the environment, the file and the default.
+    var location: String { CLIConfig.text(ConfigKeys.store, flag: store) }
 
     /// The location for messages: a PostgreSQL URL without its password, plus the schema.
     var displayLocation: String {

@@ -1,3 +1,4 @@
+import ArchiverConfiguration
 import Foundation
 import Testing
 
@@ -38,7 +39,9 @@ import Testing
             try "flush-intervall: 3\n".write(toFile: dir + "/archiver.yaml", atomically: true, encoding: .utf8)
             let unknown = try await CLI.run(["config", "check"], in: dir)
             #expect(unknown.status == 64)
-            #expect(unknown.stderr.contains("unknown key 'flush-intervall'; did you mean 'flush-interval'?"))
+            #expect(
+                unknown.stderr
+                    == "error: unknown key 'flush-intervall' in archiver.yaml; did you mean 'flush-interval'?\n")
             // The same file stops every command, not only `config check`.
             #expect(try await CLI.run(["status"], in: dir).status == 64)
 
@@ -121,6 +124,86 @@ import Testing
             let status = try await CLI.run(
                 ["status", "--config", "settings.yaml", "--store", "sqlite:other.db"], in: dir)
             #expect(status.status != 0 && status.stderr.contains("other.db"))
+        }
+    }
+
+    @Test func configCheckPrintsEveryKeysDefaultFromTheKey() async throws {
+        let out = try await withTemporaryDirectory { try await CLI.ok(["config", "check"], in: $0) }
+        for key in ConfigKeys.all {
+            if let value = key.defaultText, !key.isList {
+                let shown = key.isSecret ? Redaction.value(value, for: key) : value
+                #expect(out.contains("\n\(key.name): \(shown)  # default"), "\(key.name)")
+            } else if key.isList {
+                #expect(out.contains("\n\(key.name): []  # default"), "\(key.name)")
+            } else {
+                #expect(out.contains("\n# \(key.name): (unset)"), "\(key.name)")
+            }
+        }
+        #expect(out.split(separator: "\n").count == ConfigKeys.all.count + 1)
+    }
+
+    /// `serve` takes a flag for every key, and its help shows the key's default and variable.
+    @Test func serveHelpDerivesEveryFlagFromItsKey() async throws {
+        let help = try await withTemporaryDirectory { try await CLI.ok(["serve", "--help"], in: $0) }
+        let words = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let elsewhere: Set = [
+            "prefetch", "subject-field", "checkpoint-every", "compact-target-size", "compact-retention",
+        ]
+        for key in ConfigKeys.all where !elsewhere.contains(key.name) {
+            #expect(words.contains("--\(key.flagName)"), "\(key.name)")
+        }
+        for key in [ConfigKeys.port.descriptor, ConfigKeys.maxBodyBytes.descriptor, ConfigKeys.s3PartSize.descriptor] {
+            #expect(words.contains("(default \(key.defaultText!)). Also \(key.environmentName)."), "\(key.name)")
+        }
+        #expect(words.contains("Listens on 127.0.0.1:8080 by default"))
+    }
+
+    @Test func everyServeFlagReachesConfigCheck() async throws {
+        try await withTemporaryDirectory { dir in
+            let entry = "app:read:" + String(repeating: "ab", count: 32)
+            let out = try await CLI.ok(
+                [
+                    "config", "check", "--token", entry, "--token=ops:admin:" + String(repeating: "cd", count: 32),
+                    "--trusted-key", "a.pub", "--trusted-key", "b.pub", "--s3-path-style", "--holder", "pod-7",
+                    "--sqlite-synchronous", "normal", "--compression=gzip:6", "--s3-object-lock-days", "3",
+                    "--s3-object-lock-mode", "GOVERNANCE",
+                ], in: dir)
+            for line in [
+                "tokens:  # flag --token\n  - \"app:read:<redacted>\"\n  - \"ops:admin:<redacted>\"",
+                "trusted-keys:  # flag --trusted-key\n  - a.pub\n  - b.pub",
+                "s3-path-style: true  # flag --s3-path-style",
+                "holder: pod-7  # flag --holder", "sqlite-synchronous: normal  # flag --sqlite-synchronous",
+                "compression: gzip:6  # flag --compression", "s3-object-lock-days: 3  # flag --s3-object-lock-days",
+            ] {
+                #expect(out.contains(line), "\(line)\n\(out)")
+            }
+            #expect(!out.contains("abababab") && !out.contains("cdcdcdcd"))
+        }
+    }
+
+    @Test func everySecretOfTheStoreURLIsRedacted() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = "postgres://app:pw-one@db:5432/events?sslpassword=pw-two&password=pw-three&sslmode=require"
+            let out = try await CLI.ok(["config", "check", "--store", store], in: dir)
+            #expect(!out.contains("pw-one") && !out.contains("pw-two") && !out.contains("pw-three"), "\(out)")
+            #expect(out.contains("postgres://app:***@db:5432/events?sslpassword=***&password=***&sslmode=require"))
+            // A command that cannot reach the store does not print the secrets either.
+            let status = try await CLI.run(
+                ["status", "--store", store.replacingOccurrences(of: "db:5432", with: "127.0.0.1:1")], in: dir)
+            #expect(status.status != 0)
+            #expect(
+                !status.stderr.contains("pw-one") && !status.stderr.contains("pw-two")
+                    && !status.stderr.contains("pw-three"))
+        }
+    }
+
+    @Test func aKeyWrittenWithUnderscoresNamesTheKey() async throws {
+        try await withTemporaryDirectory { dir in
+            try "s3_part_size: 16MiB\n".write(toFile: dir + "/archiver.yaml", atomically: true, encoding: .utf8)
+            let result = try await CLI.run(["flush"], in: dir)
+            #expect(result.status == 64)
+            #expect(
+                result.stderr == "error: unknown key 's3_part_size' in archiver.yaml; did you mean 's3-part-size'?\n")
         }
     }
 }

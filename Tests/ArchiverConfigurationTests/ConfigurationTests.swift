@@ -1,9 +1,13 @@
-import ArchiverServer
-import Foundation
+import ArchiverConfiguration
 import Testing
 
 @Suite struct ConfigurationTests {
-    static let token = APITokenEntry.generate(name: "app", scopes: [.append, .read])
+    /// Token entries as `archiver tokens generate` prints them (the hash of a token; no secret is needed here).
+    static func entry(_ name: String, _ scopes: Set<APIScope>, fill: UInt8) -> APITokenEntry {
+        APITokenEntry(name: name, scopes: scopes, digest: Array(repeating: fill, count: 32))
+    }
+
+    static let token = (token: "unused", entry: entry("app", [.append, .read], fill: 0x9f))
 
     @Test func precedenceIsFlagsThenEnvironmentThenFileThenDefaults() throws {
         let file = try ConfigSources.parse(
@@ -17,11 +21,14 @@ import Testing
             file: file, filePath: "archiver.yaml",
             environment: ["ARCHIVER_PORT": "7100", "ARCHIVER_FLUSH_INTERVAL": "3", "HOME": "/root"])
         let effective = try EffectiveConfiguration(flags: ["port": "7200"], sources: sources)
-        #expect(effective.value("port") == "7200" && effective.origin("port") == .flag("port"))
-        #expect(effective.value("flush-interval") == "3")
-        #expect(effective.origin("flush-interval") == .environment("ARCHIVER_FLUSH_INTERVAL"))
-        #expect(effective.value("host") == "127.0.0.2" && effective.origin("host") == .file("archiver.yaml"))
-        #expect(effective.value("max-body-bytes") == "8MiB" && effective.origin("max-body-bytes") == .defaultValue)
+        #expect(try effective.value(ConfigKeys.port) == 7200)
+        #expect(effective.entry(ConfigKeys.port).origin == .flag("port"))
+        #expect(try effective.value(ConfigKeys.flushInterval) == 3)
+        #expect(effective.entry(ConfigKeys.flushInterval).origin == .environment("ARCHIVER_FLUSH_INTERVAL"))
+        #expect(try effective.value(ConfigKeys.host) == "127.0.0.2")
+        #expect(effective.entry(ConfigKeys.host).origin == .file("archiver.yaml"))
+        #expect(effective.entry(ConfigKeys.maxBodyBytes).value == "8MiB")
+        #expect(effective.entry(ConfigKeys.maxBodyBytes).origin == .defaultValue)
         let server = try effective.serverConfiguration()
         #expect(server.port == 7200 && server.flushInterval == 3 && server.leaseTTL == 10)
         #expect(server.maxBodyBytes == 8 << 20 && server.host == "127.0.0.2")
@@ -43,7 +50,7 @@ import Testing
     }
 
     @Test func listsComeFromYAMLListsOrSeparatedEnvironmentValues() throws {
-        let other = APITokenEntry.generate(name: "ops", scopes: [.admin])
+        let other = (token: "unused", entry: Self.entry("ops", [.admin], fill: 0x4b))
         let file = try ConfigSources.parse(
             yaml: "tokens:\n  - \(Self.token.entry.entry)\n  - \(other.entry.entry)\n", origin: "f.yaml")
         let fromFile = try EffectiveConfiguration(flags: [:], sources: ConfigSources(file: file))
@@ -68,7 +75,9 @@ import Testing
     }
 
     @Test(arguments: [
-        ("prot: 80", "unknown key 'prot'; did you mean 'port'?"),
+        ("prot: 80", "unknown key 'prot' in archiver.yaml; did you mean 'port'?"),
+        ("flush_interval: 5", "unknown key 'flush_interval' in archiver.yaml; did you mean 'flush-interval'?"),
+        ("colour: blue", "unknown key 'colour' in archiver.yaml; the keys are listed in docs/OPERATIONS.md"),
         ("port: [1, 2]", "'port' takes one value"),
         ("store:\n  url: x", "'store' must be a plain value"),
         ("- a\n- b", "top level"),
@@ -95,7 +104,7 @@ import Testing
         ("prefetch", "33", "prefetch: '33' is not a whole number from 1 to 32"),
     ])
     func badValuesNameTheKeyAndOrigin(key: String, value: String, message: String) {
-        let sources = ConfigSources(environment: [ConfigKey.named(key)!.environmentName: value])
+        let sources = ConfigSources(environment: [ConfigKeys.named(key)!.environmentName: value])
         #expect {
             try EffectiveConfiguration(flags: [:], sources: sources)
         } throws: { error in

@@ -1,24 +1,22 @@
-import Foundation
-
-/// The settings of `archiver serve`, typed and checked.
+/// The settings of `archiver serve`, typed and checked. Defaults are the keys' (``ConfigKeys``).
 public struct ServerConfiguration: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 8080
+    public var host = ConfigKeys.host.defaultValue
+    public var port = ConfigKeys.port.defaultValue
     public var tokens: [APITokenEntry] = []
-    public var maxBodyBytes = 8 << 20
+    public var maxBodyBytes = ConfigKeys.maxBodyBytes.defaultValue
     /// Seconds between scheduled flush passes; 0 turns the schedule off (`POST /flush` still works).
-    public var flushInterval: Double = 5
-    public var leaseTTL: Double = 30
+    public var flushInterval = ConfigKeys.flushInterval.defaultValue
+    public var leaseTTL = ConfigKeys.leaseTTL.defaultValue
     /// This replica's name in the flush lease; nil: `HOST/PID`.
-    public var holder: String?
-    public var readyMaxLagEvents: Int64 = 100_000
-    public var readyMaxLagSeconds: Double = 300
-    public var shutdownDeadline: Double = 25
-    public var logLevel = "info"
+    public var holder = ConfigKeys.holder.defaultValue
+    public var readyMaxLagEvents = Int64(ConfigKeys.readyMaxLagEvents.defaultValue)
+    public var readyMaxLagSeconds = ConfigKeys.readyMaxLagSeconds.defaultValue
+    public var shutdownDeadline = ConfigKeys.shutdownDeadline.defaultValue
+    public var logLevel = ConfigKeys.logLevel.defaultValue
     /// Seconds between scheduled compactions (`compact-every`); 0: none.
     public var compactEvery: Double = 0
     /// Uncompressed record bytes per generation snapshot of a scheduled compaction.
-    public var compactTargetBytes = 256 << 20
+    public var compactTargetBytes = ConfigKeys.compactTargetSize.defaultValue
 
     public init() {}
 
@@ -28,29 +26,34 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
-extension EffectiveConfiguration {
+extension ConfigResolver {
     /// The serve settings.
-    /// - Throws: ``ConfigError`` for settings that are valid one by one but not together.
+    /// - Throws: ``ConfigError`` for a bad value, or settings that are valid one by one but not together.
     public func serverConfiguration() throws -> ServerConfiguration {
         var c = ServerConfiguration()
-        c.host = value("host") ?? c.host
-        c.port = value("port").flatMap { Int($0) } ?? c.port
-        c.tokens = try list("tokens").map { try APITokenEntry(parsing: $0) }
-        c.maxBodyBytes = value("max-body-bytes").flatMap(ByteSize.parse) ?? c.maxBodyBytes
-        c.flushInterval = value("flush-interval").flatMap { Double($0) } ?? c.flushInterval
-        c.leaseTTL = value("lease-ttl").flatMap { Double($0) } ?? c.leaseTTL
-        c.holder = value("holder")
-        c.readyMaxLagEvents = value("ready-max-lag-events").flatMap { Int64($0) } ?? c.readyMaxLagEvents
-        c.readyMaxLagSeconds = value("ready-max-lag-seconds").flatMap { Double($0) } ?? c.readyMaxLagSeconds
-        c.shutdownDeadline = value("shutdown-deadline").flatMap { Double($0) } ?? c.shutdownDeadline
-        c.logLevel = value("log-level") ?? c.logLevel
-        if let every = value("compact-every") {
+        c.host = try value(ConfigKeys.host)
+        c.port = try value(ConfigKeys.port)
+        c.tokens = try value(ConfigKeys.tokens).map { try APITokenEntry(parsing: $0) }
+        c.maxBodyBytes = try value(ConfigKeys.maxBodyBytes)
+        c.flushInterval = try value(ConfigKeys.flushInterval)
+        c.leaseTTL = try value(ConfigKeys.leaseTTL)
+        c.holder = try value(ConfigKeys.holder)
+        c.readyMaxLagEvents = Int64(try value(ConfigKeys.readyMaxLagEvents))
+        c.readyMaxLagSeconds = try value(ConfigKeys.readyMaxLagSeconds)
+        c.shutdownDeadline = try value(ConfigKeys.shutdownDeadline)
+        c.logLevel = try value(ConfigKeys.logLevel)
+        if let every = try value(ConfigKeys.compactEvery) {
             guard let seconds = Age.seconds(every), seconds >= 60 else {
                 throw ConfigError("compact-every '\(every)' is not a period of at least a minute, like 24h or 30m")
             }
             c.compactEvery = seconds
         }
-        c.compactTargetBytes = value("compact-target-size").flatMap(ByteSize.parse) ?? c.compactTargetBytes
+        c.compactTargetBytes = try value(ConfigKeys.compactTargetSize)
+        try Self.checkTogether(c)
+        return c
+    }
+
+    private static func checkTogether(_ c: ServerConfiguration) throws {
         if c.tokens.isEmpty && !c.isLoopback {
             throw ConfigError(
                 "host \(c.host) accepts remote connections but no API token is configured: add tokens (see "
@@ -66,6 +69,5 @@ extension EffectiveConfiguration {
         if Set(names).count != names.count {
             throw ConfigError("tokens: two entries have the same name; names must be unique")
         }
-        return c
     }
 }
