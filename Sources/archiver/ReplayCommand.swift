@@ -187,16 +187,11 @@ struct CutCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await CLIErrors.reporting {
-                let store = try await arguments.storeOptions.openStore()
-                let archive = try await arguments.openArchive()
-                do {
+                try await arguments.storeOptions.withStore { store in
+                    let archive = try await arguments.openArchive()
                     let summary = try await arguments.flushOnce(store: store, archive: archive, cutName: name)
                     if !arguments.quiet { print(FlushArguments.describe(summary)) }
-                } catch {
-                    await store.close()
-                    throw error
                 }
-                await store.close()
             }
         }
     }

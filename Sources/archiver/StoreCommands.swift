@@ -20,9 +20,7 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore(create: true)
-            let records = try await store.migrate()
-            await store.close()
+            let records = try await storeOptions.withStore(create: true) { try await $0.migrate() }
             let applied = records.filter(\.appliedNow)
             if applied.isEmpty {
                 print("store \(storeOptions.displayLocation) is up to date (\(records.count) migration(s))")
@@ -45,9 +43,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore(create: true)
-            let records = try await store.migrate()
-            await store.close()
+            let records = try await storeOptions.withStore(create: true) { try await $0.migrate() }
             for r in records {
                 print("\(r.version)\t\(r.name)\t\(r.checksum.prefix(16))\t\(r.appliedNow ? "applied" : "present")")
             }
@@ -228,16 +224,16 @@ struct StreamsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore()
-            var after: String?
-            print("STREAM\tVERSION\tLAST_POSITION")
-            while true {
-                let page = try await store.streams(after: after, limit: 1_000)
-                for h in page { print("\(h.stream)\t\(h.version)\t\(h.lastPosition)") }
-                guard let last = page.last, page.count == 1_000 else { break }
-                after = last.stream
+            try await storeOptions.withStore { store in
+                var after: String?
+                print("STREAM\tVERSION\tLAST_POSITION")
+                while true {
+                    let page = try await store.streams(after: after, limit: 1_000)
+                    for h in page { print("\(h.stream)\t\(h.version)\t\(h.lastPosition)") }
+                    guard let last = page.last, page.count == 1_000 else { break }
+                    after = last.stream
+                }
             }
-            await store.close()
         }
     }
 }
@@ -251,11 +247,9 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore()
-            let s = try await store.status()
-            let cursor = try await store.flushCursor()
-            let intent = try await store.pendingFlushIntent()
-            await store.close()
+            let (s, cursor, intent) = try await storeOptions.withStore { store in
+                (try await store.status(), try await store.flushCursor(), try await store.pendingFlushIntent())
+            }
             print("store:                \(storeOptions.displayLocation)")
             print("head position:        \(s.headPosition)")
             print("safe high-water mark: \(s.safeHighWaterMark)")
