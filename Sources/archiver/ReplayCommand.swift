@@ -87,7 +87,8 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            var job = ReplayJob(replayer: try await replayer(), projection: try ProjectionSpec(projection: projection, exec: exec))
+            var job = ReplayJob(
+                replayer: try await replayer(), projection: try ProjectionSpec(projection: projection, exec: exec))
             job.fromScratch = fromScratch
             job.saveSnapshot = saveSnapshot
             let sink = try RowSinkSpec(output: output, into: into, table: table).resolve(tables: Self.tableSinks)
@@ -99,10 +100,12 @@ struct ReplayCommand: AsyncParsableCommand {
             reporter.finish()
             note(outcome.notes)
             if let from = outcome.startedFrom {
-                note(["starting from aggregate snapshot \(from.snapshotID) (\(from.rows) rows as of position \(from.lastPosition))"], prefix: "")
+                let text = "\(from.rows) rows as of position \(from.lastPosition)"
+                note(["starting from aggregate snapshot \(from.snapshotID) (\(text))"], prefix: "")
             }
             if let saved = outcome.saved {
-                note(["saved aggregate snapshot \(saved.snapshotID) (\(saved.rows) rows at position \(saved.lastPosition))"], prefix: "")
+                let text = "\(saved.rows) rows at position \(saved.lastPosition)"
+                note(["saved aggregate snapshot \(saved.snapshotID) (\(text))"], prefix: "")
             }
             note(outcome.stats.read.notes)
             try sink.write(outcome.rows)

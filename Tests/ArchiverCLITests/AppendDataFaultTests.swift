@@ -4,7 +4,9 @@ import Testing
 /// Issue 23 faults 3, 10 and 11 as a user meets them: bad bytes and bad lines through the real `archiver`.
 @Suite struct AppendDataFaultTests {
     /// Runs `archiver ARGS < FILE` through the shell, so stdin carries exactly the file's bytes.
-    func append(_ arguments: String, stdin file: String? = nil, in dir: String) async throws -> (
+    func append(
+        _ arguments: String, stdin file: String? = nil, in dir: String
+    ) async throws -> (
         status: Int32, out: String, err: String
     ) {
         try await shell("'\(CLI.binary)' append \(arguments)" + (file.map { " < \($0)" } ?? ""), in: dir)

@@ -11,7 +11,8 @@ import Testing
     func appendsEveryLineInOrder(batchSize: Int) async throws {
         try await TestArchive.with { test in
             let input =
-                Self.lines((1...7).map { #"{"stream":"s-\#($0 % 3)","type":"T","data":{"n":\#($0)}}"# }) + Array(
+                Self.lines((1...7).map { #"{"stream":"s-\#($0 % 3)","type":"T","data":{"n":\#($0)}}"# })
+                + Array(
                     "\r\n   \n".utf8)
             let appender = try BatchAppender(store: test.coordination, batchSize: batchSize)
             let summary = try await appender.append(input)
@@ -50,7 +51,8 @@ import Testing
         try await TestArchive.with { test in
             let appender = try BatchAppender(store: test.coordination, source: "body")
             var input = Self.lines([#"{"stream":"s","type":"T","data":{}}"#])
-            input += Array(#"{"stream":"s","type":"T","data":{"a":"#.utf8) + [0xF4, 0x90, 0x80, 0x80] + Array("}\n".utf8)
+            input +=
+                Array(#"{"stream":"s","type":"T","data":{"a":"#.utf8) + [0xF4, 0x90, 0x80, 0x80] + Array("}\n".utf8)
             let error = await #expect(throws: ArchiverError.self) { try await appender.append(input) }
             #expect(error?.message.hasPrefix("body line 2: invalid UTF-8 at byte offset 37 of the line") == true)
             #expect(try await test.coordination.readAll(after: 0, limit: 10).isEmpty)
@@ -70,12 +72,13 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ([0x61, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9D, 0x84, 0x9E], nil),
-        ([0x61, 0x0A, 0x62, 0xFF], (2, 1)), ([0xC0, 0xAF], (1, 0)), ([0xE0, 0x80, 0xAF], (1, 0)),
-        ([0xED, 0xBF, 0xBF], (1, 0)), ([0xF4, 0x90, 0x80, 0x80], (1, 0)), ([0x61, 0xE2, 0x82], (1, 1)),
-        ([0x80], (1, 0)), ([0xEF, 0xBF, 0xBF, 0xF4, 0x8F, 0xBF, 0xBF], nil),
-    ] as [([UInt8], (Int, Int)?)])
+    @Test(
+        arguments: [
+            ([0x61, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9D, 0x84, 0x9E], nil),
+            ([0x61, 0x0A, 0x62, 0xFF], (2, 1)), ([0xC0, 0xAF], (1, 0)), ([0xE0, 0x80, 0xAF], (1, 0)),
+            ([0xED, 0xBF, 0xBF], (1, 0)), ([0xF4, 0x90, 0x80, 0x80], (1, 0)), ([0x61, 0xE2, 0x82], (1, 1)),
+            ([0x80], (1, 0)), ([0xEF, 0xBF, 0xBF, 0xF4, 0x8F, 0xBF, 0xBF], nil),
+        ] as [([UInt8], (Int, Int)?)])
     func utf8Validation(bytes: [UInt8], expected: (Int, Int)?) {
         let found = UTF8Validation.firstInvalid(bytes)
         #expect(found?.line == expected?.0 && found?.offset == expected?.1)

@@ -31,13 +31,14 @@ import Testing
 }
 
 @Suite struct RowSinkSpecTests {
-    @Test(arguments: [
-        (nil, nil, RowSinkSpec.standardOutput), ("out.jsonl", nil, .jsonLinesFile(path: "out.jsonl")),
-        (nil, "sqlite:/tmp/m.db", .sqliteTable(path: "/tmp/m.db", table: "t")),
-        (nil, "m.db", .sqliteTable(path: "m.db", table: "t")),
-        ("ignored.jsonl", "postgres://u:p@h/db", .postgresTable(url: "postgres://u:p@h/db", table: "t")),
-        (nil, "postgresql://h/db", .postgresTable(url: "postgresql://h/db", table: "t")),
-    ] as [(String?, String?, RowSinkSpec)])
+    @Test(
+        arguments: [
+            (nil, nil, RowSinkSpec.standardOutput), ("out.jsonl", nil, .jsonLinesFile(path: "out.jsonl")),
+            (nil, "sqlite:/tmp/m.db", .sqliteTable(path: "/tmp/m.db", table: "t")),
+            (nil, "m.db", .sqliteTable(path: "m.db", table: "t")),
+            ("ignored.jsonl", "postgres://u:p@h/db", .postgresTable(url: "postgres://u:p@h/db", table: "t")),
+            (nil, "postgresql://h/db", .postgresTable(url: "postgresql://h/db", table: "t")),
+        ] as [(String?, String?, RowSinkSpec)])
     func resolvesTheTextForms(output: String?, into: String?, expected: RowSinkSpec) throws {
         #expect(try RowSinkSpec(output: output, into: into, table: "t") == expected)
     }

@@ -11,8 +11,9 @@ public struct EventLine: Sendable {
     /// - Throws: ``EventLine/Fault`` naming what is wrong (without the line number, which the caller knows).
     public init(_ bytes: UnsafeRawBufferPointer) throws {
         if let index = UTF8Validation.firstInvalidIndex(bytes) {
-            throw Fault(description: "invalid UTF-8 at byte offset \(index) of the line (events are stored byte "
-                + "for byte, so they must be sent as UTF-8)")
+            throw Fault(
+                description: "invalid UTF-8 at byte offset \(index) of the line (events are stored byte "
+                    + "for byte, so they must be sent as UTF-8)")
         }
         let parsed: (stream: String?, event: ProposedEvent)
         do {

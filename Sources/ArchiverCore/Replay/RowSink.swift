@@ -35,7 +35,8 @@ public enum RowSinkSpec: Sendable, Hashable {
         } else {
             // Only the scheme: the rest of a URL may hold a password.
             let scheme = into.prefix { $0 != ":" }
-            throw ArchiverError(.invalidArgument, "--into takes sqlite:PATH or a postgres:// URL, not a \(scheme):// URL")
+            throw ArchiverError(
+                .invalidArgument, "--into takes sqlite:PATH or a postgres:// URL, not a \(scheme):// URL")
         }
     }
 
