@@ -50,9 +50,9 @@ import Testing
     }
 
     /// JSON lines on PostgreSQL one at a time (`--batch-size 1`, the loop on the store's thread) and in
-    /// mixed-stream batches (one `append_many` call each): all land, in order. A line the store refuses stops
-    /// the run and is named; with single events the lines before it stay, a refused batch writes nothing.
-    @Test func appendLinesOneByOneAndInBatchesStopAtARefusedLine() async throws {
+    /// mixed-stream batches (one `append_many` call each): all land, in order. A line the store would refuse
+    /// is named and nothing of the input is appended, at any batch size.
+    @Test func appendLinesOneByOneAndInBatchesRefuseABadLineWhole() async throws {
         guard let url = Self.url else {
             #expect(ProcessInfo.processInfo.environment["CI"] != "true", "ARCHIVER_TEST_POSTGRES_URL is not set")
             return

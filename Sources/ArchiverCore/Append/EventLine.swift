@@ -1,4 +1,5 @@
 public import Coordination
+import Foundation
 import RawJSON
 
 /// One line of a JSON-lines batch: `{"stream":…,"type":…,"data":…,"metadata":…,"id":…}`, data and metadata
@@ -30,6 +31,10 @@ public struct EventLine: Sendable {
     /// store would refuse is found before anything is committed.
     public func validate(limits: AppendLimits) throws {
         do {
+            // A placeholder id for an event without one: validation would otherwise draw a random id (a
+            // getrandom call) that is thrown away, the store drawing the real one at the commit.
+            var event = self.event
+            if event.id == nil { event.id = "00000000-0000-4000-8000-000000000000" }
             let request = AppendRequest(stream: stream, expected: .any, events: [event])
             _ = try AppendValidation.validate(request, limits: limits)
         } catch let error as CoordinationError {
@@ -54,17 +59,23 @@ public struct EventLine: Sendable {
         }
 
         public mutating func next() -> (number: Int, range: Range<Int>)? {
-            while start < input.count {
-                number += 1
-                var end = input[start...].firstIndex(of: 0x0A) ?? input.count
-                let lineStart = start
-                start = end + 1
-                if end > lineStart, input[end - 1] == 0x0D { end -= 1 }
-                if input[lineStart..<end].contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
-                    return (number, lineStart..<end)
+            input.withUnsafeBytes { bytes in
+                while start < bytes.count {
+                    number += 1
+                    let lineStart = start
+                    // memchr: this scan runs twice over every byte of a batch (the check, then the commits).
+                    let newline = memchr(bytes.baseAddress! + lineStart, 0x0A, bytes.count - lineStart)
+                    var end = newline.map { bytes.baseAddress!.distance(to: UnsafeRawPointer($0)) } ?? bytes.count
+                    start = end + 1
+                    if end > lineStart, bytes[end - 1] == 0x0D { end -= 1 }
+                    var index = lineStart
+                    while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0D {
+                        index += 1
+                    }
+                    if index < end { return (number, lineStart..<end) }
                 }
+                return nil
             }
-            return nil
         }
     }
 

@@ -25,6 +25,11 @@ public enum UTF8Validation {
         var i = 0
         let count = bytes.count
         while i < count {
+            // Eight ASCII bytes at a time: most event JSON is ASCII.
+            if i + 8 <= count, bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+                continue
+            }
             let lead = bytes[i]
             if lead < 0x80 {
                 i += 1
