@@ -21,25 +21,30 @@ struct FlushScheduler: Service {
 
     func run() async throws {
         var lastPrune = ContinuousClock.now - .seconds(3_600)
-        while await waitForNextPass(interval) {
+        let loop = FlushLoop(store: store, schedule: .every(seconds: interval))
+        try await loop.run(sleep: waitForNextPass) {
             do {
                 _ = try await coordinator.flush()
             } catch {
                 // Counted and logged by the coordinator; the next pass retries.
             }
-            if await coordinator.state.holdsLease && ContinuousClock.now - lastPrune >= .seconds(3_600) {
-                lastPrune = .now
-                do {
-                    let pruned = try await store.pruneIdempotencyKeys(olderThanSeconds: idempotencyRetention)
-                    metrics.prunedIdempotencyKeys.increment(by: pruned)
-                } catch {
-                    metrics.error("prune")
-                    logger.warning("pruning idempotency keys failed", metadata: ["error": "\(error)"])
-                }
-            }
+            guard await coordinator.state.holdsLease, ContinuousClock.now - lastPrune >= .seconds(3_600) else { return }
+            lastPrune = .now
+            await pruneIdempotencyKeys()
         }
         await coordinator.releaseLease()
         logger.info("flush schedule stopped")
+    }
+
+    /// Removes idempotency results older than the retention; a failure is logged and retried next hour.
+    func pruneIdempotencyKeys() async {
+        do {
+            let pruned = try await store.pruneIdempotencyKeys(olderThanSeconds: idempotencyRetention)
+            metrics.prunedIdempotencyKeys.increment(by: pruned)
+        } catch {
+            metrics.error("prune")
+            logger.warning("pruning idempotency keys failed", metadata: ["error": "\(error)"])
+        }
     }
 }
 

@@ -24,6 +24,11 @@ struct Archiver: AsyncParsableCommand {
             set as ARCHIVER_<KEY> in the environment or as `key: value` in archiver.yaml (--config FILE or \
             ARCHIVER_CONFIG; ./archiver.yaml when present). Precedence: flags > environment > file > defaults; \
             `archiver config check` prints the result.
+
+            Exit statuses: 0 ok; 1 failure; 2 wrong expected version or idempotency conflict; 3 another \
+            flusher or compactor holds the lease; 4 unknown cut point or empty archive; 10 tampered; 11 missing \
+            or unreadable object; 12 missing or untrusted signature key; 64 bad usage or configuration; 65 bad \
+            data (event JSON, invalid UTF-8, a projected sum that overflows): nothing was stored.
             """,
         version: ArchiverVersion.current,
         subcommands: [

@@ -13,8 +13,14 @@ import LodeS3
 /// (or compactor) holds the lease; 4 unknown cut point or empty archive; 5 the coordination store's disk is full
 /// (ENOSPC), it may not be written (EACCES, read-only) or its server is out of resources; 10 the archive was
 /// tampered with; 11 an object is missing or unreadable; 12 a signature key is missing or untrusted; 64 bad
-/// command-line usage or configuration.
+/// command-line usage or configuration; 65 bad data (event JSON, invalid UTF-8, a projected number that
+/// overflows), as sysexits' EX_DATAERR.
 enum CLIErrors {
+    /// Bad command-line usage or configuration (sysexits' EX_USAGE).
+    static let usageStatus: Int32 = 64
+    /// Bad input data: event JSON, invalid UTF-8, a number that overflows (sysexits' EX_DATAERR).
+    static let dataStatus: Int32 = 65
+
     static func reporting(_ body: () async throws -> Void) async throws {
         do {
             try await body()
@@ -40,7 +46,8 @@ enum CLIErrors {
             case .tampered, .objectMismatch, .hotStoreChanged: return (e.message, 10)
             case .unreadable, .missingObject: return (e.message, 11)
             case .missingKey: return (e.message, 12)
-            case .invalidArgument: return (e.message, 64)
+            case .invalidArgument, .nothingToFlush: return (e.message, usageStatus)
+            case .invalidData: return (e.message, dataStatus)
             default: return (e.message, 1)
             }
         case let e as CoordinationError:
@@ -48,6 +55,7 @@ enum CLIErrors {
             case .wrongExpectedVersion, .idempotencyConflict: return (e.message, 2)
             case .fenced, .leaseHeld: return (e.message, 3)
             case .storageFull, .permissionDenied, .resourcesExhausted: return (e.message, 5)
+            case .invalidInput, .eventTooLarge: return (e.message, dataStatus)
             default: return (e.message, 1)
             }
         case let e as LodeError:
@@ -57,12 +65,14 @@ enum CLIErrors {
             case .noSnapshots: return (e.message, 4)
             default: return (e.message, 1)
             }
+        case let e as BatchAppendFailure:
+            return (e.description, describe(e.cause).1)
         case let e as S3Error:
             return (e.message, 1)
         case let e as ArchiveFormatError:
             return (e.message, e.code == .chainMismatch ? 10 : 11)
         case let e as ConfigError:
-            return (e.message, 64)
+            return (e.message, usageStatus)
         default:
             return ("\(error)", 1)
         }

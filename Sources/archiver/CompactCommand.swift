@@ -72,8 +72,7 @@ struct CompactCommand: AsyncParsableCommand {
                 throw ValidationError("--target-size '\(size)' is not a size such as 256MiB, 64MiB or 1000000")
             }
             options.targetBytes = Int64(bytes)
-            let store = try await storeOptions.openStore()
-            do {
+            try await storeOptions.withStore { store in
                 var archive = try await ArchiveOpener.open(archiveOptions)
                 try signing.apply(to: &archive)
                 let compactor = Compactor(archive: archive, store: store)
@@ -82,11 +81,7 @@ struct CompactCommand: AsyncParsableCommand {
                 } else {
                     try await runCompact(compactor, options: options)
                 }
-            } catch {
-                await store.close()
-                throw error
             }
-            await store.close()
         }
     }
 

@@ -148,28 +148,19 @@ struct FlushCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await arguments.storeOptions.openStore()
-            let archive = try await arguments.openArchive()
-            do {
-                repeat {
+            try await arguments.storeOptions.withStore { store in
+                let archive = try await arguments.openArchive()
+                guard watch else {
                     let summary = try await arguments.flushOnce(store: store, archive: archive, cutName: cut)
-                    if !arguments.quiet && (summary.events > 0 || !watch) { print(FlushArguments.describe(summary)) }
-                    if watch {
-                        // The events above the cursor (an index range), not the store's status, which counts
-                        // whole tables on every pass. Not positions either: a rolled-back append leaves a gap
-                        // above the cursor that no flush closes, and the loop would never wait.
-                        let lag = try await store.flushLag()
-                        if lag.unflushedCount < minEvents {
-                            try await store.waitForEvents(
-                                after: lag.flushCursor + max(0, minEvents - 1), timeoutSeconds: interval)
-                        }
-                    }
-                } while watch && !Task.isCancelled
-            } catch {
-                await store.close()
-                throw error
+                    if !arguments.quiet { print(FlushArguments.describe(summary)) }
+                    return
+                }
+                let loop = FlushLoop(store: store, schedule: .whenEventsArrive(minEvents: minEvents, atMost: interval))
+                try await loop.run {
+                    let summary = try await arguments.flushOnce(store: store, archive: archive, cutName: cut)
+                    if !arguments.quiet && summary.events > 0 { print(FlushArguments.describe(summary)) }
+                }
             }
-            await store.close()
         }
     }
 }

@@ -51,8 +51,7 @@ struct PruneCommand: AsyncParsableCommand {
                 }
                 selector = .time(Int64((Date().timeIntervalSince1970 - age) * 1e9))
             }
-            let store = try await storeOptions.openStore()
-            do {
+            try await storeOptions.withStore { store in
                 let archive = try await ArchiveOpener.open(archiveOptions)
                 let s = try await Pruner(archive: archive, store: store).run(
                     before: selector, idempotencyRetentionSeconds: retention)
@@ -60,11 +59,7 @@ struct PruneCommand: AsyncParsableCommand {
                     "pruned \(s.deleted) hot events through position \(s.prunedThrough) after verifying "
                         + "\(s.verifiedEvents) archived events; \(s.idempotencyKeysDeleted) expired idempotency key(s) removed"
                 )
-            } catch {
-                await store.close()
-                throw error
             }
-            await store.close()
         }
     }
 
@@ -104,8 +99,7 @@ struct RestoreCommand: AsyncParsableCommand {
             let plan = try await archive.plan(to: CutSelector(parsing: to))
             for note in plan.planning.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             let targetOptions = try StoreOptions.parse(["--store", into])
-            let target = try await targetOptions.openStore(create: true)
-            do {
+            try await targetOptions.withStore(create: true) { target in
                 try await target.migrate()
                 let reporter = ProgressReporter(label: "restore", quiet: false)
                 let s = try await Restorer(archive: archive, target: target).run(plan: plan, allowNonEmpty: force) {
@@ -116,11 +110,7 @@ struct RestoreCommand: AsyncParsableCommand {
                     "restored \(s.events) events of \(s.streams) streams through position \(s.lastPosition) "
                         + "(snapshot \(s.snapshotID)) into \(into) in \(String(format: "%.2f", s.seconds))s; hash chain verified"
                 )
-            } catch {
-                await target.close()
-                throw error
             }
-            await target.close()
         }
     }
 }

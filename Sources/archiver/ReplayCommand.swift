@@ -87,155 +87,89 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let shard = try shard.map { text in
-                do {
-                    return try ReplayShard(parsing: text)
-                } catch let error as ArchiverError {
-                    throw ValidationError(error.message)
-                }
-            }
-            let prefetchCount = try CLIConfig.number("prefetch", flag: prefetch)
-            let archive = try await ArchiveOpener.open(archiveOptions)
-            let plan = try await archive.plan(to: CutSelector(parsing: to))
-            for note in plan.planning.notes where !quiet {
-                FileHandle.standardError.write(Data("note: \(note)\n".utf8))
-            }
-            var replayer = Replayer(
-                archive: archive, verifyChain: verifyChain,
-                filter: selection.filter(shard: shard))
-            replayer.subjectKeys = try await SubjectKeyLoader.load(storeOptions)
-            if let prefetchCount { replayer.prefetch = prefetchCount }
+            var job = ReplayJob(
+                replayer: try await replayer(), projection: try ProjectionSpec(projection: projection, exec: exec))
+            job.fromScratch = fromScratch
+            job.saveSnapshot = saveSnapshot
+            let sink = try RowSinkSpec(output: output, into: into, table: table).resolve(tables: Self.tableSinks)
+            let plan = try await job.replayer.archive.plan(to: CutSelector(parsing: to))
+            note(plan.planning.notes)
             let reporter = ProgressReporter(label: "replay", quiet: quiet)
             let started = ContinuousClock.now
-            let rows: [ProjectedRow]
-            let stats: ReplayStats
-            if let exec {
-                guard !saveSnapshot else {
-                    throw ValidationError("--save-snapshot works with the built-in projections only")
-                }
-                var projector = try ExecProjection(command: exec)
-                stats = try await replayer.run(&projector, plan: plan) {
-                    reporter.update(done: $0, total: 0, seconds: $1)
-                }
-                rows = try projector.rows()
-            } else if projection == "fold" {
-                var fold = MergePatchFold()
-                (stats, rows) = try await project(&fold, replayer: replayer, plan: plan, reporter: reporter)
-            } else if projection.hasPrefix("sum:"), projection.count > 4 {
-                var fold = FieldSumFold(field: String(projection.dropFirst(4)))
-                (stats, rows) = try await project(&fold, replayer: replayer, plan: plan, reporter: reporter)
-            } else {
-                throw ValidationError("--projection '\(projection)' is not fold or sum:FIELD")
-            }
+            let outcome = try await job.run(plan: plan) { reporter.update(done: $0, total: 0, seconds: $1) }
             reporter.finish()
-            for note in stats.read.notes where !quiet {
-                FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+            note(outcome.notes)
+            if let from = outcome.startedFrom {
+                let text = "\(from.rows) rows as of position \(from.lastPosition)"
+                note(["starting from aggregate snapshot \(from.snapshotID) (\(text))"], prefix: "")
             }
-            if let into {
-                if into.hasPrefix("postgres://") || into.hasPrefix("postgresql://") {
-                    do {
-                        try PostgresTableSink.replace(url: into, table: table, rows: rows.map { ($0.key, $0.json) })
-                    } catch let error as CoordinationError {
-                        // Keep the password out of the message.
-                        throw CoordinationError(
-                            error.code,
-                            error.message.replacingOccurrences(of: into, with: StoreOptions.redacted(into)))
-                    }
-                } else {
-                    guard into.hasPrefix("sqlite:") || !into.contains("://") else {
-                        throw ValidationError("--into takes sqlite:PATH or a postgres:// URL, not \(into)")
-                    }
-                    let path = into.hasPrefix("sqlite:") ? String(into.dropFirst("sqlite:".count)) : into
-                    try SQLiteTableSink.replace(path: path, table: table, rows: rows.map { ($0.key, $0.json) })
-                }
-            } else {
-                try RowOutput.write(rows, to: output)
+            if let saved = outcome.saved {
+                let text = "\(saved.rows) rows at position \(saved.lastPosition)"
+                note(["saved aggregate snapshot \(saved.snapshotID) (\(text))"], prefix: "")
             }
-            if !quiet {
-                let seconds =
-                    Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                    + Double((ContinuousClock.now - started).components.seconds)
-                FileHandle.standardError.write(
-                    Data(
-                        ("replayed \(stats.applied) events (\(stats.read.events) read from \(stats.read.snapshots) "
-                            + "snapshots) to \(plan.selector), position \(plan.lastPosition): \(rows.count) rows in "
-                            + "\(String(format: "%.2f", seconds))s"
-                            + (verifyChain ? "; hash chain verified" : "; checksums verified") + "\n"
-                            + "read \(stats.read.files) of \(stats.read.files + stats.read.skippedFiles) segment files "
-                            + "(\(stats.read.snapshots) of \(stats.read.snapshots + stats.read.skippedSnapshots) "
-                            + "snapshots); planned from \(plan.planning.summary)\n").utf8))
-            }
+            note(outcome.stats.read.notes)
+            try sink.write(outcome.rows)
+            if !quiet { FileHandle.standardError.write(Data(summary(outcome, plan: plan, since: started).utf8)) }
         }
     }
 
-    /// Replays into a built-in projection, starting from the newest compatible aggregate snapshot unless
-    /// --from-scratch, and saving one with --save-snapshot.
-    func project<P: Projection>(
-        _ projection: inout P, replayer: Replayer, plan: ReadPlan, reporter: ProgressReporter
-    ) async throws -> (ReplayStats, [ProjectedRow]) {
-        let snapshots = try AggregateSnapshots(
-            archive: replayer.archive, identity: projection.identity, filter: replayer.filter)
-        var after: Int64 = 0
-        if !fromScratch, let found = try await snapshots.newestCompatible(for: plan) {
-            for note in found.notes where !quiet { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-            try projection.restore(rows: found.rows)
-            after = found.info.lastPosition
-            if !quiet {
-                FileHandle.standardError.write(
-                    Data(
-                        ("starting from aggregate snapshot \(found.info.snapshotID) (\(found.rows.count) rows as of "
-                            + "position \(after))\n").utf8))
-            }
-        }
-        let stats = try await replayer.run(&projection, plan: plan, after: after) {
-            reporter.update(done: $0, total: 0, seconds: $1)
-        }
-        let rows = try projection.rows()
-        if saveSnapshot {
-            let info = try await snapshots.save(rows, plan: plan)
-            if !quiet {
-                FileHandle.standardError.write(
-                    Data(
-                        "saved aggregate snapshot \(info.snapshotID) (\(info.rows) rows at position \(info.lastPosition))\n"
-                            .utf8))
-            }
-        }
-        return (stats, rows)
+    /// The archive reader for the options: shard, filters, prefetch and subject keys.
+    func replayer() async throws -> Replayer {
+        let shard = try shard.map { try ReplayShard(parsing: $0) }
+        let prefetchCount = try CLIConfig.number("prefetch", flag: prefetch)
+        let archive = try await ArchiveOpener.open(archiveOptions)
+        var replayer = Replayer(archive: archive, verifyChain: verifyChain, filter: selection.filter(shard: shard))
+        replayer.subjectKeys = try await SubjectKeyLoader.load(storeOptions)
+        if let prefetchCount { replayer.prefetch = prefetchCount }
+        return replayer
+    }
+
+    /// The SQL table writers of the two store modules, which ArchiverCore does not import.
+    static let tableSinks = TableSinks(
+        sqlite: { path, table in SQLiteRows(path: path, table: table) },
+        postgres: { url, table in PostgresRows(url: url, table: table) })
+
+    func note(_ lines: [String], prefix: String = "note: ") {
+        guard !quiet else { return }
+        for line in lines { FileHandle.standardError.write(Data("\(prefix)\(line)\n".utf8)) }
+    }
+
+    func summary(_ outcome: ReplayJob.Outcome, plan: ReadPlan, since started: ContinuousClock.Instant) -> String {
+        let (stats, rows) = (outcome.stats, outcome.rows.count)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
+        return "replayed \(stats.applied) events (\(stats.read.events) read from \(stats.read.snapshots) "
+            + "snapshots) to \(plan.selector), position \(plan.lastPosition): \(rows) rows in "
+            + "\(String(format: "%.2f", seconds))s"
+            + (verifyChain ? "; hash chain verified" : "; checksums verified") + "\n"
+            + "read \(stats.read.files) of \(stats.read.files + stats.read.skippedFiles) segment files "
+            + "(\(stats.read.snapshots) of \(stats.read.snapshots + stats.read.skippedSnapshots) "
+            + "snapshots); planned from \(plan.planning.summary)\n"
     }
 }
 
-enum RowOutput {
-    /// Writes one JSON row per line to stdout, or to `path`: atomically (temp file + rename) when `path` is a
-    /// regular file or does not exist yet, directly when it is something else (a pipe, /dev/null), which a
-    /// rename would replace.
-    static func write(_ rows: [ProjectedRow], to path: String?) throws {
-        var out: [UInt8] = []
-        out.reserveCapacity(rows.count * 128)
-        for row in rows {
-            out.append(contentsOf: row.json.utf8)
-            out.append(0x0A)
-        }
-        guard let path else {
-            FileHandle.standardOutput.write(Data(out))
-            return
-        }
-        // FileManager rather than stat(2): which Clang module owns sys/stat.h shifts with the dependency graph.
-        let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
-        if let type, type != .typeRegular {
-            guard let handle = FileHandle(forWritingAtPath: path) else {
-                throw ValidationError("cannot write \(path): check it is writable")
-            }
-            try handle.write(contentsOf: out)
-            try handle.close()
-            return
-        }
-        let temp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temp, contents: Data(out)) else {
-            throw ValidationError("cannot write \(path): check the directory exists and is writable")
-        }
-        guard rename(temp, path) == 0 else {
-            unlink(temp)
-            throw ValidationError("cannot replace \(path): \(String(cString: strerror(errno)))")
+/// `--into sqlite:PATH`: the rows replace the table's contents in one transaction.
+struct SQLiteRows: RowSink {
+    let path: String
+    let table: String
+
+    func write(_ rows: [ProjectedRow]) throws {
+        try SQLiteTableSink.replace(path: path, table: table, rows: rows.map { ($0.key, $0.json) })
+    }
+}
+
+/// `--into postgres://…`: the rows replace the table's contents in one transaction.
+struct PostgresRows: RowSink {
+    let url: String
+    let table: String
+
+    func write(_ rows: [ProjectedRow]) throws {
+        do {
+            try PostgresTableSink.replace(url: url, table: table, rows: rows.map { ($0.key, $0.json) })
+        } catch let error as CoordinationError {
+            // Keep the password out of the message.
+            throw CoordinationError(
+                error.code, error.message.replacingOccurrences(of: url, with: StoreOptions.redacted(url)))
         }
     }
 }
@@ -256,16 +190,11 @@ struct CutCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await CLIErrors.reporting {
-                let store = try await arguments.storeOptions.openStore()
-                let archive = try await arguments.openArchive()
-                do {
+                try await arguments.storeOptions.withStore { store in
+                    let archive = try await arguments.openArchive()
                     let summary = try await arguments.flushOnce(store: store, archive: archive, cutName: name)
                     if !arguments.quiet { print(FlushArguments.describe(summary)) }
-                } catch {
-                    await store.close()
-                    throw error
                 }
-                await store.close()
             }
         }
     }

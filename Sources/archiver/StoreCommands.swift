@@ -1,3 +1,4 @@
+import ArchiverCore
 import ArgumentParser
 import Coordination
 import Foundation
@@ -19,9 +20,7 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore(create: true)
-            let records = try await store.migrate()
-            await store.close()
+            let records = try await storeOptions.withStore(create: true) { try await $0.migrate() }
             let applied = records.filter(\.appliedNow)
             if applied.isEmpty {
                 print("store \(storeOptions.displayLocation) is up to date (\(records.count) migration(s))")
@@ -44,9 +43,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore(create: true)
-            let records = try await store.migrate()
-            await store.close()
+            let records = try await storeOptions.withStore(create: true) { try await $0.migrate() }
             for r in records {
                 print("\(r.version)\t\(r.name)\t\(r.checksum.prefix(16))\t\(r.appliedNow ? "applied" : "present")")
             }
@@ -70,6 +67,12 @@ struct AppendCommand: AsyncParsableCommand {
             Batch (no --type): one JSON object per stdin line with "stream", "type", "data" and optionally \
             "metadata" and "id"; appended in order, in transactions of --batch-size events:
               python3 examples/bank/generate.py | archiver append
+
+            Input is read as bytes and stored byte for byte. All of stdin is read and every line checked (UTF-8, \
+            JSON, the append limits) before the first commit: a bad line appends nothing and exits with status \
+            65, naming the line (and the byte offset of invalid UTF-8), so the fixed input can simply be sent \
+            again. Only a store failure during the commits (connection lost, disk full) leaves the transactions \
+            before it committed; its message names the first line not appended.
             """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -100,24 +103,26 @@ struct AppendCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore()
-            do {
+            try AppendInput.checkArguments()
+            try await storeOptions.withStore { store in
                 if let type {
                     try await appendOne(store, type: type)
                 } else {
                     guard stream == nil, data == nil else {
                         throw ValidationError("--type is required to append one event (or pipe JSON lines on stdin)")
                     }
+                    let appender = try BatchAppender(store: store, batchSize: batchSize)
+                    let input = AppendInput.standardInput()
                     // Single events: one call after another, so the loop runs on the store's thread.
-                    try await withTaskExecutorPreference(batchSize == 1 ? store.taskExecutor : nil) {
-                        try await appendBatch(store)
+                    let summary = try await withTaskExecutorPreference(batchSize == 1 ? store.taskExecutor : nil) {
+                        try await appender.append(input)
                     }
+                    let seconds = max(0.000_001, summary.seconds)
+                    print(
+                        "appended \(summary.events) events to \(summary.streams) streams in "
+                            + "\(String(format: "%.2f", seconds))s (\(Int(Double(summary.events) / seconds)) events/s)")
                 }
-            } catch {
-                await store.close()
-                throw error
             }
-            await store.close()
         }
     }
 
@@ -127,7 +132,9 @@ struct AppendCommand: AsyncParsableCommand {
         guard let expected = ExpectedVersion(parsing: expectedVersion) else {
             throw ValidationError("--expected-version '\(expectedVersion)' is not any, no-stream, exists or a number")
         }
-        let event = ProposedEvent(id: id, type: type, data: try Self.load(data), metadata: try Self.load(metadata))
+        let event = ProposedEvent(
+            id: id, type: type, data: try AppendInput.text(data, option: "--data"),
+            metadata: try AppendInput.text(metadata, option: "--metadata"))
         let result = try await store.append(
             AppendRequest(stream: stream, expected: expected, idempotencyKey: idempotencyKey, events: [event]))
         print(
@@ -135,113 +142,10 @@ struct AppendCommand: AsyncParsableCommand {
                 + #""position":\#(result.lastPosition),"id":"\#(result.eventIDs[0])","replayed":\#(result.replayed)}"#)
     }
 
-    static func load(_ text: String) throws -> String {
-        guard text.hasPrefix("@") else { return text }
-        let path = String(text.dropFirst())
-        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("cannot read \(path)")
-        }
-        return contents.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     static func quoted(_ s: String) -> String {
         var out: [UInt8] = []
         RawJSON.appendQuoted(s, to: &out)
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Reads JSON lines from stdin and appends them in order, in transactions of `batchSize` events.
-    func appendBatch(_ store: any CoordinationStore) async throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        let started = ContinuousClock.now
-        var requests: [AppendRequest] = []
-        var pending = 0
-        var total = 0
-        var streams = Set<String>()
-        var lineNumber = 0
-        // One batch is in flight while the next is read and validated (batches of more than one event): the
-        // store's round trip and commit overlap the parsing. A batch is sent only after the one before it succeeded, so order is kept and
-        // a failure stops everything after it.
-        var inFlight: (task: Task<Void, any Error>, count: Int)?
-        func settle() async throws {
-            guard let (task, count) = inFlight else { return }
-            inFlight = nil
-            try await task.value
-            total += count
-        }
-        func commit() async throws {
-            try await settle()
-            guard !requests.isEmpty else { return }
-            let batch = requests
-            let (first, last, before) = (lineNumber - pending + 1, lineNumber, total)
-            @Sendable func append() async throws {
-                do {
-                    _ = try await store.appendMultiple(batch, idempotencyKey: nil)
-                } catch {
-                    throw ValidationError(
-                        "stdin line \(first)...\(last) not appended: \(CLIErrors.describe(error).0); the "
-                            + "\(before) events before them were appended")
-                }
-            }
-            let count = pending
-            requests.removeAll(keepingCapacity: true)
-            pending = 0
-            if batchSize == 1 {
-                // Single events: the hop to a task costs more than the overlap gains.
-                try await append()
-                total += count
-            } else {
-                inFlight = (Task { try await append() }, count)
-            }
-        }
-        while let line = readLine(strippingNewline: true) {
-            lineNumber += 1
-            if line.allSatisfy(\.isWhitespace) { continue }
-            let event: (stream: String, event: ProposedEvent)
-            do {
-                event = try Self.parseBatchLine(line)
-            } catch {
-                try await commit()
-                try await settle()
-                throw ValidationError(
-                    "stdin line \(lineNumber): \(error); nothing from this line on was appended (\(total) events before "
-                        + "it were)")
-            }
-            streams.insert(event.stream)
-            if let last = requests.last, last.stream == event.stream {
-                requests[requests.count - 1].events.append(event.event)
-            } else {
-                requests.append(AppendRequest(stream: event.stream, expected: .any, events: [event.event]))
-            }
-            pending += 1
-            if pending >= batchSize { try await commit() }
-        }
-        try await commit()
-        try await settle()
-        let seconds = max(
-            0.000_001,
-            Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - started).components.seconds))
-        print(
-            "appended \(total) events to \(streams.count) streams in \(String(format: "%.2f", seconds))s "
-                + "(\(Int(Double(total) / seconds)) events/s)")
-    }
-
-    struct LineError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// One batch line: `{"stream":…,"type":…,"data":…,"metadata":…,"id":…}`; data and metadata keep their bytes.
-    static func parseBatchLine(_ line: String) throws -> (stream: String, event: ProposedEvent) {
-        var line = line
-        let parsed: (stream: String?, event: ProposedEvent)
-        do {
-            parsed = try line.withUTF8 { try EventJSON.parseEvent(UnsafeRawBufferPointer($0)) }
-        } catch let error as CoordinationError {
-            throw LineError(description: error.message)
-        }
-        guard let stream = parsed.stream else { throw LineError(description: "missing \"stream\" (a string)") }
-        return (stream, parsed.event)
     }
 }
 
@@ -364,16 +268,16 @@ struct StreamsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore()
-            var after: String?
-            print("STREAM\tVERSION\tLAST_POSITION")
-            while true {
-                let page = try await store.streams(after: after, limit: 1_000)
-                for h in page { print("\(h.stream)\t\(h.version)\t\(h.lastPosition)") }
-                guard let last = page.last, page.count == 1_000 else { break }
-                after = last.stream
+            try await storeOptions.withStore { store in
+                var after: String?
+                print("STREAM\tVERSION\tLAST_POSITION")
+                while true {
+                    let page = try await store.streams(after: after, limit: 1_000)
+                    for h in page { print("\(h.stream)\t\(h.version)\t\(h.lastPosition)") }
+                    guard let last = page.last, page.count == 1_000 else { break }
+                    after = last.stream
+                }
             }
-            await store.close()
         }
     }
 }
@@ -387,11 +291,9 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = try await storeOptions.openStore()
-            let s = try await store.status()
-            let cursor = try await store.flushCursor()
-            let intent = try await store.pendingFlushIntent()
-            await store.close()
+            let (s, cursor, intent) = try await storeOptions.withStore { store in
+                (try await store.status(), try await store.flushCursor(), try await store.pendingFlushIntent())
+            }
             print("store:                \(storeOptions.displayLocation)")
             print("head position:        \(s.headPosition)")
             print("safe high-water mark: \(s.safeHighWaterMark)")

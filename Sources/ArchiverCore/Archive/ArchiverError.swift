@@ -8,6 +8,8 @@ public struct ArchiverError: Error, Sendable, CustomStringConvertible {
             case flushInProgress, fenced, hotStoreChanged, objectMismatch, emptyArchive, unknownCut
             case tampered, unreadable, missingObject, missingKey, notEmpty, projectionFailed, pruneRefused
             case invalidArgument, compactionInProgress, retireRefused
+            case nothingToFlush
+            case invalidData
         }
         let base: Base
         public var description: String { base.rawValue }
@@ -35,6 +37,10 @@ public struct ArchiverError: Error, Sendable, CustomStringConvertible {
         public static let projectionFailed = Code(base: .projectionFailed)
         public static let pruneRefused = Code(base: .pruneRefused)
         public static let invalidArgument = Code(base: .invalidArgument)
+        /// A flush that must make a snapshot (a named cut) found no new event to put in it.
+        public static let nothingToFlush = Code(base: .nothingToFlush)
+        /// Input or archived values cannot be processed as asked: invalid UTF-8, not JSON, a sum that overflows.
+        public static let invalidData = Code(base: .invalidData)
         /// Another `archiver compact` holds the compaction lease.
         public static let compactionInProgress = Code(base: .compactionInProgress)
         /// `compact --retire` deleted nothing: the active generation does not verify, or there is none.

@@ -93,6 +93,14 @@ public struct FieldSumFold: Projection {
         }
         let entry = totals.entry(of: event) { Total() }
         totals[entry].update(version: event.version, position: event.position, add: value)
+        // JSON has no infinity or NaN: a row holding one would be invalid JSON, so the replay stops here.
+        guard totals[entry].sum.isFinite else {
+            throw ArchiverError(
+                .invalidData,
+                "stream '\(event.stream)': the sum of data.\(field) is no longer a finite number at position "
+                    + "\(event.position) (a value or the running sum exceeds ±1.8e308): sum a smaller unit or "
+                    + "use an --exec projector")
+        }
     }
 
     public func rows() throws -> [ProjectedRow] {

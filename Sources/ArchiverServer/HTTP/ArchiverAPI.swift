@@ -390,7 +390,7 @@ public struct ArchiverAPI: Sendable {
             summary = try await coordinator.flush(cutName: cutName)
         } catch let error as ArchiverError where error.code == .flushInProgress {
             throw APIError(.conflict, "lease-held", error.message)
-        } catch let error as ArchiverError where error.code == .invalidArgument {
+        } catch let error as ArchiverError where error.code == .nothingToFlush {
             throw APIError(.conflict, "nothing-to-flush", error.message)
         } catch let error as ArchiverError {
             throw APIError(.internalServerError, "\(error.code)", error.message)
