@@ -83,7 +83,7 @@ public actor FlushCoordinator {
             metrics.flushLeader.set(0)
             metrics.flushPass("standby")
             throw error
-        } catch let error as ArchiverError where error.code == .invalidArgument {
+        } catch let error as ArchiverError where error.code == .nothingToFlush {
             // A named cut with nothing new to flush: the caller's mistake, not a failing archive.
             throw error
         } catch {

@@ -38,7 +38,7 @@ enum CLIErrors {
             case .tampered, .objectMismatch, .hotStoreChanged: return (e.message, 10)
             case .unreadable, .missingObject: return (e.message, 11)
             case .missingKey: return (e.message, 12)
-            case .invalidArgument: return (e.message, 64)
+            case .invalidArgument, .nothingToFlush: return (e.message, 64)
             default: return (e.message, 1)
             }
         case let e as CoordinationError:

@@ -7,7 +7,7 @@ public struct ArchiverError: Error, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
             case flushInProgress, fenced, hotStoreChanged, objectMismatch, emptyArchive, unknownCut
             case tampered, unreadable, missingObject, missingKey, notEmpty, projectionFailed, pruneRefused
-            case invalidArgument, compactionInProgress, retireRefused
+            case invalidArgument, compactionInProgress, retireRefused, nothingToFlush
         }
         let base: Base
         public var description: String { base.rawValue }
@@ -39,6 +39,8 @@ public struct ArchiverError: Error, Sendable, CustomStringConvertible {
         public static let compactionInProgress = Code(base: .compactionInProgress)
         /// `compact --retire` deleted nothing: the active generation does not verify, or there is none.
         public static let retireRefused = Code(base: .retireRefused)
+        /// A named cut was asked for, but no new event is there to carry the name.
+        public static let nothingToFlush = Code(base: .nothingToFlush)
     }
 
     public var code: Code

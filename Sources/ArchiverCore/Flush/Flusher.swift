@@ -201,7 +201,7 @@ public struct Flusher: Sendable {
         // A named cut on an idle store names the existing head, so `cut create` always yields a cut point.
         if let name = options.cutName, summary.cutName == nil {
             throw ArchiverError(
-                .invalidArgument,
+                .nothingToFlush,
                 "nothing to flush, so no new snapshot can carry the cut point name '\(name)'; append events first")
         }
         summary.lastPosition = try await store.flushCursor().position
