@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var compactEvery: Double = 0
     /// Uncompressed record bytes per generation snapshot of a scheduled compaction.
     public var compactTargetBytes = 256 << 20
+    /// Browser origins (`https://app.example`) whose requests the API serves besides its own; none by default.
+    public var allowedOrigins: [String] = []
 
     public init() {}
 
