@@ -7,7 +7,7 @@ public import HTTPTypes
 ///
 /// - Host: with no token configured, only a loopback name or address, or the configured host, is served.
 /// - Origin: a request that carries `Origin` is served only when it is the server's own origin or is listed
-///   in ``ServerConfiguration/allowedOrigins``.
+///   in ``ServerConfiguration/allowedOrigins`` (for embedders; no configuration key sets it yet).
 /// - Content-Type: a POST that declares a body must declare it `application/json`; browsers send `text/plain`
 ///   and form types cross-origin without asking.
 public struct RequestOriginPolicy: Sendable {
@@ -35,7 +35,7 @@ public struct RequestOriginPolicy: Sendable {
             throw APIError(
                 .forbidden, "origin-not-allowed",
                 "requests from web pages of other origins ('\(origin.prefix(100))') are refused: call the API from "
-                    + "a server, or list the origin in allowed-origins")
+                    + "a program or server, not from a browser page")
         }
         if method == .post, Self.declaresBody(headers), !Self.isJSON(headers[.contentType]) {
             throw APIError(
