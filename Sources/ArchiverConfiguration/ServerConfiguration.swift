@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var compactEvery: Double = 0
     /// Uncompressed record bytes per generation snapshot of a scheduled compaction.
     public var compactTargetBytes = ConfigKeys.compactTargetSize.defaultValue
+    /// Browser origins (`https://app.example`) whose requests the API serves besides its own; none by default.
+    public var allowedOrigins: [String] = []
 
     public init() {}
 

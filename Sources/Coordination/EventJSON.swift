@@ -17,6 +17,7 @@ public enum EventJSON {
         var data: String?
         var metadata = "{}"
         var id: String?
+        var idIsNotAString = false
         do {
             var scanner = try ObjectScanner(bytes)
             while let member = try scanner.next() {
@@ -31,6 +32,7 @@ public enum EventJSON {
                     metadata = raw
                 } else if scanner.key(member, equals: "id") {
                     id = scanner.string(member)
+                    idIsNotAString = id == nil
                 }
             }
         } catch {
@@ -38,6 +40,10 @@ public enum EventJSON {
         }
         guard let type else { throw CoordinationError(.invalidInput, "missing \"type\" (a string)") }
         guard let data else { throw CoordinationError(.invalidInput, "missing \"data\"") }
+        // Ignoring `"id":5` would store the event under a new id the sender never learns of.
+        guard !idIsNotAString else {
+            throw CoordinationError(.invalidInput, "\"id\" must be a UUID string (or left out to have one generated)")
+        }
         return (stream, ProposedEvent(id: id, type: type, data: data, metadata: metadata))
     }
 

@@ -112,15 +112,25 @@ public struct S3Store: ObjectStore {
     }
 
     public func list(prefix: String) async throws -> [ObjectInfo] {
+        try await list(prefix: prefix, startAfter: "")
+    }
+
+    /// ListObjectsV2 with `start-after`: the server skips the keys before it, so finding the snapshots after a
+    /// pointer costs the pages that hold them, not the whole dataset.
+    public func list(prefix: String, startAfter: String) async throws -> [ObjectInfo] {
         try ObjectKey.validatePrefix(prefix)
         let base = configuration.prefix
         var found: [ObjectInfo] = []
         var token: String?
+        let after = startAfter.isEmpty ? nil : base + startAfter
         repeat {
-            let page = try await listPage(prefix: base + prefix, delimiter: nil, token: token, maxKeys: 1000)
+            let page = try await listPage(
+                prefix: base + prefix, delimiter: nil, token: token, maxKeys: 1000, startAfter: after)
             for object in page.objects where object.key.hasPrefix(base) {
                 let key = String(object.key.dropFirst(base.count))
                 if Self.isReservedName(key) { continue }
+                // A server that ignores start-after still gives the right answer.
+                if let after, !ObjectKey.byteOrder(after, object.key) { continue }
                 found.append(ObjectInfo(key: key, size: object.size))
             }
             token = page.isTruncated ? page.nextContinuationToken : nil
@@ -204,7 +214,7 @@ public struct S3Store: ObjectStore {
 
     /// One ListObjectsV2 page, keys URL-encoded on the wire (`encoding-type=url`) so any key survives XML.
     func listPage(
-        prefix: String, delimiter: String?, token: String?, maxKeys: Int
+        prefix: String, delimiter: String?, token: String?, maxKeys: Int, startAfter: String? = nil
     ) async throws
         -> S3Responses.ListPage
     {
@@ -214,6 +224,7 @@ public struct S3Store: ObjectStore {
         if !prefix.isEmpty { query.append(("prefix", prefix)) }
         if let delimiter { query.append(("delimiter", delimiter)) }
         if let token { query.append(("continuation-token", token)) }
+        if let startAfter, token == nil { query.append(("start-after", startAfter)) }
         let response = try await client.send(S3Request(.GET, key: nil, query: query))
         guard response.status == 200 else { throw client.failure(response, key: prefix, action: "LIST") }
         return try S3Responses.ListPage.parse(response.body)

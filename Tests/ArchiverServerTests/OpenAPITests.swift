@@ -50,7 +50,8 @@ import Yams
                     #expect(anonymous.status == .ok, "\(operation.method) \(operation.path)")
                 }
                 let authorized = try await client.execute(
-                    uri: uri, method: method, headers: [.authorization: "Bearer \(token.token)"],
+                    uri: uri, method: method,
+                    headers: [.authorization: "Bearer \(token.token)", .contentType: "application/json"],
                     body: method == .post ? ByteBuffer(string: #"{"type":"T","data":1}"#) : nil)
                 #expect(
                     operation.statuses.contains(Int(authorized.status.code)),

@@ -75,6 +75,27 @@ struct S3StoreTests {
         }
     }
 
+    /// Listing after a key asks the server to skip what sorts before it (`start-after`), so finding the
+    /// snapshots after a dataset's pointer does not list the whole dataset.
+    @Test func listingAfterAKeyIsSkippedByTheServer() async throws {
+        try await withS3Store { direct in
+            for key in ["d/s/01/m", "d/s/02/m", "d/s/03/m", "d/s/03/x", "d/s/04/m", "e/1"] {
+                try await direct.put(key, bytes(key))
+            }
+            try await FaultProxy.with(upstream: direct.configuration.endpoint.description, decide: { _ in .forward }) {
+                proxy in
+                var configuration = direct.configuration
+                configuration.endpoint = try S3Configuration.Endpoint(proxy.endpoint)
+                let store = S3Store(configuration: configuration)
+                let after = try await store.list(prefix: "d/s/", startAfter: "d/s/02/")
+                #expect(after.map(\.key) == ["d/s/03/m", "d/s/03/x", "d/s/04/m"])
+                #expect(try await store.list(prefix: "d/s/", startAfter: "").count == 5)
+                let listings = proxy.records.filter { $0.method == "GET" && $0.uri.contains("list-type=2") }
+                #expect(listings.contains { $0.uri.contains("start-after=") }, "\(listings.map(\.uri))")
+            }
+        }
+    }
+
     @Test func hostileKeysRoundTripThroughPutListAndGet() async throws {
         try await withS3Store { store in
             let keys = [

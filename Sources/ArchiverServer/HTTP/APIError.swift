@@ -1,42 +1,60 @@
 public import Hummingbird
-import RawJSON
 
-/// A failed request: an HTTP status and a JSON body `{"error":KIND,"message":…}` plus extra fields (e.g. a
-/// conflict's `actual_version`). Messages never carry payloads or secrets.
+/// A failed request: an HTTP status and a JSON body `{"error":KIND,"message":…}` plus the details that some
+/// kinds carry (a conflict's `actual_version` and `stream`). Messages never carry payloads or secrets.
 public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     /// A stable, machine-readable kind such as `wrong-expected-version`.
     public var kind: String
     public var message: String
-    /// Extra members, already JSON-encoded values keyed by name.
-    public var fields: [(String, String)] = []
-    public var headers: HTTPFields = [:]
+    /// Extra members of the body.
+    public var details: Details
+    public var headers: HTTPFields
+
+    /// The optional members of an error body; nil members are left out.
+    public struct Details: Sendable, Hashable {
+        /// 409 `wrong-expected-version`: the stream's version.
+        public var actualVersion: Int64?
+        public var stream: String?
+        /// 404 `stream-not-found`: 0.
+        public var version: Int64?
+
+        public init(actualVersion: Int64? = nil, stream: String? = nil, version: Int64? = nil) {
+            self.actualVersion = actualVersion
+            self.stream = stream
+            self.version = version
+        }
+    }
 
     public init(
-        _ status: HTTPResponse.Status, _ kind: String, _ message: String, fields: [(String, String)] = [],
+        _ status: HTTPResponse.Status, _ kind: String, _ message: String, details: Details = Details(),
         headers: HTTPFields = [:]
     ) {
         self.status = status
         self.kind = kind
         self.message = message
-        self.fields = fields
+        self.details = details
         self.headers = headers
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var body: [UInt8] = Array(#"{"error":"#.utf8)
-        RawJSON.appendQuoted(kind, to: &body)
-        body.append(contentsOf: #","message":"#.utf8)
-        RawJSON.appendQuoted(message, to: &body)
-        for (name, value) in fields {
-            body.append(UInt8(ascii: ","))
-            RawJSON.appendQuoted(name, to: &body)
-            body.append(UInt8(ascii: ":"))
-            body.append(contentsOf: value.utf8)
-        }
-        body.append(contentsOf: "}\n".utf8)
-        var headers = self.headers
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        let body = ErrorBody(
+            error: kind, message: message, actualVersion: details.actualVersion, stream: details.stream,
+            version: details.version)
+        return try JSONResponse.make(status, body, headers: headers)
+    }
+}
+
+/// The JSON form of ``APIError``.
+struct ErrorBody: Codable, Sendable {
+    var error: String
+    var message: String
+    var actualVersion: Int64?
+    var stream: String?
+    var version: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case error, message, stream, version
+        case actualVersion = "actual_version"
     }
 }

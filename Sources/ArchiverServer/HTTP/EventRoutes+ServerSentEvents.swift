@@ -1,0 +1,37 @@
+import Coordination
+import Hummingbird
+
+extension EventRoutes {
+    /// `text/event-stream`: one `id:`/`event:`/`data:` block per event, a keep-alive comment every 15 s without
+    /// events; ends after `limit` events (when given), on graceful shutdown, or when the client goes away.
+    /// Reconnecting clients resume with `Last-Event-ID` (the last position they saw). A consumer's checkpoint
+    /// moves after each batch is written.
+    func serverSentEvents(from cursor: Cursor, limit: Int?) -> Response {
+        let store = api.store
+        let shutdown = api.shutdown
+        let body = ResponseBody { writer in
+            var position = cursor.after
+            var sent = 0
+            while !Task.isCancelled && !shutdown.isFired {
+                let page = try await store.readAll(after: position, limit: min(500, limit.map { $0 - sent } ?? 500))
+                guard let last = page.last else {
+                    try await waitForEvents(after: position, timeout: 15)
+                    if try await store.safeHighWaterMark() <= position && !shutdown.isFired {
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    }
+                    continue
+                }
+                var out: [UInt8] = []
+                for event in page { ServerSentEvent.append(event, to: &out) }
+                try await writer.write(ByteBuffer(bytes: out))
+                if let consumer = cursor.consumer { try await store.setCheckpoint(consumer, position: last.position) }
+                position = last.position
+                sent += page.count
+                if let limit, sent >= limit { break }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+}
