@@ -133,7 +133,7 @@ public enum ObjectKey {
     }
 
     /// Sorts keys by their UTF-8 bytes (Go's string order), not by Swift's Unicode-aware `<`.
-    static func byteOrder(_ a: String, _ b: String) -> Bool {
+    public static func byteOrder(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
