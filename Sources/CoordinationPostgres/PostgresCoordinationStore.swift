@@ -100,7 +100,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
     // MARK: - Errors and transactions
 
     /// Maps a server error to the store's error type; `context` says what was being done.
-    func mapped(_ error: any Error, _ context: String) -> any Error {
+    nonisolated func mapped(_ error: any Error, _ context: String) -> any Error {
         guard let error = error as? PostgresServerError else { return error }
         switch error.sqlstate {
         case "23505":
@@ -310,11 +310,17 @@ public actor PostgresCoordinationStore: CoordinationStore {
         return rows.int64(0, 0)
     }
 
-    // Page reads run on the reader's connection (`PostgresEventReader`); what may be read is decided here.
+    // Page reads run on the reader's connection (`PostgresEventReader`); what may be read is decided here
+    // (readAll's bound on the store's connection, so it still waits for an append in progress).
 
-    public func readStream(_ stream: String, fromVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
+    /// Nonisolated: it needs nothing of the store's connection, so it runs even while an append of this store
+    /// waits for a lock.
+    public nonisolated func readStream(
+        _ stream: String, fromVersion: Int64, limit: Int
+    ) async throws
+        -> [RecordedEvent]
+    {
         let wanted = max(1, fromVersion)
-        _ = try db()
         do {
             let (found, head) = try await reader.stream(stream, from: wanted, limit: limit)
             try StoreRules.checkReadStream(stream, from: wanted, firstFound: found.first?.version, streamVersion: head)

@@ -264,6 +264,27 @@ struct PostgresStoreTests {
         }
     }
 
+    /// Reads of a stream go on while an append of the same store waits for a row lock held elsewhere: page
+    /// reads have their own connection.
+    @Test func readsDoNotQueueBehindABlockedAppend() async throws {
+        try await withPostgres { fixture in
+            let store = try await fixture.open()
+            _ = try await store.append(AppendRequest(stream: "l-1", events: [pgEvent()]))
+            let raw = try fixture.rawConnection()
+            try raw.execute("BEGIN")
+            try raw.query("SELECT 1 FROM \(fixture.schema).streams WHERE stream = 'l-1' FOR UPDATE")
+            async let blocked = store.append(AppendRequest(stream: "l-1", expected: .exact(1), events: [pgEvent()]))
+            try await Task.sleep(for: .milliseconds(300))
+            let readStarted = ContinuousClock.now
+            #expect(try await store.readStream("l-1", fromVersion: 1, limit: 10).map(\.version) == [1])
+            #expect(ContinuousClock.now - readStarted < .seconds(10), "the read queued behind the append")
+            try raw.execute("COMMIT")
+            #expect(try await blocked.lastVersion == 2)
+            #expect(try await store.readStream("l-1", fromVersion: 1, limit: 10).map(\.version) == [1, 2])
+            await store.close()
+        }
+    }
+
     /// SQLSTATEs of a full disk, exhausted resources and missing privileges map to named codes whose messages
     /// name the fix (a full disk cannot be provoked on a shared test server).
     @Test func serverRefusalsMapToNamedCodes() async throws {
@@ -274,7 +295,7 @@ struct PostgresStoreTests {
                 ("42501", .permissionDenied, "EACCES"), ("40001", .queryFailed, "40001"),
             ]
             for (sqlstate, code, named) in cases {
-                let error = await store.mapped(PostgresServerError(sqlstate: sqlstate, message: "refused"), "append")
+                let error = store.mapped(PostgresServerError(sqlstate: sqlstate, message: "refused"), "append")
                 let mapped = try #require(error as? CoordinationError)
                 #expect(mapped.code == code && mapped.message.contains(named), "\(sqlstate): \(mapped.message)")
             }
