@@ -12,8 +12,9 @@ struct PruneCommand: AsyncParsableCommand {
         discussion: """
             Events up to the cut point are deleted from the coordination store only after that part of the \
             archive is re-read and verified (checksums, hash chain, manifest chain), and never below a \
-            subscriber checkpoint. Stream heads, expected versions and idempotency keys keep working; reading a \
-            pruned range says to read it from the archive.
+            subscriber checkpoint, and only when a passing `archiver drill` covering the prune point is younger \
+            than --drill-max-age (--without-drill overrides, with a warning). Stream heads, expected versions and \
+            idempotency keys keep working; reading a pruned range says to read it from the archive.
 
             Examples:
               archiver prune --before month-end-2026-10
@@ -34,8 +35,23 @@ struct PruneCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also delete idempotency keys older than this (default 30d).", valueName: "age"))
     var idempotencyRetention: String = "30d"
 
+    @Option(
+        help: ArgumentHelp(
+            "A passing drill covering the prune point must be younger than this (default 7d).", valueName: "age"))
+    var drillMaxAge: String = "7d"
+
+    @Flag(help: "Prune without a covering drill (a warning is printed).")
+    var withoutDrill = false
+
     func run() async throws {
         try await CLIErrors.reporting {
+            guard let drillAge = Self.seconds(drillMaxAge) else {
+                throw ValidationError("--drill-max-age '\(drillMaxAge)' is not an age like 7d or 12h")
+            }
+            if withoutDrill {
+                FileHandle.standardError.write(
+                    Data("warning: pruning without a covering restore drill (--without-drill)\n".utf8))
+            }
             guard (before == nil) != (keep == nil) else {
                 throw ValidationError("pass exactly one of --before CUT or --keep AGE")
             }
@@ -55,7 +71,8 @@ struct PruneCommand: AsyncParsableCommand {
             do {
                 let archive = try await ArchiveOpener.open(archiveOptions)
                 let s = try await Pruner(archive: archive, store: store).run(
-                    before: selector, idempotencyRetentionSeconds: retention)
+                    before: selector, idempotencyRetentionSeconds: retention,
+                    drillGuard: withoutDrill ? nil : PruneGuard(maxAgeSeconds: drillAge))
                 print(
                     "pruned \(s.deleted) hot events through position \(s.prunedThrough) after verifying "
                         + "\(s.verifiedEvents) archived events; \(s.idempotencyKeysDeleted) expired idempotency key(s) removed"
