@@ -23,6 +23,8 @@ struct PruneCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var archiveOptions: ArchiveOptions
+    /// With trusted keys, only a drill attestation signed by one of them allows the prune.
+    @OptionGroup var signing: SigningOptions
 
     @Option(
         help: ArgumentHelp("Prune events up to this cut point (name, snapshot id, position or time).", valueName: "cut")
@@ -69,7 +71,8 @@ struct PruneCommand: AsyncParsableCommand {
             }
             let store = try await storeOptions.openStore()
             do {
-                let archive = try await ArchiveOpener.open(archiveOptions)
+                var archive = try await ArchiveOpener.open(archiveOptions)
+                try signing.apply(to: &archive)
                 let s = try await Pruner(archive: archive, store: store).run(
                     before: selector, idempotencyRetentionSeconds: retention,
                     drillGuard: withoutDrill ? nil : PruneGuard(maxAgeSeconds: drillAge))
