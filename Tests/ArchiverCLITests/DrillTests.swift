@@ -158,3 +158,30 @@ import Testing
         }
     }
 }
+
+@Suite struct DrillScheduleTests {
+    @Test func serveRunsDrillsOnASchedule() async throws {
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: bankEvents(events: 100, accounts: 5, seed: 3))
+            let server = try await ServeProcess(["--flush-interval", "0.2", "--drill-every", "1s"], in: dir)
+            defer { server.cleanUp() }
+            // The gauge starts at 0; it moves to the time of the first passing drill.
+            var (metrics, seconds) = ("", 0.0)
+            for _ in 0..<100 where seconds == 0 {
+                try await Task.sleep(for: .milliseconds(200))
+                metrics = try await server.request("GET", "/metrics").body
+                let line = metrics.split(separator: "\n").first {
+                    $0.hasPrefix("archiver_last_drill_success_timestamp_seconds ")
+                }
+                seconds = line.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+            }
+            #expect(abs(seconds - Date().timeIntervalSince1970) < 120)
+            #expect(!metrics.contains("archiver_drill_failures_total 1"))
+            server.signal(SIGTERM)
+            _ = try await server.waitForExit()
+            let list = try await CLI.ok(["drill", "--list"], in: dir)
+            #expect(list.contains(" pass ") && list.contains(" 100 "), "\(list)")
+        }
+    }
+}

@@ -148,7 +148,8 @@ public struct DrillRunner: Sendable {
         if attestation.replayDigest != attestation.refoldDigest {
             attestation.differences.append(Self.foldDifference(replayRows, refoldRows))
         }
-        let live = try await LiveStoreComparison(live: live, restored: scratch, cut: cuts.last!, head: head).run()
+        let live = try await LiveStoreComparison(
+            archive: archive, live: live, restored: scratch, cut: cuts.last!, head: head).run()
         attestation.prunedThrough = live.prunedThrough
         attestation.liveEventsCompared = live.eventsCompared
         attestation.headsCompared = live.headsCompared

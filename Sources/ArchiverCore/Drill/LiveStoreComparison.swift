@@ -1,9 +1,11 @@
 import ArchiveFormat
 import Coordination
+import Lode
 
 /// Compares a store restored from the archive with the live store at the same cut: the flush cursor, every
 /// event above the live store's pruned position (field by field, and as a digest), and stream heads.
 struct LiveStoreComparison {
+    let archive: Archive
     let live: any CoordinationStore
     let restored: any CoordinationStore
     /// The drilled cut and the archive's newest cut.
@@ -35,14 +37,14 @@ struct LiveStoreComparison {
     /// snapshots (a deleted manifest, a rolled-back `latest` pointer).
     func cursorDifferences() async throws -> [String] {
         let cursor = try await live.flushCursor()
-        if cursor.position > head.facts.lastPosition {
+        if cursor.position > head.facts.lastPosition, try await !flushCommittedSince(through: cursor.position) {
             return [
                 "the live store's flush cursor is at position \(cursor.position) (snapshot \(cursor.snapshotID)), "
                     + "but the archive ends at position \(head.facts.lastPosition) (snapshot \(head.snapshotID)): "
                     + "the archive lost snapshots or its latest pointer was rolled back; run `archiver verify`"
             ]
         }
-        if cursor.position < cut.facts.lastPosition {
+        if cursor.position < cut.facts.lastPosition, try await !flushCompleting(through: cut.facts.lastPosition) {
             return [
                 "the live store's flush cursor (position \(cursor.position)) is below the cut's last position "
                     + "\(cut.facts.lastPosition): this store did not write this archive; check --store and --archive"
@@ -58,6 +60,21 @@ struct LiveStoreComparison {
             }
         }
         return []
+    }
+
+    /// Whether the archive's head now reaches `position`: a flush running beside the drill (in `serve`) commits
+    /// its manifest before it moves the cursor, so a cursor past the head read earlier is fine if the head moved.
+    func flushCommittedSince(through position: Int64) async throws -> Bool {
+        guard let manifest = try await archive.events.head(),
+            let facts = try? ArchiveMetadata(entries: manifest.stringMetadata)
+        else { return false }
+        return facts.lastPosition >= position
+    }
+
+    /// Whether the store's pending flush intent covers `position`: its manifest is committed, its cursor not yet.
+    func flushCompleting(through position: Int64) async throws -> Bool {
+        guard let intent = try await live.pendingFlushIntent() else { return false }
+        return intent.lastPosition >= position
     }
 
     /// Walks the restored and live events above the pruned position in step.
