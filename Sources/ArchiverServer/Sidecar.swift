@@ -59,7 +59,8 @@ public struct Sidecar: Sendable {
         if let drillSchedule {
             services.append(
                 DrillScheduler(
-                    archive: api.archive, store: api.store, schedule: drillSchedule, metrics: api.metrics, logger: logger))
+                    archive: api.archive, store: api.store, schedule: drillSchedule, metrics: api.metrics,
+                    logger: logger))
         }
         let app = Application(
             router: api.router(),

@@ -116,7 +116,8 @@ struct DrillListing {
         case .unsigned: "unsigned"
         case .valid(let keyID): "valid (\(keyID))"
         case .invalid(let keyID): "INVALID (\(keyID))"
-        case .unknownKey(let keyID): archive.trustedKeys.isEmpty ? "signed (\(keyID), not checked)" : "untrusted (\(keyID))"
+        case .unknownKey(let keyID):
+            archive.trustedKeys.isEmpty ? "signed (\(keyID), not checked)" : "untrusted (\(keyID))"
         }
     }
 }

@@ -39,7 +39,7 @@ struct PruneCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "A passing drill covering the prune point must be younger than this (default 7d).", valueName: "age"))
+            "A passing drill covering the prune point must be younger than this.", valueName: "age"))
     var drillMaxAge: String = "7d"
 
     @Flag(help: "Prune without a covering drill (a warning is printed).")

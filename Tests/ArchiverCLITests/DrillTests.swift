@@ -36,7 +36,8 @@ import Testing
             let file = try await shell("ls archive/datasets/drills/snapshots/*/data/data.zst", in: dir).out
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let line = try #require(try t.lines(of: file).first)
-            try t.rewrite(file, lines: [line.replacingOccurrences(of: #""last_position":600"#, with: #""last_position":601"#)])
+            try t.rewrite(
+                file, lines: [line.replacingOccurrences(of: #""last_position":600"#, with: #""last_position":601"#)])
             let edited = try await CLI.ok(["drill", "--list", "--trusted-key", "k1.pub"], in: dir)
             #expect(edited.contains("INVALID ("), "\(edited)")
             let refused = try await CLI.run(["prune", "--before", "c3", "--trusted-key", "k1.pub"], in: dir)
@@ -69,7 +70,8 @@ import Testing
             let list = try await CLI.ok(["drill", "--list"], in: dir)
             #expect(list.split(separator: "\n").count == 1 + 5, "\(list)")
             #expect(!list.contains(" fail "))
-            #expect(try await CLI.ok(["prune", "--before", "c4", "--drill-max-age", "1h"], in: dir).contains("pruned 250"))
+            #expect(
+                try await CLI.ok(["prune", "--before", "c4", "--drill-max-age", "1h"], in: dir).contains("pruned 250"))
         }
     }
 
@@ -109,7 +111,9 @@ import Testing
             case .deletedManifest:
                 _ = try t.sh("rm '\(manifests[1])'")
             case .rolledBackLatestPointer:
-                _ = try t.sh("chmod u+w archive/datasets/events/latest; printf '\(snapshot(1))' > archive/datasets/events/latest")
+                _ = try t.sh(
+                    "chmod u+w archive/datasets/events/latest; printf '\(snapshot(1))' > archive/datasets/events/latest"
+                )
             case .holeBetweenSnapshots:
                 // The middle snapshot goes, and the last is relinked to the first with a correct parent hash.
                 _ = try t.sh("rm -rf \"$(dirname '\(manifests[1])')\"")

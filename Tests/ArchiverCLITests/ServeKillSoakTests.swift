@@ -54,7 +54,8 @@ actor SoakTarget {
 
             let acknowledged = await target.acknowledged
             let store = try Self.keyCounts(try await CLI.ok(["read", "--all", "--limit", "10000000"], in: dir))
-            let archive = try Self.keyCounts(try await CLI.ok(["lode", "cat", "archive", "--dataset", "events"], in: dir))
+            let archive = try Self.keyCounts(
+                try await CLI.ok(["lode", "cat", "archive", "--dataset", "events"], in: dir))
             let lost = acknowledged.filter { store[$0] == nil || archive[$0] == nil }
             let duplicated = Set(store.filter { $0.value > 1 }.keys).union(archive.filter { $0.value > 1 }.keys)
             print(

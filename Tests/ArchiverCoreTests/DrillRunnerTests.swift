@@ -13,7 +13,8 @@ import Testing
     }
 
     func runner(_ t: TestArchive, archive: Archive, live: (any CoordinationStore)? = nil) -> DrillRunner {
-        DrillRunner(archive: archive, live: live ?? t.coordination, producer: "lode-archiver test", scratchStore: Self.scratch)
+        DrillRunner(
+            archive: archive, live: live ?? t.coordination, producer: "lode-archiver test", scratchStore: Self.scratch)
     }
 
     @Test func healthyArchivePassesAndIsRecorded() async throws {

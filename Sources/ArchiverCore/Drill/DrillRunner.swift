@@ -89,7 +89,8 @@ public struct DrillRunner: Sendable {
             if let max = plan.maxPosition { cuts = cuts.filter { $0.facts.lastPosition <= max } }
             if let max = plan.maxRecordedAt { cuts = cuts.filter { $0.facts.maxRecordedAtNanos <= max } }
             guard !cuts.isEmpty else {
-                throw ArchiverError(.unknownCut, "no committed snapshot ends at or before \(selector): nothing to drill")
+                throw ArchiverError(
+                    .unknownCut, "no committed snapshot ends at or before \(selector): nothing to drill")
             }
             return cuts
         }
@@ -123,7 +124,8 @@ public struct DrillRunner: Sendable {
     func compare(
         cuts: [CutPoint], head: CutPoint, scratch: any CoordinationStore, into attestation: inout DrillAttestation
     ) async throws {
-        var plan = ReadPlan(cuts: cuts, maxPosition: nil, maxRecordedAt: nil, selector: .snapshot(cuts.last!.snapshotID))
+        var plan = ReadPlan(
+            cuts: cuts, maxPosition: nil, maxRecordedAt: nil, selector: .snapshot(cuts.last!.snapshotID))
         plan.generation = try await archive.activeGeneration()
         let restored: Restorer.Summary
         do {
@@ -149,7 +151,8 @@ public struct DrillRunner: Sendable {
             attestation.differences.append(Self.foldDifference(replayRows, refoldRows))
         }
         let live = try await LiveStoreComparison(
-            archive: archive, live: live, restored: scratch, cut: cuts.last!, head: head).run()
+            archive: archive, live: live, restored: scratch, cut: cuts.last!, head: head
+        ).run()
         attestation.prunedThrough = live.prunedThrough
         attestation.liveEventsCompared = live.eventsCompared
         attestation.headsCompared = live.headsCompared

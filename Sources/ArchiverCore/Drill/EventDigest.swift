@@ -1,6 +1,6 @@
 import ArchiveFormat
-@preconcurrency import Crypto
 import Coordination
+@preconcurrency import Crypto
 
 /// SHA-256 over events in a canonical form: each event's archive record body (the line before its hash, which
 /// fixes member order and number and time formats) and a newline.

@@ -122,7 +122,8 @@ struct LiveStoreComparison {
 
     /// Archived data may be sealed for its subject (crypto-shredding) while the live store holds it plain: it is
     /// opened with the live store's keys; when the subject is forgotten, data is not compared.
-    static func normalizeData(_ archived: inout RecordedEvent, _ live: inout RecordedEvent, keys: [String: SubjectKey]) {
+    static func normalizeData(_ archived: inout RecordedEvent, _ live: inout RecordedEvent, keys: [String: SubjectKey])
+    {
         var data = archived.data
         let opened: String? = data.withUTF8 { bytes in
             let raw = UnsafeRawBufferPointer(bytes)
