@@ -72,7 +72,8 @@ struct DrillCommand: AsyncParsableCommand {
         for difference in a.differences {
             FileHandle.standardError.write(Data("drill: \(difference)\n".utf8))
         }
-        let cut = a.cutName.map { "'\($0)' (snapshot \(a.cutSnapshotID))" } ?? "snapshot \(a.cutSnapshotID)"
+        var cut = a.cutName.map { "'\($0)' (snapshot \(a.cutSnapshotID))" } ?? "snapshot \(a.cutSnapshotID)"
+        if a.cutSnapshotID.isEmpty { cut = "no readable cut" }
         let signed = a.keyID.map { "signed by key \($0)" } ?? "unsigned"
         let seconds = String(format: "%.2f", Double(a.durationMilliseconds) / 1_000)
         guard a.passed else {
