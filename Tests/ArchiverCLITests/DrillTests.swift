@@ -1,4 +1,6 @@
 import Foundation
+import Lode
+import LodeS3
 import Testing
 
 /// Restore drills as real processes on real files: a healthy archive passes (with and without pruned ranges)
@@ -186,6 +188,49 @@ import Testing
             _ = try await server.waitForExit()
             let list = try await CLI.ok(["drill", "--list"], in: dir)
             #expect(list.contains(" pass ") && list.contains(" 100 "), "\(list)")
+        }
+    }
+}
+
+/// A drill of a PostgreSQL store and an S3 archive (the production pair), over a pruned range, and a deleted
+/// object caught on S3.
+@Suite struct DrillServicesTests {
+    static let environment = ProcessInfo.processInfo.environment
+    static let servicesUp =
+        environment["ARCHIVER_TEST_POSTGRES_URL"]?.isEmpty == false
+        && environment["ARCHIVER_TEST_S3_ENDPOINT"]?.isEmpty == false
+
+    @Test(
+        .enabled(
+            if: servicesUp, "needs ARCHIVER_TEST_POSTGRES_URL and ARCHIVER_TEST_S3_ENDPOINT (scripts/with-services.sh)")
+    )
+    func postgresStoreAndS3Archive() async throws {
+        let schema = "drill_" + UUID().uuidString.prefix(8).lowercased()
+        let pg = ["--store", Self.environment["ARCHIVER_TEST_POSTGRES_URL"]!, "--schema", schema]
+        try await S3EndToEndTests().withBucket { bucket in
+            try await withTemporaryDirectory { dir in
+                let env = bucket.environment
+                let both = pg + ["--archive", bucket.url]
+                try await CLI.ok(["init"] + pg, in: dir)
+                for seed in 1...2 {
+                    try await CLI.ok(
+                        ["append"] + pg, in: dir, input: bankEvents(events: 300, accounts: 7, seed: UInt64(seed)))
+                    try await CLI.ok(["flush", "--quiet", "--cut", "c\(seed)"] + both, in: dir, environment: env)
+                }
+                try await CLI.ok(["drill", "--to", "c1"] + both, in: dir, environment: env)
+                try await CLI.ok(["prune", "--before", "c1"] + both, in: dir, environment: env)
+                let out = try await CLI.ok(["drill"] + both, in: dir, environment: env)
+                #expect(out.contains("restored 600 events"), "\(out)")
+                #expect(out.contains("compared 300 live events above pruned position 300"), "\(out)")
+
+                let objects = try await bucket.store.list(prefix: "datasets/events/")
+                let victim = try #require(objects.first { $0.key.hasSuffix(".zst") })
+                try await bucket.store.delete(victim.key)
+                let failed = try await CLI.run(["drill"] + both, in: dir, environment: env)
+                #expect(failed.status == 13 && failed.stderr.contains("is missing"), "\(failed.stderr)")
+                let verify = try await CLI.run(["verify", "--archive", bucket.url], in: dir, environment: env)
+                #expect(verify.status == 11, "\(verify.stderr)")
+            }
         }
     }
 }
