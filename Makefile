@@ -47,10 +47,11 @@ bench-serve: deps
 	$(SWIFT) build -c release --product archiver
 	python3 scripts/bench_serve.py "$$($(SWIFT) build -c release --show-bin-path)/archiver" $(BENCH_ARGS)
 
-## soak: the kill -9 harness with 1000 crash/restart cycles
+## soak: the kill -9 harnesses with 1000 cycles each: flushes killed mid-commit, and `serve` killed under HTTP load
 soak: deps
 	$(SWIFT) build --build-tests
 	ARCHIVER_CRASH_CYCLES=1000 $(SWIFT) test --skip-build --filter CrashTests
+	ARCHIVER_SERVE_KILL_CYCLES=1000 $(SWIFT) test --skip-build --filter ServeKillSoakTests
 
 clean:
 	rm -rf .build demo-work bench-work

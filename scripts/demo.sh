@@ -67,4 +67,9 @@ fi
 step "11. Compact the snapshots into one generation (checked before it is used), and verify once more"
 archiver compact
 archiver verify
+
+step "12. Prove the archive restores (a drill, attested in the archive), then prune the hot store to opening-day"
+archiver drill --to opening-day
+archiver prune --before opening-day
+archiver drill --list
 printf '\nDemo finished in %ss. Files are in %s.\n' $(( $(date +%s) - start )) "$WORK"

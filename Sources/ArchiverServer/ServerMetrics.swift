@@ -25,6 +25,8 @@ public final class ServerMetrics: Sendable {
     let flushLeader: Meter
     let prunedThrough: Meter
     let prunedIdempotencyKeys: CoreMetrics.Counter
+    let lastDrillSuccess: Meter
+    let drillFailures: CoreMetrics.Counter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -51,6 +53,8 @@ public final class ServerMetrics: Sendable {
         flushLeader = Meter(label: "archiver_flush_lease_held", factory: factory)
         prunedThrough = Meter(label: "archiver_pruned_through_position", factory: factory)
         prunedIdempotencyKeys = CoreMetrics.Counter(label: "archiver_pruned_idempotency_keys_total", factory: factory)
+        lastDrillSuccess = Meter(label: "archiver_last_drill_success_timestamp_seconds", factory: factory)
+        drillFailures = CoreMetrics.Counter(label: "archiver_drill_failures_total", factory: factory)
     }
 
     /// Counts one append request by its outcome (`created`, `replayed`, `conflict`, `invalid`, `too_large`,
@@ -83,6 +87,11 @@ public final class ServerMetrics: Sendable {
         flushLagSeconds.set(lagSeconds)
         lastCutPosition.set(status.flushCursor)
         prunedThrough.set(status.prunedThrough)
+    }
+
+    /// Records a drill's outcome: the time of the last pass, or one more failure.
+    func recordDrill(passed: Bool) {
+        if passed { lastDrillSuccess.set(Date().timeIntervalSince1970) } else { drillFailures.increment() }
     }
 
     /// The Prometheus text exposition.

@@ -22,6 +22,8 @@ import UnixSignals
 public struct Sidecar: Sendable {
     public let api: ArchiverAPI
     public let logger: Logger
+    /// Restore drills on a schedule (`--drill-every`); nil: none.
+    public var drillSchedule: DrillSchedule?
 
     public init(
         store: any CoordinationStore, archive: Archive, configuration: ServerConfiguration, flushOptions: FlushOptions,
@@ -53,6 +55,12 @@ public struct Sidecar: Sendable {
                 CompactScheduler(
                     archive: api.archive, store: api.store, interval: configuration.compactEvery, options: options,
                     metrics: api.metrics, logger: logger))
+        }
+        if let drillSchedule {
+            services.append(
+                DrillScheduler(
+                    archive: api.archive, store: api.store, schedule: drillSchedule, metrics: api.metrics,
+                    logger: logger))
         }
         let app = Application(
             router: api.router(),

@@ -12,8 +12,9 @@ struct PruneCommand: AsyncParsableCommand {
         discussion: """
             Events up to the cut point are deleted from the coordination store only after that part of the \
             archive is re-read and verified (checksums, hash chain, manifest chain), and never below a \
-            subscriber checkpoint. Stream heads, expected versions and idempotency keys keep working; reading a \
-            pruned range says to read it from the archive.
+            subscriber checkpoint, and only when a passing `archiver drill` covering the prune point is younger \
+            than --drill-max-age (--without-drill overrides, with a warning). Stream heads, expected versions and \
+            idempotency keys keep working; reading a pruned range says to read it from the archive.
 
             Examples:
               archiver prune --before month-end-2026-10
@@ -22,6 +23,8 @@ struct PruneCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var archiveOptions: ArchiveOptions
+    /// With trusted keys, only a drill attestation signed by one of them allows the prune.
+    @OptionGroup var signing: SigningOptions
 
     @Option(
         help: ArgumentHelp("Prune events up to this cut point (name, snapshot id, position or time).", valueName: "cut")
@@ -34,8 +37,23 @@ struct PruneCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also delete idempotency keys older than this (default 30d).", valueName: "age"))
     var idempotencyRetention: String = "30d"
 
+    @Option(
+        help: ArgumentHelp(
+            "A passing drill covering the prune point must be younger than this.", valueName: "age"))
+    var drillMaxAge: String = "7d"
+
+    @Flag(help: "Prune without a covering drill (a warning is printed).")
+    var withoutDrill = false
+
     func run() async throws {
         try await CLIErrors.reporting {
+            guard let drillAge = Self.seconds(drillMaxAge) else {
+                throw ValidationError("--drill-max-age '\(drillMaxAge)' is not an age like 7d or 12h")
+            }
+            if withoutDrill {
+                FileHandle.standardError.write(
+                    Data("warning: pruning without a covering restore drill (--without-drill)\n".utf8))
+            }
             guard (before == nil) != (keep == nil) else {
                 throw ValidationError("pass exactly one of --before CUT or --keep AGE")
             }
@@ -52,9 +70,11 @@ struct PruneCommand: AsyncParsableCommand {
                 selector = .time(Int64((Date().timeIntervalSince1970 - age) * 1e9))
             }
             try await storeOptions.withStore { store in
-                let archive = try await ArchiveOpener.open(archiveOptions)
+                var archive = try await ArchiveOpener.open(archiveOptions)
+                try signing.apply(to: &archive)
                 let s = try await Pruner(archive: archive, store: store).run(
-                    before: selector, idempotencyRetentionSeconds: retention)
+                    before: selector, idempotencyRetentionSeconds: retention,
+                    drillGuard: withoutDrill ? nil : PruneGuard(maxAgeSeconds: drillAge))
                 print(
                     "pruned \(s.deleted) hot events through position \(s.prunedThrough) after verifying "
                         + "\(s.verifiedEvents) archived events; \(s.idempotencyKeysDeleted) expired idempotency key(s) removed"

@@ -34,6 +34,11 @@ struct ServeOptions: ParsableArguments {
     @Option(help: ConfigKeys.compactEvery.help(valueName: "period"))
     var compactEvery: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Run `archiver drill` of the latest cut this often, e.g. 24h (default: never).", valueName: "period"))
+    var drillEvery: String?
+
     @Option(help: ConfigKeys.leaseTTL.help(valueName: "s"))
     var leaseTTL: String?
 
@@ -112,9 +117,16 @@ struct ServeCommand: AsyncParsableCommand {
                         "no API tokens configured: the API is open to every local process",
                         metadata: ["host": "\(configuration.host)"])
                 }
-                let sidecar = Sidecar(
+                var sidecar = Sidecar(
                     store: store, archive: archive, configuration: configuration,
                     flushOptions: FlushOptions(producer: ArchiverVersion.producer), logger: logger)
+                if let every = options.drillEvery {
+                    guard let seconds = Age.seconds(every), seconds >= 1 else {
+                        throw ValidationError("--drill-every '\(every)' is not a period like 24h or 30m")
+                    }
+                    sidecar.drillSchedule = DrillSchedule(
+                        interval: seconds, producer: ArchiverVersion.producer, scratchStore: DrillCommand.scratchStore)
+                }
                 let holder = await sidecar.api.coordinator.holder
                 logger.info(
                     "starting",

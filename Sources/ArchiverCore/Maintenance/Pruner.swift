@@ -26,8 +26,11 @@ public struct Pruner: Sendable {
     ///   - selector: prune events up to this cut point (a position or time is rounded down to the snapshot
     ///     that ends at or before it).
     ///   - idempotencyRetentionSeconds: also delete idempotency results older than this.
+    ///   - drillGuard: when set, a passing restore drill covering the prune point must be recorded (``PruneGuard``).
     /// - Throws: ``ArchiverError`` `.pruneRefused` saying why nothing was deleted.
-    public func run(before selector: CutSelector, idempotencyRetentionSeconds: Double? = nil) async throws -> Summary {
+    public func run(
+        before selector: CutSelector, idempotencyRetentionSeconds: Double? = nil, drillGuard: PruneGuard? = nil
+    ) async throws -> Summary {
         let plan = try await archive.plan(to: selector)
         var cuts = try await plan.allCuts()
         if let max = plan.maxPosition { cuts = cuts.filter { $0.facts.lastPosition <= max } }
@@ -49,6 +52,7 @@ public struct Pruner: Sendable {
                 "subscriber '\(lowest.name)' is at position \(lowest.position), below \(target): pruning would delete "
                     + "events it has not read; move its checkpoint or prune before an earlier cut")
         }
+        if let drillGuard { try await drillGuard.check(archive: archive, target: target) }
         // Re-read and verify exactly what is about to become the only copy.
         let report = try await Verifier(archive: archive).run(to: .snapshot(last.snapshotID))
         let problems = report.problems.filter { $0.kind != .orphan }
