@@ -87,6 +87,14 @@ public enum AppendValidation {
             guard RawJSON.isObject(event.metadata) else {
                 throw CoordinationError(.invalidInput, "\(which): metadata must be a JSON object")
             }
+            // Events are archived as JSON lines; a line break can only be insignificant whitespace in valid
+            // JSON, but stored it would split the record line, and no flush could archive the event.
+            if hasLineBreak(event.data) || hasLineBreak(event.metadata) {
+                throw CoordinationError(
+                    .invalidInput,
+                    "\(which): data or metadata holds a line break between JSON tokens; events are archived as "
+                        + "JSON lines: send compact JSON (no raw CR or LF outside strings)")
+            }
             if let id = event.id {
                 guard isUUID(id) else {
                     throw CoordinationError(.invalidInput, "\(which): id '\(id.prefix(40))' is not a UUID")
@@ -96,6 +104,11 @@ public enum AppendValidation {
             }
         }
         return events
+    }
+
+    /// Whether `json` holds a raw CR or LF (valid JSON has them only as whitespace between tokens).
+    static func hasLineBreak(_ json: String) -> Bool {
+        json.utf8.contains { $0 == 0x0A || $0 == 0x0D }
     }
 
     /// A random (version 4) UUID in lowercase text, from the system's CSPRNG (`getrandom`; Foundation's `UUID()`

@@ -74,12 +74,17 @@ import Darwin
         }
     }
 
-    /// Event data with blank lines reaches an SSE client whole, and one failing event refuses its whole body.
+    /// Raw line breaks in event data are refused; escaped ones reach an SSE client whole; one failing event
+    /// refuses its whole body.
     @Test func eventStreamFramingAndAllOrNothingBodies() async throws {
         try await withTemporaryDirectory { dir in
             let server = try await ServeProcess(["--flush-interval", "0"], in: dir)
             defer { server.cleanUp() }
-            let payload = "{\"a\"\n\n:1}"
+            // Raw line breaks between JSON tokens are refused (they would split the archived record line).
+            let broken = try await server.request(
+                "POST", "/streams/s/events", body: "{\"type\":\"T\",\"data\":{\"a\"\n\n:1}}")
+            #expect(broken.status == 422 && broken.body.contains("line break"), "\(broken.body)")
+            let payload = #"{"text":"two\nlines\n\nand a blank one"}"#
             let appended = try await server.request(
                 "POST", "/streams/s/events", body: #"{"type":"T","data":\#(payload)}"#)
             #expect(appended.status == 201, "\(appended.body)")

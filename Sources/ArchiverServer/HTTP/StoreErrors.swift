@@ -4,7 +4,8 @@ import HTTPTypes
 
 /// How errors of the store and the archive become HTTP answers (docs/HTTP.md lists them).
 enum StoreErrors {
-    /// Store errors: 409 conflict, 422 invalid input, 413 too large, 410 pruned, 503 unavailable.
+    /// Store errors: 409 conflict, 422 invalid input, 413 too large, 410 pruned, 503 unavailable, 507 store
+    /// disk full.
     static func apiError(_ error: CoordinationError) -> APIError {
         switch error.code {
         case .wrongExpectedVersion:
@@ -20,6 +21,10 @@ enum StoreErrors {
         case .prunedRange:
             return APIError(.gone, "pruned", error.message)
         case .busy, .connectionFailed, .closed:
+            return APIError(.serviceUnavailable, "store-unavailable", error.message)
+        case .storageFull:
+            return APIError(.init(code: 507), "store-full", error.message)
+        case .permissionDenied, .resourcesExhausted:
             return APIError(.serviceUnavailable, "store-unavailable", error.message)
         default:
             return APIError(.internalServerError, "\(error.code)", error.message)

@@ -219,7 +219,7 @@ import Testing
             let payloads = [
                 #"{"b":1,  "a":2}"#, #"  [1, 2 ,3]  "#, #"{"a":1,"a":2}"#, #"{"n":1.0e+10,"m":-0.000}"#,
                 #"{"e":"\u00e9 é \"q\" \\ \n"}"#, #""just a string""#, "12345678901234567890123",
-                "{\n\t\"nested\": {\"x\": [true, false, null]}\n}",
+                "{\t\"nested\": {\"x\": [true, false, null]}\t}",
             ]
             let metadata = #"{ "z" : [1,  2], "y":{} }"#
             let events = payloads.map { ProposedEvent(type: "Raw", data: $0, metadata: metadata) }
@@ -231,6 +231,19 @@ import Testing
                 let packed = try await store.readAllPacked(after: Int64(after), limit: limit)
                 #expect(packed.events() == (try await store.readAll(after: Int64(after), limit: limit)))
             }
+            // A raw line break between tokens would split the archived record line: refused, nothing stored.
+            for broken in ["{\n\"a\":1}", "[1,\r2]"] {
+                await #expect(throws: CoordinationError.self) {
+                    _ = try await store.append(
+                        AppendRequest(stream: "raw-2", events: [ProposedEvent(type: "Raw", data: broken)]))
+                }
+                await #expect(throws: CoordinationError.self) {
+                    _ = try await store.append(
+                        AppendRequest(
+                            stream: "raw-2", events: [ProposedEvent(type: "Raw", data: "{}", metadata: "{\n}")]))
+                }
+            }
+            #expect(try await store.streamHead("raw-2") == nil)
         }
     }
 }
