@@ -95,11 +95,6 @@ import Testing
             }
         }
 
-        /// Faults only a check of the store against the archive finds: `verify` does that on helper E's branch.
-        var verifyNeedsTheStore: Bool {
-            [.rolledBackLatestPointer, .storeCursorAheadOfArchive, .storeFromAnotherArchive].contains(self)
-        }
-
         func inject(in dir: String) async throws {
             let t = Tamperer(dir: dir)
             let manifests = try t.manifests()
@@ -154,13 +149,7 @@ import Testing
             #expect(prune.status != 0, "\(prune.stdout)")
 
             let verify = try await CLI.run(["verify"], in: dir)
-            if fault.verifyNeedsTheStore {
-                withKnownIssue("verify compares the store's flush cursor with the archive on helper E's branch") {
-                    #expect(verify.status == 10 || verify.status == 11, "verify exited \(verify.status)")
-                }
-            } else {
-                #expect(verify.status == 10 || verify.status == 11, "verify exited \(verify.status): \(verify.stderr)")
-            }
+            #expect(verify.status == 10 || verify.status == 11, "verify exited \(verify.status): \(verify.stderr)")
         }
     }
 }

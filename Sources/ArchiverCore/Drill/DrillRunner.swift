@@ -56,6 +56,7 @@ public struct DrillRunner: Sendable {
             let chain = try Archive.cutPoints(try await archive.events.history())
             let cuts = try select(target, in: chain)
             attestation = try await drill(cuts: cuts, head: chain.last!)
+            if let pointer = try await pointerDifference() { attestation.differences.insert(pointer, at: 0) }
         } catch let error as ArchiverError where error.code == .emptyArchive || error.code == .unknownCut {
             throw error
         } catch is CancellationError {
@@ -71,6 +72,15 @@ public struct DrillRunner: Sendable {
         try attestation.sign(with: archive.signer)
         try await DrillLog(archive: archive).record(attestation)
         return attestation
+    }
+
+    /// The `latest` pointer naming a snapshot behind the chain's head: readers that trust it would miss the
+    /// snapshots after it, so a drill that restored through the real head still fails, as `verify` does.
+    func pointerDifference() async throws -> String? {
+        let resolution = try await archive.events.resolveHead()
+        guard resolution.pointerIsBehind, let head = resolution.head else { return nil }
+        return "the latest pointer was rolled back: it names snapshot \(resolution.pointer ?? "?"), but the chain "
+            + "continues to \(head.snapshotID); run `archiver verify --repair`"
     }
 
     /// The cuts from the first through the drilled one. A position or time selects the last cut ending at or
