@@ -37,6 +37,13 @@ enum CLIConfig {
         return ConfigResolver(sources: sources).lookup(key)?.value
     }
 
+    /// Whether the environment or the configuration file sets the key named `name` (its default does not count).
+    static func isSet(_ name: String) -> Bool {
+        guard let key = ConfigKeys.named(name) else { preconditionFailure("no configuration key \(name)") }
+        guard let (_, origin) = ConfigResolver(sources: sources).lookup(key) else { return false }
+        return origin != .defaultValue
+    }
+
     /// A number or size key: the flag's value, else the environment's, the file's or the default, checked as
     /// `config check` checks it; sizes in bytes.
     /// - Throws: `ConfigError` naming the key, the value and where it came from (exit status 64).

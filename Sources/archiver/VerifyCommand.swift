@@ -102,7 +102,7 @@ extension VerifyCommand {
     /// The flush cursor of the coordination store, when one is configured (`--store`, `ARCHIVER_STORE`, the
     /// configuration file) or the default `./archiver.db` exists; nil otherwise.
     func configuredStoreCursor() async throws -> FlushCursor? {
-        let configured = storeOptions.store != nil || CLIConfig.value("store") != nil
+        let configured = storeOptions.store != nil || CLIConfig.isSet("store")
         guard configured || FileManager.default.fileExists(atPath: storeOptions.location) else { return nil }
         return try await storeOptions.withStore { try await $0.flushCursor() }
     }
