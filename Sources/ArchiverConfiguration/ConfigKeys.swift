@@ -81,6 +81,8 @@ public enum ConfigKeys {
         "compact --retire keeps objects younger than this age, e.g. 30d (at least the S3 Object Lock days)")
     public static let compactEvery = ConfigKey<String?>(
         "compact-every", .text, unset: "never", "Run `archiver compact` (not --retire) this often, e.g. 24h")
+    public static let drillEvery = ConfigKey<String?>(
+        "drill-every", .text, unset: "never", "Run `archiver drill` of the latest cut this often, e.g. 24h")
     public static let trustedKeys = ConfigKey<[String]>(
         "trusted-keys", .list(separator: ":"), flag: "trusted-key",
         "Trust signatures by this public key file (repeatable; several keys allow rotation)")
@@ -120,7 +122,8 @@ public enum ConfigKeys {
         s3MultipartThreshold.descriptor, s3PartSize.descriptor, s3UploadConcurrency.descriptor, prefetch.descriptor,
         compression.descriptor, partitioning.descriptor, targetSize.descriptor, signingKey.descriptor,
         subjectField.descriptor, checkpointEvery.descriptor, compactTargetSize.descriptor,
-        compactRetention.descriptor, compactEvery.descriptor, trustedKeys.descriptor, host.descriptor,
+        compactRetention.descriptor, compactEvery.descriptor, drillEvery.descriptor, trustedKeys.descriptor,
+        host.descriptor,
         port.descriptor, tokens.descriptor, maxBodyBytes.descriptor, flushInterval.descriptor, leaseTTL.descriptor,
         holder.descriptor, readyMaxLagEvents.descriptor, readyMaxLagSeconds.descriptor, shutdownDeadline.descriptor,
         logLevel.descriptor,

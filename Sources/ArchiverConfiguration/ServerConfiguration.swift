@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel = ConfigKeys.logLevel.defaultValue
     /// Seconds between scheduled compactions (`compact-every`); 0: none.
     public var compactEvery: Double = 0
+    /// Seconds between scheduled restore drills (`drill-every`); 0: none.
+    public var drillEvery: Double = 0
     /// Uncompressed record bytes per generation snapshot of a scheduled compaction.
     public var compactTargetBytes = ConfigKeys.compactTargetSize.defaultValue
     /// Browser origins (`https://app.example`) whose requests the API serves besides its own; none by default.
@@ -49,6 +51,12 @@ extension ConfigResolver {
                 throw ConfigError("compact-every '\(every)' is not a period of at least a minute, like 24h or 30m")
             }
             c.compactEvery = seconds
+        }
+        if let every = try value(ConfigKeys.drillEvery) {
+            guard let seconds = Age.seconds(every), seconds >= 1 else {
+                throw ConfigError("drill-every '\(every)' is not a period like 24h or 30m")
+            }
+            c.drillEvery = seconds
         }
         c.compactTargetBytes = try value(ConfigKeys.compactTargetSize)
         try Self.checkTogether(c)

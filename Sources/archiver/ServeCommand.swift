@@ -34,9 +34,7 @@ struct ServeOptions: ParsableArguments {
     @Option(help: ConfigKeys.compactEvery.help(valueName: "period"))
     var compactEvery: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Run `archiver drill` of the latest cut this often, e.g. 24h (default: never).", valueName: "period"))
+    @Option(help: ConfigKeys.drillEvery.help(valueName: "period"))
     var drillEvery: String?
 
     @Option(help: ConfigKeys.leaseTTL.help(valueName: "s"))
@@ -120,12 +118,10 @@ struct ServeCommand: AsyncParsableCommand {
                 var sidecar = Sidecar(
                     store: store, archive: archive, configuration: configuration,
                     flushOptions: FlushOptions(producer: ArchiverVersion.producer), logger: logger)
-                if let every = options.drillEvery {
-                    guard let seconds = Age.seconds(every), seconds >= 1 else {
-                        throw ValidationError("--drill-every '\(every)' is not a period like 24h or 30m")
-                    }
+                if configuration.drillEvery > 0 {
                     sidecar.drillSchedule = DrillSchedule(
-                        interval: seconds, producer: ArchiverVersion.producer, scratchStore: DrillCommand.scratchStore)
+                        interval: configuration.drillEvery, producer: ArchiverVersion.producer,
+                        scratchStore: DrillCommand.scratchStore)
                 }
                 let holder = await sidecar.api.coordinator.holder
                 logger.info(
