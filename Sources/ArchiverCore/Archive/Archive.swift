@@ -127,3 +127,14 @@ extension Archive {
         return segments[(start + 1)..<end].compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) }
     }
 }
+
+extension Archive {
+    /// A dataset the archiver keeps beside the events dataset (`catalog`, `drills`): default layout, JSON lines,
+    /// zstd level 3, MD5; named `<events>-<name>` when the events dataset is not called `events`.
+    func sideDataset(_ name: String) throws -> LodeDataset {
+        let events = settings.datasetID
+        return try LodeDataset(
+            store: store, datasetID: events == "events" ? name : "\(events)-\(name)", layout: .default,
+            codec: .jsonl, compressor: .zstd(level: 3), checksum: .md5)
+    }
+}

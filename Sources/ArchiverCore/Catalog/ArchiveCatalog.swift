@@ -61,10 +61,7 @@ public struct ArchiveCatalog: Sendable {
 
     public init(archive: Archive) throws {
         self.archive = archive
-        let events = archive.settings.datasetID
-        self.dataset = try LodeDataset(
-            store: archive.store, datasetID: events == "events" ? "catalog" : "\(events)-catalog", layout: .default,
-            codec: .jsonl, compressor: .zstd(level: 3), checksum: .md5)
+        self.dataset = try archive.sideDataset("catalog")
     }
 
     enum Key {

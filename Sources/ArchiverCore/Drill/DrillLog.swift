@@ -14,10 +14,7 @@ public struct DrillLog: Sendable {
 
     public init(archive: Archive) throws {
         self.archive = archive
-        let events = archive.settings.datasetID
-        self.dataset = try LodeDataset(
-            store: archive.store, datasetID: events == "events" ? "drills" : "\(events)-drills", layout: .default,
-            codec: .jsonl, compressor: .zstd(level: 3), checksum: .md5)
+        self.dataset = try archive.sideDataset("drills")
     }
 
     enum Key {
