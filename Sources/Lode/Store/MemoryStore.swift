@@ -1,5 +1,11 @@
-import Glibc
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An in-memory ``ObjectStore``: a dictionary behind a mutex. Puts are atomic and create-only; CAS follows
 /// LODE_FORMAT.md §4.3 exactly. For tests and for short-lived tools.
@@ -70,6 +76,20 @@ public final class MemoryStore: ObjectStore {
         var found = objects.withLock { objects in
             objects.compactMap { key, bytes in
                 key.hasPrefix(prefix) ? ObjectInfo(key: key, size: Int64(bytes.count)) : nil
+            }
+        }
+        found.sort { ObjectKey.byteOrder($0.key, $1.key) }
+        return found
+    }
+
+    /// Filters before it sorts: a dataset's head lookup lists after its pointer on every commit, and sorting
+    /// every key of the prefix each time made a pass of many snapshots quadratic in sorts.
+    public func list(prefix: String, startAfter: String) async throws -> [ObjectInfo] {
+        try ObjectKey.validatePrefix(prefix)
+        var found = objects.withLock { objects in
+            objects.compactMap { key, bytes in
+                key.hasPrefix(prefix) && ObjectKey.byteOrder(startAfter, key)
+                    ? ObjectInfo(key: key, size: Int64(bytes.count)) : nil
             }
         }
         found.sort { ObjectKey.byteOrder($0.key, $1.key) }
