@@ -1,5 +1,11 @@
-import Glibc
 import RawJSON
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where the members of one record line are, as byte ranges into the line.
 ///

@@ -1,5 +1,11 @@
-import Glibc
 import RawJSON
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The stable 64-bit hash of a stream name that sharded replay and the per-file stream filters use:
 /// FNV-1a 64 over the name's UTF-8 bytes (offset basis `0xcbf29ce484222325`, prime `0x100000001b3`).

@@ -1,4 +1,10 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Iterates the top-level members of one JSON object without building a tree: each member's key and value
 /// are byte ranges into the input. Nested values are skipped (and validated) quickly.

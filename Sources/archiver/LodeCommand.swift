@@ -1,8 +1,14 @@
 import ArgumentParser
 import Foundation
-import Glibc
 import Lode
 import LodeS3
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `archiver lode …`: read-only inspection of Lode archives (plus a hidden create-only put for tests).
 struct LodeCommand: AsyncParsableCommand {

@@ -1,6 +1,12 @@
 import Dispatch
-import Glibc
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Streams records into a local, compressed staging file, ready to be published as one data object.
 ///

@@ -1,4 +1,10 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `strerror` text plus the number, e.g. "No such file or directory (errno 2)".
 func describeErrno(_ code: Int32) -> String {

@@ -1,4 +1,10 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An instant with nanosecond precision, parsed from and formatted as RFC 3339 like Go's `time.Time` JSON.
 ///

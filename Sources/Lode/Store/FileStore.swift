@@ -1,5 +1,11 @@
-import Glibc
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An ``ObjectStore`` over a local directory, durable and atomic where Go's FS store is not.
 ///

@@ -1,6 +1,12 @@
-import Glibc
 import Lode
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A local file opened for positional reads (`pread`), shared by concurrent part uploads; closed on deinit.
 final class LocalFile: Sendable {
