@@ -6,8 +6,8 @@ import Synchronization
 import Testing
 
 @Suite struct FlushLoopTests {
-    /// Polls `condition` every 20 ms for up to `seconds`.
-    func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+    /// Polls `condition` every 20 ms for up to `seconds` (generous: a full parallel run on 2 cores is slow).
+    func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1_000))
         while ContinuousClock.now < deadline {
             if try await condition() { return true }

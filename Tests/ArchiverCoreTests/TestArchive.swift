@@ -144,6 +144,8 @@ struct TestArchive {
     @discardableResult
     func flush(checkpointEvery: Int, cutName: String? = nil) async throws -> FlushSummary {
         var options = FlushOptions(cutName: cutName, spoolDirectory: directory, producer: "lode-archiver test")
+        // These tests are not about lease expiry; a full parallel run on 2 cores can starve a pass for a minute.
+        options.leaseTTLSeconds = 3_600
         options.pageSize = 1
         options.checkpointEvery = checkpointEvery
         return try await Flusher(store: coordination, archive: try archive(), options: options).run()
