@@ -87,7 +87,7 @@ struct S3StoreTests {
                 var configuration = direct.configuration
                 configuration.endpoint = try S3Configuration.Endpoint(proxy.endpoint)
                 let store = S3Store(configuration: configuration)
-                let after = try await store.list(prefix: "d/s/", startAfter: "d/s/02/")
+                let after = try await store.list(prefix: "d/s/", startAfter: "d/s/02/m")
                 #expect(after.map(\.key) == ["d/s/03/m", "d/s/03/x", "d/s/04/m"])
                 #expect(try await store.list(prefix: "d/s/", startAfter: "").count == 5)
                 let listings = proxy.records.filter { $0.method == "GET" && $0.uri.contains("list-type=2") }
