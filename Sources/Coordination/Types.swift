@@ -20,14 +20,17 @@ public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Parses `any`, `no-stream` / `noStream`, `exists` / `streamExists`, or a version number.
+    /// Parses `any`, `no-stream` / `noStream`, `exists` / `streamExists`, or a version number in digits.
     public init?(parsing text: String) {
         switch text {
         case "any": self = .any
         case "no-stream", "noStream", "no_stream": self = .noStream
         case "exists", "streamExists", "stream-exists": self = .streamExists
         default:
-            guard let v = Int64(text), v >= 0 else { return nil }
+            // Digits only: `Int64("+1")` would read a signed form the docs do not promise as 1.
+            guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                let v = Int64(text)
+            else { return nil }
             self = v == 0 ? .noStream : .exact(v)
         }
     }
