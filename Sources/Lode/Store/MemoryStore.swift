@@ -82,8 +82,8 @@ public final class MemoryStore: ObjectStore {
         return found
     }
 
-    /// Filters before it sorts: a dataset's head lookup lists after its pointer on every commit, and sorting
-    /// every key of the prefix each time made a pass of many snapshots quadratic in sorts.
+    /// Filters before it sorts, so a listing after a key (a dataset's head lookup after its pointer) sorts only
+    /// what it returns.
     public func list(prefix: String, startAfter: String) async throws -> [ObjectInfo] {
         try ObjectKey.validatePrefix(prefix)
         var found = objects.withLock { objects in
