@@ -1,19 +1,25 @@
 import ArchiveFormat
 import RawJSON
 
-/// The `replay --exec` line of an event (docs/REPLAY.md): the archived record's body without its hash, with
-/// the data decrypted. Upcast views are written in this form (export's `upcast.jsonl`), and `--upcast-exec`
-/// children read and print it.
+/// The `replay --exec` line of an event (docs/REPLAY.md): `{"position":…,"stream":…,"version":…,"id":…,
+/// "type":…,"recorded_at":…,"data":…,"metadata":…}` with the data decrypted. Upcast views are written in this
+/// form (export's `upcast.jsonl`), and `--upcast-exec` children read and print it.
 enum RenderedEvent {
-    /// The line of a record whose `data` is `data`: position, stream, version, id, type, recorded_at, data,
-    /// metadata, in that order.
-    static func line(_ event: ReplayEvent) -> [UInt8] {
-        var out: [UInt8] = []
-        RecordEncoder.appendBody(
-            position: event.position, stream: event.stream, version: event.version, id: event.id, type: event.type,
-            recordedAtNanos: event.recordedAtNanos, data: event.dataString, metadata: event.metadataString, into: &out)
+    /// Appends the line of `event` (without a newline), member for member as `replay --exec` frames it.
+    static func append(_ event: ReplayEvent, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
+        RawJSON.appendQuoted(event.stream, to: &out)
+        out.append(contentsOf: #","version":\#(event.version),"id":"#.utf8)
+        RawJSON.appendQuoted(event.id, to: &out)
+        out.append(contentsOf: #","type":"#.utf8)
+        RawJSON.appendQuoted(event.type, to: &out)
+        out.append(contentsOf: #","recorded_at":""#.utf8)
+        ArchiveTime.appendRFC3339Micros(event.recordedAtNanos, to: &out)
+        out.append(contentsOf: #"","data":"#.utf8)
+        out.append(contentsOf: event.data)
+        out.append(contentsOf: #","metadata":"#.utf8)
+        out.append(contentsOf: event.metadata)
         out.append(UInt8(ascii: "}"))
-        return out
     }
 
     /// Encodes a rendered event as a record line (with a placeholder chain), so it can be handed on as a
@@ -33,11 +39,15 @@ enum RenderedEvent {
             throw fail("\(error)")
         }
         func string(_ key: String) throws -> String {
-            guard let raw = members[key], let text = try? RawJSON.decodeString(raw) else { throw fail("no string \"\(key)\"") }
+            guard let raw = members[key], let text = try? RawJSON.decodeString(raw) else {
+                throw fail("no string \"\(key)\"")
+            }
             return text
         }
         func integer(_ key: String) throws -> Int64 {
-            guard let raw = members[key], let n = RawJSON.parseInt64(raw) else { throw fail("no whole number \"\(key)\"") }
+            guard let raw = members[key], let n = RawJSON.parseInt64(raw) else {
+                throw fail("no whole number \"\(key)\"")
+            }
             return n
         }
         guard let recordedAt = ArchiveTime.parseRFC3339(try string("recorded_at")) else {
@@ -56,4 +66,29 @@ enum RenderedEvent {
             throw fail("\(error)")
         }
     }
+}
+
+/// A projection that writes each event it is given as a rendered line: the upcast view of an export.
+final class RenderedLinesWriter: Projection {
+    let file: OutputFile
+    private var line: [UInt8] = []
+    private(set) var count: Int64 = 0
+
+    init(file: OutputFile) {
+        self.file = file
+    }
+
+    var identity: ProjectionIdentity { ProjectionIdentity(name: "rendered-lines", version: "1") }
+
+    func apply(_ event: ReplayEvent) throws {
+        line.removeAll(keepingCapacity: true)
+        RenderedEvent.append(event, to: &line)
+        line.append(0x0A)
+        try file.write(line)
+        count += 1
+    }
+
+    func rows() throws -> [ProjectedRow] { [] }
+
+    func restore(rows: [ProjectedRow]) throws {}
 }

@@ -135,3 +135,15 @@ extension UpcastStep {
         }
     }
 }
+
+extension UpcastRuleSet {
+    /// Checks a rule set built in code as ``init(yaml:source:)`` checks a file's.
+    /// - Throws: ``ArchiverError`` `.invalidArgument` naming the rule and the problem.
+    public func check() throws {
+        do {
+            try validate(source: "upcasters")
+        } catch {
+            throw ArchiverError(.invalidArgument, error.message)
+        }
+    }
+}

@@ -47,7 +47,8 @@ public struct Upcaster: Sendable {
     /// The events `event` becomes, or nil when no rule matches it (it is then presented as it was, byte for byte).
     /// - Throws: ``ArchiverError`` `.projectionFailed` when the chain runs longer than ``maxApplications``,
     ///   naming the last rule applied.
-    public func apply(_ event: UpcastEvent) throws -> [UpcastEvent]? {
+    /// - Parameter applied: called with each rule as it applies (for `upcast check`).
+    public func apply(_ event: UpcastEvent, applied: ((UpcastRule) -> Void)? = nil) throws -> [UpcastEvent]? {
         let version = event.schemaVersion(key: ruleSet.versionKey)
         guard ruleSet.rules.contains(where: { $0.matches(type: event.type, version: version) }) else { return nil }
         var output: [UpcastEvent] = []
@@ -65,6 +66,7 @@ public struct Upcaster: Sendable {
                     "upcaster rule '\(rule.name)' (line \(rule.line)) still matches event \(event.id) after "
                         + "\(Self.maxApplications) rule applications: the rules loop; fix them and run again")
             }
+            applied?(rule)
             let produced = rule.apply(to: current, versionKey: ruleSet.versionKey)
             pending.append(contentsOf: produced.reversed().map { ($0, applications + 1) })
         }
