@@ -10,7 +10,7 @@ import Testing
     static let reference = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ArchiverCLITests/Fixtures/upcast_reference.py").path
 
-    @Test(arguments: 0..<6)
+    @Test(arguments: 0..<10)
     func swiftAgreesWithThePythonReference(seed: UInt64) throws {
         var random = SplitMix(seed: seed &+ 0x5EED)
         let rules = Self.ruleSet(&random)

@@ -64,7 +64,15 @@ public struct AggregateSnapshots: Sendable {
     public func newestCompatible(
         for plan: ReadPlan
     ) async throws -> (info: AggregateSnapshotInfo, rows: [ProjectedRow], notes: [String])? {
-        guard let head = try await dataset.head() else { return nil }
+        let search = try await search(for: plan)
+        return search.found.map { ($0.info, $0.rows, search.notes) }
+    }
+
+    /// ``newestCompatible(for:)``, with the notes also when no snapshot is compatible.
+    public func search(
+        for plan: ReadPlan
+    ) async throws -> (found: (info: AggregateSnapshotInfo, rows: [ProjectedRow])?, notes: [String]) {
+        guard let head = try await dataset.head() else { return (nil, []) }
         var notes: [String] = []
         for manifest in try await dataset.history(upTo: head.snapshotID).reversed() {
             let m = manifest.metadata.compactMapValues { $0.stringValue }
@@ -97,11 +105,10 @@ public struct AggregateSnapshots: Sendable {
                 let text = String(decoding: line, as: UTF8.self)
                 rows.append(ProjectedRow(key: String(rows.count), json: text))
             }
-            return (
-                AggregateSnapshotInfo(
-                    snapshotID: id, cutSnapshotID: cut, lastPosition: position, rows: Int64(rows.count)), rows, notes
-            )
+            let info = AggregateSnapshotInfo(
+                snapshotID: id, cutSnapshotID: cut, lastPosition: position, rows: Int64(rows.count))
+            return ((info, rows), notes)
         }
-        return nil
+        return (nil, notes)
     }
 }

@@ -69,10 +69,13 @@ public struct ReplayJob: Sendable {
         snapshots.upcasters = upcasters.identity
         var startedFrom: AggregateSnapshotInfo?
         var notes: [String] = []
-        if !fromScratch, let found = try await snapshots.newestCompatible(for: plan) {
-            notes = found.notes
-            try projection.restore(rows: found.rows)
-            startedFrom = found.info
+        if !fromScratch {
+            let search = try await snapshots.search(for: plan)
+            notes = search.notes
+            if let found = search.found {
+                try projection.restore(rows: found.rows)
+                startedFrom = found.info
+            }
         }
         let stats = try await replayer.run(
             &projection, plan: plan, after: startedFrom?.lastPosition ?? 0, progress: progress)

@@ -16,6 +16,7 @@ import sys
 
 MAX_APPLICATIONS = 64
 ABSENT = object()
+FAIL = object()  # a parent on the way is not an object (None is JSON null)
 NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z")
 INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 
@@ -37,16 +38,16 @@ def get(data, pointer):
 
 
 def set_at(data, toks, value):
-    """data with value at toks, creating missing objects; None when a parent is not an object."""
+    """data with value at toks, creating missing objects; FAIL when a parent is not an object."""
     if not toks:
         return value
     if data is ABSENT:
         data = {}
     if not isinstance(data, dict):
-        return None
+        return FAIL
     child = set_at(data.get(toks[0], ABSENT), toks[1:], value)
-    if child is None:
-        return None
+    if child is FAIL:
+        return FAIL
     result = dict(data)
     result[toks[0]] = child
     return result
@@ -104,19 +105,19 @@ def apply_rule(rule, event, key):
             value = get(data, step["from"])
             if value is not ABSENT:
                 moved = set_at(remove(data, tokens(step["from"])), tokens(step["to"]), value)
-                if moved is not None:
+                if moved is not FAIL:
                     event["data"] = moved
         elif op == "default":
             if get(data, step["at"]) is ABSENT:
                 result = set_at(data, tokens(step["at"]), step["value"])
-                if result is not None:
+                if result is not FAIL:
                     event["data"] = result
         elif op == "remove":
             event["data"] = remove(data, tokens(step["at"]))
         elif op == "to-string":
             value = get(data, step["at"])
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                event["data"] = set_at(data, tokens(step["at"]), json.dumps(value))
+                event["data"] = set_at(data, tokens(step["at"]), json.dumps(value))  # the parent exists
         elif op == "to-number":
             value = get(data, step["at"])
             if isinstance(value, str) and NUMBER.match(value):
@@ -135,7 +136,7 @@ def apply_rule(rule, event, key):
                     value = get(data, source)
                     if value is not ABSENT:
                         result = set_at(new, tokens(to), value)
-                        if result is not None:
+                        if result is not FAIL:
                             new = result
                 parts.append({**event, "id": split_id(event["id"], index), "type": part["type"], "data": new})
             return parts
