@@ -5,6 +5,10 @@ import RawJSON
 /// "type":…,"recorded_at":…,"data":…,"metadata":…}` with the data decrypted. Upcast views are written in this
 /// form (export's `upcast.jsonl`), and `--upcast-exec` children read and print it.
 enum RenderedEvent {
+    /// The end of a record line whose hash is not computed (events made by upcasters are not in the chain).
+    static let placeholderHash =
+        Array(#","hash":""#.utf8) + Array(repeating: UInt8(ascii: "0"), count: 64) + Array(#""}"#.utf8)
+
     /// Appends the line of `event` (without a newline), member for member as `replay --exec` frames it.
     static func append(_ event: ReplayEvent, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)

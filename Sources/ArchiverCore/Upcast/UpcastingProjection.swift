@@ -32,11 +32,12 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         else { return try deliver(event) }
         for result in results {
             line.removeAll(keepingCapacity: true)
-            var encoder = RecordEncoder(chain: .genesis)
-            encoder.encode(
+            // A record line without its chain (no hash to compute): the decoder needs the shape, not the hash.
+            RecordEncoder.appendBody(
                 position: event.position, stream: event.stream, version: event.version, id: result.id,
                 type: result.type, recordedAtNanos: event.recordedAtNanos, data: result.data.serializedString,
                 metadata: result.metadata.serializedString, into: &line)
+            line.append(contentsOf: RenderedEvent.placeholderHash)
             try line.withUnsafeBytes { bytes in
                 let fields = try RecordDecoder.decode(bytes)
                 try deliver(ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data])))
