@@ -78,7 +78,9 @@ public struct ConfigSources: Sendable {
     /// The error for a key that is not one of ``ConfigKeys/all``, naming the nearest known key.
     static func unknownKey(_ name: String, origin: String) -> ConfigError {
         let hint =
-            NearestName.closest(to: name, among: ConfigKeys.all.map(\.name) + sections).map { "; did you mean '\($0)'?" }
+            NearestName.closest(to: name, among: ConfigKeys.all.map(\.name) + sections).map {
+                "; did you mean '\($0)'?"
+            }
             ?? "; the keys are listed in docs/OPERATIONS.md"
         return ConfigError("unknown key '\(name.prefix(80))' in \(origin)\(hint)")
     }

@@ -43,7 +43,8 @@ import Testing
                         + #""metadata":{"schema_version":2}}"#)
             case 2:
                 lines.append(
-                    #"{"stream":"\#(stream)","type":"AddressChanged","data":{"address":{"street":"s\#(i)","city":"c\#(i)"}}}"#)
+                    #"{"stream":"\#(stream)","type":"AddressChanged","data":{"address":{"street":"s\#(i)","city":"c\#(i)"}}}"#
+                )
             default:
                 lines.append(#"{"stream":"\#(stream)","type":"Deposited","data":{"amount": \#(i)}}"#)
             }
@@ -66,7 +67,9 @@ import Testing
             try await Self.archive(dir)
             let replayed = try await CLI.ok(
                 ["replay", "--upcasters", "upcasters.yaml", "--exec", "cat", "--quiet"], in: dir)
-            #expect(try await CLI.ok(["replay", "--upcasters", "upcasters.yaml", "--exec", "cat", "--quiet"], in: dir) == replayed)
+            #expect(
+                try await CLI.ok(["replay", "--upcasters", "upcasters.yaml", "--exec", "cat", "--quiet"], in: dir)
+                    == replayed)
             let view = replayed.split(separator: "\n")
             // 15 v1 openings upcast, 15 v2 as they were, 15 address changes split in two, 15 deposits.
             #expect(view.count == 75)
@@ -85,12 +88,15 @@ import Testing
             // The archived records and their proofs are the same as in a bundle without upcasters.
             try await CLI.ok(["export", "--output", "plain"], in: dir)
             for file in ["records.jsonl", "proofs.jsonl"] {
-                #expect(FileManager.default.contents(atPath: "\(dir)/bundle/\(file)") == FileManager.default.contents(atPath: "\(dir)/plain/\(file)"))
+                #expect(
+                    FileManager.default.contents(atPath: "\(dir)/bundle/\(file)")
+                        == FileManager.default.contents(atPath: "\(dir)/plain/\(file)"))
             }
             #expect(!FileManager.default.fileExists(atPath: dir + "/plain/upcast.jsonl"))
             // The hash in bundle.json is that of upcasters.json, and what `upcast check` prints.
             let info = try #require(
-                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/bundle/bundle.json")))
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: dir + "/bundle/bundle.json")))
                     as? [String: Any])
             let hash = try #require(info["upcasters_sha256"] as? String)
             let check = try await CLI.ok(["upcast", "check", "upcasters.yaml"], in: dir)
@@ -117,13 +123,20 @@ import Testing
     @Test func hostileRulesAreRefusedWithTheRuleAndLine() async throws {
         try await withTemporaryDirectory { dir in
             try await Self.archive(dir)
-            let bad = "rules:\n  - name: loop\n    type: A\n    steps:\n      - rename-type: B\n"
+            let bad =
+                "rules:\n  - name: loop\n    type: A\n    steps:\n      - rename-type: B\n"
                 + "  - name: back\n    type: B\n    steps:\n      - rename-type: A\n"
             try bad.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
-            for args in [["replay", "--upcasters", "bad.yaml"], ["upcast", "check", "bad.yaml"], ["export", "--upcasters", "bad.yaml", "-o", "b"]] {
+            for args in [
+                ["replay", "--upcasters", "bad.yaml"], ["upcast", "check", "bad.yaml"],
+                ["export", "--upcasters", "bad.yaml", "-o", "b"],
+            ] {
                 let result = try await CLI.run(args, in: dir)
                 #expect(result.status == 64, "\(args)")
-                #expect(result.stderr.contains("bad.yaml line 2, rule 'loop': rules form a cycle ('loop' -> 'back' -> 'loop')"), "\(result.stderr)")
+                #expect(
+                    result.stderr.contains(
+                        "bad.yaml line 2, rule 'loop': rules form a cycle ('loop' -> 'back' -> 'loop')"),
+                    "\(result.stderr)")
             }
             #expect(!FileManager.default.fileExists(atPath: dir + "/b"))
         }
@@ -132,18 +145,25 @@ import Testing
     @Test func checkReportsTargetsConflictsAndRulesThatNeverMatch() async throws {
         try await withTemporaryDirectory { dir in
             try await Self.archive(dir)
-            let rules = Self.rules.replacingOccurrences(of: "{AccountOpened: 2}", with: "{AccountOpened: 3}")
+            let rules =
+                Self.rules.replacingOccurrences(of: "{AccountOpened: 2}", with: "{AccountOpened: 3}")
                 + "\n    - name: shadowed\n      type: AccountOpened\n      version: 1\n      steps:\n        - set-version: 5\n"
                 + "    - name: unused\n      type: Withdrawn\n      steps:\n        - drop: true\n"
             try rules.write(toFile: dir + "/more.yaml", atomically: true, encoding: .utf8)
             let result = try await CLI.run(["upcast", "check", "more.yaml"], in: dir)
             #expect(result.status == 1)
-            #expect(result.stdout.contains("finding: AccountOpened v1 (15 events) ends as AccountOpened v2: no rule brings it to the target v3"))
+            #expect(
+                result.stdout.contains(
+                    "finding: AccountOpened v1 (15 events) ends as AccountOpened v2: no rule brings it to the target v3"
+                ))
             #expect(result.stdout.contains("finding: AccountOpened v2 (15 events) ends as AccountOpened v2"))
-            #expect(result.stdout.contains("finding: rule 'shadowed' (line 19) conflicts with rule 'account-opened-v2' (line 4)"))
+            #expect(
+                result.stdout.contains(
+                    "finding: rule 'shadowed' (line 19) conflicts with rule 'account-opened-v2' (line 4)"))
             #expect(result.stdout.contains("finding: rule 'unused' (line 24) never matches"))
             let preview = try await CLI.ok(
-                ["upcast", "preview", "--type", "AddressChanged", "--limit", "1", "--upcasters", "upcasters.yaml"], in: dir)
+                ["upcast", "preview", "--type", "AddressChanged", "--limit", "1", "--upcasters", "upcasters.yaml"],
+                in: dir)
             let lines = preview.split(separator: "\n")
             #expect(lines.count == 3 && lines[0].hasPrefix("before: ") && lines[2].contains(#""type":"CityChanged""#))
         }

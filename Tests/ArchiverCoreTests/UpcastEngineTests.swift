@@ -17,7 +17,8 @@ import Testing
     }
 
     @Test func accountOpenedV1BecomesV2() throws {
-        let v1 = #"{"position":1,"stream":"account-1","version":1,"id":"e1","type":"AccountOpened","#
+        let v1 =
+            #"{"position":1,"stream":"account-1","version":1,"id":"e1","type":"AccountOpened","#
             + #""recorded_at":"2026-01-01T00:00:00.000000Z","data":{"holder":"Ada","x":{"b":2, "a":1}},"metadata":{}}"#
         #expect(
             try upcast(v1) == [
@@ -37,7 +38,8 @@ import Testing
     }
 
     @Test func addressChangedSplitsInTwoWithDerivedIDs() throws {
-        let line = #"{"id":"a-1","type":"AddressChanged","data":{"address":{"street":"Main 1","city":"Oslo"}},"#
+        let line =
+            #"{"id":"a-1","type":"AddressChanged","data":{"address":{"street":"Main 1","city":"Oslo"}},"#
             + #""metadata":{"by":"u"}}"#
         let out = try upcast(line)
         #expect(
@@ -63,7 +65,9 @@ import Testing
                     .toString(try JSONPointer(parsing: "/n")), .toNumber(try JSONPointer(parsing: "/s")),
                     .toNumber(try JSONPointer(parsing: "/bad")), .wrap(key: "payload"), .setVersion(2),
                 ]),
-            UpcastRule(name: "unwrap", type: "T", version: 2, steps: [.unwrap(try JSONPointer(parsing: "/payload")), .renameType("U")]),
+            UpcastRule(
+                name: "unwrap", type: "T", version: 2,
+                steps: [.unwrap(try JSONPointer(parsing: "/payload")), .renameType("U")]),
             UpcastRule(name: "drop", type: "Gone", steps: [.drop]),
         ])
         try rules.check()

@@ -27,7 +27,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try rules.canonicalJSON.write(toFile: directory + "/rules.json", atomically: true, encoding: .utf8)
-        try events.map { $0 + "\n" }.joined().write(toFile: directory + "/events.jsonl", atomically: true, encoding: .utf8)
+        try events.map { $0 + "\n" }.joined().write(
+            toFile: directory + "/events.jsonl", atomically: true, encoding: .utf8)
         let output = try Self.python([Self.reference, directory + "/rules.json"], stdin: directory + "/events.jsonl")
         if output != expected {
             // Left for a look: the first differing line tells which step the two disagree on.
@@ -82,7 +83,9 @@ import Testing
     static func step(_ random: inout SplitMix) -> UpcastStep {
         switch random.next() % 8 {
         case 0: return .move(from: pointer(&random), to: pointer(&random))
-        case 1: return .defaultValue(at: pointer(&random), value: random.next() % 2 == 0 ? .number("7") : .object(["k": .string("v")]))
+        case 1:
+            return .defaultValue(
+                at: pointer(&random), value: random.next() % 2 == 0 ? .number("7") : .object(["k": .string("v")]))
         case 2: return .remove(pointer(&random))
         case 3: return .toString(pointer(&random))
         case 4: return .toNumber(pointer(&random))
@@ -117,7 +120,9 @@ import Testing
             }
         }
         var members: [String] = []
-        for key in ["a", "b", "c", "n", "m", "s"] where random.next() % 3 != 0 { members.append("\"\(key)\":\(value())") }
+        for key in ["a", "b", "c", "n", "m", "s"] where random.next() % 3 != 0 {
+            members.append("\"\(key)\":\(value())")
+        }
         let version: String
         switch random.next() % 4 {
         case 0: version = ""

@@ -32,7 +32,9 @@ import Testing
             let plan = try await archive.plan(to: CutSelector(parsing: "latest"))
             let first = try await job.run(plan: plan)
             let saved = try #require(first.saved)
-            #expect(first.rows.contains { $0.json.contains(#""total":"#) } && !first.rows.contains { $0.json.contains(#""amount":"#) })
+            #expect(
+                first.rows.contains { $0.json.contains(#""total":"#) }
+                    && !first.rows.contains { $0.json.contains(#""amount":"#) })
 
             try await test.append(30, from: 200)
             try await test.flush(checkpointEvery: 0)
@@ -46,7 +48,10 @@ import Testing
                 job.fromScratch = false
                 let passedOver = try await job.run(plan: later)
                 #expect(passedOver.startedFrom == nil && passedOver.stats.applied == 230)
-                #expect(passedOver.notes.contains { $0.contains("aggregate snapshot \(saved.snapshotID) was made under upcaster rules") })
+                #expect(
+                    passedOver.notes.contains {
+                        $0.contains("aggregate snapshot \(saved.snapshotID) was made under upcaster rules")
+                    })
                 job.fromScratch = true
                 #expect(try await job.run(plan: later).rows.map(\.json) == passedOver.rows.map(\.json))
             }

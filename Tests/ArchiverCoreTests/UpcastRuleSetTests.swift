@@ -66,7 +66,8 @@ let workedExampleYAML = """
         #expect(try UpcastRuleSet(yaml: reformatted, source: "b").hash == a.hash)
         let changed = workedExampleYAML.replacingOccurrences(of: "value: EUR", with: "value: USD")
         #expect(try UpcastRuleSet(yaml: changed, source: "c").hash != a.hash)
-        #expect(a.canonicalJSON.hasPrefix(#"{"rules":[{"name":"account-opened-v2","steps":[{"from":"/holder","op":"move""#))
+        #expect(
+            a.canonicalJSON.hasPrefix(#"{"rules":[{"name":"account-opened-v2","steps":[{"from":"/holder","op":"move""#))
         #expect(UpcastRuleSet().identity == nil)
         var withExec = a
         withExec.exec = "python3 up.py"

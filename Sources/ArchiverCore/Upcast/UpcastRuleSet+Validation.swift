@@ -37,7 +37,8 @@ extension UpcastRuleSet {
             let number = offset + 1
             for pointer in step.addressed {
                 if let (scalar, at) = scalars.first(where: { $0.0.contains(pointer) && $0.0 != pointer }) {
-                    return "type clash: step \(at) makes \(scalar) a non-object, step \(number) addresses \(pointer) inside it"
+                    return
+                        "type clash: step \(at) makes \(scalar) a non-object, step \(number) addresses \(pointer) inside it"
                 }
             }
             switch step {
@@ -75,7 +76,9 @@ extension UpcastRuleSet {
     func cycle() -> [UpcastRule]? {
         let feeds = rules.map { rule in
             rule.outputs().flatMap { output in
-                rules.indices.filter { rules[$0].matches(type: output.type, version: output.version, anyVersion: output.version == nil) }
+                rules.indices.filter {
+                    rules[$0].matches(type: output.type, version: output.version, anyVersion: output.version == nil)
+                }
             }
         }
         var state = [Int](repeating: 0, count: rules.count)  // 0 new, 1 on the path, 2 done

@@ -34,7 +34,8 @@ extension UpcastYAMLReader {
                 to: try pointer(m["to"]!, what: "move to", rule: rule))
         case "default":
             let m = try operands(arg, ["at", "value"], op: op, rule: rule)
-            return .defaultValue(at: try pointer(m["at"]!, what: "default at", rule: rule), value: try json(m["value"]!, rule: rule))
+            return .defaultValue(
+                at: try pointer(m["at"]!, what: "default at", rule: rule), value: try json(m["value"]!, rule: rule))
         case "remove": return .remove(try pointer(arg, what: "remove", rule: rule))
         case "to-string": return .toString(try pointer(arg, what: "to-string", rule: rule))
         case "to-number": return .toNumber(try pointer(arg, what: "to-number", rule: rule))
@@ -74,10 +75,14 @@ extension UpcastYAMLReader {
             if let copy = map["copy"] {
                 for (to, from) in try pairs(copy, what: "copy", rule: rule) {
                     copies.append(
-                        (try pointer(to, what: "copy target", rule: rule), try pointer(from, what: "copy source", rule: rule)))
+                        (
+                            try pointer(to, what: "copy target", rule: rule),
+                            try pointer(from, what: "copy source", rule: rule)
+                        ))
                 }
             }
-            return UpcastStep.SplitPart(type: try string(typeNode, what: "a split part's type", rule: rule), copies: copies)
+            return UpcastStep.SplitPart(
+                type: try string(typeNode, what: "a split part's type", rule: rule), copies: copies)
         }
     }
 }

@@ -40,7 +40,9 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
             line.append(contentsOf: RenderedEvent.placeholderHash)
             try line.withUnsafeBytes { bytes in
                 let fields = try RecordDecoder.decode(bytes)
-                try deliver(ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data])))
+                try deliver(
+                    ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data]))
+                )
             }
         }
     }
@@ -60,7 +62,8 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
                     UnsafeRawBufferPointer(bytes), into: &record, source: "upcast-exec output line \(index + 1)")
                 try record.withUnsafeBytes { line in
                     try inner.apply(
-                        ReplayEvent(line: line, fields: fields, data: UnsafeRawBufferPointer(rebasing: line[fields.data])))
+                        ReplayEvent(
+                            line: line, fields: fields, data: UnsafeRawBufferPointer(rebasing: line[fields.data])))
                 }
             }
         }
