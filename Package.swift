@@ -72,6 +72,8 @@ let package = Package(
             dependencies: [
                 "Lode", "ArchiveFormat", "Coordination", "RawJSON",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Upcaster rule files (Upcast/UpcastRuleSet+YAML.swift): YAML with line numbers for errors.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
 

@@ -277,6 +277,27 @@ def s3_bench(archiver, corpus, events, concurrencies, target_size, work):
         shutil.rmtree(s3dir, ignore_errors=True)
 
 
+# Five upcaster rules over the corpus: MoneyDeposited (v1 -> v2 -> v3 -> Deposited) and FeeCharged (-> Fee v1 ->
+# v2) are half of its events; the other half match no rule.
+UPCASTERS = """rules:
+  - {name: deposit-v2, type: MoneyDeposited, version: 1, steps: [{move: {from: /memo, to: /note}}, {set-version: 2}]}
+  - {name: deposit-v3, type: MoneyDeposited, version: 2, steps: [{to-string: /seq}, {set-version: 3}]}
+  - {name: deposited, type: MoneyDeposited, version: 3, steps: [{remove: /reference}, {rename-type: Deposited}]}
+  - {name: fee, type: FeeCharged, steps: [{move: {from: /channel, to: /via}}, {rename-type: Fee}]}
+  - {name: fee-v2, type: Fee, version: 1, steps: [{default: {at: /kind, value: fee}}, {set-version: 2}]}
+"""
+
+
+def upcast_bench(archiver, work, events, row):
+    """Replay with the default fold through a 5-rule set touching half the events, vs the same replay without."""
+    with open(os.path.join(work, "upcasters.yaml"), "w") as f:
+        f.write(UPCASTERS)
+    replay = f"{archiver} replay --archive archive --to latest --from-scratch --output fold.jsonl --quiet"
+    ours, ref = paired(3, lambda: run(f"{replay} --upcasters upcasters.yaml", work), lambda: run(replay, work))
+    row("replay, default fold with 5 upcaster rules touching half the events vs without rules", ours, ref, events,
+        "events", 0.8)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("archiver")
@@ -405,6 +426,7 @@ def main():
     row("replay, per-stream sum fold vs DuckDB read_json (2 threads)", ours, ref, args.events, "events", 1.5)
     ours_chain = best(3, lambda: run(f"{archiver} replay --archive archive --to latest --from-scratch --projection sum:amount "
                                      f"--verify-chain --output sums.jsonl --quiet", work))
+    upcast_bench(archiver, work, args.events, row)
 
     # Verify vs sha256sum over the same stored bytes.
     ours, ref = paired(3, lambda: run(f"{archiver} verify --archive archive --quiet", work), lambda: run(

@@ -65,17 +65,22 @@ public struct ConfigSources: Sendable {
             throw ConfigError("\(origin): the top level must map keys to values (key: value)")
         }
         var values: [String: String] = [:]
-        for (name, value) in mapping.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in mapping.sorted(by: { $0.key < $1.key }) where !sections.contains(name) {
             guard let key = ConfigKeys.named(name) else { throw unknownKey(name, origin: origin) }
             values[name] = try textValue(of: value, for: key, origin: origin)
         }
         return values
     }
 
+    /// Structured sections that their own readers load and check (`upcasters:`: docs/REPLAY.md "Upcasting").
+    public static let sections = ["upcasters"]
+
     /// The error for a key that is not one of ``ConfigKeys/all``, naming the nearest known key.
     static func unknownKey(_ name: String, origin: String) -> ConfigError {
         let hint =
-            ConfigKeys.nearest(to: name).map { "; did you mean '\($0.name)'?" }
+            NearestName.closest(to: name, among: ConfigKeys.all.map(\.name) + sections).map {
+                "; did you mean '\($0)'?"
+            }
             ?? "; the keys are listed in docs/OPERATIONS.md"
         return ConfigError("unknown key '\(name.prefix(80))' in \(origin)\(hint)")
     }

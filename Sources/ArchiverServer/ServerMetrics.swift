@@ -57,6 +57,13 @@ public final class ServerMetrics: Sendable {
         drillFailures = CoreMetrics.Counter(label: "archiver_drill_failures_total", factory: factory)
     }
 
+    /// `archiver_upcasters_info{sha256="…"} 1`: the hash of the configured upcaster rule set
+    /// (docs/REPLAY.md "Upcasting"); absent without one.
+    public func recordUpcasters(sha256: String?) {
+        guard let sha256 else { return }
+        Meter(label: "archiver_upcasters_info", dimensions: [("sha256", sha256)], factory: factory).set(1)
+    }
+
     /// Counts one append request by its outcome (`created`, `replayed`, `conflict`, `invalid`, `too_large`,
     /// `unauthorized`, `error`).
     func appendRequest(_ result: String) {

@@ -27,6 +27,7 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     @OptionGroup var selection: EventSelectionOptions
+    @OptionGroup var upcast: UpcastOptions
 
     @Option(help: ArgumentHelp("Only events at or after this global position or RFC 3339 time.", valueName: "from"))
     var from: String?
@@ -74,6 +75,7 @@ struct ExportCommand: AsyncParsableCommand {
             var exporter = Exporter(archive: archive)
             exporter.producer = ArchiverVersion.producer
             exporter.subjectKeys = try await SubjectKeyLoader.load(storeOptions)
+            exporter.upcasters = try upcast.ruleSet()
             let reporter = ProgressReporter(label: "export", quiet: quiet)
             let summary = try await exporter.run(
                 plan: plan, selection: selection, directory: directory, csv: format == "csv"

@@ -42,6 +42,7 @@ struct ReplayCommand: AsyncParsableCommand {
     var to: String = "latest"
 
     @OptionGroup var selection: EventSelectionOptions
+    @OptionGroup var upcast: UpcastOptions
 
     @Option(
         help: ArgumentHelp(
@@ -91,6 +92,8 @@ struct ReplayCommand: AsyncParsableCommand {
                 replayer: try await replayer(), projection: try ProjectionSpec(projection: projection, exec: exec))
             job.fromScratch = fromScratch
             job.saveSnapshot = saveSnapshot
+            job.upcasters = try upcast.ruleSet()
+            note(UpcastOptions.describe(job.upcasters).map { [$0] } ?? [], prefix: "")
             let sink = try RowSinkSpec(output: output, into: into, table: table).resolve(tables: Self.tableSinks)
             let plan = try await job.replayer.archive.plan(to: CutSelector(parsing: to))
             note(plan.planning.notes)

@@ -118,6 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
                 var sidecar = Sidecar(
                     store: store, archive: archive, configuration: configuration,
                     flushOptions: FlushOptions(producer: ArchiverVersion.producer), logger: logger)
+                sidecar.api.metrics.recordUpcasters(sha256: try UpcastOptions.rules(file: nil).identity)
                 if configuration.drillEvery > 0 {
                     sidecar.drillSchedule = DrillSchedule(
                         interval: configuration.drillEvery, producer: ArchiverVersion.producer,

@@ -190,6 +190,12 @@ struct ReadCommand: AsyncParsableCommand {
             valueName: "name"))
     var consumer: String?
 
+    @Flag(help: "Print the upcast view: events through the rules of --upcasters or the configuration file.")
+    var upcast = false
+
+    @Option(help: ArgumentHelp("Upcaster rules (YAML) for --upcast.", valueName: "file"))
+    var upcasters: String?
+
     func validate() throws {
         guard (stream != nil) != all else { throw ValidationError("pass exactly one of --stream S or --all") }
         if stream != nil, follow || consumer != nil {
@@ -203,23 +209,24 @@ struct ReadCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
+            let upcaster = upcast || upcasters != nil ? Upcaster(try UpcastOptions.rules(file: upcasters)) : nil
             let store = try await storeOptions.openStore()
             if let stream {
-                try await readStream(stream, from: store)
+                try await readStream(stream, from: store, upcaster: upcaster)
             } else {
-                try await readAll(from: store)
+                try await readAll(from: store, upcaster: upcaster)
             }
             await store.close()
         }
     }
 
-    private func readStream(_ stream: String, from store: any CoordinationStore) async throws {
+    private func readStream(_ stream: String, from store: any CoordinationStore, upcaster: Upcaster?) async throws {
         var out: [UInt8] = []
         var remaining = limit ?? 1_000
         var version = from
         while remaining > 0 {
             let page = try await store.readStream(stream, fromVersion: version, limit: min(remaining, 10_000))
-            for e in page { Self.write(e, to: &out) }
+            for e in page { try Self.write(e, to: &out, upcaster: upcaster) }
             remaining -= page.count
             if page.count < min(remaining + page.count, 10_000) || page.isEmpty { break }
             version = page.last!.version + 1
@@ -231,7 +238,7 @@ struct ReadCommand: AsyncParsableCommand {
 
     /// Pages through the global order; each page is written before the consumer's checkpoint moves past it,
     /// so a crash prints an event again rather than skipping it.
-    private func readAll(from store: any CoordinationStore) async throws {
+    private func readAll(from store: any CoordinationStore, upcaster: Upcaster?) async throws {
         var position = after
         if let consumer, let stored = try await store.checkpoints().first(where: { $0.name == consumer }) {
             position = stored.position
@@ -245,7 +252,7 @@ struct ReadCommand: AsyncParsableCommand {
                 try await store.waitForEvents(after: position, timeoutSeconds: 30)
                 continue
             }
-            for e in page { Self.write(e, to: &out) }
+            for e in page { try Self.write(e, to: &out, upcaster: upcaster) }
             FileHandle.standardOutput.write(Data(out))
             out.removeAll(keepingCapacity: true)
             remaining -= page.count
@@ -254,9 +261,19 @@ struct ReadCommand: AsyncParsableCommand {
         }
     }
 
-    static func write(_ e: RecordedEvent, to out: inout [UInt8]) {
-        EventJSON.write(e, to: &out)
-        out.append(UInt8(ascii: "\n"))
+    /// One event line; with an upcaster, the lines of the events it becomes (docs/REPLAY.md "Upcasting").
+    static func write(_ e: RecordedEvent, to out: inout [UInt8], upcaster: Upcaster? = nil) throws {
+        guard let upcaster else {
+            EventJSON.write(e, to: &out)
+            out.append(UInt8(ascii: "\n"))
+            return
+        }
+        var line: [UInt8] = []
+        EventJSON.write(e, to: &line)
+        for event in try line.withUnsafeBytes({ try upcaster.upcast(rendered: $0) }) {
+            out.append(contentsOf: event)
+            out.append(UInt8(ascii: "\n"))
+        }
     }
 }
 

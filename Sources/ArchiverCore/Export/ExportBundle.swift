@@ -11,6 +11,8 @@ import Foundation
 ///   events.csv             (--format csv) the same events as a table
 ///   proofs.jsonl           one inclusion proof per record, same order
 ///   manifests/<id>.json    the stored manifests from the first snapshot holding a selected event to the cut
+///   upcast.jsonl           (with upcasters) the events as replay presents them, in the replay --exec form
+///   upcasters.json         (with upcasters) the rule set's canonical form; its SHA-256 is in bundle.json
 ///   README.md              how to check the bundle, with and without archiver
 /// ```
 public enum ExportBundle {
@@ -21,6 +23,8 @@ public enum ExportBundle {
     public static let proofs = "proofs.jsonl"
     public static let manifests = "manifests"
     public static let readme = "README.md"
+    public static let upcastView = "upcast.jsonl"
+    public static let upcastRules = "upcasters.json"
 
     /// The CSV columns, in order.
     public static let csvColumns = [
@@ -89,6 +93,8 @@ public enum ExportBundle {
         public var snapshots: [String]
         public var createdAt: String
         public var producer: String
+        /// SHA-256 of ``ExportBundle/upcastRules`` when the bundle has an upcast view.
+        public var upcasters: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case format, dataset, selection, events, snapshots, producer
@@ -96,6 +102,7 @@ public enum ExportBundle {
             case cutChainHead = "cut_chain_head"
             case cutLastPosition = "cut_last_position"
             case createdAt = "created_at"
+            case upcasters = "upcasters_sha256"
         }
     }
 

@@ -53,6 +53,9 @@ public struct Exporter: Sendable {
     /// Keys for events archived encrypted: events.csv shows their plaintext, or a redaction marker when the
     /// subject was forgotten. records.jsonl always holds the archived (encrypted) bytes the proofs cover.
     public var subjectKeys: [String: SubjectKey] = [:]
+    /// With rules, the bundle also holds the upcast view (upcast.jsonl) and the rule set (upcasters.json);
+    /// records.jsonl and the proofs stay the archived bytes.
+    public var upcasters = UpcastRuleSet()
 
     public init(archive: Archive) {
         self.archive = archive
@@ -98,6 +101,8 @@ public struct Exporter: Sendable {
         let proofs = try OutputFile(path: directory + "/" + ExportBundle.proofs)
         let table = csv ? try OutputFile(path: directory + "/" + ExportBundle.csv) : nil
         try table?.write(Array((ExportBundle.csvColumns.joined(separator: ",") + "\n").utf8))
+        let view = upcasters.isEmpty ? nil : try OutputFile(path: directory + "/" + ExportBundle.upcastView)
+        var upcasting = try view.map { try UpcastingProjection(RenderedLinesWriter(file: $0), rules: upcasters) }
 
         var summary = ExportSummary()
         var snapshotsWithEvents: [String] = []
@@ -170,7 +175,7 @@ public struct Exporter: Sendable {
             line.append(contentsOf: raw)
             line.append(0x0A)
             try records.write(line)
-            if let table {
+            if table != nil || upcasting != nil {
                 line.removeAll(keepingCapacity: true)
                 let data = UnsafeRawBufferPointer(rebasing: raw[fields.data])
                 var opened: [UInt8]? = nil
@@ -181,8 +186,15 @@ public struct Exporter: Sendable {
                             position: fields.position
                         ).utf8)
                 }
-                Self.csvRow(raw, fields, data: opened, into: &line)
-                try table.write(line)
+                if let table {
+                    Self.csvRow(raw, fields, data: opened, into: &line)
+                    try table.write(line)
+                }
+                if upcasting != nil {
+                    try (opened ?? Array(data)).withUnsafeBytes {
+                        try upcasting!.apply(ReplayEvent(line: raw, fields: fields, data: $0))
+                    }
+                }
             }
             summary.events += 1
             if summary.events % 100_000 == 0 { progress?(summary.events, Flusher.seconds(since: started)) }
@@ -191,6 +203,12 @@ public struct Exporter: Sendable {
         try records.close()
         try proofs.close()
         try table?.close()
+        try upcasting?.finish()
+        try view?.close()
+        if !upcasters.isEmpty {
+            try Data(upcasters.canonicalJSON.utf8).write(
+                to: URL(fileURLWithPath: directory + "/" + ExportBundle.upcastRules))
+        }
 
         // The manifests from the first snapshot with a selected event to the cut: each proof's root is in
         // one of them, and their parent hashes link them to the cut (and to a published anchor of it).
@@ -205,7 +223,8 @@ public struct Exporter: Sendable {
             format: ExportBundle.format, dataset: archive.settings.datasetID, cutSnapshot: head.snapshotID,
             cutChainHead: head.facts.chainHead.hex, cutLastPosition: head.facts.lastPosition,
             selection: selection.description, events: summary.events, snapshots: snapshotsWithEvents,
-            createdAt: ArchiveTime.rfc3339Micros(Int64(Date().timeIntervalSince1970 * 1e9)), producer: producer)
+            createdAt: ArchiveTime.rfc3339Micros(Int64(Date().timeIntervalSince1970 * 1e9)), producer: producer,
+            upcasters: upcasters.identity)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(info).write(to: URL(fileURLWithPath: directory + "/" + ExportBundle.info))
@@ -256,6 +275,7 @@ public struct Exporter: Sendable {
         - `proofs.jsonl`: line n proves line n of records.jsonl.
         - `manifests/`: the archive's manifests from the first snapshot holding an exported event to the cut.
         - `bundle.json`: what was selected and from where.
+        \(info.upcasters != nil ? "- `upcast.jsonl`: the events as replay presents them through the upcaster rules in `upcasters.json` (whose SHA-256 is `upcasters_sha256` in bundle.json); recompute it from records.jsonl with the rules (docs/REPLAY.md \"Upcasting\"). Not covered by the proofs.\n" : "")\
 
         ## Checking it
 

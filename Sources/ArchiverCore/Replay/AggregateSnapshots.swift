@@ -19,6 +19,9 @@ public struct AggregateSnapshots: Sendable {
     public let archive: Archive
     public let identity: ProjectionIdentity
     public let filter: ReplayFilter
+    /// The hash of the upcaster rule set the projection sees events through (nil: none); a snapshot made under
+    /// other rules is ignored with a note.
+    public var upcasters: String?
     let dataset: LodeDataset
 
     public init(archive: Archive, identity: ProjectionIdentity, filter: ReplayFilter) throws {
@@ -37,17 +40,19 @@ public struct AggregateSnapshots: Sendable {
         static let filter = "archiver.filter"
         static let cut = "archiver.cut_snapshot"
         static let lastPosition = "archiver.last_position"
+        static let upcasters = "archiver.upcasters_sha256"
     }
 
     /// Saves `rows` as the state at `plan`'s cut.
     @discardableResult
     public func save(_ rows: [ProjectedRow], plan: ReadPlan) async throws -> AggregateSnapshotInfo {
         guard let cut = plan.last else { throw ArchiverError(.emptyArchive, "nothing to snapshot") }
-        let metadata: [String: JSONValue] = [
+        var metadata: [String: JSONValue] = [
             Key.name: .string(identity.name), Key.version: .string(identity.version),
             Key.filter: .string(filter.signature),
             Key.cut: .string(cut.snapshotID), Key.lastPosition: .string(String(plan.lastPosition)),
         ]
+        if let upcasters { metadata[Key.upcasters] = .string(upcasters) }
         let manifest = try await dataset.write(records: rows.map { Array($0.json.utf8) }, metadata: metadata)
         return AggregateSnapshotInfo(
             snapshotID: manifest.snapshotID, cutSnapshotID: cut.snapshotID, lastPosition: plan.lastPosition,
@@ -59,7 +64,15 @@ public struct AggregateSnapshots: Sendable {
     public func newestCompatible(
         for plan: ReadPlan
     ) async throws -> (info: AggregateSnapshotInfo, rows: [ProjectedRow], notes: [String])? {
-        guard let head = try await dataset.head() else { return nil }
+        let search = try await search(for: plan)
+        return search.found.map { ($0.info, $0.rows, search.notes) }
+    }
+
+    /// ``newestCompatible(for:)``, with the notes also when no snapshot is compatible.
+    public func search(
+        for plan: ReadPlan
+    ) async throws -> (found: (info: AggregateSnapshotInfo, rows: [ProjectedRow])?, notes: [String]) {
+        guard let head = try await dataset.head() else { return (nil, []) }
         var notes: [String] = []
         for manifest in try await dataset.history(upTo: head.snapshotID).reversed() {
             let m = manifest.metadata.compactMapValues { $0.stringValue }
@@ -68,6 +81,12 @@ public struct AggregateSnapshots: Sendable {
                 notes.append(
                     "aggregate snapshot \(id) is of \(m[Key.name] ?? "?")@\(m[Key.version] ?? "?"), not \(identity): ignored"
                 )
+                continue
+            }
+            guard m[Key.upcasters] == upcasters else {
+                let made = m[Key.upcasters].map { "upcaster rules \($0.prefix(12))" } ?? "no upcasters"
+                let now = upcasters.map { "rules \($0.prefix(12))" } ?? "none"
+                notes.append("aggregate snapshot \(id) was made under \(made), not \(now): ignored")
                 continue
             }
             guard m[Key.filter] == filter.signature else {
@@ -86,11 +105,10 @@ public struct AggregateSnapshots: Sendable {
                 let text = String(decoding: line, as: UTF8.self)
                 rows.append(ProjectedRow(key: String(rows.count), json: text))
             }
-            return (
-                AggregateSnapshotInfo(
-                    snapshotID: id, cutSnapshotID: cut, lastPosition: position, rows: Int64(rows.count)), rows, notes
-            )
+            let info = AggregateSnapshotInfo(
+                snapshotID: id, cutSnapshotID: cut, lastPosition: position, rows: Int64(rows.count))
+            return ((info, rows), notes)
         }
-        return nil
+        return (nil, notes)
     }
 }

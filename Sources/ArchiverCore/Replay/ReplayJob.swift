@@ -28,6 +28,8 @@ public struct ReplayJob: Sendable {
     public var fromScratch = false
     /// Save the state at the cut as an aggregate snapshot (built-in projections only).
     public var saveSnapshot = false
+    /// Upcasters applied to every event before the projection sees it (docs/REPLAY.md "Upcasting").
+    public var upcasters = UpcastRuleSet()
 
     public init(replayer: Replayer, projection: ProjectionSpec) {
         self.replayer = replayer
@@ -50,27 +52,35 @@ public struct ReplayJob: Sendable {
             guard !saveSnapshot else {
                 throw ArchiverError(.invalidArgument, "--save-snapshot works with the built-in projections only")
             }
-            var projector = try ExecProjection(command: command)
+            var projector = try UpcastingProjection(try ExecProjection(command: command), rules: upcasters)
             let stats = try await replayer.run(&projector, plan: plan, progress: progress)
+            try projector.finish()
             return Outcome(stats: stats, rows: try projector.rows())
         }
     }
 
     /// Runs a projection whose state can be restored from and saved to aggregate snapshots.
     func project<P: Projection>(
-        _ projection: inout P, plan: ReadPlan, progress: ((Int64, Double) -> Void)?
+        _ inner: inout P, plan: ReadPlan, progress: ((Int64, Double) -> Void)?
     ) async throws -> Outcome {
-        let snapshots = try AggregateSnapshots(
+        var projection = try UpcastingProjection(inner, rules: upcasters)
+        var snapshots = try AggregateSnapshots(
             archive: replayer.archive, identity: projection.identity, filter: replayer.filter)
+        snapshots.upcasters = upcasters.identity
         var startedFrom: AggregateSnapshotInfo?
         var notes: [String] = []
-        if !fromScratch, let found = try await snapshots.newestCompatible(for: plan) {
-            notes = found.notes
-            try projection.restore(rows: found.rows)
-            startedFrom = found.info
+        if !fromScratch {
+            let search = try await snapshots.search(for: plan)
+            notes = search.notes
+            if let found = search.found {
+                try projection.restore(rows: found.rows)
+                startedFrom = found.info
+            }
         }
         let stats = try await replayer.run(
             &projection, plan: plan, after: startedFrom?.lastPosition ?? 0, progress: progress)
+        try projection.finish()
+        inner = projection.inner
         let rows = try projection.rows()
         let saved = saveSnapshot ? try await snapshots.save(rows, plan: plan) : nil
         return Outcome(stats: stats, rows: rows, startedFrom: startedFrom, saved: saved, notes: notes)

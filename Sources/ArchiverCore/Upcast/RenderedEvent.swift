@@ -1,0 +1,98 @@
+import ArchiveFormat
+import RawJSON
+
+/// The `replay --exec` line of an event (docs/REPLAY.md): `{"position":…,"stream":…,"version":…,"id":…,
+/// "type":…,"recorded_at":…,"data":…,"metadata":…}` with the data decrypted. Upcast views are written in this
+/// form (export's `upcast.jsonl`), and `--upcast-exec` children read and print it.
+enum RenderedEvent {
+    /// The end of a record line whose hash is not computed (events made by upcasters are not in the chain).
+    static let placeholderHash =
+        Array(#","hash":""#.utf8) + Array(repeating: UInt8(ascii: "0"), count: 64) + Array(#""}"#.utf8)
+
+    /// Appends the line of `event` (without a newline), member for member as `replay --exec` frames it.
+    static func append(_ event: ReplayEvent, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
+        RawJSON.appendQuoted(event.stream, to: &out)
+        out.append(contentsOf: #","version":\#(event.version),"id":"#.utf8)
+        RawJSON.appendQuoted(event.id, to: &out)
+        out.append(contentsOf: #","type":"#.utf8)
+        RawJSON.appendQuoted(event.type, to: &out)
+        out.append(contentsOf: #","recorded_at":""#.utf8)
+        ArchiveTime.appendRFC3339Micros(event.recordedAtNanos, to: &out)
+        out.append(contentsOf: #"","data":"#.utf8)
+        out.append(contentsOf: event.data)
+        out.append(contentsOf: #","metadata":"#.utf8)
+        out.append(contentsOf: event.metadata)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Encodes a rendered event as a record line (with a placeholder chain), so it can be handed on as a
+    /// ``ReplayEvent``.
+    /// - Throws: ``ArchiverError`` `.projectionFailed` naming `source` and the missing or malformed member.
+    static func recordLine(
+        _ bytes: UnsafeRawBufferPointer, into record: inout [UInt8], source: String
+    ) throws -> RecordFields {
+        func fail(_ what: String) -> ArchiverError {
+            ArchiverError(.projectionFailed, "\(source) is not an event: \(what)")
+        }
+        var members: [String: UnsafeRawBufferPointer] = [:]
+        do {
+            var scanner = try ObjectScanner(bytes)
+            while let member = try scanner.next() { members[try scanner.keyString(member)] = scanner.value(member) }
+        } catch {
+            throw fail("\(error)")
+        }
+        func string(_ key: String) throws -> String {
+            guard let raw = members[key], let text = try? RawJSON.decodeString(raw) else {
+                throw fail("no string \"\(key)\"")
+            }
+            return text
+        }
+        func integer(_ key: String) throws -> Int64 {
+            guard let raw = members[key], let n = RawJSON.parseInt64(raw) else {
+                throw fail("no whole number \"\(key)\"")
+            }
+            return n
+        }
+        guard let recordedAt = ArchiveTime.parseRFC3339(try string("recorded_at")) else {
+            throw fail("\"recorded_at\" is not an RFC 3339 time")
+        }
+        guard let data = members["data"] else { throw fail("no \"data\"") }
+        var encoder = RecordEncoder(chain: .genesis)
+        encoder.encode(
+            position: try integer("position"), stream: try string("stream"), version: try integer("version"),
+            id: try string("id"), type: try string("type"), recordedAtNanos: recordedAt,
+            data: String(decoding: data, as: UTF8.self),
+            metadata: members["metadata"].map { String(decoding: $0, as: UTF8.self) } ?? "{}", into: &record)
+        do {
+            return try record.withUnsafeBytes { try RecordDecoder.decode($0) }
+        } catch {
+            throw fail("\(error)")
+        }
+    }
+}
+
+/// A projection that writes each event it is given as a rendered line: the upcast view of an export.
+final class RenderedLinesWriter: Projection {
+    let file: OutputFile
+    private var line: [UInt8] = []
+    private(set) var count: Int64 = 0
+
+    init(file: OutputFile) {
+        self.file = file
+    }
+
+    var identity: ProjectionIdentity { ProjectionIdentity(name: "rendered-lines", version: "1") }
+
+    func apply(_ event: ReplayEvent) throws {
+        line.removeAll(keepingCapacity: true)
+        RenderedEvent.append(event, to: &line)
+        line.append(0x0A)
+        try file.write(line)
+        count += 1
+    }
+
+    func rows() throws -> [ProjectedRow] { [] }
+
+    func restore(rows: [ProjectedRow]) throws {}
+}

@@ -1,0 +1,65 @@
+import RawJSON
+
+extension Upcaster {
+    /// Upcasts one rendered event, a JSON object with `type` and `data` and usually `id` and `metadata` (the
+    /// `replay --exec` line, or an `archiver read` line): bytes in, 0…n rendered events out.
+    ///
+    /// An event no rule matches comes back byte for byte. Otherwise each resulting event keeps the input's
+    /// members in their order, with `id` and `type` requoted and `data` and `metadata` written compact with
+    /// sorted keys; every other member (position, stream, version, time) is copied as it was.
+    /// - Throws: ``ArchiverError`` `.invalidData` when the input is not such an object, and what ``apply(_:)``
+    ///   throws.
+    public func upcast(rendered bytes: UnsafeRawBufferPointer) throws -> [[UInt8]] {
+        var members: [(key: String, member: ObjectScanner.Member)] = []
+        let scanner: ObjectScanner
+        do {
+            var scanning = try ObjectScanner(bytes)
+            while let member = try scanning.next() { members.append((try scanning.keyString(member), member)) }
+            scanner = scanning
+        } catch {
+            throw ArchiverError(.invalidData, "an event to upcast is not a JSON object: \(error)")
+        }
+        func value(_ key: String) -> UnsafeRawBufferPointer? {
+            members.last { $0.key == key }.map { scanner.value($0.member) }
+        }
+        guard let type = value("type"), mayMatch(quotedType: type) else { return [Array(bytes)] }
+        let event: UpcastEvent
+        do {
+            event = UpcastEvent(
+                id: value("id").flatMap { try? RawJSON.decodeString($0) } ?? "",
+                type: try RawJSON.decodeString(type),
+                data: try JSONValue.parse(value("data") ?? UnsafeRawBufferPointer(start: nil, count: 0)),
+                metadata: try value("metadata").map { try JSONValue.parse($0) } ?? .object([:]))
+        } catch {
+            throw ArchiverError(.invalidData, "an event to upcast has malformed type, data or metadata: \(error)")
+        }
+        guard let results = try apply(event) else { return [Array(bytes)] }
+        return results.map { render($0, members: members.map { ($0.key, scanner.value($0.member)) }) }
+    }
+
+    /// The input's members in order, with the upcast ones replaced.
+    func render(_ event: UpcastEvent, members: [(key: String, value: UnsafeRawBufferPointer)]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        var written: Set<String> = []
+        func member(_ key: String, _ body: (inout [UInt8]) -> Void) {
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            RawJSON.appendQuoted(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            body(&out)
+            written.insert(key)
+        }
+        for (key, value) in members where !written.contains(key) {
+            switch key {
+            case "id": member(key) { RawJSON.appendQuoted(event.id, to: &$0) }
+            case "type": member(key) { RawJSON.appendQuoted(event.type, to: &$0) }
+            case "data": member(key) { event.data.write(to: &$0) }
+            case "metadata": member(key) { event.metadata.write(to: &$0) }
+            default: member(key) { $0.append(contentsOf: value) }
+            }
+        }
+        if !written.contains("metadata"), event.metadata != .object([:]) {
+            member("metadata") { event.metadata.write(to: &$0) }
+        }
+        return out + [UInt8(ascii: "}")]
+    }
+}
