@@ -89,8 +89,8 @@ extension Archive {
     /// Opens the archive in `store`, taking the layout and compressor from its events dataset when it has
     /// one, and `preferred` for a new archive.
     ///
-    /// The head manifest tells: `compressor` gives the compression, and the partition keys in its file
-    /// paths (`…/partitions/category=…/day=…/segments/…`) give the partitioning.
+    /// The manifest the `latest` pointer names tells (no listing: opening costs the same at any archive size):
+    /// `compressor` gives the compression, and the partition keys in its file paths (`…/partitions/category=…/day=…/segments/…`) give the partitioning.
     public static func open(
         store: any ObjectStore, preferred: ArchiveSettings = ArchiveSettings()
     ) async throws
@@ -101,7 +101,7 @@ extension Archive {
         where partitioning != preferred.partitioning || true {
             settings.partitioning = partitioning
             let candidate = try Archive(store: store, settings: settings)
-            guard let head = try? await candidate.events.head() else { continue }
+            guard let head = try? await candidate.events.pointedSnapshot() else { continue }
             let keys = Self.partitionKeys(of: head)
             guard keys == partitioning.keys else { continue }
             switch head.compressor {

@@ -63,6 +63,17 @@ public enum CutPointSource: Sendable, Hashable {
     case manifests
 }
 
+/// How planning finds the events dataset's head.
+public enum HeadCheck: Sendable, Hashable {
+    /// Trust the `latest` pointer, as Go Lode does: one pointer and one manifest read, so planning costs the same
+    /// at any archive size. A rolled-back pointer goes unnoticed here; `verify`, drills and the flush preflight
+    /// find it.
+    case pointer
+    /// Also list the snapshots after the pointer (a pass over the snapshot directory on a file store): a
+    /// rolled-back pointer is warned about and the chain's head is used.
+    case chain
+}
+
 /// The cut points of the events dataset and how they were found.
 public struct CutPointResolution: Sendable {
     public struct Info: Sendable, Hashable {
@@ -142,16 +153,26 @@ extension Archive {
     /// holds the cut (found by the part summaries): a handful of store reads whatever the archive's age. The
     /// plan's snapshots are decoded later, a part at a time, as the reader reaches them (``ReadPlan``).
     /// Otherwise (no checkpoint, or one that cannot be used, with a note) every manifest is read.
-    /// - Parameter source: `.catalog` (the default) uses the newest catalog checkpoint when there is one.
+    /// - Parameters:
+    ///   - source: `.catalog` (the default) uses the newest catalog checkpoint when there is one.
+    ///   - head: `.chain` (the default) notices a rolled-back `latest` pointer; `.pointer` trusts it (replay).
     /// - Throws: ``ArchiverError`` `.emptyArchive`, or `.unknownCut` listing the nearest cut points.
-    public func plan(to selector: CutSelector, source: CutPointSource = .catalog) async throws -> ReadPlan {
-        var plan = try await resolvePlan(to: selector, source: source)
+    public func plan(
+        to selector: CutSelector, source: CutPointSource = .catalog, head: HeadCheck = .chain
+    ) async throws -> ReadPlan {
+        var plan = try await resolvePlan(to: selector, source: source, head: head)
         plan.generation = try await activeGeneration()
         return plan
     }
 
-    func resolvePlan(to selector: CutSelector, source: CutPointSource) async throws -> ReadPlan {
-        let resolution = try await events.resolveHead()
+    func resolvePlan(
+        to selector: CutSelector, source: CutPointSource, head check: HeadCheck = .chain
+    ) async throws -> ReadPlan {
+        let resolution: HeadResolution
+        switch check {
+        case .chain: resolution = try await events.resolveHead()
+        case .pointer: resolution = HeadResolution(head: try await events.pointedSnapshot(), pointer: nil)
+        }
         var notes = Self.headWarnings(resolution)
         if source == .catalog {
             do {
