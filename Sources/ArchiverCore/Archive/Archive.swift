@@ -1,9 +1,7 @@
 import ArchiveFormat
 import Crypto
 import Foundation
-import Gzip
 public import Lode
-import Zstd
 
 /// The archive: an object store holding the `events` Lode dataset; aggregate snapshots live beside it under
 /// `aggregates/` (see ``AggregateSnapshots``).
@@ -50,11 +48,7 @@ public struct Archive: Sendable {
 
     /// Decompresses a stored data object with this archive's compressor.
     func decompress(_ stored: [UInt8]) throws -> [UInt8] {
-        switch settings.compression {
-        case .zstd: try Zstd.decompress(stored)
-        case .gzip: try Gzip.decompress(stored)
-        case .none: stored
-        }
+        try Self.lodeCompressor(settings.compression).decompress(stored)
     }
 
     /// SHA-256 (hex) of a snapshot's stored manifest bytes: what the next manifest commits to.
