@@ -237,6 +237,14 @@ public struct HeadResolution: Sendable {
     /// rolled back (or left behind), and a reader that believed it would miss those snapshots.
     public var pointerIsBehind: Bool
 
+    /// The one description of a pointer behind the chain, nil when it is not: every report of it (verify,
+    /// drills, the flush preflight, read warnings) starts with this and adds its consequence.
+    public var pointerBehindDescription: String? {
+        guard pointerIsBehind, let pointer, let head else { return nil }
+        return "the latest pointer was rolled back: it names snapshot \(pointer), but the chain continues to "
+            + "snapshot \(head.snapshotID)"
+    }
+
     public init(head: Manifest?, pointer: String?, pointerIsBehind: Bool = false) {
         self.head = head
         self.pointer = pointer
