@@ -33,7 +33,8 @@ public final class DataObjectDecoder {
         zstd = try ZstdDecompressor()
     }
 
-    /// The frames of a stored zstd object, in order, from frame and block headers only (`ZSTD_findFrameCompressedSize`).
+    /// The frames of a stored zstd object, in order, from frame and block headers only
+    /// (`ZSTD_findFrameCompressedSize`).
     /// - Returns: nil when `stored` is not a whole sequence of frames (damaged or truncated).
     public static func frames(in stored: UnsafeRawBufferPointer) -> [LodeFrame]? {
         Zstd.frames(in: stored)?.map {
@@ -45,7 +46,9 @@ public final class DataObjectDecoder {
     /// streaming calls.
     /// - Returns: the bytes written.
     /// - Throws: for corrupt input, a checksum or content-size mismatch, or too little room.
-    public func decompressFrame(_ frame: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws
+    public func decompressFrame(
+        _ frame: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws
         -> Int
     {
         try zstd.decompressFrame(frame, into: output)
@@ -55,7 +58,9 @@ public final class DataObjectDecoder {
     /// (`ZSTD_decompressStream`). Call again with `input[consumed...]` and fresh room until the input is
     /// consumed and a call produces less than the room it was given; then ``finish()``.
     /// - Returns: the input bytes consumed and the output bytes written.
-    public func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws
+    public func decompress(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws
         -> (consumed: Int, produced: Int)
     {
         try zstd.decompress(input, into: output)
