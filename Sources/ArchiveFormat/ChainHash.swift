@@ -1,4 +1,5 @@
 import Crypto
+import Lode
 internal import RawJSON
 
 /// A 32-byte SHA-256 value of the archive's per-event hash chain.
@@ -94,20 +95,12 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
 
 /// Lowercase hex without Foundation.
 public enum HexCoding {
-    static let digits = Array("0123456789abcdef".utf8)
-
     public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        appendHex(bytes, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        LowercaseHex.encode(bytes)
     }
 
     public static func appendHex<Bytes: Sequence>(_ bytes: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8 {
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
+        LowercaseHex.append(bytes, to: &out)
     }
 
     /// Hex of raw bytes: one append for the whole run.

@@ -228,7 +228,7 @@ import Testing
             for line in String(decoding: original, as: UTF8.self).split(separator: "\n") {
                 try writer.append(line: Array(line.replacingOccurrences(of: #""size":"#, with: #""size":1"#).utf8))
             }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             let forged = try await catalog.dataset.publish(
                 staged, as: part.path.replacingOccurrences(of: "/data/", with: "/forged/"))
             staged.removeLocalFile()

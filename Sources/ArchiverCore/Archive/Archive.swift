@@ -1,9 +1,7 @@
 import ArchiveFormat
 import Crypto
 import Foundation
-import Gzip
 public import Lode
-import Zstd
 
 /// The archive: an object store holding the `events` Lode dataset; aggregate snapshots live beside it under
 /// `aggregates/` (see ``AggregateSnapshots``).
@@ -50,11 +48,7 @@ public struct Archive: Sendable {
 
     /// Decompresses a stored data object with this archive's compressor.
     func decompress(_ stored: [UInt8]) throws -> [UInt8] {
-        switch settings.compression {
-        case .zstd: try Zstd.decompress(stored)
-        case .gzip: try Gzip.decompress(stored)
-        case .none: stored
-        }
+        try Self.lodeCompressor(settings.compression).decompress(stored)
     }
 
     /// SHA-256 (hex) of a snapshot's stored manifest bytes: what the next manifest commits to.
@@ -89,8 +83,8 @@ extension Archive {
     /// Opens the archive in `store`, taking the layout and compressor from its events dataset when it has
     /// one, and `preferred` for a new archive.
     ///
-    /// The head manifest tells: `compressor` gives the compression, and the partition keys in its file
-    /// paths (`…/partitions/category=…/day=…/segments/…`) give the partitioning.
+    /// The manifest the `latest` pointer names tells (no listing: opening costs the same at any archive size):
+    /// `compressor` gives the compression, and the partition keys in its file paths (`…/partitions/category=…/day=…/segments/…`) give the partitioning.
     public static func open(
         store: any ObjectStore, preferred: ArchiveSettings = ArchiveSettings()
     ) async throws
@@ -101,7 +95,7 @@ extension Archive {
         where partitioning != preferred.partitioning || true {
             settings.partitioning = partitioning
             let candidate = try Archive(store: store, settings: settings)
-            guard let head = try? await candidate.events.head() else { continue }
+            guard let head = try? await candidate.events.pointedSnapshot() else { continue }
             let keys = Self.partitionKeys(of: head)
             guard keys == partitioning.keys else { continue }
             switch head.compressor {

@@ -304,7 +304,7 @@ public struct ArchiveCatalog: Sendable {
                 writer.discard()
                 throw error
             }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             defer { staged.removeLocalFile() }
             let name = "part-\(Self.padded(part.summary.firstSequence))-\(Self.padded(part.summary.lastSequence)).zst"
             refs.append(

@@ -63,6 +63,17 @@ public enum CutPointSource: Sendable, Hashable {
     case manifests
 }
 
+/// How planning finds the events dataset's head.
+public enum HeadCheck: Sendable, Hashable {
+    /// Trust the `latest` pointer, as Go Lode does: one pointer and one manifest read, so planning costs the same
+    /// at any archive size. A rolled-back pointer goes unnoticed here; `verify`, drills and the flush preflight
+    /// find it.
+    case pointer
+    /// Also list the snapshots after the pointer (a pass over the snapshot directory on a file store): a
+    /// rolled-back pointer is warned about and the chain's head is used.
+    case chain
+}
+
 /// The cut points of the events dataset and how they were found.
 public struct CutPointResolution: Sendable {
     public struct Info: Sendable, Hashable {
@@ -142,16 +153,26 @@ extension Archive {
     /// holds the cut (found by the part summaries): a handful of store reads whatever the archive's age. The
     /// plan's snapshots are decoded later, a part at a time, as the reader reaches them (``ReadPlan``).
     /// Otherwise (no checkpoint, or one that cannot be used, with a note) every manifest is read.
-    /// - Parameter source: `.catalog` (the default) uses the newest catalog checkpoint when there is one.
+    /// - Parameters:
+    ///   - source: `.catalog` (the default) uses the newest catalog checkpoint when there is one.
+    ///   - head: `.chain` (the default) notices a rolled-back `latest` pointer; `.pointer` trusts it (replay).
     /// - Throws: ``ArchiverError`` `.emptyArchive`, or `.unknownCut` listing the nearest cut points.
-    public func plan(to selector: CutSelector, source: CutPointSource = .catalog) async throws -> ReadPlan {
-        var plan = try await resolvePlan(to: selector, source: source)
+    public func plan(
+        to selector: CutSelector, source: CutPointSource = .catalog, head: HeadCheck = .chain
+    ) async throws -> ReadPlan {
+        var plan = try await resolvePlan(to: selector, source: source, head: head)
         plan.generation = try await activeGeneration()
         return plan
     }
 
-    func resolvePlan(to selector: CutSelector, source: CutPointSource) async throws -> ReadPlan {
-        let resolution = try await events.resolveHead()
+    func resolvePlan(
+        to selector: CutSelector, source: CutPointSource, head check: HeadCheck = .chain
+    ) async throws -> ReadPlan {
+        let resolution: HeadResolution
+        switch check {
+        case .chain: resolution = try await events.resolveHead()
+        case .pointer: resolution = HeadResolution(head: try await events.pointedSnapshot(), pointer: nil)
+        }
         var notes = Self.headWarnings(resolution)
         if source == .catalog {
             do {
@@ -179,13 +200,10 @@ extension Archive {
     /// A warning when the `latest` pointer is behind the chain: the head used is the chain's, which readers that
     /// believe the pointer (Go Lode) would not see.
     static func headWarnings(_ resolution: HeadResolution) -> [String] {
-        guard resolution.pointerIsBehind, let pointer = resolution.pointer, let head = resolution.head else {
-            return []
-        }
+        guard let behind = resolution.pointerBehindDescription, let head = resolution.head else { return [] }
         return [
-            "WARNING: the archive's latest pointer names snapshot \(pointer), but the chain continues to snapshot "
-                + "\(head.snapshotID): the pointer was rolled back (tampering?); using the chain's head "
-                + "\(head.snapshotID). `archiver verify` reports it, `archiver verify --repair` fixes it"
+            "WARNING: \(behind) (tampering?); using the chain's head \(head.snapshotID). `archiver verify` reports "
+                + "it, `archiver verify --repair` fixes it"
         ]
     }
 
@@ -193,135 +211,8 @@ extension Archive {
     /// (or nothing archived). Throws `.unknownCut` for a selector that names nothing, other errors when the
     /// checkpoint cannot be used.
     func planFromCatalog(_ selector: CutSelector, head: Manifest?) async throws -> ReadPlan? {
-        let catalog = try ArchiveCatalog(archive: self)
-        guard let head, let checkpoint = try await catalog.latest() else { return nil }
-        // The manifests after the checkpoint, newest first: parent links from the head back to its last snapshot.
-        var after: [Manifest] = []
-        if head.snapshotID != checkpoint.throughSnapshotID {
-            var current = head
-            after.append(head)
-            while let parent = current.parent, parent != checkpoint.throughSnapshotID {
-                current = try await events.manifest(parent)
-                after.append(current)
-            }
-            guard current.parent == checkpoint.throughSnapshotID else {
-                throw ArchiverError(
-                    .unreadable,
-                    "checkpoint \(checkpoint.snapshotID) ends at snapshot \(checkpoint.throughSnapshotID), which is "
-                        + "not on the chain of the head \(head.snapshotID)")
-            }
-        }
-        let tail = try Self.cutPoints(after.reversed())
-        let parts = try catalog.parts(of: checkpoint)
-        let through = checkpoint.throughSequence
-        let headCut = try tail.last ?? Self.cutPoints([head])[0]
-        var info = CutPointResolution.Info()
-        info.checkpoint = checkpoint.snapshotID
-        info.manifestsRead = tail.count
-        if checkpoint.format == ArchiveCatalog.formatVersion1 {
-            info.notes.append(
-                "catalog checkpoint \(checkpoint.snapshotID) is of format 1 (no part summaries): finding a cut may "
-                    + "read every part; the next checkpoint the flusher writes, or `archiver catalog rebuild`, "
-                    + "upgrades it")
-        }
-
-        /// The plan through the checkpoint and `tail[...index]`.
-        func inTail(_ index: Int, maxPosition: Int64? = nil, maxRecordedAt: Int64? = nil) -> ReadPlan {
-            let range = CheckpointRange(
-                catalog: catalog, checkpoint: checkpoint, parts: parts, count: through,
-                endSnapshotID: checkpoint.throughSnapshotID)
-            var plan = ReadPlan(
-                range: range, tail: Array(tail[...index]), last: tail[index], maxPosition: maxPosition,
-                maxRecordedAt: maxRecordedAt, selector: selector)
-            info.fromCheckpoint = Int(through)
-            plan.planning = info
-            return plan
-        }
-        /// The plan through entry `found` of the checkpoint, found by reading `partsRead` parts.
-        func inCheckpoint(
-            _ found: (sequence: Int64, cut: CutPoint), partsRead: Int, maxPosition: Int64? = nil,
-            maxRecordedAt: Int64? = nil
-        ) -> ReadPlan {
-            let range = CheckpointRange(
-                catalog: catalog, checkpoint: checkpoint, parts: parts, count: found.sequence,
-                endSnapshotID: found.cut.snapshotID)
-            var plan = ReadPlan(
-                range: range, tail: [], last: found.cut, maxPosition: maxPosition, maxRecordedAt: maxRecordedAt,
-                selector: selector)
-            info.fromCheckpoint = Int(found.sequence)
-            info.partsRead = partsRead
-            plan.planning = info
-            return plan
-        }
-        /// Every cut point, for the hints of an unknown cut when parts lack summaries.
-        func everyCut() async throws -> [CutPoint] {
-            let entries = try await catalog.entries(of: checkpoint)
-            return try Self.cutPoints(entries.map(\.manifest)) + tail
-        }
-
-        switch selector {
-        case .latest:
-            let range = CheckpointRange(
-                catalog: catalog, checkpoint: checkpoint, parts: parts, count: through,
-                endSnapshotID: checkpoint.throughSnapshotID)
-            var plan = ReadPlan(range: range, tail: tail, last: headCut, selector: selector)
-            info.fromCheckpoint = Int(through)
-            plan.planning = info
-            return plan
-        case .name(let name):
-            if let index = tail.lastIndex(where: { $0.name == name }) { return inTail(index) }
-            let candidates = parts.reversed().filter { $0.summary?.names.contains(name) ?? true }
-            let (found, read) = try await catalog.find(in: candidates, of: checkpoint, through: through, last: true) {
-                $0.name == name
-            }
-            if let found { return inCheckpoint(found, partsRead: read) }
-        case .snapshot(let id):
-            if let index = tail.firstIndex(where: { $0.snapshotID == id }) { return inTail(index) }
-            let candidates = parts.filter { $0.summary?.mayHold(snapshotID: id) ?? true }
-            let (found, read) = try await catalog.find(in: candidates, of: checkpoint, through: through, last: false) {
-                $0.snapshotID == id
-            }
-            if let found { return inCheckpoint(found, partsRead: read) }
-        case .position(let position):
-            guard position <= headCut.facts.lastPosition else { throw notArchivedYet(position, head: headCut) }
-            if position > checkpoint.lastPosition, !tail.isEmpty {
-                let index = tail.firstIndex(where: { $0.facts.lastPosition >= position }) ?? tail.count - 1
-                return inTail(index, maxPosition: position)
-            }
-            let candidates = parts.filter { $0.summary.map { $0.lastPosition >= position } ?? true }
-            let (found, read) = try await catalog.find(in: candidates, of: checkpoint, through: through, last: false) {
-                $0.facts.lastPosition >= position
-            }
-            guard let found else {
-                throw ArchiverError(
-                    .unreadable,
-                    "no entry of catalog checkpoint \(checkpoint.snapshotID) reaches position \(position), though "
-                        + "it ends at position \(checkpoint.lastPosition)")
-            }
-            return inCheckpoint(found, partsRead: read, maxPosition: position)
-        case .time(let nanos):
-            // Record times follow commit order only roughly (clocks, concurrent transactions), so every
-            // snapshot that starts at or before the time may hold qualifying events.
-            if let index = tail.lastIndex(where: { $0.facts.minRecordedAtNanos <= nanos }) {
-                return inTail(index, maxRecordedAt: nanos)
-            }
-            let candidates = parts.reversed().filter { $0.summary.map { $0.minRecordedAtNanos <= nanos } ?? true }
-            let (found, read) = try await catalog.find(in: candidates, of: checkpoint, through: through, last: true) {
-                $0.facts.minRecordedAtNanos <= nanos
-            }
-            if let found { return inCheckpoint(found, partsRead: read, maxRecordedAt: nanos) }
-        }
-        // Nothing matched: the hints come from the summaries (or, lacking them, from every entry).
-        if parts.allSatisfy({ $0.summary != nil }) {
-            let summaries = parts.compactMap(\.summary)
-            let names = summaries.flatMap(\.names) + tail.compactMap(\.name)
-            let earliest = (summaries.map(\.minRecordedAtNanos) + tail.map(\.facts.minRecordedAtNanos)).min() ?? 0
-            throw unknownCut(selector, names: names, latest: headCut.snapshotID, earliestRecordedAt: earliest)
-        }
-        let all = try await everyCut()
-        throw unknownCut(
-            selector, names: all.compactMap(\.name), latest: headCut.snapshotID,
-            earliestRecordedAt: all.map(\.facts.minRecordedAtNanos).min() ?? 0)
+        guard let planner = try await CatalogPlanner(archive: self, selector: selector, head: head) else { return nil }
+        return try await planner.plan()
     }
 
     func plan(to selector: CutSelector, in all: [CutPoint]) throws -> ReadPlan {

@@ -78,9 +78,7 @@ public struct DrillRunner: Sendable {
     /// snapshots after it, so a drill that restored through the real head still fails, as `verify` does.
     func pointerDifference() async throws -> String? {
         let resolution = try await archive.events.resolveHead()
-        guard resolution.pointerIsBehind, let head = resolution.head else { return nil }
-        return "the latest pointer was rolled back: it names snapshot \(resolution.pointer ?? "?"), but the chain "
-            + "continues to \(head.snapshotID); run `archiver verify --repair`"
+        return resolution.pointerBehindDescription.map { $0 + "; run `archiver verify --repair`" }
     }
 
     /// The cuts from the first through the drilled one. A position or time selects the last cut ending at or

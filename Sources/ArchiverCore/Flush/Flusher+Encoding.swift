@@ -80,7 +80,7 @@ extension Flusher {
             eventCount: segment.count, chainStart: chainStart.hex, chainHead: segment.chain.hex,
             parentSnapshotID: cursor.snapshotID, cutName: stoppedAtLimit ? nil : options.cutName,
             fencingToken: fencingToken)
-        return try segment.finish(intent: intent)
+        return try await segment.finish(intent: intent)
     }
 
     /// Re-encodes exactly the range of a pending intent; the bytes must reproduce its chain head.
@@ -112,7 +112,7 @@ extension Flusher {
                     + "events ending in chain hash \(intent.chainHead.prefix(12))…, found \(segment.count) ending in "
                     + "\(segment.chain.hex.prefix(12))…; restore the store from a backup or the archive")
         }
-        return try segment.finish(intent: intent)
+        return try await segment.finish(intent: intent)
     }
 
     /// Takes over an intent recorded under an older lease: same snapshot id and range, new token.

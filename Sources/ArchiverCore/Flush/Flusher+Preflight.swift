@@ -12,13 +12,10 @@ extension Flusher {
         if let name = options.cutName {
             try CutName.checkUnused(name, in: try await archive.resolveCutPoints().cuts, allowing: pending?.snapshotID)
         }
-        guard resolution.pointerIsBehind, let pointer = resolution.pointer, let head = resolution.head else {
-            return []
-        }
+        guard let behind = resolution.pointerBehindDescription, let head = resolution.head else { return [] }
         return [
-            "the archive's latest pointer names snapshot \(pointer), but the chain continues to \(head.snapshotID) "
-                + "(the pointer was rolled back): this flush commits after \(head.snapshotID) and moves the "
-                + "pointer; until a commit does, `archiver verify` reports it (`archiver verify --repair` fixes it)"
+            "\(behind): this flush commits after \(head.snapshotID) and moves the pointer; until a commit does, "
+                + "`archiver verify` reports it (`archiver verify --repair` fixes it)"
         ]
     }
 

@@ -45,7 +45,7 @@ extension Flusher {
             }
             return FileRef(
                 path: key, sizeBytes: Int64(existing.count),
-                checksum: Insecure.MD5.hash(data: existing).map { String(format: "%02x", $0) }.joined())
+                checksum: HexCoding.encode(Insecure.MD5.hash(data: existing)))
         }
     }
 

@@ -89,13 +89,13 @@ struct SegmentBuilder {
     }
 
     /// Closes every partition file and returns the staged snapshot.
-    mutating func finish(intent: FlushIntent) throws -> Flusher.StagedSnapshot {
+    mutating func finish(intent: FlushIntent) async throws -> Flusher.StagedSnapshot {
         var staged: [Flusher.StagedPartitionFile] = []
         for slot in order {
             let file = files[slot]!
             staged.append(
                 Flusher.StagedPartitionFile(
-                    partition: file.partition, staged: try file.writer.finish(),
+                    partition: file.partition, staged: try await file.writer.finish(),
                     streamFilter: StreamFilter(streamHashes: file.streamHashes)))
         }
         files.removeAll()

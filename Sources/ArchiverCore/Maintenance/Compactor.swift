@@ -228,7 +228,7 @@ public struct Compactor: Sendable {
         _ options: CompactionOptions
     ) async throws -> CutPoint {
         let snapshotID = SnapshotIDs.next(after: parent?.snapshotID)
-        let run = try builder.finish()
+        let run = try await builder.finish()
         defer { run.files.forEach { $0.staged.removeLocalFile() } }
         var refs: [FileRef] = []
         for file in run.files {
@@ -502,12 +502,12 @@ struct RunBuilder {
     }
 
     /// Closes the staged files and starts an empty run.
-    mutating func finish() throws -> Finished {
+    mutating func finish() async throws -> Finished {
         var files: [Staged] = []
         for partition in order {
             files.append(
                 Staged(
-                    partition: partition, staged: try writers[partition]!.finish(),
+                    partition: partition, staged: try await writers[partition]!.finish(),
                     streamFilter: StreamFilter(streams: streams[partition] ?? [])))
         }
         let finished = Finished(

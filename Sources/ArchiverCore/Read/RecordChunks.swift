@@ -1,9 +1,7 @@
 import ArchiveFormat
 import Foundation
-import Gzip
 import Lode
 import Synchronization
-import Zstd
 
 /// Chunk buffers and line arrays kept for reuse. A read cycles through a few of each; allocating them fresh
 /// cost a page fault per 4 KiB touched (the zeroing of new pages was a tenth of a replay's CPU time).
@@ -54,12 +52,12 @@ enum ChunkRecycler {
     private static let storedBuffers = Mutex<[[UInt8]]>([])
 
     /// A zstd context for one-shot frame decompression (``ObjectFeed/decode(_:)``).
-    static func decompressor() throws -> ZstdDecompressor {
+    static func decompressor() throws -> DataObjectDecoder {
         if let kept = decompressors.withLock({ $0.popLast() }) { return kept.decompressor }
-        return try ZstdDecompressor()
+        return try DataObjectDecoder()
     }
 
-    static func recycle(_ decompressor: ZstdDecompressor) {
+    static func recycle(_ decompressor: DataObjectDecoder) {
         decompressors.withLock { list in
             if list.count < limit { list.append(PooledDecompressor(decompressor: decompressor)) }
         }
@@ -67,7 +65,7 @@ enum ChunkRecycler {
 
     /// A context handed from one task to the next through the pool (used by one task at a time).
     private struct PooledDecompressor: @unchecked Sendable {
-        let decompressor: ZstdDecompressor
+        let decompressor: DataObjectDecoder
     }
     private static let decompressors = Mutex<[PooledDecompressor]>([])
 
@@ -288,12 +286,12 @@ final class ChunkPipeline: @unchecked Sendable {
 final class ObjectFeed: @unchecked Sendable {
     let path: String
     private let stored: [UInt8]
-    private let decompressor: ZstdDecompressor?
+    private let decompressor: DataObjectDecoder?
     /// The object's zstd frames when every one records its content size and holds at most ``maxFrameBytes``:
     /// spans of them are then decompressed independently (``nextSpan()``, ``decode(_:)``). nil for a zstd
     /// stream of other frames (one frame streamed without a size, as this project wrote before frames), which
     /// is decompressed as one stream by ``nextChunk()``.
-    private let frames: [Zstd.Frame]?
+    private let frames: [LodeFrame]?
     private var nextFrame = 0
     /// Frames larger than this are streamed instead (their one-piece buffer would grow the read's memory).
     static let maxFrameBytes = 8 << 20
@@ -312,7 +310,7 @@ final class ObjectFeed: @unchecked Sendable {
         case "zstd":
             self.stored = stored
             let frames =
-                stored.isEmpty ? nil : stored.withUnsafeBytes { Zstd.frames(in: $0) }
+                stored.isEmpty ? nil : stored.withUnsafeBytes { DataObjectDecoder.frames(in: $0) }
             if let frames, !frames.isEmpty,
                 frames.allSatisfy({ $0.contentSize.map { $0 <= Self.maxFrameBytes } ?? false })
             {
@@ -320,11 +318,11 @@ final class ObjectFeed: @unchecked Sendable {
                 self.decompressor = nil
             } else {
                 self.frames = nil
-                self.decompressor = try ZstdDecompressor()
+                self.decompressor = try DataObjectDecoder()
             }
             if stored.isEmpty { finished = true }
         case "gzip":
-            self.stored = try Self.decompressed(path: path) { try Gzip.decompress(stored) }
+            self.stored = try Self.decompressed(path: path) { try LodeCompressor.gzip().decompress(stored) }
             self.decompressor = nil
             self.frames = nil
         default:

@@ -8,7 +8,7 @@ extension Verifier {
     func checkPointer(_ report: inout VerificationReport) async throws {
         let events = archive.events
         let resolution = try await events.resolveHead()
-        guard resolution.pointerIsBehind, let pointer = resolution.pointer, let head = resolution.head else { return }
+        guard let behind = resolution.pointerBehindDescription else { return }
         if repairs, let moved = try await events.repairLatestPointer() {
             report.repaired.append(
                 "\(events.latestPointerKey): moved from snapshot \(moved.from) to the head \(moved.to)")
@@ -17,9 +17,8 @@ extension Verifier {
         report.problems.append(
             VerificationProblem(
                 kind: .tampered, location: events.latestPointerKey,
-                message: "the latest pointer names snapshot \(pointer), but the chain continues to snapshot "
-                    + "\(head.snapshotID): the pointer was rolled back, and readers that believe it (Go Lode) miss "
-                    + "the snapshots after it; `archiver verify --repair` moves it to the head"))
+                message: behind + ": readers that believe it (Go Lode) miss the snapshots after it; "
+                    + "`archiver verify --repair` moves it to the head"))
     }
 
     /// Every hive partition copy of the verified snapshots must exist with its canonical manifest's bytes. A

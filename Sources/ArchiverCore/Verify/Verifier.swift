@@ -74,29 +74,65 @@ public struct Verifier: Sendable {
         var report = VerificationReport()
         let plan = try await archive.plan(to: selector, source: .manifests)
         let all = try await plan.allCuts()
-        var cuts = all
-        report.headSnapshotID = cuts.last?.snapshotID ?? ""
-        var expectedStart = ChainHash.genesis
-        var previousManifestSHA = ""
+        report.headSnapshotID = all.last?.snapshotID ?? ""
+        var (cuts, expectedStart, previousManifestSHA) = (all, ChainHash.genesis, "")
         if let start {
-            let first = try await archive.plan(to: start).last?.snapshotID
-            guard let index = cuts.firstIndex(where: { $0.snapshotID == first }) else {
-                throw ArchiverError(
-                    .unknownCut, "--from \(start) is not at or before the verified cut \(selector)")
-            }
-            if index > 0 {
-                expectedStart = cuts[index - 1].facts.chainHead
-                previousManifestSHA = try await archive.manifestSHA256(snapshotID: cuts[index - 1].snapshotID)
-            }
-            cuts = Array(cuts[index...])
+            (cuts, expectedStart, previousManifestSHA) = try await startingAt(start, in: all, verifying: selector)
         } else {
             try await checkForks(&report)
         }
-        // The manifest chain and signatures, of the original snapshots (a compacted generation never changes them).
+        try await checkManifests(cuts, after: previousManifestSHA, &report)
+        // The data, through the active layout: a compacted generation's snapshots in place of the originals they
+        // cover, their facts checked against the original manifests.
+        var units = cuts
+        if let generation = plan.generation {
+            report.problems += generation.problems(against: all)
+            units = generation.substitute(cuts)
+            if let run = units.first?.run {
+                expectedStart = run.chainStart(in: all)
+            }
+        }
+        // Events past the verified cut (in a generation snapshot that runs beyond it) are checked, not counted.
+        let wholePlan = ReadPlan(
+            cuts: units, maxPosition: cuts.last?.facts.lastPosition, maxRecordedAt: nil, selector: selector)
+        try await checkData(units, of: wholePlan, chainStart: expectedStart, &report) { events in
+            progress?(events, Flusher.seconds(since: started))
+        }
+        try await checkPartitionCopies(&report, cuts: cuts)
+        if selector == .latest && start == nil {
+            try await checkPointer(&report)
+            try await findOrphans(&report, active: plan.generation)
+            report.problems += try await ArchiveCatalog(archive: archive).problems(against: cuts)
+        }
+        report.seconds = Flusher.seconds(since: started)
+        return report
+    }
+
+    /// The cuts from `start` on, with the chain hash and manifest hash of the snapshot before it.
+    private func startingAt(
+        _ start: CutSelector, in cuts: [CutPoint], verifying selector: CutSelector
+    ) async throws -> (cuts: [CutPoint], chainStart: ChainHash, previousManifestSHA: String) {
+        let first = try await archive.plan(to: start).last?.snapshotID
+        guard let index = cuts.firstIndex(where: { $0.snapshotID == first }) else {
+            throw ArchiverError(.unknownCut, "--from \(start) is not at or before the verified cut \(selector)")
+        }
+        guard index > 0 else { return (cuts, ChainHash.genesis, "") }
+        let before = cuts[index - 1]
+        return (
+            Array(cuts[index...]), before.facts.chainHead,
+            try await archive.manifestSHA256(snapshotID: before.snapshotID)
+        )
+    }
+
+    /// The manifest chain and signatures, of the original snapshots (a compacted generation never changes them):
+    /// each manifest records the SHA-256 of its parent's stored bytes.
+    private func checkManifests(
+        _ cuts: [CutPoint], after previousSHA: String, _ report: inout VerificationReport
+    ) async throws {
+        var previousManifestSHA = previousSHA
         for cut in cuts {
             report.snapshots += 1
             let location = "snapshot \(cut.snapshotID)"
-            // Each manifest records the SHA-256 of its parent's stored bytes.
             if cut.facts.parentManifestSHA256 != previousManifestSHA {
                 report.problems.append(
                     VerificationProblem(
@@ -110,22 +146,16 @@ public struct Verifier: Sendable {
             report.chainHead = cut.facts.chainHead
             report.lastPosition = cut.facts.lastPosition
         }
-        // The data, through the active layout: a compacted generation's snapshots in place of the originals they
-        // cover, their facts checked against the original manifests.
-        var units = cuts
-        if let generation = plan.generation {
-            report.problems += generation.problems(against: all)
-            units = generation.substitute(cuts)
-            if let run = units.first?.run {
-                expectedStart = run.chainStart(in: all)
-            }
-        }
+    }
+
+    /// Reads every snapshot of `units` and checks its objects and hash chain. Snapshots are fetched ahead in
+    /// parallel; each is then checked on its own so that one problem does not hide the next.
+    private func checkData(
+        _ units: [CutPoint], of plan: ReadPlan, chainStart: ChainHash, _ report: inout VerificationReport,
+        progress: (Int64) -> Void
+    ) async throws {
         let reader = ArchiveReader(archive: archive, verifyChain: true)
-        // Events past the verified cut (in a generation snapshot that runs beyond it) are checked, not counted.
-        let wholePlan = ReadPlan(
-            cuts: units, maxPosition: cuts.last?.facts.lastPosition, maxRecordedAt: nil, selector: selector)
-        // Snapshots are fetched ahead in parallel; each is then checked on its own so that one problem does
-        // not hide the next.
+        var expectedStart = chainStart
         var pending: [Task<Result<ArchiveReader.LoadedSnapshot, any Error>, Never>] = []
         defer { pending.forEach { $0.cancel() } }
         var next = 0
@@ -161,7 +191,7 @@ public struct Verifier: Sendable {
                 var stats = ReadStats()
                 do {
                     _ = try await reader.deliver(
-                        snapshot, plan: wholePlan, after: 0, chainStart: expectedStart, stats: &stats
+                        snapshot, plan: plan, after: 0, chainStart: expectedStart, stats: &stats
                     ) { _, _ in }
                     report.events += stats.events
                 } catch {
@@ -169,16 +199,8 @@ public struct Verifier: Sendable {
                 }
             }
             expectedStart = cut.facts.chainHead
-            progress?(report.events, Flusher.seconds(since: started))
+            progress(report.events)
         }
-        try await checkPartitionCopies(&report, cuts: cuts)
-        if selector == .latest && start == nil {
-            try await checkPointer(&report)
-            try await findOrphans(&report, active: plan.generation)
-            report.problems += try await ArchiveCatalog(archive: archive).problems(against: cuts)
-        }
-        report.seconds = Flusher.seconds(since: started)
-        return report
     }
 
     /// With trusted keys configured, every manifest must carry a valid signature by one of them.

@@ -48,6 +48,18 @@ extension LodeDataset {
         try await resolveHead().head
     }
 
+    /// The snapshot the `latest` pointer names, or the ``head()`` when the pointer is missing or names no
+    /// manifest. One pointer and one manifest read, no listing: for what every snapshot of a dataset shares (its
+    /// compressor, its layout), never for finding the newest snapshot.
+    public func pointedSnapshot() async throws -> Manifest? {
+        if let pointer = try await latestPointer(), (try? LodeLayout.validateSnapshotIDForReading(pointer)) != nil,
+            let named = try await loadManifest(snapshotID: pointer, key: manifestKey(snapshotID: pointer))
+        {
+            return named
+        }
+        return try await head()
+    }
+
     /// The head (see ``head()``) and what the `latest` pointer says about it.
     public func resolveHead() async throws -> HeadResolution {
         let pointer = try await latestPointer()
@@ -224,6 +236,20 @@ public struct HeadResolution: Sendable {
     /// True when the pointer names a committed snapshot that later committed snapshots descend from: it was
     /// rolled back (or left behind), and a reader that believed it would miss those snapshots.
     public var pointerIsBehind: Bool
+
+    /// The one description of a pointer behind the chain, nil when it is not: every report of it (verify,
+    /// drills, the flush preflight, read warnings) starts with this and adds its consequence.
+    public var pointerBehindDescription: String? {
+        guard pointerIsBehind, let pointer, let head else { return nil }
+        return "the latest pointer was rolled back: it names snapshot \(pointer), but the chain continues to "
+            + "snapshot \(head.snapshotID)"
+    }
+
+    public init(head: Manifest?, pointer: String?, pointerIsBehind: Bool = false) {
+        self.head = head
+        self.pointer = pointer
+        self.pointerIsBehind = pointerIsBehind
+    }
 }
 
 /// The shape of a dataset's parent links: the chain to a head, forks, missing parents, cycles and snapshots

@@ -57,7 +57,7 @@ extension LodeDataset {
                 writer.discard()
                 throw error
             }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             defer { staged.removeLocalFile() }
             let key = layout.dataFileKey(
                 dataset: id, snapshot: snapshotID, partition: partition, fileName: defaultFileName)
@@ -78,7 +78,7 @@ extension LodeDataset {
         let snapshotID = SnapshotIDs.next(after: try await latestPointer())
         let writer = try makeSegmentWriter()
         try blob.withUnsafeBytes { try writer.append(raw: $0) }
-        let staged = try writer.finish()
+        let staged = try await writer.finish()
         defer { staged.removeLocalFile() }
         let ref = try await publish(staged, as: dataFileKey(snapshotID: snapshotID))
         return try await commit(snapshotID: snapshotID, files: [ref], rowCount: 1, metadata: metadata)

@@ -25,7 +25,7 @@ import Darwin
 /// ```swift
 /// let writer = try SegmentFileWriter(compressor: .zstd(level: 3))
 /// try line.withUnsafeBytes { try writer.append(line: $0) }
-/// let staged = try writer.finish()
+/// let staged = try await writer.finish()
 /// let ref = try await dataset.publish(staged, as: dataset.dataFileKey(snapshotID: id, fileName: "data.zst"))
 /// ```
 public final class SegmentFileWriter {
@@ -141,17 +141,17 @@ public final class SegmentFileWriter {
     }
 
     /// Ends the compressed stream, writes and fsyncs the file, and describes it.
+    ///
+    /// The last compression and the fsync run on the worker queue (a global queue without one) while the task
+    /// is suspended: an fsync may take long, and blocking a thread of Swift's small cooperative pool on it stalls
+    /// every other task (lease renewals among them).
     /// - Returns: the staged file; the caller owns (and eventually deletes) ``StagedFile/path``.
-    public func finish() throws -> StagedFile {
+    public func finish() async throws -> StagedFile {
         guard state == .open else { throw closedError() }
         let sink = self.sink
         do {
             try compressInput()
-            if let worker {
-                try worker.sync { try sink.finish() }
-            } else {
-                try sink.finish()
-            }
+            try await Self.run(on: worker ?? .global()) { try sink.finish() }
         } catch {
             discard()
             throw LodeError(error, key: nil)
@@ -161,6 +161,13 @@ public final class SegmentFileWriter {
         return StagedFile(
             path: path, storedSize: sink.storedBytes, md5Hex: sink.hasher.finalizeHex(), rowCount: rowCount,
             uncompressedBytes: uncompressedBytes)
+    }
+
+    /// Runs `work` on `queue` after the jobs already queued there, resuming the caller when it is done.
+    private static func run(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            queue.async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     /// Abandons the file and deletes it.
@@ -217,7 +224,8 @@ public final class SegmentFileWriter {
 extension SegmentFileWriter: Sendable {}
 
 /// The compressing, hashing, writing end of a ``SegmentFileWriter``: used by one thread at a time (the
-/// caller's, or the writer's serial worker queue, whose jobs `sync` waits for); `failure` is shared.
+/// caller's, or the writer's serial worker queue, which ``SegmentFileWriter/finish()`` joins); `failure` is
+/// shared.
 private final class CompressedSink: @unchecked Sendable {
     let fd: Int32
     let path: String

@@ -95,13 +95,6 @@ struct MD5Hasher {
     }
 
     private static func hex<D: Sequence<UInt8>>(_ digest: D) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        LowercaseHex.encode(digest)
     }
 }

@@ -358,12 +358,17 @@ public struct FileStore: ObjectStore {
         }
         defer { closedir(dir) }
         let dirFD = dirfd(dir)
+        let bounds = ListingBounds(directoryKey: directoryKey, prefix: prefix, startAfter: startAfter)
         var subdirectories: [String] = []
         while let entry = readdir(dir) {
+            // Decided from the name alone, before any stat: a start-after listing of a directory of 100k
+            // snapshots then costs one readdir pass, not 100k stat calls and key strings.
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                let bytes = UnsafeRawBufferPointer(
+                    start: raw.baseAddress, count: strlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self)))
+                return bounds.mayHold(bytes) ? String(decoding: bytes, as: UTF8.self) : nil
             }
-            if name == "." || name == ".." { continue }
+            guard let name, name != ".", name != ".." else { continue }
             let key = directoryKey + name
             var info = stat()
             if fstatat(dirFD, name, &info, AT_SYMLINK_NOFOLLOW) != 0 {
@@ -389,6 +394,56 @@ public struct FileStore: ObjectStore {
         for child in subdirectories {
             try walk(directoryKey: child, prefix: prefix, startAfter: startAfter, into: &found)
         }
+    }
+}
+
+/// What a listing's prefix and start-after key allow in one directory, judged on an entry's name bytes.
+private struct ListingBounds {
+    /// The part of the prefix below the directory (entries must start with it, or be a prefix of it).
+    let prefixRest: [UInt8]
+    /// The part of `startAfter` below the directory; nil when every entry sorts after `startAfter`.
+    let startRest: [UInt8]?
+    /// True when `startAfter` sorts after every key of the directory.
+    let allBefore: Bool
+
+    init(directoryKey: String, prefix: String, startAfter: String) {
+        let directory = Array(directoryKey.utf8)
+        prefixRest = Array(prefix.utf8.dropFirst(min(directory.count, prefix.utf8.count)))
+        let start = Array(startAfter.utf8)
+        if start.starts(with: directory) {
+            startRest = Array(start[directory.count...])
+            allBefore = false
+        } else {
+            startRest = nil
+            allBefore = !start.lexicographicallyPrecedes(directory)
+        }
+    }
+
+    /// False only when no key at or under `name` (as a file or as a directory) can be listed: it lies outside
+    /// the prefix, or it and everything under it sort at or before `startAfter`. True otherwise (also for `.`).
+    /// Compares bytes in place: it runs for every entry of a directory that may hold 100k snapshots.
+    func mayHold(_ name: UnsafeRawBufferPointer) -> Bool {
+        if allBefore { return false }
+        let slash = UInt8(ascii: "/")
+        let inPrefix =
+            Self.compare(name, prefixRest, count: prefixRest.count) == 0
+            || (prefixRest.count > name.count && Self.compare(name, prefixRest, count: name.count) == 0
+                && prefixRest[name.count] == slash)
+        guard inPrefix else { return false }
+        guard let startRest else { return true }
+        // As a file: listed when `name` sorts after `startRest`. As a directory: entered unless `name/` sorts
+        // before `startRest` without being its prefix. `name/…` sorts after `name`, so this covers both.
+        let common = min(name.count, startRest.count)
+        let order = Self.compare(name, startRest, count: common)
+        if order != 0 { return order > 0 }
+        return name.count >= startRest.count || startRest[name.count] <= slash
+    }
+
+    /// memcmp of the first `count` bytes; -1 when `name` is shorter than `count` (it cannot start with them).
+    private static func compare(_ name: UnsafeRawBufferPointer, _ bytes: [UInt8], count: Int) -> Int32 {
+        guard count > 0 else { return 0 }
+        guard name.count >= count else { return -1 }
+        return bytes.withUnsafeBytes { memcmp(name.baseAddress!, $0.baseAddress!, count) }
     }
 }
 

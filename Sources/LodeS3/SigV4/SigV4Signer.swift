@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Lode
 
 /// AWS Signature Version 4, header form, as S3 verifies it.
 ///
@@ -127,12 +128,6 @@ struct SigV4Signer: Sendable {
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        LowercaseHex.encode(digest)
     }
 }

@@ -20,7 +20,7 @@ import Testing
     static func stageData(_ dataset: LodeDataset, id: String, _ range: Range<Int>) async throws -> FileRef {
         let writer = try dataset.makeSegmentWriter()
         for record in records(range) { try writer.append(line: record) }
-        let staged = try writer.finish()
+        let staged = try await writer.finish()
         defer { staged.removeLocalFile() }
         return try await dataset.publish(staged, as: dataset.dataFileKey(snapshotID: id))
     }

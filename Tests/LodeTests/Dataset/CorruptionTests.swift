@@ -207,7 +207,7 @@ import Testing
                 line[9] = UInt8(ascii: "a") + UInt8(index % 26)
                 try writer.append(line: line)
             }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             defer { staged.removeLocalFile() }
             #expect(staged.storedSize > LodeDataset.verifyBeforeDeliveryLimit)
             let id = SnapshotIDs.next()

@@ -208,6 +208,12 @@ import Testing
         let resolution = try await dataset.resolveHead()
         #expect(resolution.pointer == Self.ids[0])
         #expect(resolution.pointerIsBehind)
+        #expect(
+            resolution.pointerBehindDescription
+                == "the latest pointer was rolled back: it names snapshot \(Self.ids[0]), but the chain continues "
+                + "to snapshot \(Self.ids[1])")
+        // The pointer's own snapshot, without a listing.
+        #expect(try await dataset.pointedSnapshot()?.snapshotID == Self.ids[0])
         // ... but check reports the whitespace and the snapshot beyond the head.
         let report = try await dataset.check()
         #expect(Set(report.problems.map(\.code)) == [.corruptData, .brokenChain])

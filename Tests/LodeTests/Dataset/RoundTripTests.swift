@@ -169,7 +169,7 @@ import Zstd
             let id = SnapshotIDs.next()
             let writer = try dataset.makeSegmentWriter()
             for index in 0..<10_000 { try writer.append(line: bytes(#"{"position":\#(index)}"#)) }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             defer { staged.removeLocalFile() }
             #expect(staged.rowCount == 10_000)
             let ref = try await dataset.publish(staged, as: dataset.dataFileKey(snapshotID: id))

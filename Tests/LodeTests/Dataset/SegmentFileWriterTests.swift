@@ -25,7 +25,7 @@ import Zstd
             #expect(writer.path.hasSuffix(compressor.fileExtension))
             let records = Self.lines(20_000)
             for record in records { try writer.append(line: record) }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             let expectedPlain = records.flatMap { $0 + [UInt8(ascii: "\n")] }
             let stored = Array(try Data(contentsOf: URL(fileURLWithPath: staged.path)))
             #expect(staged.rowCount == 20_000)
@@ -53,7 +53,7 @@ import Zstd
             let writer = try SegmentFileWriter(compressor: .zstd(level: 1), directory: dir, background: true)
             let records = Self.lines(40_000)
             for record in records { try writer.append(line: record) }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             let stored = Array(try Data(contentsOf: URL(fileURLWithPath: staged.path)))
             let frames = try #require(stored.withUnsafeBytes { Zstd.frames(in: $0) })
             #expect(frames.count >= 5)
@@ -77,7 +77,7 @@ import Zstd
             expectSameBytes(plain, records.flatMap { $0 + [UInt8(ascii: "\n")] })
             staged.removeLocalFile()
 
-            let empty = try SegmentFileWriter(compressor: .zstd(level: 1), directory: dir).finish()
+            let empty = try await SegmentFileWriter(compressor: .zstd(level: 1), directory: dir).finish()
             let emptyStored = Array(try Data(contentsOf: URL(fileURLWithPath: empty.path)))
             #expect(emptyStored.withUnsafeBytes { Zstd.frames(in: $0) }?.map(\.contentSize) == [0])
             #expect(try Zstd.decompress(emptyStored).isEmpty)
@@ -95,7 +95,7 @@ import Zstd
             try writer.append(line: Array(big.dropFirst(2)) + bytes("\""))  // one byte under the limit: fine
             await expectLodeError(.invalidRecord) { try writer.append(line: []) }
             await expectLodeError(.invalidRecord) { try writer.append(line: bytes("{}\n{}")) }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             #expect(staged.rowCount == 1)
             staged.removeLocalFile()
         }
@@ -107,7 +107,7 @@ import Zstd
             let big = [UInt8](repeating: 7, count: 600_000)
             try big.withUnsafeBytes { try writer.append(raw: $0) }
             try [UInt8]([1, 2]).withUnsafeBytes { try writer.append(raw: $0) }
-            let staged = try writer.finish()
+            let staged = try await writer.finish()
             #expect(staged.rowCount == 0)
             #expect(staged.storedSize == 600_002)
             #expect(Array(try Data(contentsOf: URL(fileURLWithPath: staged.path))) == big + [1, 2])
@@ -123,7 +123,7 @@ import Zstd
             #expect(FileManager.default.fileExists(atPath: path))
             writer.discard()
             #expect(!FileManager.default.fileExists(atPath: path))
-            await expectLodeError(.invalidConfiguration) { try writer.finish() }
+            await expectLodeError(.invalidConfiguration) { try await writer.finish() }
             var abandoned: SegmentFileWriter? = try SegmentFileWriter(compressor: .zstd(), directory: dir)
             let abandonedPath = abandoned!.path
             try abandoned!.append(line: bytes("2"))

@@ -102,6 +102,31 @@ import Testing
         }
     }
 
+    /// Differential: a start-after listing is the full prefix listing without the keys at or before `startAfter`,
+    /// for names around `/` in byte order (`-` and `.` sort before it, `0` after) and bounds inside a name.
+    @Test(arguments: StoreKind.allCases)
+    func startAfterListingIsTheFilteredFullListing(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any ObjectStore) async throws in
+            let keys = [
+                "d/s/01/m", "d/s/01/data/x", "d/s/01-b/m", "d/s/01.c", "d/s/010/m", "d/s/02/m", "d/s/02/z/y",
+                "d/s/1", "d/s/é/m", "d/t", "e/s/01/m",
+            ]
+            for key in keys { try await store.put(key, bytes(key)) }
+            let bounds = [
+                "", "d/", "d/s/", "d/s/0", "d/s/01", "d/s/01/", "d/s/01/m", "d/s/01-", "d/s/01/data", "d/s/01/zzz",
+                "d/s/010", "d/s/02/m", "d/s/1", "d/s/é", "d/u", "z",
+            ]
+            for prefix in ["", "d/", "d/s/", "d/s/0", "d/s/01", "d/s/01/", "e/"] {
+                let all = try await store.list(prefix: prefix).map(\.key)
+                for startAfter in bounds {
+                    let expected = all.filter { ObjectKey.byteOrder(startAfter, $0) }
+                    let listed = try await store.list(prefix: prefix, startAfter: startAfter).map(\.key)
+                    #expect(listed == expected, "prefix '\(prefix)' after '\(startAfter)'")
+                }
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func deleteIsIdempotent(kind: StoreKind) async throws {
         try await kind.withStore { (store: any ObjectStore) async throws in
