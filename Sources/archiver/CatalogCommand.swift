@@ -81,7 +81,7 @@ struct CatalogCommand: AsyncParsableCommand {
                 let archive = try await ArchiveOpener.open(archiveOptions)
                 let started = ContinuousClock.now
                 let plan = try await archive.plan(
-                    to: CutSelector(parsing: to), source: chainWalk ? .manifests : .catalog, head: .pointer)
+                    to: CutSelector(parsing: to), source: chainWalk ? .manifests : .catalog)
                 // A replay starts reading segments once the plan's stream has produced its first snapshot.
                 var stream = plan.stream()
                 let first = try await stream.next()

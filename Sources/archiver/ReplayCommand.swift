@@ -95,7 +95,7 @@ struct ReplayCommand: AsyncParsableCommand {
             job.upcasters = try upcast.ruleSet()
             note(UpcastOptions.describe(job.upcasters).map { [$0] } ?? [], prefix: "")
             let sink = try RowSinkSpec(output: output, into: into, table: table).resolve(tables: Self.tableSinks)
-            let plan = try await job.replayer.archive.plan(to: CutSelector(parsing: to), head: .pointer)
+            let plan = try await job.replayer.archive.plan(to: CutSelector(parsing: to))
             note(plan.planning.notes)
             let reporter = ProgressReporter(label: "replay", quiet: quiet)
             let started = ContinuousClock.now
