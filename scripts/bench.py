@@ -67,6 +67,51 @@ def generate(path, events, streams, seed=7):
                                separators=(",", ":")) + "\n")
 
 
+RAW_MARK = "\u0000raw:"
+CITIES = ["Zürich", "São Paulo", "東京", "Kraków", "Reykjavík", "Montréal", "Berlin", "Αθήνα"]
+TITLES = ["Desk lamp", "Café crème 1 kg", "Tea — oolong", 'Cable 2 m "braided"', "Notebook A5\nruled",
+          "Mug 🙂", "Chair\tergonomic", "Back\\slash cleaner"]
+
+
+def raw(text):
+    """A value written into the event as this JSON text (numbers and escapes json.dumps never writes)."""
+    return RAW_MARK + text
+
+
+def nested_event(rng, s, i):
+    """One order event of ~0.3-2 KB: nested objects, arrays of objects, unicode, escaped quotes and newlines,
+    nulls, booleans, and numbers in every JSON form (integers, -0, fractions, exponents, 20-digit integers)."""
+    lines = [{"sku": f"SKU-{rng.randrange(10**6):06d}", "title": rng.choice(TITLES), "qty": rng.randrange(1, 9),
+              "price": raw(rng.choice(["%d.%02d" % (rng.randrange(500), rng.randrange(100)),
+                                       "%dE-2" % rng.randrange(1, 99999), "%de0" % rng.randrange(1, 500)])),
+              "attrs": {"color": rng.choice(["red", "blue", None]), "gift": rng.random() < 0.1,
+                        "dims": [rng.randrange(1, 90), raw("%.1e" % rng.uniform(0.1, 9)), raw("-0")]}}
+             for _ in range(rng.randrange(1, 7))]
+    data = {"order": f"ord-{s}", "seq": i, "status": rng.choice(["placed", "paid", "packed", "shipped"]),
+            "customer": {"id": s, "name": rng.choice(["Zoë", "José", "Łukasz", "Øyvind", "李雷", "Ada"]),
+                         "address": {"city": rng.choice(CITIES), "zip": f"{rng.randrange(10**5):05d}",
+                                     "street": raw('"Rue de l\\u2019\\u00c9glise \\/ ' + str(rng.randrange(99)) + '"')}},
+            "lines": lines,
+            "totals": {"net": raw("%d.%d" % (rng.randrange(10**4), rng.randrange(10))),
+                       "tax": raw("%.3E" % rng.uniform(1, 500)), "rate": raw("1.9e+1"),
+                       "big": raw(str(rng.randrange(10**19, 10**20))), "currency": "EUR"},
+            "note": rng.choice([None, 'customer said "leave at door"\nring twice', "fragile", ""]),
+            "flags": [rng.random() < 0.5, rng.random() < 0.5], "discount": rng.choice([None, raw("-0.5"), raw("1E-2")])}
+    return data
+
+
+def generate_nested(path, events, streams, seed=11):
+    rng = random.Random(seed)
+    kinds = ["OrderPlaced", "OrderPaid", "OrderPacked", "OrderShipped"]
+    with open(path, "w") as f:
+        for i in range(events):
+            s = rng.randrange(streams)
+            line = json.dumps({"stream": f"order-{s}", "type": rng.choice(kinds), "data": nested_event(rng, s, i),
+                               "metadata": {"correlation_id": f"{rng.getrandbits(128):032x}", "actor": "bench"}},
+                              separators=(",", ":"), ensure_ascii=False)
+            f.write(re.sub(r'"\\u0000raw:((?:[^"\\]|\\.)*)"', lambda m: json.loads('"' + m.group(1) + '"'), line) + "\n")
+
+
 DUCK_COLUMNS = ("columns={position:'BIGINT', stream:'VARCHAR', version:'BIGINT', id:'VARCHAR', type:'VARCHAR', "
                 "recorded_at:'VARCHAR', data:'JSON', metadata:'JSON', hash:'VARCHAR'}")
 
