@@ -35,7 +35,7 @@ struct MemberScratch {
         let keyMark = decodedKeys.count
         var at = ValidJSON.skipSpace(object, from: 1)
         while object[at] != UInt8(ascii: "}") {
-            let keyEnd = ValidJSON.valueEnd(object, from: at)
+            let keyEnd = ValidJSON.stringEnd(object, from: at)
             var decoded: Range<Int>? = nil
             if memchr(object.baseAddress! + at, 0x5C, keyEnd - at) != nil {
                 let text = (try? RawJSON.decodeString(UnsafeRawBufferPointer(rebasing: object[at..<keyEnd]))) ?? ""
@@ -97,9 +97,23 @@ struct MemberScratch {
         let decodedKeys = self.decodedKeys
         decodedKeys.withUnsafeBytes { decoded in
             // Ties by position: the last of equal keys ends up last in its run.
-            items[start...].sort { a, b in
+            func precedes(_ a: Member, _ b: Member) -> Bool {
                 let order = Self.compare(Self.key(a, object, decoded), Self.key(b, object, decoded))
                 return order != 0 ? order < 0 : a.value.lowerBound < b.value.lowerBound
+            }
+            if items.count - start <= 24 {
+                // Insertion sort: objects are small, and the library's sort allocates a buffer per call.
+                for i in (start + 1)..<items.count {
+                    let moving = items[i]
+                    var j = i
+                    while j > start && precedes(moving, items[j - 1]) {
+                        items[j] = items[j - 1]
+                        j -= 1
+                    }
+                    items[j] = moving
+                }
+            } else {
+                items[start...].sort(by: precedes)
             }
             var kept = start
             for i in start..<items.count {
@@ -124,7 +138,10 @@ struct MemberScratch {
     /// UTF-8 byte order, a prefix first.
     static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let shared = min(a.count, b.count)
-        if shared > 0 {
+        if shared <= 16 {
+            // Keys are short: a loop beats a call to memcmp.
+            for i in 0..<shared where a[i] != b[i] { return Int(a[i]) - Int(b[i]) }
+        } else {
             let order = memcmp(a.baseAddress!, b.baseAddress!, shared)
             if order != 0 { return Int(order) }
         }
@@ -145,8 +162,42 @@ enum ValidJSON {
         return at
     }
 
-    /// The end of the value that starts at `start`.
+    /// The end of the string literal that starts at `start` (its opening quote): a byte loop, faster than
+    /// ``RawJSON/structuralEnd(of:from:)``'s setup for short literals such as keys.
+    static func stringEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var at = start + 1
+        while at < bytes.count {
+            switch bytes[at] {
+            case UInt8(ascii: "\""): return at + 1
+            case UInt8(ascii: "\\"): at += 2
+            default: at += 1
+            }
+        }
+        return bytes.count
+    }
+
+    /// The end of the value that starts at `start`: a byte loop over nesting and strings (the values a fold
+    /// meets are small; ``RawJSON/structuralEnd(of:from:)``'s block scan pays its setup on each).
     static func valueEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        RawJSON.structuralEnd(of: bytes, from: start) ?? bytes.count
+        var at = start
+        var depth = 0
+        while at < bytes.count {
+            switch bytes[at] {
+            case UInt8(ascii: "\""):
+                at = stringEnd(bytes, from: at)
+                if depth == 0 { return at }
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if depth == 0 { return at }  // the end of a scalar inside a container
+                depth -= 1
+                if depth == 0 { return at + 1 }
+            case UInt8(ascii: ","), 0x20, 0x0A, 0x0D, 0x09:
+                if depth == 0 { return at }
+            default: break
+            }
+            at += 1
+        }
+        return at
     }
 }

@@ -19,7 +19,7 @@ public struct MergePatchFold: Projection {
 
     var aggregates = StreamTable<Aggregate>()
     var states = StateArena()
-    private let merger = RawMergePatch()
+    private var merger = RawMergePatch()
 
     public init() {}
 
@@ -41,7 +41,10 @@ public struct MergePatchFold: Projection {
     {
         try RawJSON.validate(patch)
         var aggregate = aggregates[entry]
-        let merger = self.merger
+        // Moved out for the merge (and back): the merger writes while the state it reads is borrowed.
+        var merger = RawMergePatch()
+        swap(&merger, &self.merger)
+        defer { swap(&merger, &self.merger) }
         states.withState(aggregate.state) { merger.merge(target: $0, patch: patch) }
         states.store(merger.output, in: &aggregate.state)
         aggregate.version = version
@@ -78,6 +81,7 @@ public struct MergePatchFold: Projection {
                 }
                 let entry = aggregates.entry(named: fields.stream) { Aggregate() }
                 var aggregate = Aggregate(version: fields.version, position: fields.position)
+                var merger = RawMergePatch()
                 merger.canonicalize(fields.state)
                 states.store(merger.output, in: &aggregate.state)
                 aggregates[entry] = aggregate

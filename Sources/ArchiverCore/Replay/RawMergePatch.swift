@@ -8,21 +8,19 @@ import RawJSON
 /// are, and arrays and scalars of the patch replace as bytes (re-quoted only where a string has an escape
 /// that the canonical form writes differently).
 ///
-/// A class so that its scratch room is reused across events without copies; not for use from two threads.
-final class RawMergePatch {
+/// Keep one and reuse it: its scratch room then serves every event without allocating.
+struct RawMergePatch {
     /// The result of the last ``merge(target:patch:)``.
     private(set) var output: [UInt8] = []
     private var members = MemberScratch()
 
-    init() {
-        output.reserveCapacity(4096)
-    }
+    init() {}
 
     /// Sets ``output`` to the merge of `patch` into `target` (nil: no target yet).
     /// - Parameters:
     ///   - target: one canonical JSON value.
     ///   - patch: one valid JSON value (whitespace and escapes allowed).
-    func merge(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
+    mutating func merge(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(patch, from: 0)
         let end = ValidJSON.valueEnd(patch, from: start)
@@ -30,14 +28,14 @@ final class RawMergePatch {
     }
 
     /// Sets ``output`` to the canonical form of `value` (one valid JSON value, whitespace allowed around it).
-    func canonicalize(_ value: UnsafeRawBufferPointer) {
+    mutating func canonicalize(_ value: UnsafeRawBufferPointer) {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(value, from: 0)
         let end = ValidJSON.valueEnd(value, from: start)
         CanonicalJSON.append(UnsafeRawBufferPointer(rebasing: value[start..<end]), to: &output, members: &members)
     }
 
-    private func mergeValue(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
+    private mutating func mergeValue(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
         guard patch[0] == UInt8(ascii: "{") else {
             CanonicalJSON.append(patch, to: &output, members: &members)
             return
