@@ -46,7 +46,9 @@ public enum PostgresTableSink {
     }
 
     /// Streams the rows with `COPY quoted (key, row) FROM STDIN`; throws the server's error if the copy fails.
-    private static func copy(_ rows: [(key: String, json: String)], into quoted: String, _ db: PostgresConnection) throws {
+    private static func copy(
+        _ rows: [(key: String, json: String)], into quoted: String, _ db: PostgresConnection
+    ) throws {
         let handle = db.handle
         try expect(PQexec(handle, "COPY \(quoted) (key, row) FROM STDIN"), PGRES_COPY_IN, db)
         var chunk: [UInt8] = []
@@ -54,7 +56,10 @@ public enum PostgresTableSink {
         var sent = true
         func send() {
             if sent && !chunk.isEmpty {
-                sent = chunk.withUnsafeBytes { PQputCopyData(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count)) } == 1
+                sent =
+                    chunk.withUnsafeBytes {
+                        PQputCopyData(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count))
+                    } == 1
             }
             chunk.removeAll(keepingCapacity: true)
         }

@@ -30,7 +30,9 @@ public enum SQLiteTableSink {
         }
     }
 
-    private static func insertAll(_ rows: [(key: String, json: String)], into table: String, _ db: SQLiteConnection)
+    private static func insertAll(
+        _ rows: [(key: String, json: String)], into table: String, _ db: SQLiteConnection
+    )
         throws
     {
         func statement(rows count: Int) throws -> SQLiteStatement {

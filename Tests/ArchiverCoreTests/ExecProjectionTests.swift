@@ -40,8 +40,11 @@ import Testing
             let text = formatter.string(from: date).dropLast()  // "…Z" without the Z
             #expect(event["recorded_at"]?.string == "\(text).\(String(format: "%06lld", micros))Z")
             let keys = rows[0].json.split(separator: ",").compactMap { $0.split(separator: ":").first }.prefix(7)
-            #expect(keys.map(String.init) == [#"{"position""#, #""stream""#, #""version""#, #""id""#, #""type""#,
-                #""recorded_at_ns""#, #""recorded_at""#])
+            #expect(
+                keys.map(String.init) == [
+                    #"{"position""#, #""stream""#, #""version""#, #""id""#, #""type""#,
+                    #""recorded_at_ns""#, #""recorded_at""#,
+                ])
         }
     }
 
@@ -81,7 +84,11 @@ import Testing
             }
             #expect(error?.message.contains("(line 2)") == true)
             let rows = try await Self.replay(test, exec: #"cat >/dev/null; printf '{"a":1}\r\n\n[2]\n'"#)
-            #expect(rows == [ProjectedRow(key: "000000000000", json: #"{"a":1}"#), ProjectedRow(key: "000000000001", json: "[2]")])
+            #expect(
+                rows == [
+                    ProjectedRow(key: "000000000000", json: #"{"a":1}"#),
+                    ProjectedRow(key: "000000000001", json: "[2]"),
+                ])
         }
     }
 }

@@ -43,7 +43,9 @@ extension MergePatchFold {
 
 @Suite struct MergePatchFoldTests {
     /// Events and expected states from the Python RFC 7386 reference (Tests/ArchiverCLITests/Fixtures).
-    static func reference(seed: Int, events: Int, streams: Int) throws -> (
+    static func reference(
+        seed: Int, events: Int, streams: Int
+    ) throws -> (
         events: [(stream: String, raw: String)], expected: [String: String]
     ) {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -76,14 +78,16 @@ extension MergePatchFold {
         var oracle = TreeMergePatchFold()
         for (index, event) in events.enumerated() {
             try fold.apply(stream: event.stream, position: Int64(index + 1), event.raw)
-            try oracle.apply(stream: event.stream, version: Int64(index + 1), position: Int64(index + 1), data: event.raw)
+            try oracle.apply(
+                stream: event.stream, version: Int64(index + 1), position: Int64(index + 1), data: event.raw)
         }
         let rows = try fold.rows()
         #expect(rows == oracle.rows())
         #expect(rows.count == expected.count)
         for row in rows {
             let state = try #require(JSONValue.parse(row.json)["state"]).serializedString
-            #expect(row.json.hasSuffix(#","state":\#(try #require(expected[row.key]))}"#), "stream \(row.key): \(state)")
+            #expect(
+                row.json.hasSuffix(#","state":\#(try #require(expected[row.key]))}"#), "stream \(row.key): \(state)")
         }
     }
 
@@ -96,7 +100,8 @@ extension MergePatchFold {
 
     @Test func escapesAreWrittenAsTheTreeFoldWroteThem() throws {
         var fold = MergePatchFold()
-        try fold.apply(stream: "s", position: 1, #"{"p":"a\/b","u":"\u00e9\ud83d\ude00","c":"\u001f\u0008","q":"x\"y\n"}"#)
+        try fold.apply(
+            stream: "s", position: 1, #"{"p":"a\/b","u":"\u00e9\ud83d\ude00","c":"\u001f\u0008","q":"x\"y\n"}"#)
         #expect(try fold.rows()[0].json.hasSuffix(#""state":{"c":"\u001f\b","p":"a/b","q":"x\"y\n","u":"é😀"}}"#))
     }
 

@@ -40,21 +40,24 @@ private func sinkRows(_ count: Int, tag: String) -> [(key: String, json: String)
     }
 }
 
-@Suite(.enabled(if: TestServices.postgresURL != nil, "ARCHIVER_TEST_POSTGRES_URL is not set (scripts/with-services.sh)"))
+@Suite(
+    .enabled(if: TestServices.postgresURL != nil, "ARCHIVER_TEST_POSTGRES_URL is not set (scripts/with-services.sh)"))
 struct PostgresTableSinkTests {
     @Test func replacesTheTableWithCopyAndAFailureLeavesItAlone() async throws {
         try await withPostgres { fixture in
             let table = "\(fixture.schema).model"
             func contents() throws -> [String: String] {
                 let rows = try fixture.rawConnection().query("SELECT key, row::text FROM \(table)")
-                return Dictionary(uniqueKeysWithValues: (0..<rows.count).map { (rows.string($0, 0), rows.string($0, 1)) })
+                return Dictionary(
+                    uniqueKeysWithValues: (0..<rows.count).map { (rows.string($0, 0), rows.string($0, 1)) })
             }
             func jsonb(_ rows: [(key: String, json: String)]) throws -> [String: String] {
                 // The server's own text form of each row, to compare with what the sink stored.
                 let db = try fixture.rawConnection()
-                return try Dictionary(uniqueKeysWithValues: rows.map { row in
-                    (row.key, try db.query("SELECT $1::jsonb::text", [row.json]).string(0, 0))
-                })
+                return try Dictionary(
+                    uniqueKeysWithValues: rows.map { row in
+                        (row.key, try db.query("SELECT $1::jsonb::text", [row.json]).string(0, 0))
+                    })
             }
             let first = sinkRows(PostgresTableSink.copyChunkSize / 40, tag: "one")
             try PostgresTableSink.replace(url: fixture.url, table: table, rows: first)
@@ -63,7 +66,8 @@ struct PostgresTableSinkTests {
             try PostgresTableSink.replace(url: fixture.url, table: table, rows: second)
             #expect(try contents() == jsonb(second))
             let error = #expect(throws: CoordinationError.self) {
-                try PostgresTableSink.replace(url: fixture.url, table: table, rows: sinkRows(50, tag: "x") + [("z", "{")])
+                try PostgresTableSink.replace(
+                    url: fixture.url, table: table, rows: sinkRows(50, tag: "x") + [("z", "{")])
             }
             #expect(error?.message.contains("22P02") == true)
             #expect(try contents() == jsonb(second))

@@ -32,7 +32,8 @@ public struct JSONLinesSink: RowSink {
             return
         }
         let temp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temp, contents: nil), let handle = FileHandle(forWritingAtPath: temp)
+        guard FileManager.default.createFile(atPath: temp, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temp)
         else {
             throw ArchiverError(.invalidArgument, "cannot write \(path): check the directory exists and is writable")
         }

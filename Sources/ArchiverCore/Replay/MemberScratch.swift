@@ -60,7 +60,8 @@ struct MemberScratch {
     }
 
     /// Compares member `a` of `objectA` with member `b` of `objectB` by key: <0, 0 or >0.
-    func compareKeys(_ a: Int, of objectA: UnsafeRawBufferPointer, _ b: Int, of objectB: UnsafeRawBufferPointer) -> Int {
+    func compareKeys(_ a: Int, of objectA: UnsafeRawBufferPointer, _ b: Int, of objectB: UnsafeRawBufferPointer) -> Int
+    {
         decodedKeys.withUnsafeBytes { decoded in
             Self.compare(Self.key(items[a], objectA, decoded), Self.key(items[b], objectB, decoded))
         }
@@ -118,7 +119,8 @@ struct MemberScratch {
             var kept = start
             for i in start..<items.count {
                 let isLastOfRun =
-                    i + 1 == items.count || Self.compare(Self.key(items[i], object, decoded), Self.key(items[i + 1], object, decoded)) != 0
+                    i + 1 == items.count
+                    || Self.compare(Self.key(items[i], object, decoded), Self.key(items[i + 1], object, decoded)) != 0
                 if isLastOfRun {
                     items[kept] = items[i]
                     kept += 1
@@ -128,7 +130,9 @@ struct MemberScratch {
         }
     }
 
-    private static func key(_ member: Member, _ object: UnsafeRawBufferPointer, _ decoded: UnsafeRawBufferPointer)
+    private static func key(
+        _ member: Member, _ object: UnsafeRawBufferPointer, _ decoded: UnsafeRawBufferPointer
+    )
         -> UnsafeRawBufferPointer
     {
         if let range = member.decoded { return UnsafeRawBufferPointer(rebasing: decoded[range]) }

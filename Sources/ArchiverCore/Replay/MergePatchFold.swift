@@ -36,7 +36,9 @@ public struct MergePatchFold: Projection {
         try merge(data, into: entry, version: version, position: position)
     }
 
-    private mutating func merge(_ patch: UnsafeRawBufferPointer, into entry: Int, version: Int64, position: Int64)
+    private mutating func merge(
+        _ patch: UnsafeRawBufferPointer, into entry: Int, version: Int64, position: Int64
+    )
         throws
     {
         try RawJSON.validate(patch)

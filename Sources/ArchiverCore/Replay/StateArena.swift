@@ -30,7 +30,9 @@ struct StateArena {
         if state.count <= Int(slot.capacity) {
             let offset = slot.offset
             bytes.withUnsafeMutableBytes { room in
-                state.withUnsafeBytes { room.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                state.withUnsafeBytes {
+                    room.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+                }
             }
             garbage += Int(slot.length) - state.count
             slot.length = Int32(state.count)
