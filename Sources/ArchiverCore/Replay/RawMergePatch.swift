@@ -23,7 +23,8 @@ struct RawMergePatch {
     mutating func merge(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(patch, from: 0)
-        let end = ValidJSON.valueEnd(patch, from: start)
+        // Valid JSON: one value, then only whitespace.
+        let end = ValidJSON.trimmedEnd(patch)
         mergeValue(target: target, patch: UnsafeRawBufferPointer(rebasing: patch[start..<end]))
     }
 
@@ -31,7 +32,7 @@ struct RawMergePatch {
     mutating func canonicalize(_ value: UnsafeRawBufferPointer) {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(value, from: 0)
-        let end = ValidJSON.valueEnd(value, from: start)
+        let end = ValidJSON.trimmedEnd(value)
         CanonicalJSON.append(UnsafeRawBufferPointer(rebasing: value[start..<end]), to: &output, members: &members)
     }
 
