@@ -67,6 +67,51 @@ def generate(path, events, streams, seed=7):
                                separators=(",", ":")) + "\n")
 
 
+RAW_MARK = "\u0000raw:"
+CITIES = ["Zürich", "São Paulo", "東京", "Kraków", "Reykjavík", "Montréal", "Berlin", "Αθήνα"]
+TITLES = ["Desk lamp", "Café crème 1 kg", "Tea — oolong", 'Cable 2 m "braided"', "Notebook A5\nruled",
+          "Mug 🙂", "Chair\tergonomic", "Back\\slash cleaner"]
+
+
+def raw(text):
+    """A value written into the event as this JSON text (numbers and escapes json.dumps never writes)."""
+    return RAW_MARK + text
+
+
+def nested_event(rng, s, i):
+    """One order event of ~0.3-2 KB: nested objects, arrays of objects, unicode, escaped quotes and newlines,
+    nulls, booleans, and numbers in every JSON form (integers, -0, fractions, exponents, 20-digit integers)."""
+    lines = [{"sku": f"SKU-{rng.randrange(10**6):06d}", "title": rng.choice(TITLES), "qty": rng.randrange(1, 9),
+              "price": raw(rng.choice(["%d.%02d" % (rng.randrange(500), rng.randrange(100)),
+                                       "%dE-2" % rng.randrange(1, 99999), "%de0" % rng.randrange(1, 500)])),
+              "attrs": {"color": rng.choice(["red", "blue", None]), "gift": rng.random() < 0.1,
+                        "dims": [rng.randrange(1, 90), raw("%.1e" % rng.uniform(0.1, 9)), raw("-0")]}}
+             for _ in range(rng.randrange(1, 7))]
+    data = {"order": f"ord-{s}", "seq": i, "status": rng.choice(["placed", "paid", "packed", "shipped"]),
+            "customer": {"id": s, "name": rng.choice(["Zoë", "José", "Łukasz", "Øyvind", "李雷", "Ada"]),
+                         "address": {"city": rng.choice(CITIES), "zip": f"{rng.randrange(10**5):05d}",
+                                     "street": raw('"Rue de l\\u2019\\u00c9glise \\/ ' + str(rng.randrange(99)) + '"')}},
+            "lines": lines,
+            "totals": {"net": raw("%d.%d" % (rng.randrange(10**4), rng.randrange(10))),
+                       "tax": raw("%.3E" % rng.uniform(1, 500)), "rate": raw("1.9e+1"),
+                       "big": raw(str(rng.randrange(10**19, 10**20))), "currency": "EUR"},
+            "note": rng.choice([None, 'customer said "leave at door"\nring twice', "fragile", ""]),
+            "flags": [rng.random() < 0.5, rng.random() < 0.5], "discount": rng.choice([None, raw("-0.5"), raw("1E-2")])}
+    return data
+
+
+def generate_nested(path, events, streams, seed=11):
+    rng = random.Random(seed)
+    kinds = ["OrderPlaced", "OrderPaid", "OrderPacked", "OrderShipped"]
+    with open(path, "w") as f:
+        for i in range(events):
+            s = rng.randrange(streams)
+            line = json.dumps({"stream": f"order-{s}", "type": rng.choice(kinds), "data": nested_event(rng, s, i),
+                               "metadata": {"correlation_id": f"{rng.getrandbits(128):032x}", "actor": "bench"}},
+                              separators=(",", ":"), ensure_ascii=False)
+            f.write(re.sub(r'"\\u0000raw:((?:[^"\\]|\\.)*)"', lambda m: json.loads('"' + m.group(1) + '"'), line) + "\n")
+
+
 DUCK_COLUMNS = ("columns={position:'BIGINT', stream:'VARCHAR', version:'BIGINT', id:'VARCHAR', type:'VARCHAR', "
                 "recorded_at:'VARCHAR', data:'JSON', metadata:'JSON', hash:'VARCHAR'}")
 
@@ -298,11 +343,101 @@ def upcast_bench(archiver, work, events, row):
         "events", 0.8)
 
 
+def replay_paths(archiver, work, archive, label, events, sum_field, row, pg_url):
+    """Rows for the replay paths users run, on the archive at `work/archive`: the default merge-patch fold
+    next to DuckDB's last `data` per stream, the sum fold next to DuckDB's grouped sum and next to the fold,
+    `--exec` to a trivial consumer, the SQLite and PostgreSQL sinks, and `--verify-chain`."""
+    files = (f"read_json('{archive}/datasets/events/partitions/**/data/data*.zst', format='newline_delimited', "
+             f"compression='zstd', hive_partitioning=true, {DUCK_COLUMNS})")
+
+    def duck(select):
+        return run(f"python3 -c \"import duckdb; duckdb.sql(\\\"{select} FROM {files} GROUP BY stream\\\").fetchall()\"", work)
+    replay = f"{archiver} replay --archive {archive} --to latest --from-scratch --quiet"
+    fold = paired(3, lambda: run(f"{replay} --output fold.jsonl", work),
+                  lambda: duck("SELECT stream, arg_max(data, position)"))
+    row(f"{label}: replay, default merge-patch fold vs DuckDB `arg_max(data, position)` per stream", *fold,
+        events, "events", 1.5)
+    sums = paired(3, lambda: run(f"{replay} --projection sum:{sum_field} --output sums.jsonl", work),
+                  lambda: duck(f"SELECT stream, count(*), sum(CAST(data->>'{sum_field}' AS DOUBLE))"))
+    row(f"{label}: replay, sum fold vs DuckDB grouped sum", *sums, events, "events", 2.0)
+    row(f"{label}: replay, default fold vs the sum fold", fold[0], sums[0], events, "events", 0.7)
+    execs = paired(3, lambda: run(f"{replay} --exec 'wc -l' --output exec.jsonl", work), lambda: run(
+        f"sh -c \"find {archive} -name 'data*.zst' -print0 | xargs -0 cat | zstd -dc | wc -l\"", work))
+    row(f"{label}: replay --exec 'wc -l' vs `zstd -dc | wc -l` over the same files", *execs, events, "events", None,
+        "goal: ≥ 1 M events/s through --exec")
+    with open(os.path.join(work, "fold.jsonl")) as f:
+        folded = [(json.loads(line)["stream"], line.rstrip("\n")) for line in f]
+
+    def sqlite_ref():
+        path = os.path.join(work, "ref-rows.db")
+        if os.path.exists(path):
+            os.remove(path)
+        con = sqlite3.connect(path, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("BEGIN")
+        con.execute("CREATE TABLE t (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", folded)
+        con.execute("COMMIT")
+        con.close()
+    ref = best(3, lambda: timed(sqlite_ref))
+    ours = best(3, lambda: run(f"{replay} --into sqlite:rows.db --table model", work))
+    row(f"{label}: replay --into sqlite: (fold) vs Python sqlite3 executemany of the same rows alone", ours, ref,
+        len(folded), "rows", None, "archiver's time includes the whole replay")
+    if pg_url:
+        with open(os.path.join(work, "rows.tsv"), "w") as f:
+            for key, line in folded:
+                f.write(key + "\t" + line.replace("\\", "\\\\") + "\n")
+        psql = f"psql '{pg_url}' -q -v ON_ERROR_STOP=1"
+        ours = best(3, lambda: run(f"{replay} --into '{pg_url}' --table benchrows.model", work))
+        ref = best(3, lambda: run(
+            f"sh -c \"{psql} -c 'CREATE SCHEMA IF NOT EXISTS benchref' -c 'DROP TABLE IF EXISTS benchref.t' "
+            f"-c 'CREATE TABLE benchref.t (key text PRIMARY KEY, row jsonb NOT NULL)' "
+            f"-c '\\\\copy benchref.t FROM rows.tsv'\"", work))
+        row(f"{label}: replay --into postgres:// (fold) vs psql \\copy of the same rows alone", ours, ref, len(folded),
+            "rows", None, "archiver's time includes the whole replay")
+    chain = paired(3, lambda: run(f"{replay} --projection sum:{sum_field} --verify-chain --output sums.jsonl", work),
+                   lambda: duck(f"SELECT stream, count(*), sum(CAST(data->>'{sum_field}' AS DOUBLE))"))
+    row(f"{label}: replay --verify-chain (sum fold) vs DuckDB grouped sum", *chain, events, "events", 1.0)
+
+
+def archive_of(archiver, work, corpus, archive):
+    """Appends `corpus` into a fresh SQLite store and flushes it into `archive` (not timed)."""
+    shutil.rmtree(os.path.join(work, archive), ignore_errors=True)
+    db = os.path.join(work, archive + ".db")
+    for suffix in ["", "-wal", "-shm"]:
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    run(f"{archiver} init --store sqlite:{db}", work)
+    with open(os.path.join(work, corpus)) as f:
+        run(f"{archiver} append --batch-size 1000 --store sqlite:{db}", work, stdin=f)
+    run(f"{archiver} flush --store sqlite:{db} --archive {archive} --compression zstd:1 --quiet", work)
+
+
+def nested_paths(archiver, work, args, row, pg_url):
+    if args.nested_events <= 0:
+        return
+    print(f"bench: generating {args.nested_events:,} nested events over {args.nested_streams:,} streams", flush=True)
+    generate_nested(os.path.join(work, "nested.jsonl"), args.nested_events, args.nested_streams)
+    archive_of(archiver, work, "nested.jsonl", "nested-archive")
+    replay_paths(archiver, work, "nested-archive", "nested", args.nested_events, "seq", row, pg_url)
+
+
+def timed(fn):
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started, 0, ""
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("archiver")
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--streams", type=int, default=10_000)
+    p.add_argument("--nested-events", type=int, default=300_000,
+                   help="events of the nested corpus (orders of 0.3-2 KB) for the replay-path rows; 0 to skip")
+    p.add_argument("--nested-streams", type=int, default=3_000)
+    p.add_argument("--only-replay-paths", action="store_true",
+                   help="run only the replay-path rows on both corpora (a quick check of this script)")
     p.add_argument("--work", default=os.path.join(ROOT, "bench-work"))
     p.add_argument("--out", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     p.add_argument("--plan-sizes", default="1000,10000,100000",
@@ -330,6 +465,12 @@ def main():
     corpus = os.path.join(work, "events.jsonl")
     generate(corpus, args.events, args.streams)
     corpus_mb = os.path.getsize(corpus) / 1e6
+    pg_url = os.environ.get("ARCHIVER_TEST_POSTGRES_URL")
+    if args.only_replay_paths:
+        archive_of(archiver, work, "events.jsonl", "archive")
+        replay_paths(archiver, work, "archive", "flat", args.events, "amount", row, pg_url)
+        nested_paths(archiver, work, args, row, pg_url)
+        return
 
     # zstd: the wrapper (through a flush-sized compression) vs the zstd CLI, one thread, level 3.
     ours, ref = paired(3, lambda: run(f"{archiver} compress-bench --level 3 events.jsonl events.ours.zst", work),
@@ -433,6 +574,9 @@ def main():
         "sh -c \"find archive -name 'data*.zst' -print0 | xargs -0 cat | zstd -dc | sha256sum\"", work))
     row("verify (MD5 of objects + decompress + SHA-256 chain) vs zstd -dc | sha256sum", ours, ref, args.events, "events", 0.8)
 
+    replay_paths(archiver, work, "archive", "flat", args.events, "amount", row, pg_url)
+    nested_paths(archiver, work, args, row, pg_url)
+
     s3_concurrency = [int(n) for n in args.s3_concurrency.split(",") if n]
     s3_rows, s3_facts = (s3_bench(archiver, corpus, min(args.events, args.s3_events), s3_concurrency,
                                   args.s3_target_size, work) if s3_concurrency else (None, "--s3-concurrency is empty"))
@@ -446,7 +590,6 @@ def main():
                                                   work)
 
     # PostgreSQL rows: only when a server is available (make bench runs under scripts/with-services.sh).
-    pg_url = os.environ.get("ARCHIVER_TEST_POSTGRES_URL")
     pgbin = subprocess.run("pg_config --bindir", shell=True, capture_output=True, text=True).stdout.strip()
     if pg_url and os.path.exists(os.path.join(pgbin, "pgbench")):
         pg_ceilings = []

@@ -1,59 +1,6 @@
 import ArchiveFormat
 import RawJSON
 
-/// The built-in fold: per stream, the JSON merge patch (RFC 7386) of every event's `data`, with the
-/// stream's version and last position. Useful with no code at all.
-///
-/// Row: `{"stream":"account-42","version":7,"position":1234,"state":{…}}`.
-public struct MergePatchFold: Projection {
-    struct Aggregate {
-        var version: Int64
-        var position: Int64
-        var state: JSONValue?
-    }
-
-    var aggregates: [String: Aggregate] = [:]
-
-    public init() {}
-
-    public var identity: ProjectionIdentity { ProjectionIdentity(name: "fold", version: "1") }
-
-    public mutating func apply(_ event: ReplayEvent) throws {
-        let patch = try JSONValue.parse(event.data)
-        let stream = event.stream
-        var aggregate = aggregates[stream] ?? Aggregate(version: 0, position: 0, state: nil)
-        aggregate.state = JSONValue.mergePatch(target: aggregate.state, patch: patch)
-        aggregate.version = event.version
-        aggregate.position = event.position
-        aggregates[stream] = aggregate
-    }
-
-    public func rows() throws -> [ProjectedRow] {
-        aggregates.keys.sorted().map { stream in
-            let a = aggregates[stream]!
-            var out: [UInt8] = []
-            out.append(contentsOf: #"{"stream":"#.utf8)
-            RawJSON.appendQuoted(stream, to: &out)
-            out.append(contentsOf: #","version":\#(a.version),"position":\#(a.position),"state":"#.utf8)
-            out.append(contentsOf: (a.state ?? .null).serialize())
-            out.append(UInt8(ascii: "}"))
-            return ProjectedRow(key: stream, json: String(decoding: out, as: UTF8.self))
-        }
-    }
-
-    public mutating func restore(rows: [ProjectedRow]) throws {
-        aggregates = [:]
-        for row in rows {
-            guard case .object(let members) = try JSONValue.parse(row.json), let stream = members["stream"]?.string,
-                let version = members["version"]?.int64, let position = members["position"]?.int64
-            else { throw ArchiverError(.unreadable, "aggregate snapshot row \(row.key) is not a fold row") }
-            let state = members["state"]
-            aggregates[stream] = Aggregate(
-                version: version, position: position, state: state == .null ? nil : state)
-        }
-    }
-}
-
 /// Per stream: the count of events and the sum of one numeric field of `data` (events without the field,
 /// or with a non-number there, count but add nothing). The benchmark's reference fold.
 ///

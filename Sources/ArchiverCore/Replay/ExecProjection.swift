@@ -4,9 +4,10 @@ import RawJSON
 
 /// A projection in any language: a child process fed events as JSON lines on stdin.
 ///
-/// Protocol (docs/REPLAY.md): each event is one line
-/// `{"position":…,"stream":…,"version":…,"id":…,"type":…,"recorded_at":…,"data":…,"metadata":…}`;
-/// stdin closes after the last event. Every line the child prints on stdout must be a JSON value and becomes an
+/// Protocol (docs/REPLAY.md): each event is one line in the shape `read` and HTTP use, plus `recorded_at` for
+/// projectors written before `recorded_at_ns` was there:
+/// `{"position":…,"stream":…,"version":…,"id":…,"type":…,"recorded_at_ns":…,"recorded_at":…,"data":…,"metadata":…}`;
+/// stdin closes after the last event. Events go to the child in writes of ``writeSize`` bytes, not one per event. Every line the child prints on stdout must be a JSON value and becomes an
 /// output row, in order. Exit status 0 means success; anything else fails the replay with the status and
 /// the tail of the child's stderr.
 public final class ExecProjection: Projection {
@@ -61,35 +62,39 @@ public final class ExecProjection: Projection {
                 collected.done.leave()
             }
         }
-        buffer.reserveCapacity(1 << 16)
+        buffer.reserveCapacity(Self.writeSize + (1 << 16))
     }
 
     deinit {
         if process.isRunning { process.terminate() }
     }
 
+    /// How many bytes of event lines are gathered before one write to the child.
+    static let writeSize = 1 << 18
+
     public func apply(_ event: ReplayEvent) throws {
+        // The record's string literals are valid JSON as they are: copied, not decoded and quoted again.
+        let line = event.line
+        let fields = event.fields
         buffer.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
-        RawJSON.appendQuoted(event.stream, to: &buffer)
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.stream]))
         buffer.append(contentsOf: #","version":\#(event.version),"id":"#.utf8)
-        RawJSON.appendQuoted(event.id, to: &buffer)
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.id]))
         buffer.append(contentsOf: #","type":"#.utf8)
-        RawJSON.appendQuoted(event.type, to: &buffer)
-        buffer.append(contentsOf: #","recorded_at":""#.utf8)
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.type]))
+        buffer.append(contentsOf: #","recorded_at_ns":\#(event.recordedAtNanos),"recorded_at":""#.utf8)
         ArchiveTime.appendRFC3339Micros(event.recordedAtNanos, to: &buffer)
         buffer.append(contentsOf: #"","data":"#.utf8)
         buffer.append(contentsOf: event.data)
         buffer.append(contentsOf: #","metadata":"#.utf8)
         buffer.append(contentsOf: event.metadata)
         buffer.append(contentsOf: "}\n".utf8)
-        if buffer.count >= 1 << 16 { try flushBuffer() }
+        if buffer.count >= Self.writeSize { try flushBuffer() }
     }
 
     private func flushBuffer() throws {
         guard !buffer.isEmpty else { return }
-        do {
-            try stdinPipe.fileHandleForWriting.write(contentsOf: buffer)
-        } catch {
+        guard writeAll(buffer) else {
             // The child stopped reading: most likely it exited; report its status and stderr.
             try finish()
             throw ArchiverError(.projectionFailed, "projector `\(command)` stopped reading its input")
@@ -97,11 +102,26 @@ public final class ExecProjection: Projection {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// write(2) straight from the buffer until all of it is written; false when the child closed its stdin.
+    private func writeAll(_ bytes: [UInt8]) -> Bool {
+        let fd = stdinPipe.fileHandleForWriting.fileDescriptor
+        return bytes.withUnsafeBytes { all in
+            var done = 0
+            while done < all.count {
+                let n = write(fd, all.baseAddress! + done, all.count - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                done += n
+            }
+            return true
+        }
+    }
+
     /// Closes the child's stdin and waits for it; throws if it failed.
     public func finish() throws {
         guard !finished else { return }
         finished = true
-        try? stdinPipe.fileHandleForWriting.write(contentsOf: buffer)
+        _ = writeAll(buffer)
         buffer.removeAll()
         try? stdinPipe.fileHandleForWriting.close()
         process.waitUntilExit()
@@ -118,22 +138,38 @@ public final class ExecProjection: Projection {
     }
 
     /// The child's output lines, each validated as JSON. Call after all events were applied.
+    ///
+    /// Each row's key is its line number, zero-padded to 12 digits (`000000000000` for the first line), so
+    /// that keys sort in output order.
     public func rows() throws -> [ProjectedRow] {
         try finish()
         var rows: [ProjectedRow] = []
-        let text = String(decoding: collected.stdout, as: UTF8.self)
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            let lineText = String(line)
-            do {
-                try RawJSON.validate(lineText)
-            } catch {
-                throw ArchiverError(
-                    .projectionFailed,
-                    "projector `\(command)` printed a line that is not JSON (line \(index + 1)): \(error)")
+        try collected.stdout.withUnsafeBytes { output in
+            var start = 0
+            while start < output.count {
+                let end = output[start...].firstIndex(of: 0x0A) ?? output.count
+                defer { start = end + 1 }
+                // A line ending of \r\n counts as one.
+                let lineEnd = end > start && output[end - 1] == 0x0D ? end - 1 : end
+                guard lineEnd > start else { continue }
+                let line = UnsafeRawBufferPointer(rebasing: output[start..<lineEnd])
+                do {
+                    try RawJSON.validate(line)
+                } catch {
+                    throw ArchiverError(
+                        .projectionFailed,
+                        "projector `\(command)` printed a line that is not JSON (line \(rows.count + 1)): \(error)")
+                }
+                rows.append(ProjectedRow(key: Self.rowKey(rows.count), json: String(decoding: line, as: UTF8.self)))
             }
-            rows.append(ProjectedRow(key: String(format: "%012d", index), json: lineText))
         }
         return rows
+    }
+
+    /// `index` in 12 digits, zero-padded (what `String(format: "%012d")` gives, without Foundation's formatter).
+    static func rowKey(_ index: Int) -> String {
+        let digits = String(index)
+        return digits.count >= 12 ? digits : String(repeating: "0", count: 12 - digits.count) + digits
     }
 
     public func restore(rows: [ProjectedRow]) throws {

@@ -23,6 +23,11 @@ struct StreamTable<Value> {
         _modify { yield &values[entry] }
     }
 
+    /// Calls `body` with every value, in entry order.
+    mutating func modifyEach(_ body: (inout Value) -> Void) {
+        for entry in values.indices { body(&values[entry]) }
+    }
+
     /// The entry of `event`'s stream, added with `initial` when new.
     mutating func entry(of event: ReplayEvent, initial: () -> Value) -> Int {
         let hash = event.streamHash

@@ -1,0 +1,232 @@
+import Foundation
+import RawJSON
+
+/// The members of one object being merged or written: a frame of ``MemberScratch``.
+struct MemberList {
+    var start: Int
+    var end: Int
+    fileprivate var keyMark: Int
+}
+
+/// Reusable room for the members of the objects the merge is inside of, one frame per nesting level (frames
+/// are released in the reverse order of collection, so one flat array serves every depth without allocating).
+///
+/// A frame's members are sorted by key (UTF-8 bytes, escapes resolved) with duplicate keys removed, the last
+/// one kept: the order and the rule of ``JSONValue``.
+struct MemberScratch {
+    struct Member {
+        /// The key's literal, quotes included.
+        var key: Range<Int>
+        var value: Range<Int>
+        /// The key's text in `decodedKeys` when its literal has escapes.
+        var decoded: Range<Int>?
+    }
+
+    private var items: [Member] = []
+    private var decodedKeys: [UInt8] = []
+
+    subscript(index: Int) -> Member { items[index] }
+
+    func indices(_ list: MemberList) -> Range<Int> { list.start..<list.end }
+
+    /// Collects the members of `object` (valid JSON, whitespace allowed) into a new frame.
+    mutating func collect(_ object: UnsafeRawBufferPointer) -> MemberList {
+        let start = items.count
+        let keyMark = decodedKeys.count
+        var at = ValidJSON.skipSpace(object, from: 1)
+        while object[at] != UInt8(ascii: "}") {
+            let keyEnd = ValidJSON.stringEnd(object, from: at)
+            var decoded: Range<Int>? = nil
+            if memchr(object.baseAddress! + at, 0x5C, keyEnd - at) != nil {
+                let text = (try? RawJSON.decodeString(UnsafeRawBufferPointer(rebasing: object[at..<keyEnd]))) ?? ""
+                let first = decodedKeys.count
+                decodedKeys.append(contentsOf: text.utf8)
+                decoded = first..<decodedKeys.count
+            }
+            let valueStart = ValidJSON.skipSpace(object, from: ValidJSON.skipSpace(object, from: keyEnd) + 1)
+            let valueEnd = ValidJSON.valueEnd(object, from: valueStart)
+            items.append(Member(key: at..<keyEnd, value: valueStart..<valueEnd, decoded: decoded))
+            at = ValidJSON.skipSpace(object, from: valueEnd)
+            if object[at] == UInt8(ascii: ",") { at = ValidJSON.skipSpace(object, from: at + 1) }
+        }
+        if !isStrictlySorted(start, of: object) { sortAndDeduplicate(from: start, of: object) }
+        return MemberList(start: start, end: items.count, keyMark: keyMark)
+    }
+
+    /// Drops `list` and every frame collected after it.
+    mutating func release(_ list: MemberList) {
+        items.removeSubrange(list.start...)
+        decodedKeys.removeSubrange(list.keyMark...)
+    }
+
+    /// Compares member `a` of `objectA` with member `b` of `objectB` by key: <0, 0 or >0.
+    func compareKeys(_ a: Int, of objectA: UnsafeRawBufferPointer, _ b: Int, of objectB: UnsafeRawBufferPointer) -> Int
+    {
+        decodedKeys.withUnsafeBytes { decoded in
+            Self.compare(Self.key(items[a], objectA, decoded), Self.key(items[b], objectB, decoded))
+        }
+    }
+
+    /// Appends member `index`'s key literal as appendQuoted writes it.
+    func appendKey(_ index: Int, of object: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let member = items[index]
+        guard let decoded = member.decoded else {
+            // No escapes: the literal is already what appendQuoted writes.
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: object[member.key]))
+            return
+        }
+        decodedKeys.withUnsafeBytes { RawJSON.appendQuoted(UnsafeRawBufferPointer(rebasing: $0[decoded]), to: &out) }
+    }
+
+    func value(_ index: Int, of object: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: object[items[index].value])
+    }
+
+    /// True when the frame's keys strictly ascend (a canonical state always does; no sort, no duplicates).
+    private func isStrictlySorted(_ start: Int, of object: UnsafeRawBufferPointer) -> Bool {
+        guard items.count - start > 1 else { return true }
+        return decodedKeys.withUnsafeBytes { decoded in
+            for i in (start + 1)..<items.count
+            where Self.compare(Self.key(items[i - 1], object, decoded), Self.key(items[i], object, decoded)) >= 0 {
+                return false
+            }
+            return true
+        }
+    }
+
+    private mutating func sortAndDeduplicate(from start: Int, of object: UnsafeRawBufferPointer) {
+        let decodedKeys = self.decodedKeys
+        decodedKeys.withUnsafeBytes { decoded in
+            // Ties by position: the last of equal keys ends up last in its run.
+            func precedes(_ a: Member, _ b: Member) -> Bool {
+                let order = Self.compare(Self.key(a, object, decoded), Self.key(b, object, decoded))
+                return order != 0 ? order < 0 : a.value.lowerBound < b.value.lowerBound
+            }
+            if items.count - start <= 24 {
+                // Insertion sort: objects are small, and the library's sort allocates a buffer per call.
+                for i in (start + 1)..<items.count {
+                    let moving = items[i]
+                    var j = i
+                    while j > start && precedes(moving, items[j - 1]) {
+                        items[j] = items[j - 1]
+                        j -= 1
+                    }
+                    items[j] = moving
+                }
+            } else {
+                items[start...].sort(by: precedes)
+            }
+            var kept = start
+            for i in start..<items.count {
+                let isLastOfRun =
+                    i + 1 == items.count
+                    || Self.compare(Self.key(items[i], object, decoded), Self.key(items[i + 1], object, decoded)) != 0
+                if isLastOfRun {
+                    items[kept] = items[i]
+                    kept += 1
+                }
+            }
+            items.removeSubrange(kept...)
+        }
+    }
+
+    private static func key(
+        _ member: Member, _ object: UnsafeRawBufferPointer, _ decoded: UnsafeRawBufferPointer
+    )
+        -> UnsafeRawBufferPointer
+    {
+        if let range = member.decoded { return UnsafeRawBufferPointer(rebasing: decoded[range]) }
+        return UnsafeRawBufferPointer(rebasing: object[(member.key.lowerBound + 1)..<(member.key.upperBound - 1)])
+    }
+
+    /// UTF-8 byte order, a prefix first.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let shared = min(a.count, b.count)
+        if shared <= 16 {
+            // Keys are short: a loop beats a call to memcmp.
+            for i in 0..<shared where a[i] != b[i] { return Int(a[i]) - Int(b[i]) }
+        } else {
+            let order = memcmp(a.baseAddress!, b.baseAddress!, shared)
+            if order != 0 { return Int(order) }
+        }
+        return a.count - b.count
+    }
+}
+
+/// Navigation inside JSON already validated: structure only, no checks.
+enum ValidJSON {
+    static func skipSpace(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var at = start
+        while at < bytes.count {
+            switch bytes[at] {
+            case 0x20, 0x0A, 0x0D, 0x09: at += 1
+            default: return at
+            }
+        }
+        return at
+    }
+
+    /// The end of the string literal that starts at `start` (its opening quote), eight bytes at a time
+    /// between quotes and backslashes.
+    static func stringEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var at = start + 1
+        let count = bytes.count
+        while true {
+            while at + 8 <= count, !hasQuoteOrBackslash(bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) {
+                at += 8
+            }
+            guard at < count else { return count }
+            switch bytes[at] {
+            case UInt8(ascii: "\""): return at + 1
+            case UInt8(ascii: "\\"): at += 2
+            default: at += 1
+            }
+        }
+    }
+
+    /// True when one of the eight bytes of `word` is `"` or `\` (the "has a zero byte" word trick on
+    /// `word ^ repeated byte`: exact for the word as a whole).
+    @inline(__always)
+    static func hasQuoteOrBackslash(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & 0x8080_8080_8080_8080 != 0
+    }
+
+    /// The offset after `bytes`' last non-whitespace byte.
+    static func trimmedEnd(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var end = bytes.count
+        while end > 0,
+            bytes[end - 1] == 0x20 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D || bytes[end - 1] == 0x09
+        {
+            end -= 1
+        }
+        return end
+    }
+
+    /// The end of the value that starts at `start`: a byte loop over nesting and strings (the values a fold
+    /// meets are small; ``RawJSON/structuralEnd(of:from:)``'s block scan pays its setup on each).
+    static func valueEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var at = start
+        var depth = 0
+        while at < bytes.count {
+            switch bytes[at] {
+            case UInt8(ascii: "\""):
+                at = stringEnd(bytes, from: at)
+                if depth == 0 { return at }
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if depth == 0 { return at }  // the end of a scalar inside a container
+                depth -= 1
+                if depth == 0 { return at + 1 }
+            case UInt8(ascii: ","), 0x20, 0x0A, 0x0D, 0x09:
+                if depth == 0 { return at }
+            default: break
+            }
+            at += 1
+        }
+        return at
+    }
+}

@@ -1,0 +1,81 @@
+import RawJSON
+
+/// RFC 7386 JSON merge patch over bytes: merges a patch (valid JSON) into a target in canonical form
+/// (``CanonicalJSON``) and writes the result in canonical form, byte for byte what
+/// `JSONValue.mergePatch(target:patch:).serialize()` gives, without building either tree.
+///
+/// Only objects that the patch merges into are descended into: the target's other members are copied as they
+/// are, and arrays and scalars of the patch replace as bytes (re-quoted only where a string has an escape
+/// that the canonical form writes differently).
+///
+/// Keep one and reuse it: its scratch room then serves every event without allocating.
+struct RawMergePatch {
+    /// The result of the last ``merge(target:patch:)``.
+    private(set) var output: [UInt8] = []
+    private var members = MemberScratch()
+
+    init() {}
+
+    /// Sets ``output`` to the merge of `patch` into `target` (nil: no target yet).
+    /// - Parameters:
+    ///   - target: one canonical JSON value.
+    ///   - patch: one valid JSON value (whitespace and escapes allowed).
+    mutating func merge(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
+        output.removeAll(keepingCapacity: true)
+        let start = ValidJSON.skipSpace(patch, from: 0)
+        // Valid JSON: one value, then only whitespace.
+        let end = ValidJSON.trimmedEnd(patch)
+        mergeValue(target: target, patch: UnsafeRawBufferPointer(rebasing: patch[start..<end]))
+    }
+
+    /// Sets ``output`` to the canonical form of `value` (one valid JSON value, whitespace allowed around it).
+    mutating func canonicalize(_ value: UnsafeRawBufferPointer) {
+        output.removeAll(keepingCapacity: true)
+        let start = ValidJSON.skipSpace(value, from: 0)
+        let end = ValidJSON.trimmedEnd(value)
+        CanonicalJSON.append(UnsafeRawBufferPointer(rebasing: value[start..<end]), to: &output, members: &members)
+    }
+
+    private mutating func mergeValue(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
+        guard patch[0] == UInt8(ascii: "{") else {
+            CanonicalJSON.append(patch, to: &output, members: &members)
+            return
+        }
+        // A target that is not an object merges as {} (RFC 7386).
+        let objectTarget = target.flatMap { $0[0] == UInt8(ascii: "{") ? $0 : nil }
+        let patchList = members.collect(patch)
+        let targetList = objectTarget.map { members.collect($0) }
+        output.append(UInt8(ascii: "{"))
+        var next = patchList.start
+        var kept = targetList?.start ?? 0
+        let keptEnd = targetList?.end ?? 0
+        var wroteOne = false
+        while next < patchList.end || kept < keptEnd {
+            let order =
+                next == patchList.end
+                ? 1 : kept == keptEnd ? -1 : members.compareKeys(next, of: patch, kept, of: objectTarget!)
+            if order > 0 {
+                // Untouched by the patch: the canonical member is copied, key, colon and value.
+                if wroteOne { output.append(UInt8(ascii: ",")) }
+                let member = members[kept]
+                output.append(contentsOf: objectTarget![member.key.lowerBound..<member.value.upperBound])
+                wroteOne = true
+                kept += 1
+                continue
+            }
+            let patchValue = members.value(next, of: patch)
+            let targetValue = order == 0 ? members.value(kept, of: objectTarget!) : nil
+            if order == 0 { kept += 1 }
+            if patchValue[0] != UInt8(ascii: "n") {  // null removes the member
+                if wroteOne { output.append(UInt8(ascii: ",")) }
+                members.appendKey(next, of: patch, to: &output)
+                output.append(UInt8(ascii: ":"))
+                mergeValue(target: targetValue, patch: patchValue)
+                wroteOne = true
+            }
+            next += 1
+        }
+        output.append(UInt8(ascii: "}"))
+        members.release(patchList)
+    }
+}

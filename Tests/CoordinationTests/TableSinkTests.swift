@@ -1,0 +1,76 @@
+import Coordination
+import Foundation
+import Testing
+
+@testable import CoordinationPostgres
+@testable import CoordinationSQLite
+
+/// Rows that are not a multiple of a batch, with the characters COPY's text format escapes.
+private func sinkRows(_ count: Int, tag: String) -> [(key: String, json: String)] {
+    (0..<count).map { i in
+        (String(format: "k%05d", i), #"{"i":\#(i),"tag":"\#(tag)","s":"tab\there \\ back\nslash","u":"é"}"#)
+    }
+}
+
+@Suite struct SQLiteTableSinkTests {
+    func contents(_ path: String, _ table: String) throws -> [String: String] {
+        let db = try SQLiteConnection(path: path)
+        let select = try db.statement("SELECT key, row FROM \"\(table)\"")
+        var rows: [String: String] = [:]
+        while try select.step() { rows[select.string(0)] = select.string(1) }
+        return rows
+    }
+
+    @Test func replacesTheTableInBatchesAndAFailureLeavesItAlone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sink-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("rm.db").path
+        let first = sinkRows(SQLiteTableSink.rowsPerInsert * 3 + 17, tag: "one")
+        try SQLiteTableSink.replace(path: path, table: "model", rows: first)
+        #expect(try contents(path, "model") == Dictionary(uniqueKeysWithValues: first.map { ($0.key, $0.json) }))
+        let second = sinkRows(5, tag: "two")
+        try SQLiteTableSink.replace(path: path, table: "model", rows: second)
+        #expect(try contents(path, "model") == Dictionary(uniqueKeysWithValues: second.map { ($0.key, $0.json) }))
+        // A duplicate key in the last batch fails the replacement: the table keeps the rows before it.
+        #expect(throws: CoordinationError.self) {
+            try SQLiteTableSink.replace(path: path, table: "model", rows: sinkRows(600, tag: "x") + [("k00001", "{}")])
+        }
+        #expect(try contents(path, "model").count == 5)
+    }
+}
+
+@Suite(
+    .enabled(if: TestServices.postgresURL != nil, "ARCHIVER_TEST_POSTGRES_URL is not set (scripts/with-services.sh)"))
+struct PostgresTableSinkTests {
+    @Test func replacesTheTableWithCopyAndAFailureLeavesItAlone() async throws {
+        try await withPostgres { fixture in
+            let table = "\(fixture.schema).model"
+            func contents() throws -> [String: String] {
+                let rows = try fixture.rawConnection().query("SELECT key, row::text FROM \(table)")
+                return Dictionary(
+                    uniqueKeysWithValues: (0..<rows.count).map { (rows.string($0, 0), rows.string($0, 1)) })
+            }
+            func jsonb(_ rows: [(key: String, json: String)]) throws -> [String: String] {
+                // The server's own text form of each row, to compare with what the sink stored.
+                let db = try fixture.rawConnection()
+                return try Dictionary(
+                    uniqueKeysWithValues: rows.map { row in
+                        (row.key, try db.query("SELECT $1::jsonb::text", [row.json]).string(0, 0))
+                    })
+            }
+            let first = sinkRows(PostgresTableSink.copyChunkSize / 40, tag: "one")
+            try PostgresTableSink.replace(url: fixture.url, table: table, rows: first)
+            #expect(try contents() == jsonb(first))
+            let second = sinkRows(3, tag: "two")
+            try PostgresTableSink.replace(url: fixture.url, table: table, rows: second)
+            #expect(try contents() == jsonb(second))
+            let error = #expect(throws: CoordinationError.self) {
+                try PostgresTableSink.replace(
+                    url: fixture.url, table: table, rows: sinkRows(50, tag: "x") + [("z", "{")])
+            }
+            #expect(error?.message.contains("22P02") == true)
+            #expect(try contents() == jsonb(second))
+        }
+    }
+}
