@@ -44,7 +44,7 @@ struct FlushScheduler: Service {
     func runFinalPass() async {
         do {
             let summary = try await coordinator.flush()
-            finalFlush.record(Task.isCancelled ? .cutShort : .completed(events: summary.events))
+            finalFlush.record(.completed(events: summary.events))
             logger.info("final flush done", metadata: ["events": "\(summary.events)"])
         } catch let error as ArchiverError where error.code == .flushInProgress {
             finalFlush.record(.standby)
