@@ -20,6 +20,7 @@ struct HealthCommand: AsyncParsableCommand {
               archiver health
               archiver health --config /etc/archiver/archiver.yaml
               archiver health --port 9090 --quiet
+              archiver health --wait 30          # until ready, e.g. after starting serve
             """)
 
     @Option(help: ArgumentHelp("Address of the sidecar (default: the `host` key, 127.0.0.1).", valueName: "host"))
@@ -31,6 +32,9 @@ struct HealthCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for the answer.", valueName: "s"))
     var timeout: Int = 5
 
+    @Option(help: ArgumentHelp("Ask again every 0.5 s until ready, for at most this many seconds (default 0: once).", valueName: "s"))
+    var wait: Double = 0
+
     @Flag(help: "Print nothing; only the exit status tells.")
     var quiet = false
 
@@ -41,19 +45,29 @@ struct HealthCommand: AsyncParsableCommand {
             guard port > 0 else {
                 throw ValidationError("port 0 picks a free port at each start; pass --port with the port `serve` printed")
             }
-            let answer: ReadinessProbe.Answer
-            do {
-                answer = try ReadinessProbe(host: host, port: port, timeoutSeconds: max(1, timeout)).check()
-            } catch let failure as ReadinessProbe.Failure {
-                if !quiet { FileHandle.standardError.write(Data("not reachable: \(failure) (is archiver serve running there?)\n".utf8)) }
-                throw ExitCode(1)
+            let probe = ReadinessProbe(host: host, port: port, timeoutSeconds: max(1, timeout))
+            let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, wait) * 1_000))
+            var verdict = Self.ask(probe)
+            while verdict != nil && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+                verdict = Self.ask(probe)
             }
-            if answer.ready {
+            guard let verdict else {
                 if !quiet { print("ready") }
                 return
             }
-            if !quiet { FileHandle.standardError.write(Data("not ready (HTTP \(answer.status)): \(answer.body)\n".utf8)) }
+            if !quiet { FileHandle.standardError.write(Data((verdict + "\n").utf8)) }
             throw ExitCode(1)
+        }
+    }
+
+    /// nil when ready, else the line saying why not.
+    static func ask(_ probe: ReadinessProbe) -> String? {
+        do {
+            let answer = try probe.check()
+            return answer.ready ? nil : "not ready (HTTP \(answer.status)): \(answer.body)"
+        } catch {
+            return "not reachable: \(error) (is archiver serve running there?)"
         }
     }
 }
