@@ -48,7 +48,10 @@ public struct ReplayJob: Sendable {
             return try await project(&fold, plan: plan, progress: progress)
         case .exec(let command):
             guard !saveSnapshot else {
-                throw ArchiverError(.invalidArgument, "--save-snapshot works with the built-in projections only")
+                throw ArchiverError(
+                    .invalidArgument,
+                    "--save-snapshot works with the built-in projections only (fold, sum:FIELD), not --exec: "
+                        + "drop --save-snapshot (an --exec projector keeps its own state)")
             }
             var projector = try ExecProjection(command: command)
             let stats = try await replayer.run(&projector, plan: plan, progress: progress)
@@ -72,7 +75,14 @@ public struct ReplayJob: Sendable {
         let stats = try await replayer.run(
             &projection, plan: plan, after: startedFrom?.lastPosition ?? 0, progress: progress)
         let rows = try projection.rows()
-        let saved = saveSnapshot ? try await snapshots.save(rows, plan: plan) : nil
+        var saved: AggregateSnapshotInfo?
+        if saveSnapshot {
+            if let existing = try await snapshots.existing(at: plan) {
+                notes.append("aggregate snapshot \(existing.snapshotID) already holds this cut: not saved again")
+            } else {
+                saved = try await snapshots.save(rows, plan: plan)
+            }
+        }
         return Outcome(stats: stats, rows: rows, startedFrom: startedFrom, saved: saved, notes: notes)
     }
 }
