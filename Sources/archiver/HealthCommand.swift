@@ -32,7 +32,9 @@ struct HealthCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for the answer.", valueName: "s"))
     var timeout: Int = 5
 
-    @Option(help: ArgumentHelp("Ask again every 0.5 s until ready, for at most this many seconds (default 0: once).", valueName: "s"))
+    @Option(
+        help: ArgumentHelp(
+            "Ask again every 0.5 s until ready, for at most this many seconds (default 0: once).", valueName: "s"))
     var wait: Double = 0
 
     @Flag(help: "Print nothing; only the exit status tells.")
@@ -43,7 +45,8 @@ struct HealthCommand: AsyncParsableCommand {
             let host = CLIConfig.text(ConfigKeys.host, flag: host)
             let port = try CLIConfig.value(ConfigKeys.port, flag: port)
             guard port > 0 else {
-                throw ValidationError("port 0 picks a free port at each start; pass --port with the port `serve` printed")
+                throw ValidationError(
+                    "port 0 picks a free port at each start; pass --port with the port `serve` printed")
             }
             let probe = ReadinessProbe(host: host, port: port, timeoutSeconds: max(1, timeout))
             let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, wait) * 1_000))

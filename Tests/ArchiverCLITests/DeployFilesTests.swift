@@ -111,7 +111,8 @@ import Testing
         }
         #expect(checked.status == 0, "\(checked.stderr)")
         #expect(!checked.stdout.contains("archiver-dev-password"))
-        #expect((archiver["ports"] as? [String])?.contains("8080:8080") == true && environment["ARCHIVER_PORT"] == "8080")
+        #expect(
+            (archiver["ports"] as? [String])?.contains("8080:8080") == true && environment["ARCHIVER_PORT"] == "8080")
         #expect(!command.contains("--host") && !command.contains("--port"), "the listen address is set once, in env")
         #expect(archiver["volumes"] as? [String] == ["archive:/var/lib/archiver/archive"])
     }
@@ -147,7 +148,8 @@ import Testing
         for (name, value) in environment { env[name] = value }
         env["PATH"] = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/bin")
         let command =
-            "exec env -i " + env.map { "'\($0.key)=\($0.value.replacingOccurrences(of: "'", with: ""))'" }
+            "exec env -i "
+            + env.map { "'\($0.key)=\($0.value.replacingOccurrences(of: "'", with: ""))'" }
             .joined(separator: " ") + " /bin/dash -c '\(script.replacingOccurrences(of: "'", with: "'\\''"))'"
         let result = try await shell(command, in: directory)
         return (result.status, result.out + result.err)
@@ -170,7 +172,8 @@ import Testing
     @Test func systemdUnitCreatesItsUserAndReadsTheAddressFromTheConfigFile() async throws {
         let unit = try String(contentsOfFile: Self.deploy + "/systemd/archiver.service", encoding: .utf8)
         let lines = unit.split(separator: "\n").map(String.init)
-        let useradd = try #require(lines.firstIndex { $0.hasPrefix("#") && $0.contains("useradd") && $0.hasSuffix(" archiver") })
+        let useradd = try #require(
+            lines.firstIndex { $0.hasPrefix("#") && $0.contains("useradd") && $0.hasSuffix(" archiver") })
         let firstOwned = try #require(lines.firstIndex { $0.hasPrefix("#") && $0.contains("-o archiver") })
         #expect(useradd < firstOwned, "the archiver user must exist before files are installed for it")
         let execStart = try #require(lines.first { $0.hasPrefix("ExecStart=") })
@@ -185,7 +188,9 @@ import Testing
         let postArgs = post.split(separator: " ").dropFirst().map(String.init)
         #expect(postArgs.first == "health")
         let help = try await CLI.ok(["health", "--help"], in: Self.root)
-        for flag in postArgs where flag.hasPrefix("--") { #expect(help.contains(flag), "archiver health has no \(flag)") }
+        for flag in postArgs where flag.hasPrefix("--") {
+            #expect(help.contains(flag), "archiver health has no \(flag)")
+        }
         let example = try String(contentsOfFile: Self.deploy + "/archiver.example.yaml", encoding: .utf8)
         #expect(example.contains("\nhost: ") && example.contains("\nport: "))
     }
@@ -464,7 +469,9 @@ import Testing
         let two = try await Self.render(token + " --set replicaCount=2")
         #expect(two.status != 0 && two.err.contains("replicaCount > 1 needs a PostgreSQL store"), "\(two.err)")
         let postgres = try await Self.render(
-            token + " --set replicaCount=2 --set archiver.store=postgres://app@db:5432/events --set persistence.enabled=false")
+            token
+                + " --set replicaCount=2 --set archiver.store=postgres://app@db:5432/events --set persistence.enabled=false"
+        )
         #expect(postgres.status == 0, "\(postgres.err)")
         let replicated = try #require(postgres.documents.first { $0["kind"] as? String == "Deployment" })
         #expect((replicated["spec"] as? [String: Any])?["replicas"] as? Int == 2)

@@ -119,7 +119,9 @@ import Darwin
                         process.standardInput = FileHandle.nullDevice
                         try process.run()
                         process.waitUntilExit()
-                        return (process.terminationStatus, (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? "")
+                        return (
+                            process.terminationStatus, (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? ""
+                        )
                     })
             }
         }

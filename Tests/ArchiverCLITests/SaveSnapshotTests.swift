@@ -12,7 +12,9 @@ import Testing
     @Test func savingTwiceAtOneCutWritesOneSnapshot() async throws {
         try await withTemporaryDirectory { dir in
             try await archive(in: dir)
-            let args = ["replay", "--to", "day-1", "--projection", "sum:amount", "--save-snapshot", "--output", "a.jsonl"]
+            let args = [
+                "replay", "--to", "day-1", "--projection", "sum:amount", "--save-snapshot", "--output", "a.jsonl",
+            ]
             let first = try await CLI.run(args, in: dir)
             #expect(first.status == 0 && first.stderr.contains("saved aggregate snapshot"), "\(first.stderr)")
             let second = try await CLI.run(args, in: dir)
