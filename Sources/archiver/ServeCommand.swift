@@ -89,7 +89,9 @@ struct ServeCommand: AsyncParsableCommand {
             /streams/{stream} and GET /events (long-poll or Server-Sent Events); see docs/HTTP.md. The flusher \
             runs every --flush-interval seconds; with several replicas on one store only the holder of the \
             flush lease flushes, and another takes over when it stops. SIGTERM or SIGINT shut down gracefully \
-            (in-flight appends complete) within --shutdown-deadline seconds.
+            within --shutdown-deadline seconds: in-flight appends complete, a last flush archives what was \
+            appended since the previous pass, exit 0; exit 14 when the deadline cut that flush short or it \
+            failed (the events stay in the store for the next flush). `archiver health` probes /ready.
 
             Without --token entries the API is open, which is allowed on a loopback address only.
 
