@@ -1,10 +1,13 @@
 # lode-archiver: build, test, demo and benchmark entry points.
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libpq-dev libsqlite3-dev libzstd-dev zlib1g-dev pkg-config zstd jq sqlite3 time
+BUILD_APT_PACKAGES := libpq-dev libsqlite3-dev libzstd-dev zlib1g-dev pkg-config
+APT_PACKAGES := $(BUILD_APT_PACKAGES) zstd jq sqlite3 time
+# The demo needs the build's headers and zstdcat; DuckDB for Python is optional (the demo skips that step).
+DEMO_APT_PACKAGES := $(BUILD_APT_PACKAGES) zstd
 PIP_PACKAGES := duckdb zstandard moto[server] boto3 pytest pyyaml
 
-.PHONY: deps build release test test-swift soundness demo bench bench-serve soak clean
+.PHONY: deps demo-deps build release test test-swift soundness demo bench bench-serve soak clean
 
 ## deps: install what builds and tests need (idempotent; skips what is present)
 deps:
@@ -35,8 +38,19 @@ test: deps soundness
 	bash scripts/with-services.sh bash scripts/fail-on-skips.sh sh -c \
 	  '$(SWIFT) test --skip-build --skip ArchiverCLITests && $(SWIFT) test --skip-build --filter ArchiverCLITests'
 
-## demo: the tour on the embedded default (SQLite + ./archive)
-demo: deps
+## demo-deps: only what the demo needs (no PostgreSQL server, moto or pytest); idempotent
+demo-deps:
+	@missing=""; for p in $(DEMO_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "demo-deps: apt-get install$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	else echo "demo-deps: system packages present"; fi
+	@python3 -c 'import duckdb' 2>/dev/null && echo "demo-deps: duckdb present" || \
+	  { echo "demo-deps: pip install duckdb"; python3 -m pip install -q duckdb || \
+	    echo "demo-deps: no duckdb for Python; the demo skips its DuckDB step"; }
+
+## demo: a longer tour on the embedded default (SQLite + ./archive): about 5 min of release build on 2 cores
+## the first time, then about 25 s
+demo: demo-deps
 	$(SWIFT) build -c release --product archiver
 	bash scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)/archiver"
 

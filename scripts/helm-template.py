@@ -7,7 +7,7 @@ Usage: helm-template.py CHART [--release NAME] [-f VALUES.yaml]... [--set a.b=VA
 Supported: text with `{{ }}` / `{{- -}}` trimming and `{{/* comments */}}`; `define`, `include`; `if`, `else`,
 `end`; `range LIST` (dot becomes the element); operands `.`, `$`, `.Values.a.b`, `$.Values…`, `.Release.Name`,
 `.Release.Namespace`, `.Chart.Name` / `.Version` / `.AppVersion`, "strings", numbers, true / false; pipelines
-with `|`; the functions quote, default, required, not, toYaml, nindent. Anything else — another function,
+with `|`; the functions quote, default, required, fail, not, gt, toYaml, nindent. Anything else — another function,
 `with`, `else if`, variables, parentheses, a value missing from the merged values — is an error naming the
 file and the action, so a chart that strays from the subset fails loudly instead of rendering wrong.
 
@@ -285,7 +285,7 @@ def split_pipeline(text, where):
     return commands
 
 
-FUNCTIONS = {"quote", "default", "required", "not", "toYaml", "nindent", "include"}
+FUNCTIONS = {"quote", "default", "required", "fail", "not", "gt", "toYaml", "nindent", "include"}
 
 
 class Renderer:
@@ -342,6 +342,14 @@ class Renderer:
         if name == "not":
             arity(1)
             return not truthy(args[0])
+        if name == "fail":
+            arity(1)
+            raise TemplateError(f"{where}: {args[0]}")
+        if name == "gt":
+            arity(2)
+            if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
+                raise TemplateError(f"{where}: gt compares two numbers")
+            return args[0] > args[1]
         if name == "toYaml":
             arity(1)
             return to_yaml(args[0])

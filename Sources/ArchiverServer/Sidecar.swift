@@ -12,12 +12,15 @@ import UnixSignals
 ///
 /// Shutdown order: the HTTP server stops accepting connections and finishes the requests in flight (appends
 /// complete; long-polls and event streams end early), then the flush schedule finishes a pass in progress and
-/// releases the flush lease. Work still running after `shutdown-deadline` seconds is cancelled; an abandoned
-/// flush leaves an intent that the next flusher completes, so the archive never holds half a snapshot.
+/// runs one last pass (what was appended since the previous pass is archived) and releases the flush lease. Work
+/// still running after `shutdown-deadline` seconds is cancelled; an abandoned flush leaves an intent that the next
+/// flusher completes, so the archive never holds half a snapshot. ``run(onListening:)`` returns what the last pass
+/// did.
 ///
 /// ```swift
 /// let sidecar = Sidecar(store: store, archive: archive, configuration: config, flushOptions: options)
-/// try await sidecar.run { address in print("listening on \(address)") }
+/// let finalFlush = try await sidecar.run { address in print("listening on \(address)") }
+/// if finalFlush.leftEventsBehind { exit(14) }
 /// ```
 public struct Sidecar: Sendable {
     public let api: ArchiverAPI
@@ -36,15 +39,18 @@ public struct Sidecar: Sendable {
 
     /// Runs until SIGTERM or SIGINT.
     /// - Parameter onListening: called with `http://HOST:PORT` once the socket is bound (port 0 picks a free one).
-    public func run(onListening: @escaping @Sendable (String) -> Void) async throws {
+    /// - Returns: what the flush schedule's last pass did (``FinalFlush/Outcome/notRun`` without a schedule).
+    @discardableResult
+    public func run(onListening: @escaping @Sendable (String) -> Void) async throws -> FinalFlush.Outcome {
         let configuration = api.configuration
+        let finalFlush = FinalFlush()
         var services: [any Service] = []
         if configuration.flushInterval > 0 {
             services.append(
                 FlushScheduler(
                     coordinator: api.coordinator, store: api.store, interval: configuration.flushInterval,
                     idempotencyRetention: AppendLimits().idempotencyRetentionSeconds, metrics: api.metrics,
-                    logger: logger))
+                    finalFlush: finalFlush, logger: logger))
         }
         if configuration.compactEvery > 0 {
             var options = CompactionOptions(
@@ -82,5 +88,6 @@ public struct Sidecar: Sendable {
             Int64(configuration.shutdownDeadline * 1_000))
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: groupConfiguration).run()
+        return finalFlush.outcome
     }
 }

@@ -36,7 +36,7 @@ struct Archiver: AsyncParsableCommand {
             StatusCommand.self, FlushCommand.self, CutCommand.self, ReplayCommand.self, VerifyCommand.self,
             AnchorCommand.self, ExportCommand.self, VerifyBundleCommand.self, ForgetCommand.self, KeysCommand.self,
             PruneCommand.self, RestoreCommand.self, CompactCommand.self, CatalogCommand.self, LodeCommand.self,
-            ServeCommand.self, DrillCommand.self, UpcastCommand.self,
+            ServeCommand.self, HealthCommand.self, DrillCommand.self, UpcastCommand.self,
             TokensCommand.self, ConfigCommand.self, CompressBenchCommand.self,
         ]
     )

@@ -13,7 +13,7 @@ import LodeS3
 /// (or compactor) holds the lease; 4 unknown cut point or empty archive; 5 the coordination store's disk is full
 /// (ENOSPC), it may not be written (EACCES, read-only) or its server is out of resources; 10 the archive was
 /// tampered with; 11 an object is missing or unreadable; 12 a signature key is missing or untrusted; 13 a restore
-/// drill failed; 64 bad command-line usage or configuration; 65 bad data (event JSON, invalid UTF-8, a projected
+/// drill failed; 14 `serve`'s last flush at shutdown was cut short or failed; 64 bad command-line usage or configuration; 65 bad data (event JSON, invalid UTF-8, a projected
 /// number that overflows), as sysexits' EX_DATAERR.
 enum CLIErrors {
     /// Bad command-line usage or configuration (sysexits' EX_USAGE).

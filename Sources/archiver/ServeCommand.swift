@@ -16,6 +16,13 @@ struct ServeOptions: ParsableArguments {
     @OptionGroup var layout: ArchiveLayoutOptions
     @OptionGroup var signing: SigningOptions
 
+    /// Only for `--help`: `CLIConfig.load` takes `--config` out of the command line before parsing.
+    @Option(
+        help: ArgumentHelp(
+            "Configuration file (YAML; every key above). Also ARCHIVER_CONFIG; default ./archiver.yaml when present.",
+            valueName: "file"))
+    var config: String?
+
     @Option(help: ConfigKeys.host.help(valueName: "host"))
     var host: String?
 
@@ -82,7 +89,9 @@ struct ServeCommand: AsyncParsableCommand {
             /streams/{stream} and GET /events (long-poll or Server-Sent Events); see docs/HTTP.md. The flusher \
             runs every --flush-interval seconds; with several replicas on one store only the holder of the \
             flush lease flushes, and another takes over when it stops. SIGTERM or SIGINT shut down gracefully \
-            (in-flight appends complete) within --shutdown-deadline seconds.
+            within --shutdown-deadline seconds: in-flight appends complete, a last flush archives what was \
+            appended since the previous pass, exit 0; exit 14 when the deadline cut that flush short or it \
+            failed (the events stay in the store for the next flush). `archiver health` probes /ready.
 
             Without --token entries the API is open, which is allowed on a loopback address only.
 
@@ -131,16 +140,38 @@ struct ServeCommand: AsyncParsableCommand {
                         "store": "\(options.storeOptions.displayLocation)",
                         "archive": "\(options.archiveOptions.location)", "holder": "\(holder)",
                     ])
-                try await sidecar.run { address in
+                let finalFlush = try await sidecar.run { address in
                     FileHandle.standardOutput.write(Data("listening on \(address)\n".utf8))
                 }
+                await store.close()
+                try Self.report(finalFlush, deadline: configuration.shutdownDeadline, logger: logger)
             } catch {
                 await store.close()
                 throw error
             }
-            await store.close()
-            logger.info("stopped")
         }
+    }
+
+    /// Exit status when the last flush at shutdown was cut short by `shutdown-deadline` or failed: the events
+    /// appended since the previous pass are still only in the hot store (the next flusher archives them).
+    static let finalFlushStatus: Int32 = 14
+
+    /// Logs how the shutdown ended and throws the exit status when events were left unarchived.
+    static func report(_ finalFlush: FinalFlush.Outcome, deadline: Double, logger: Logger) throws {
+        switch finalFlush {
+        case .cutShort:
+            logger.error(
+                "the final flush did not finish within shutdown-deadline; unarchived events stay in the store and the next flush archives them (raise shutdown-deadline)",
+                metadata: ["shutdown-deadline": "\(deadline)"])
+        case .failed(let message):
+            logger.error(
+                "the final flush failed; unarchived events stay in the store and the next flush archives them",
+                metadata: ["error": "\(message)"])
+        case .notRun, .completed, .standby:
+            logger.info("stopped")
+            return
+        }
+        throw ExitCode(finalFlushStatus)
     }
 }
 

@@ -111,7 +111,116 @@ import Testing
         }
         #expect(checked.status == 0, "\(checked.stderr)")
         #expect(!checked.stdout.contains("archiver-dev-password"))
-        #expect((archiver["ports"] as? [String])?.contains("8080:8080") == true && command.contains("8080"))
+        #expect(
+            (archiver["ports"] as? [String])?.contains("8080:8080") == true && environment["ARCHIVER_PORT"] == "8080")
+        #expect(!command.contains("--host") && !command.contains("--port"), "the listen address is set once, in env")
+        #expect(archiver["volumes"] as? [String] == ["archive:/var/lib/archiver/archive"])
+    }
+
+    /// The compose healthcheck is a CMD-SHELL line, so the image's `sh` (dash) runs it: run it under dash against
+    /// a real sidecar (ready: 0) and against nothing (non-zero).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/dash")))
+    func composeHealthcheckWorksUnderDash() async throws {
+        let compose = try #require(try await Self.yamlDocuments(Self.deploy + "/docker-compose.yml").first)
+        let archiver = try #require((compose["services"] as? [String: Any])?["archiver"] as? [String: Any])
+        let test = try #require((archiver["healthcheck"] as? [String: Any])?["test"] as? [String])
+        try #require(test.count == 2 && test[0] == "CMD-SHELL", "\(test)")
+        try await withTemporaryDirectory { dir in
+            let server = try await ServeProcess(["--flush-interval", "60", "--lease-ttl", "120"], in: dir)
+            defer { server.cleanUp() }
+            let port = try #require(server.baseURL.split(separator: ":").last.map(String.init))
+            // As in the container: ARCHIVER_HOST 0.0.0.0 from the image, probed on loopback.
+            let environment = ["ARCHIVER_HOST": "0.0.0.0", "ARCHIVER_PORT": port]
+            let healthy = try await Self.dash(test[1], in: dir, environment: environment)
+            #expect(healthy.status == 0, "\(healthy.output)")
+            server.signal(SIGTERM)
+            _ = try await server.waitForExit()
+            let down = try await Self.dash(test[1], in: dir, environment: environment)
+            #expect(down.status != 0, "the healthcheck passed with no sidecar running")
+        }
+    }
+
+    /// `dash -c SCRIPT` with the built archiver first on PATH.
+    static func dash(
+        _ script: String, in directory: String, environment: [String: String]
+    ) async throws -> (status: Int32, output: String) {
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ARCHIVER_") }
+        for (name, value) in environment { env[name] = value }
+        env["PATH"] = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/bin")
+        let command =
+            "exec env -i "
+            + env.map { "'\($0.key)=\($0.value.replacingOccurrences(of: "'", with: ""))'" }
+            .joined(separator: " ") + " /bin/dash -c '\(script.replacingOccurrences(of: "'", with: "'\\''"))'"
+        let result = try await shell(command, in: directory)
+        return (result.status, result.out + result.err)
+    }
+
+    @Test func imageCreatesItsDataDirectoriesAndProbesWithoutAShell() throws {
+        let dockerfile = try String(contentsOfFile: Self.deploy + "/Dockerfile", encoding: .utf8)
+        let joined = dockerfile.replacingOccurrences(of: "\\\n", with: " ")
+        let install = try #require(joined.split(separator: "\n").first { $0.contains("install -d") })
+        #expect(install.contains("-o 10001 -g 10001"), "\(install)")
+        for directory in ["/var/lib/archiver/archive", "/var/lib/archiver/data"] {
+            #expect(install.contains(directory), "the image must create \(directory) owned by uid 10001")
+        }
+        #expect(dockerfile.contains("\nUSER 10001:10001\n"))
+        #expect(dockerfile.contains("ENV ARCHIVER_HOST=0.0.0.0 ARCHIVER_PORT=8080"))
+        let health = try #require(dockerfile.split(separator: "\n").first { $0.hasPrefix("HEALTHCHECK ") })
+        #expect(health.hasSuffix(#"CMD ["/usr/local/bin/archiver", "health", "--quiet"]"#), "\(health)")
+    }
+
+    @Test func systemdUnitCreatesItsUserAndReadsTheAddressFromTheConfigFile() async throws {
+        let unit = try String(contentsOfFile: Self.deploy + "/systemd/archiver.service", encoding: .utf8)
+        let lines = unit.split(separator: "\n").map(String.init)
+        let useradd = try #require(
+            lines.firstIndex { $0.hasPrefix("#") && $0.contains("useradd") && $0.hasSuffix(" archiver") })
+        let firstOwned = try #require(lines.firstIndex { $0.hasPrefix("#") && $0.contains("-o archiver") })
+        #expect(useradd < firstOwned, "the archiver user must exist before files are installed for it")
+        let execStart = try #require(lines.first { $0.hasPrefix("ExecStart=") })
+        #expect(execStart == "ExecStart=/usr/local/bin/archiver serve", "host/port come from archiver.yaml alone")
+        let documentation = try #require(lines.first { $0.hasPrefix("Documentation=") })
+        let docPath = String(documentation.dropFirst("Documentation=file:".count))
+        #expect(
+            documentation.hasPrefix("Documentation=https://")
+                || lines.contains { $0.hasPrefix("#") && $0.contains("install") && $0.hasSuffix(" " + docPath) },
+            "\(documentation) names a file no install step puts there")
+        let post = try #require(lines.first { $0.hasPrefix("ExecStartPost=") })
+        let postArgs = post.split(separator: " ").dropFirst().map(String.init)
+        #expect(postArgs.first == "health")
+        let help = try await CLI.ok(["health", "--help"], in: Self.root)
+        for flag in postArgs where flag.hasPrefix("--") {
+            #expect(help.contains(flag), "archiver health has no \(flag)")
+        }
+        let example = try String(contentsOfFile: Self.deploy + "/archiver.example.yaml", encoding: .utf8)
+        #expect(example.contains("\nhost: ") && example.contains("\nport: "))
+    }
+
+    /// The replay Job runs only with an explicit CUT: its command, run under dash with the paths pointed at a
+    /// real archive, refuses an empty CUT and replays shard 0 of a named cut.
+    @Test func replayJobRequiresACutAndSetsFsGroup() async throws {
+        let job = try #require(try await Self.yamlDocuments(Self.deploy + "/replay-shards-job.yaml").first)
+        let pod = try #require(
+            ((job["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        #expect((pod["securityContext"] as? [String: Any])?["fsGroup"] as? Int == 10001)
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let script = try #require((container["args"] as? [String])?.first)
+        let cut = (container["env"] as? [[String: Any]])?.first { $0["name"] as? String == "CUT" }
+        #expect(cut?["value"] as? String == "", "CUT has no default: every shard must be pinned to one cut")
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: bankEvents(events: 200, accounts: 10, seed: 3))
+            try await CLI.ok(["flush", "--cut", "month-end", "--quiet"], in: dir)
+            try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+            let local = script.replacingOccurrences(of: "/archive", with: dir + "/archive")
+                .replacingOccurrences(of: "/out/", with: dir + "/out/")
+            let unset = try await Self.dash(local, in: dir, environment: ["JOB_COMPLETION_INDEX": "0", "CUT": ""])
+            #expect(unset.status != 0 && unset.output.contains("set CUT"), "\(unset.output)")
+            let pinned = try await Self.dash(
+                local, in: dir, environment: ["JOB_COMPLETION_INDEX": "0", "CUT": "month-end"])
+            #expect(pinned.status == 0, "\(pinned.output)")
+            let rows = try String(contentsOfFile: dir + "/out/part-0.jsonl", encoding: .utf8)
+            #expect(rows.contains(#""stream":"account-"#), "\(rows)")
+        }
     }
 
     @Test func systemdUnitDockerfileAndExampleConfigMatchTheBinary() async throws {
@@ -347,6 +456,25 @@ import Testing
                         "lease-ttl: 20  # file", "ready-max-lag-events: 2000000  # file",
                     ]))
         }
+    }
+
+    /// SQLite on the data volume: Recreate (an RWO volume cannot attach to the new pod while the old one runs),
+    /// and more than one replica is refused; with a PostgreSQL store two replicas render.
+    @Test func sqliteMeansRecreateAndOneReplica() async throws {
+        let token = "--set archiver.tokens='\(DeployFilesTests.tokenEntry)'"
+        let single = try await Self.render(token)
+        let deployment = try #require(single.documents.first { $0["kind"] as? String == "Deployment" })
+        let strategy = (deployment["spec"] as? [String: Any])?["strategy"] as? [String: Any]
+        #expect(strategy?["type"] as? String == "Recreate")
+        let two = try await Self.render(token + " --set replicaCount=2")
+        #expect(two.status != 0 && two.err.contains("replicaCount > 1 needs a PostgreSQL store"), "\(two.err)")
+        let postgres = try await Self.render(
+            token
+                + " --set replicaCount=2 --set archiver.store=postgres://app@db:5432/events --set persistence.enabled=false"
+        )
+        #expect(postgres.status == 0, "\(postgres.err)")
+        let replicated = try #require(postgres.documents.first { $0["kind"] as? String == "Deployment" })
+        #expect((replicated["spec"] as? [String: Any])?["replicas"] as? Int == 2)
     }
 
     @Test func requiredValuesAndUnknownConstructsFailLoudly() async throws {

@@ -1,6 +1,6 @@
 // A read model rebuilt from the archive with the Swift Projection API.
 //
-//   swift run balances-example ./archive [cut]
+//   swift run -c release balances-example ./archive [cut]
 //
 // It replays every MoneyDeposited / MoneyWithdrawn event of `account-*` streams up to the cut (default:
 // latest) and prints the five largest balances.

@@ -5,7 +5,7 @@
 // re-reads and decides again. Each command carries an Idempotency-Key, and a retry after a lost response
 // sends the same key, so it is never applied twice.
 //
-//   swift run bank-sidecar-example --url http://127.0.0.1:8080 [--token TOKEN] [--tellers 4]
+//   swift run -c release bank-sidecar-example --url http://127.0.0.1:8080 [--token TOKEN] [--tellers 4]
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -36,12 +36,21 @@ struct Sidecar: Sendable {
         return (http.statusCode, json, http.allHeaderFields)
     }
 
-    /// The account's events and version (0: not opened).
+    /// The account's events and version (0: not opened), page by page: one page holds at most `limit` events.
     func read(_ account: String) async throws -> (events: [[String: Any]], version: Int) {
-        let (status, json, _) = try await call("GET", "/streams/\(account)?limit=10000")
-        if status == 404 { return ([], 0) }
-        guard status == 200 else { throw Failure(description: "read \(account): \(status) \(json)") }
-        return (json["events"] as? [[String: Any]] ?? [], json["version"] as? Int ?? 0)
+        var events: [[String: Any]] = []
+        var from = 1
+        while true {
+            let (status, json, _) = try await call("GET", "/streams/\(account)?from=\(from)&limit=1000")
+            if status == 404 { return ([], 0) }
+            guard status == 200 else { throw Failure(description: "read \(account): \(status) \(json)") }
+            let page = json["events"] as? [[String: Any]] ?? []
+            events += page
+            guard !page.isEmpty, let next = json["next_version"] as? Int else {
+                return (events, json["version"] as? Int ?? 0)
+            }
+            from = next
+        }
     }
 
     /// Appends with an expectation and a key; a lost response is retried with the same key.

@@ -26,6 +26,10 @@ class Conflict(Exception):
         self.actual_version = actual_version
 
 
+class Pruned(Exception):
+    """The requested events were archived and pruned from the hot store (HTTP 410)."""
+
+
 class ArchiverClient:
     def __init__(self, url, token=None, timeout=60):
         self.url = url.rstrip("/")
@@ -76,8 +80,13 @@ class ArchiverClient:
             start = body["next_version"]
 
     def poll(self, after, wait=5, limit=1000):
-        """Events after a global position, waiting up to `wait` seconds for the first (long-poll)."""
+        """Events after a global position, waiting up to `wait` seconds for the first (long-poll).
+
+        Raises Pruned on 410: events below the hot store's start were archived and pruned; a read model that
+        needs them replays the archive first (`archiver replay`) and polls from where that replay ended."""
         status, _, body = self._request("GET", f"/events?after={after}&limit={limit}&wait={wait}")
+        if status == 410:
+            raise Pruned(body["message"])
         if status != 200:
             raise RuntimeError(f"poll failed: {status} {body}")
         return body["events"], body["last_position"]
@@ -127,9 +136,13 @@ def main():
     accounts = [f"account-{run}-{i}" for i in range(args.accounts)]
     stats = {"lock": threading.Lock(), "conflicts_retried": 0}
 
-    # Open each account exactly once: a second open is refused with 409.
+    # Open each account exactly once: a second open is refused with 409. The read model below follows the
+    # global order from just before the first open: older events may have been pruned from the hot store.
+    start = None
     for stream in accounts:
-        client.append(stream, [{"type": "Opened", "data": {"amount": 0, "owner": stream}}], expected="no-stream")
+        opened, _ = client.append(stream, [{"type": "Opened", "data": {"amount": 0, "owner": stream}}],
+                                  expected="no-stream")
+        start = opened["first_position"] - 1 if start is None else start
         try:
             client.append(stream, [{"type": "Opened", "data": {"amount": 0}}], expected="no-stream")
             raise SystemExit("a second open was accepted")
@@ -161,12 +174,15 @@ def main():
 
     # A read model fed by long-polling the global order: balances per account.
     expected_total = sum(client.read_stream(s)[1] for s in accounts)
-    seen, position, balances, polls = 0, 0, {}, 0
+    seen, position, balances, polls = 0, start, {}, 0
     while seen < expected_total:
         polls += 1
         if polls > 1000:
             raise SystemExit(f"the subscription saw {seen} of {expected_total} events")
-        events, position = client.poll(position, wait=5)
+        try:
+            events, position = client.poll(position, wait=5)
+        except Pruned as pruned:
+            raise SystemExit(f"bank_client: {pruned}")
         for e in events:
             if e["stream"] in accounts:
                 seen += 1

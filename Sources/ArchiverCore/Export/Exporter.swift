@@ -293,11 +293,11 @@ public struct Exporter: Sendable {
            leaves. The result must equal `archiver.records_root` in `manifests/<snapshot>.json`, whose
            `archiver.event_count` must equal `size` and whose position range must hold the record's position.
         3. Each manifest's Ed25519 signature (`archiver.signature`, key `archiver.key_id`) must verify against
-           the owner's public key; the signed text is described in docs/FORMAT.md "Signatures".
+           the owner's public key: the formats and two ways to check it follow below.
         4. Each manifest's `archiver.parent_manifest_sha256` must equal SHA-256 of the previous manifest file,
            which links every proof to the cut snapshot; compare the cut's chain head with a published anchor.
 
-        """
+        """ + BundleReadme.signatures
     }
 }
 

@@ -107,6 +107,8 @@ public struct Flusher: Sendable {
         let report = ledger.report
         do {
             while options.maxSnapshots.map({ ledger.snapshotsStarted < $0 }) ?? true, cursor.position < highWaterMark {
+                // A cancelled pass (serve's shutdown deadline) stops between snapshots: what is committed stays.
+                try Task.checkCancellation()
                 _ = try await renew(lease)
                 let done = ledger.eventsStarted
                 guard

@@ -59,6 +59,23 @@ public struct AggregateSnapshots: Sendable {
             rows: Int64(rows.count))
     }
 
+    /// The snapshot already saved for this projection and filter at `plan`'s cut, if any: saving again would only
+    /// write the same rows twice.
+    public func existing(at plan: ReadPlan) async throws -> AggregateSnapshotInfo? {
+        guard let cut = plan.last, let head = try await dataset.head() else { return nil }
+        for manifest in try await dataset.history(upTo: head.snapshotID).reversed() {
+            let m = manifest.metadata.compactMapValues { $0.stringValue }
+            guard m[Key.name] == identity.name, m[Key.version] == identity.version,
+                m[Key.filter] == filter.signature, m[Key.cut] == cut.snapshotID,
+                m[Key.lastPosition] == String(plan.lastPosition)
+            else { continue }
+            return AggregateSnapshotInfo(
+                snapshotID: manifest.snapshotID, cutSnapshotID: cut.snapshotID, lastPosition: plan.lastPosition,
+                rows: manifest.rowCount)
+        }
+        return nil
+    }
+
     /// The newest snapshot that this projection can start from for `plan`, with its rows; `notes` says why
     /// others were skipped.
     public func newestCompatible(

@@ -50,7 +50,10 @@ public struct ReplayJob: Sendable {
             return try await project(&fold, plan: plan, progress: progress)
         case .exec(let command):
             guard !saveSnapshot else {
-                throw ArchiverError(.invalidArgument, "--save-snapshot works with the built-in projections only")
+                throw ArchiverError(
+                    .invalidArgument,
+                    "--save-snapshot works with the built-in projections only (fold, sum:FIELD), not --exec: "
+                        + "drop --save-snapshot (an --exec projector keeps its own state)")
             }
             var projector = try UpcastingProjection(try ExecProjection(command: command), rules: upcasters)
             let stats = try await replayer.run(&projector, plan: plan, progress: progress)
@@ -82,7 +85,14 @@ public struct ReplayJob: Sendable {
         try projection.finish()
         inner = projection.inner
         let rows = try projection.rows()
-        let saved = saveSnapshot ? try await snapshots.save(rows, plan: plan) : nil
+        var saved: AggregateSnapshotInfo?
+        if saveSnapshot {
+            if let existing = try await snapshots.existing(at: plan) {
+                notes.append("aggregate snapshot \(existing.snapshotID) already holds this cut: not saved again")
+            } else {
+                saved = try await snapshots.save(rows, plan: plan)
+            }
+        }
         return Outcome(stats: stats, rows: rows, startedFrom: startedFrom, saved: saved, notes: notes)
     }
 }

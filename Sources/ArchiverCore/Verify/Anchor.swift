@@ -87,16 +87,37 @@ extension Verifier {
                 continue
             }
             let sha = try? await archive.manifestSHA256(snapshotID: cut.snapshotID)
-            if cut.facts.chainHead.hex != anchor.chainHead || sha != anchor.manifestSHA256
-                || cut.facts.lastPosition != anchor.lastPosition
-            {
+            let differences = Self.anchorDifferences(
+                anchor, chainHead: cut.facts.chainHead.hex, manifestSHA256: sha, lastPosition: cut.facts.lastPosition)
+            if !differences.isEmpty {
                 report.problems.append(
                     VerificationProblem(
                         kind: .tampered, location: location,
-                        message: "the archive's snapshot differs from the anchor (chain head "
-                            + "\(cut.facts.chainHead.hex.prefix(16))… vs anchored \(anchor.chainHead.prefix(16))…): "
-                            + "history was rewritten after the anchor was published"))
+                        message: "the archive's snapshot differs from the anchor ("
+                            + differences.joined(separator: "; ")
+                            + "): history was rewritten after the anchor was published"))
             }
         }
+    }
+}
+
+extension Verifier {
+    /// Each field in which the archive's snapshot differs from the anchor, as `FIELD ARCHIVE vs anchored ANCHOR`
+    /// (hashes in full: two values that share a prefix must not read as equal).
+    static func anchorDifferences(
+        _ anchor: Anchor, chainHead: String, manifestSHA256: String?, lastPosition: Int64
+    ) -> [String] {
+        var differences: [String] = []
+        if chainHead != anchor.chainHead {
+            differences.append("chain head \(chainHead) vs anchored \(anchor.chainHead)")
+        }
+        if manifestSHA256 != anchor.manifestSHA256 {
+            let actual = manifestSHA256 ?? "unreadable"
+            differences.append("manifest SHA-256 \(actual) vs anchored \(anchor.manifestSHA256)")
+        }
+        if lastPosition != anchor.lastPosition {
+            differences.append("last position \(lastPosition) vs anchored \(anchor.lastPosition)")
+        }
+        return differences
     }
 }

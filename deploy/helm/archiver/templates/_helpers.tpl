@@ -22,3 +22,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "archiver.localURL" -}}
 http://127.0.0.1:{{ .Values.archiver.port }}
 {{- end }}
+
+{{/* "true" when the store is the SQLite file on the data volume: no store URL in the chart's Secret. */}}
+{{- define "archiver.sqlite" -}}
+{{- if not .Values.archiver.store -}}
+{{- if not .Values.archiver.existingSecret -}}
+true
+{{- end -}}
+{{- end -}}
+{{- end }}
