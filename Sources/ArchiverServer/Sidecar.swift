@@ -29,16 +29,16 @@ public struct Sidecar: Sendable {
         store: any CoordinationStore, archive: Archive, configuration: ServerConfiguration, flushOptions: FlushOptions,
         logger: Logger
     ) {
-        self.logger = logger
         api = ArchiverAPI(
             store: store, archive: archive, configuration: configuration, flushOptions: flushOptions, logger: logger)
+        self.logger = api.logger  // also into the console's log ring
     }
 
     /// Runs until SIGTERM or SIGINT.
     /// - Parameter onListening: called with `http://HOST:PORT` once the socket is bound (port 0 picks a free one).
     public func run(onListening: @escaping @Sendable (String) -> Void) async throws {
         let configuration = api.configuration
-        var services: [any Service] = []
+        var services: [any Service] = [ConsoleSampler(api: api)]
         if configuration.flushInterval > 0 {
             services.append(
                 FlushScheduler(
