@@ -23,7 +23,7 @@ final class LogRing: Sendable {
     }
 
     /// Stores one entry (redacted), dropping the oldest beyond the capacity.
-    func record(_ level: Logger.Level, _ message: String, metadata: Logger.Metadata = [:]) {
+    func record(_ message: String, level: Logger.Level = .warning, metadata: Logger.Metadata = [:]) {
         let details = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let entry = Entry(
             time: Date(), level: level, message: Self.redact(message), details: Self.redact(details))
@@ -76,6 +76,6 @@ struct LogRingHandler: LogHandler {
         // The multiplex may lower every handler's level; the ring still keeps only warnings and above.
         guard event.level >= .warning else { return }
         ring.record(
-            event.level, "\(event.message)", metadata: metadata.merging(event.metadata ?? [:]) { _, new in new })
+            "\(event.message)", level: event.level, metadata: metadata.merging(event.metadata ?? [:]) { _, new in new })
     }
 }

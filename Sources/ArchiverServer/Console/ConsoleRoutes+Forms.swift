@@ -2,7 +2,6 @@ import ArchiverCore
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 
 /// The console's form posts: sign in, sign out, create a cut.
 extension ConsoleRoutes {
@@ -12,7 +11,7 @@ extension ConsoleRoutes {
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespaces)
         guard !api.authenticator.isOpen else { return ConsoleResponse.redirect("/ui") }
         guard let entry = api.authenticator.authenticate(bearer: token), entry.allows(.read) else {
-            api.console.log.record(.warning, "console sign-in refused", metadata: [:])
+            api.console.log.record("console sign-in refused")
             let message: HTML = "<p class=\"error\" role=\"alert\">That token is not valid or lacks the read scope.</p>"
             return ConsoleResponse.html(.unauthorized, LoginPage(message: message).render())
         }
@@ -44,15 +43,15 @@ extension ConsoleRoutes {
             let apiError = StoreErrors.apiError(flush: error)
             let notice: HTML = "<p class=\"error\" role=\"alert\" id=\"cut-error\">\(apiError.message)</p>"
             let page = await CutsPage(api: api, session: session, notice: notice, proposedName: name).render()
-            return ConsoleResponse.html(apiError.status == .internalServerError ? .internalServerError : .conflict, page)
+            return ConsoleResponse.html(apiError.status, page)  // the status POST /cuts/{name} answers
         }
-        let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: ConsoleRoutes.unreserved) ?? ""
         return ConsoleResponse.redirect("/ui/cuts?created=\(encoded)")
     }
 
     func csrfRefusal(_ session: ConsoleSession) -> Response {
-        api.console.log.record(.warning, "console form refused: missing or wrong CSRF token")
-        let page = ConsoleLayout(title: "Form refused", section: .overview, csrfToken: session.csrfToken).page(
+        api.console.log.record("console form refused: missing or wrong CSRF token")
+        let page = ConsoleLayout(title: "Form refused", section: .overview, csrfToken: session.signOutToken).page(
             """
             <p class="error" role="alert">The form's CSRF token is missing or out of date (the server may have \
             restarted). Reload the page and submit it again.</p>

@@ -12,6 +12,9 @@ import Hummingbird
 struct ConsoleRoutes: Sendable {
     let api: ArchiverAPI
 
+    /// What a URL query value may hold unescaped (RFC 3986 unreserved characters).
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
     /// The paths whose POST takes an HTML form body (see ``RequestOriginPolicy``).
     static func acceptsForms(path: String) -> Bool {
         path == "/ui/login" || path == "/ui/logout" || path == "/ui/cuts"
@@ -52,7 +55,7 @@ struct ConsoleRoutes: Sendable {
                 <p class="error" role="alert">Token '\(session.entry?.name ?? "")' lacks the \
                 '\(scope.rawValue)' scope.</p>
                 """
-            let page = ConsoleLayout(title: "Not allowed", section: .overview, csrfToken: session.csrfToken).page(body)
+            let page = ConsoleLayout(title: "Not allowed", section: .overview, csrfToken: session.signOutToken).page(body)
             return .failure(Refusal(response: ConsoleResponse.html(.forbidden, page)))
         }
         return .success(session)

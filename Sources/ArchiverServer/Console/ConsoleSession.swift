@@ -19,6 +19,9 @@ struct ConsoleSession: Sendable {
     /// worthless for another token or after a restart.
     var csrfToken: String
 
+    /// What the sign-out form carries; nil without tokens (nothing to sign out of).
+    var signOutToken: String? { entry == nil ? nil : csrfToken }
+
     func allows(_ scope: APIScope) -> Bool { entry.map { $0.allows(scope) } ?? true }
 
     /// The session of `request`, or nil when it presents no valid token.

@@ -12,7 +12,7 @@ struct CutsPage {
     var proposedName = ""
 
     func render() async -> HTML {
-        let layout = ConsoleLayout(title: "Cut points", section: .cuts, csrfToken: session.csrfToken)
+        let layout = ConsoleLayout(title: "Cut points", section: .cuts, csrfToken: session.signOutToken)
         let cuts: [CutList.Cut]
         do {
             cuts = try await Self.namedCuts(api.archive)

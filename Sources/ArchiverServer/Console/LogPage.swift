@@ -6,7 +6,7 @@ struct LogPage {
     let session: ConsoleSession
 
     func render() -> HTML {
-        let layout = ConsoleLayout(title: "Recent warnings and errors", section: .log, csrfToken: session.csrfToken)
+        let layout = ConsoleLayout(title: "Recent warnings and errors", section: .log, csrfToken: session.signOutToken)
         let entries = api.console.log.recent
         guard !entries.isEmpty else {
             return layout.page("<p id=\"log-empty\">Nothing since the server started.</p>")

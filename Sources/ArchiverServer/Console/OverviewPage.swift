@@ -11,7 +11,7 @@ struct OverviewPage {
 
     func render() async -> HTML {
         let layout = ConsoleLayout(
-            title: "Overview", section: .overview, csrfToken: session.csrfToken,
+            title: "Overview", section: .overview, csrfToken: session.signOutToken,
             scripts: ["/ui/assets/console.js"])
         return layout.page(
             """

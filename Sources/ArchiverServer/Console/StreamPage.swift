@@ -12,7 +12,7 @@ struct StreamPage {
     var from: Int64 = 1
 
     func render() async -> HTML {
-        let layout = ConsoleLayout(title: "Streams", section: .streams, csrfToken: session.csrfToken)
+        let layout = ConsoleLayout(title: "Streams", section: .streams, csrfToken: session.signOutToken)
         return layout.page(
             """
             <form method="get" action="/ui/streams" class="inline">\
@@ -59,7 +59,7 @@ struct StreamPage {
     }
 
     func pager(_ events: [RecordedEvent], head: StreamHead) -> HTML {
-        let encoded = name?.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let encoded = name?.addingPercentEncoding(withAllowedCharacters: ConsoleRoutes.unreserved) ?? ""
         var links: [HTML] = []
         if from > 1 {
             let previous = max(1, from - Int64(Self.pageSize))

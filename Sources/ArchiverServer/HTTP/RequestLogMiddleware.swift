@@ -23,7 +23,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             log(request, status: error.status.code, started: started)
             if error.status == .unauthorized || error.status == .forbidden {
                 metrics.error("unauthorized")
-                ring?.record(.warning, "refused request", metadata: Self.metadata(request, error.status.code, .zero))
+                ring?.record("refused request", metadata: Self.metadata(request, error.status.code, .zero))
             }
             throw error
         } catch {
