@@ -2,6 +2,7 @@ import ArchiverCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// The operator console under `/ui` (docs/CONSOLE.md): server-rendered pages over the same sources as the JSON
 /// API, behind the same tokens.
@@ -41,6 +42,8 @@ struct ConsoleRoutes: Sendable {
     func session(_ request: Request, _ scope: APIScope) -> Result<ConsoleSession, Refusal> {
         guard let session = ConsoleSession.of(request, authenticator: api.authenticator, key: api.console.csrfKey)
         else {
+            api.console.log.record(
+                "refused request", metadata: ["path": "\(request.uri.path)", "status": "401", "method": "\(request.method.rawValue)"])
             let message: HTML =
                 ConsoleSession.presentedToken(request) == nil
                 ? "" : "<p class=\"error\" role=\"alert\">That token is not valid; sign in again.</p>"
@@ -51,6 +54,7 @@ struct ConsoleRoutes: Sendable {
                         headers: [.wwwAuthenticate: #"Bearer realm="archiver""#])))
         }
         guard session.allows(scope) else {
+            api.console.log.record("refused request", metadata: ["path": "\(request.uri.path)", "status": "403"])
             let body: HTML = """
                 <p class="error" role="alert">Token '\(session.entry?.name ?? "")' lacks the \
                 '\(scope.rawValue)' scope.</p>
