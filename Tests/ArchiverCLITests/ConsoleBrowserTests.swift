@@ -39,7 +39,8 @@ import Testing
             let xssPath = Self.xss.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             for stream in [xssPath, "account-1", "account-2", "order-7"] {
                 let reply = try await server.request(
-                    "POST", "/streams/\(stream)/events", body: #"[{"type":"Opened","data":{"n":1}},{"type":"Noted","data":{}}]"#,
+                    "POST", "/streams/\(stream)/events",
+                    body: #"[{"type":"Opened","data":{"n":1}},{"type":"Noted","data":{}}]"#,
                     headers: auth)
                 #expect(reply.status == 201)
             }
@@ -48,7 +49,9 @@ import Testing
                 "POST", "/streams/account-1/events", body: #"{"type":"Paid","data":{"amount":5}}"#, headers: auth)
 
             try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
-            let run = try await Self.python([Self.script, server.baseURL, token, Self.xss, "from-the-browser", Self.artifacts])
+            let run = try await Self.python([
+                Self.script, server.baseURL, token, Self.xss, "from-the-browser", Self.artifacts,
+            ])
             #expect(run.status == 0, "browser checks failed:\n\(run.output)")
             #expect(run.output.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count >= 20, "\(run.output)")
 

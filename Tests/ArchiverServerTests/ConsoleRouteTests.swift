@@ -58,7 +58,8 @@ import Testing
                 #expect(try await client.get(page, headers: [.cookie: pair]).status == .ok, "\(page)")
             }
             #expect(try await client.get("/ui", token: reader.token).status == .ok, "a bearer header works too")
-            #expect(try await client.get("/ui", headers: [.cookie: "archiver_console=arch_forged"]).status == .unauthorized)
+            #expect(
+                try await client.get("/ui", headers: [.cookie: "archiver_console=arch_forged"]).status == .unauthorized)
         }
     }
 
@@ -87,26 +88,31 @@ import Testing
 
             let missing = try await client.form("/ui/cuts", ["name": "no-csrf"], token: admin.token)
             #expect(missing.status == .forbidden && missing.text.contains("CSRF"))
-            let forged = try await client.form("/ui/cuts", ["name": "forged", "csrf": String(repeating: "0", count: 64)], token: admin.token)
+            let forged = try await client.form(
+                "/ui/cuts", ["name": "forged", "csrf": String(repeating: "0", count: 64)], token: admin.token)
             #expect(forged.status == .forbidden)
             let otherOrigin = try await client.form(
                 "/ui/cuts", ["name": "cross", "csrf": csrf], token: admin.token, origin: "https://evil.example")
             #expect(otherOrigin.status == .forbidden)
             let readerCSRF = try #require(
-                Self.capture(#"name="csrf" value="([0-9a-f]{64})""#, in: try await client.get("/ui", token: reader.token).text))
+                Self.capture(
+                    #"name="csrf" value="([0-9a-f]{64})""#, in: try await client.get("/ui", token: reader.token).text))
             #expect(readerCSRF != csrf, "the CSRF token is bound to the credential")
-            let readOnly = try await client.form("/ui/cuts", ["name": "reader", "csrf": readerCSRF], token: reader.token)
+            let readOnly = try await client.form(
+                "/ui/cuts", ["name": "reader", "csrf": readerCSRF], token: reader.token)
             #expect(readOnly.status == .forbidden)
             let before = try await client.get("/cuts", token: admin.token).object["cuts"] as? [Any]
             #expect(before?.isEmpty == true, "no refused form created a cut")
 
-            let created = try await client.form("/ui/cuts", ["name": "before-migration", "csrf": csrf], token: admin.token)
+            let created = try await client.form(
+                "/ui/cuts", ["name": "before-migration", "csrf": csrf], token: admin.token)
             #expect(created.status == .seeOther && created.headers[.location] == "/ui/cuts?created=before-migration")
             let cuts = try await client.get("/cuts", token: admin.token).object["cuts"] as? [[String: Any]] ?? []
             #expect(cuts.compactMap { $0["name"] as? String } == ["before-migration"])
             let listed = try await client.get("/ui/cuts?created=before-migration", token: admin.token).text
             #expect(listed.contains("<td>before-migration</td>") && listed.contains(#"id="cut-created""#))
-            let again = try await client.form("/ui/cuts", ["name": "before-migration", "csrf": csrf], token: admin.token)
+            let again = try await client.form(
+                "/ui/cuts", ["name": "before-migration", "csrf": csrf], token: admin.token)
             let api = try await client.post("/cuts/before-migration", token: admin.token)
             #expect(api.status.code >= 400 && again.status == api.status, "the status the API answers")
             #expect(again.text.contains(#"id="cut-error""#) && again.text.contains("already taken"))
@@ -115,7 +121,9 @@ import Testing
 
     @Test func theOverviewShowsTheFiguresOfTheJSONAPI() async throws {
         try await withAPI { api, client in
-            for i in 1...3 { _ = try await client.append("acct-\(i)", #"[{"type":"Opened","data":{}},{"type":"Paid","data":{}}]"#) }
+            for i in 1...3 {
+                _ = try await client.append("acct-\(i)", #"[{"type":"Opened","data":{}},{"type":"Paid","data":{}}]"#)
+            }
             _ = try await client.post("/flush")
             _ = try await client.append("acct-9", #"[{"type":"Opened","data":{}}]"#)
             await ConsoleSampler(api: api).takeSample()
@@ -152,7 +160,10 @@ import Testing
     @Test func secretsAreRedactedInTheLogRing() {
         let text = LogRing.redact(
             "token arch_deadbeef Authorization: Bearer abc.def url postgres://app:hunter2@db/x?password=pw&x=1")
-        #expect(text == "token arch_[redacted] Authorization: Bearer [redacted] url postgres://[redacted]@db/x?password=[redacted]&x=1")
+        #expect(
+            text
+                == "token arch_[redacted] Authorization: Bearer [redacted] url postgres://[redacted]@db/x?password=[redacted]&x=1"
+        )
         let ring = LogRing(capacity: 2)
         for i in 1...3 { ring.record("e\(i)") }
         #expect(ring.recent.map(\.message) == ["e3", "e2"])
@@ -163,11 +174,15 @@ import Testing
         let start = Date(timeIntervalSince1970: 1_000_000)
         for i in 0..<5 {
             ring.append(
-                .init(time: start + Double(i) * 15, headPosition: Int64(i) * 150, unflushedEvents: Int64(i), lagSeconds: 0, archiveBytes: 0))
+                .init(
+                    time: start + Double(i) * 15, headPosition: Int64(i) * 150, unflushedEvents: Int64(i),
+                    lagSeconds: 0, archiveBytes: 0))
         }
         #expect(ring.samples.map(\.headPosition) == [300, 450, 600], "oldest first, the oldest overwritten")
-        let chart = SVGChart(title: "Lag <x>", unit: "events", points: ring.samples.map { ($0.time, Double($0.unflushedEvents)) })
-            .render(id: "c")
+        let chart = SVGChart(
+            title: "Lag <x>", unit: "events", points: ring.samples.map { ($0.time, Double($0.unflushedEvents)) }
+        )
+        .render(id: "c")
         #expect(chart.text.contains("<polyline points=\"56.0,") && chart.text.contains("Lag &lt;x&gt;: 4.0 events"))
         #expect(chart.text.contains("3 samples over 1 minutes"))
         #expect(SVGChart(title: "t", unit: "u", points: []).render(id: "e").text.contains("Collecting samples"))

@@ -14,7 +14,8 @@ struct ConsoleRoutes: Sendable {
     let api: ArchiverAPI
 
     /// What a URL query value may hold unescaped (RFC 3986 unreserved characters).
-    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// The paths whose POST takes an HTML form body (see ``RequestOriginPolicy``).
     static func acceptsForms(path: String) -> Bool {
@@ -22,7 +23,9 @@ struct ConsoleRoutes: Sendable {
     }
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/ui") { request, _ in await page(request, .read) { await OverviewPage(api: api, session: $0).render() } }
+        router.get("/ui") { request, _ in
+            await page(request, .read) { await OverviewPage(api: api, session: $0).render() }
+        }
         router.get("/ui/cuts") { request, _ in try await cuts(request) }
         router.post("/ui/cuts") { request, _ in try await createCut(request) }
         router.get("/ui/streams") { request, _ in try await streams(request) }
@@ -30,7 +33,9 @@ struct ConsoleRoutes: Sendable {
         router.get("/ui/login") { _, _ in ConsoleResponse.html(.ok, LoginPage().render()) }
         router.post("/ui/login") { request, _ in try await login(request) }
         router.post("/ui/logout") { request, _ in try await logout(request) }
-        router.get("/ui/assets/console.css") { _, _ in ConsoleResponse.asset("text/css; charset=utf-8", ConsoleAssets.css) }
+        router.get("/ui/assets/console.css") { _, _ in
+            ConsoleResponse.asset("text/css; charset=utf-8", ConsoleAssets.css)
+        }
         router.get("/ui/assets/console.js") { _, _ in
             ConsoleResponse.asset("text/javascript; charset=utf-8", ConsoleAssets.javaScript)
         }
@@ -43,7 +48,8 @@ struct ConsoleRoutes: Sendable {
         guard let session = ConsoleSession.of(request, authenticator: api.authenticator, key: api.console.csrfKey)
         else {
             api.console.log.record(
-                "refused request", metadata: ["path": "\(request.uri.path)", "status": "401", "method": "\(request.method.rawValue)"])
+                "refused request",
+                metadata: ["path": "\(request.uri.path)", "status": "401", "method": "\(request.method.rawValue)"])
             let message: HTML =
                 ConsoleSession.presentedToken(request) == nil
                 ? "" : "<p class=\"error\" role=\"alert\">That token is not valid; sign in again.</p>"
@@ -59,7 +65,8 @@ struct ConsoleRoutes: Sendable {
                 <p class="error" role="alert">Token '\(session.entry?.name ?? "")' lacks the \
                 '\(scope.rawValue)' scope.</p>
                 """
-            let page = ConsoleLayout(title: "Not allowed", section: .overview, csrfToken: session.signOutToken).page(body)
+            let page = ConsoleLayout(title: "Not allowed", section: .overview, csrfToken: session.signOutToken).page(
+                body)
             return .failure(Refusal(response: ConsoleResponse.html(.forbidden, page)))
         }
         return .success(session)

@@ -37,7 +37,8 @@ struct OverviewPage {
                 \(Self.figure("pruned-through", "Pruned through", String(status.prunedThrough)))</dl>
                 """
         } catch {
-            return "<h2>Hot store</h2><p class=\"error\">The store is unreachable: \(FlushCoordinator.describe(error))</p>"
+            return
+                "<h2>Hot store</h2><p class=\"error\">The store is unreachable: \(FlushCoordinator.describe(error))</p>"
         }
     }
 
@@ -106,7 +107,8 @@ struct OverviewPage {
         do {
             totals = try await api.console.sizes.current()
         } catch {
-            return "<h2>Archive</h2><p class=\"error\">The archive is unreadable: \(FlushCoordinator.describe(error))</p>"
+            return
+                "<h2>Archive</h2><p class=\"error\">The archive is unreadable: \(FlushCoordinator.describe(error))</p>"
         }
         let categories = totals.byCategory.sorted { $0.value > $1.value }.prefix(20)
         let days = totals.byDay.sorted { $0.key > $1.key }.prefix(14)
