@@ -56,7 +56,7 @@ struct OverviewPage {
             ?? (state.lastPass == nil ? "—" : "<span class=\"ok\">ok</span>")
         return """
             <h2>Flushes and drills</h2><dl class="figures">\
-            \(Self.figure("last-flush", "Last flush pass", lastFlush))\
+            \(Self.figure("last-flush", "Last flush pass started", lastFlush))\
             \(Self.figure("last-flush-duration", "Its duration (s)", summary.map { String(format: "%.3f", $0.seconds) } ?? "—"))\
             \(Self.figure("last-flush-events", "Events it archived", summary.map { String($0.events) } ?? "—"))\
             <div><dt>Result</dt><dd id="last-flush-result">\(result)</dd></div>\
