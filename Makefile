@@ -2,10 +2,10 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD_APT_PACKAGES := libpq-dev libsqlite3-dev libzstd-dev zlib1g-dev pkg-config
-APT_PACKAGES := $(BUILD_APT_PACKAGES) zstd jq sqlite3 time
+APT_PACKAGES := $(BUILD_APT_PACKAGES) zstd jq sqlite3 time chromium chromium-driver
 # The demo needs the build's headers and zstdcat; DuckDB for Python is optional (the demo skips that step).
 DEMO_APT_PACKAGES := $(BUILD_APT_PACKAGES) zstd
-PIP_PACKAGES := duckdb zstandard moto[server] boto3 pytest pyyaml
+PIP_PACKAGES := duckdb zstandard moto[server] boto3 pytest pyyaml selenium
 
 .PHONY: deps demo-deps build release test test-swift soundness demo bench bench-serve soak clean
 
@@ -16,7 +16,7 @@ deps:
 	if [ -n "$$missing" ]; then echo "deps: apt-get install$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	else echo "deps: system packages present"; fi
-	@python3 -c 'import duckdb, zstandard, moto, boto3, pytest, yaml' 2>/dev/null && echo "deps: python packages present" || \
+	@python3 -c 'import duckdb, zstandard, moto, boto3, pytest, yaml, selenium' 2>/dev/null && echo "deps: python packages present" || \
 	  { echo "deps: pip install $(PIP_PACKAGES)"; python3 -m pip install -q $(PIP_PACKAGES); }
 
 ## build: debug build of the package

@@ -32,9 +32,9 @@ public struct Sidecar: Sendable {
         store: any CoordinationStore, archive: Archive, configuration: ServerConfiguration, flushOptions: FlushOptions,
         logger: Logger
     ) {
-        self.logger = logger
         api = ArchiverAPI(
             store: store, archive: archive, configuration: configuration, flushOptions: flushOptions, logger: logger)
+        self.logger = api.logger  // also into the console's log ring
     }
 
     /// Runs until SIGTERM or SIGINT.
@@ -44,7 +44,7 @@ public struct Sidecar: Sendable {
     public func run(onListening: @escaping @Sendable (String) -> Void) async throws -> FinalFlush.Outcome {
         let configuration = api.configuration
         let finalFlush = FinalFlush()
-        var services: [any Service] = []
+        var services: [any Service] = [ConsoleSampler(api: api)]
         if configuration.flushInterval > 0 {
             services.append(
                 FlushScheduler(

@@ -20,6 +20,8 @@ public struct ArchiverAPI: Sendable {
     public let coordinator: FlushCoordinator
     public let authenticator: TokenAuthenticator
     public let logger: Logger
+    /// The operator console's samples, log ring and caches (docs/CONSOLE.md).
+    public let console: ConsoleState
     /// Fired when the server starts shutting down: long-polls return and event streams end.
     public let shutdown = ShutdownSignal()
 
@@ -31,12 +33,13 @@ public struct ArchiverAPI: Sendable {
         self.archive = archive
         self.configuration = configuration
         self.metrics = metrics
-        self.logger = logger
+        console = ConsoleState(archive: archive)
+        self.logger = console.log.tee(logger)
         var options = flushOptions
         options.leaseTTLSeconds = configuration.leaseTTL
         if let holder = configuration.holder { options.holder = holder }
         coordinator = FlushCoordinator(
-            store: store, archive: archive, options: options, metrics: metrics, logger: logger)
+            store: store, archive: archive, options: options, metrics: metrics, logger: self.logger)
         authenticator = TokenAuthenticator(entries: configuration.tokens)
     }
 
@@ -51,7 +54,7 @@ public struct ArchiverAPI: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.addMiddleware {
-            RequestLogMiddleware(logger: logger, metrics: metrics)
+            RequestLogMiddleware(logger: logger, metrics: metrics, ring: console.log)
             RequestOriginMiddleware(policy: RequestOriginPolicy(configuration: configuration))
         }
         var registrar = RouteRegistrar(router: router, authenticator: authenticator)
@@ -59,6 +62,7 @@ public struct ArchiverAPI: Sendable {
         StreamRoutes(api: self).register(with: &registrar)
         EventRoutes(api: self).register(with: &registrar)
         CutRoutes(api: self).register(with: &registrar)
+        ConsoleRoutes(api: self).register(on: router)
         precondition(Set(registrar.registered) == Set(Self.routes), "a route of ArchiverAPI.routes has no handler")
         return router
     }

@@ -6,6 +6,8 @@ import Logging
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
     let metrics: ServerMetrics
+    /// The console's log ring, which also lists refused requests (the log has them at debug level only).
+    var ring: LogRing? = nil
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -19,7 +21,10 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         } catch let error as any HTTPResponseError {
             log(request, status: error.status.code, started: started)
-            if error.status == .unauthorized || error.status == .forbidden { metrics.error("unauthorized") }
+            if error.status == .unauthorized || error.status == .forbidden {
+                metrics.error("unauthorized")
+                ring?.record("refused request", metadata: Self.metadata(request, error.status.code, .zero))
+            }
             throw error
         } catch {
             log(request, status: 500, started: started)

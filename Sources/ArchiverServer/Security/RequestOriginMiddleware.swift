@@ -9,7 +9,9 @@ struct RequestOriginMiddleware<Context: RequestContext>: RouterMiddleware {
     )
         async throws -> Response
     {
-        try policy.check(method: request.method, authority: request.head.authority, headers: request.headers)
+        try policy.check(
+            method: request.method, authority: request.head.authority, headers: request.headers,
+            acceptsForms: ConsoleRoutes.acceptsForms(path: request.uri.path))
         return try await next(request, context)
     }
 }

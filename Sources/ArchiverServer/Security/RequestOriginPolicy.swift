@@ -22,8 +22,12 @@ public struct RequestOriginPolicy: Sendable {
             configuration.tokens.isEmpty ? ["localhost", "::1", configuration.host.lowercased()] : nil
     }
 
+    /// - Parameter acceptsForms: the console's form routes, which check a CSRF token of their own, also take
+    ///   `application/x-www-form-urlencoded` bodies.
     /// - Throws: ``APIError`` 403 `host-not-allowed` or `origin-not-allowed`, 415 `unsupported-media-type`.
-    public func check(method: HTTPRequest.Method, authority: String?, headers: HTTPFields) throws {
+    public func check(
+        method: HTTPRequest.Method, authority: String?, headers: HTTPFields, acceptsForms: Bool = false
+    ) throws {
         let host = authority.map(Authority.init)
         if let allowedHosts, let host, !Self.isLoopback(host.name) && !allowedHosts.contains(host.name) {
             throw APIError(
@@ -37,7 +41,9 @@ public struct RequestOriginPolicy: Sendable {
                 "requests from web pages of other origins ('\(origin.prefix(100))') are refused: call the API from "
                     + "a program or server, not from a browser page")
         }
-        if method == .post, Self.declaresBody(headers), !Self.isJSON(headers[.contentType]) {
+        if method == .post, Self.declaresBody(headers), !Self.isJSON(headers[.contentType]),
+            !(acceptsForms && Self.isForm(headers[.contentType]))
+        {
             throw APIError(
                 .unsupportedMediaType, "unsupported-media-type",
                 "send the body with Content-Type: application/json")
@@ -63,6 +69,13 @@ public struct RequestOriginPolicy: Sendable {
         guard let contentType else { return false }
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
         return mediaType.trimmingCharacters(in: [" ", "\t"]).lowercased() == "application/json"
+    }
+
+    /// `application/x-www-form-urlencoded`, what an HTML form sends.
+    static func isForm(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
+        return mediaType.trimmingCharacters(in: [" ", "\t"]).lowercased() == "application/x-www-form-urlencoded"
     }
 
     static func isLoopback(_ name: String) -> Bool {
