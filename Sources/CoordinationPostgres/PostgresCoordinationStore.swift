@@ -25,6 +25,9 @@ public actor PostgresCoordinationStore: CoordinationStore {
         /// notification (written by something other than an archiver store); appends through a store wake
         /// waiters at once.
         public var waitPollSeconds: Double = 0.5
+        /// The shortest time between two `NOTIFY`s that announce this store's appends to other processes'
+        /// waiters (the first append after a quiet spell is announced at once; see ``PostgresNotifier``).
+        public var notifyIntervalSeconds: Double = 0.025
         public init() {}
     }
 
@@ -34,6 +37,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
     private var connection: PostgresConnection?
     /// Waits on a connection of its own (see ``waitForEvents(after:timeoutSeconds:)``).
     private let waiter: PostgresEventWaiter
+    /// Announces appends to other processes' waiters, off the append path.
+    private let notifier: PostgresNotifier
     /// Reads pages of events on a connection of its own, beside appends.
     private let reader: PostgresEventReader
     private let url: String
@@ -63,6 +68,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
         self.executor = StoreThreadExecutor(name: "postgres:\(schema)")
         self.waiter = PostgresEventWaiter(url: url, schema: schema, pollSeconds: options.waitPollSeconds)
         self.reader = PostgresEventReader(url: url, schema: schema)
+        self.notifier = PostgresNotifier(
+            url: url, schema: schema, intervalSeconds: options.notifyIntervalSeconds)
         try await openConnection()
     }
 
@@ -92,6 +99,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         connection = nil
         await waiter.close()
         await reader.close()
+        await notifier.close()
     }
 
     /// The connection, for tests that need a second session in the same database.
@@ -205,7 +213,10 @@ public actor PostgresCoordinationStore: CoordinationStore {
                 throw StoreRules.idempotencyConflict(key: key ?? "")
             }
         }
-        if let last = results.last, !last.replayed { waiter.appended() }
+        if let last = results.last, !last.replayed {
+            waiter.appended()
+            notifier.appended()
+        }
         return results
     }
 
