@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CoordinationPostgres
+@testable import CoordinationSQLite
 
 /// Opt-in throughput figures for single-event appends on PostgreSQL, each next to a reference measured in
 /// the same run: 8 plain connections inserting the same rows one per transaction (what psql does). Set
@@ -39,24 +40,59 @@ struct AppendThroughputTests {
         }
     }
 
-    /// 8 tasks appending one event each call through one store instance (as `serve` does for HTTP clients).
-    @Test func eightTasksOnOneStoreAppendingSingleEvents() async throws {
+    /// 8 tasks appending one event each call through one store instance (as `serve` does for HTTP clients),
+    /// with commits shared (the default) and with every call committed alone (`maxCalls: 1`).
+    @Test(arguments: [GroupCommit(), GroupCommit(maxCalls: 1)])
+    func eightTasksOnOneStoreAppendingSingleEvents(groupCommit: GroupCommit) async throws {
         try await withPostgres { fixture in
-            let store = try await fixture.open()
+            var options = PostgresCoordinationStore.Options()
+            options.groupCommit = groupCommit
+            let store = try await PostgresCoordinationStore(url: fixture.url, schema: fixture.schema, options: options)
+            try await store.migrate()
             let commits = try CommitCounter(url: fixture.url)
-            let started = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for client in 0..<Self.clients {
-                    group.addTask { try await Self.appendSingles(store, client: client) }
-                }
-                try await group.waitForAll()
-            }
-            let ours = ContinuousClock.now - started
+            let ours = try await Self.eightTasks(on: store)
             await store.close()
             let perAppend = try commits.delta() / Double(Self.clients * Self.eventsPerClient)
             let reference = try Self.referenceInserts(fixture)
-            Self.report("8 tasks on one store", ours: ours, reference: reference, commitsPerAppend: perAppend)
+            Self.report(
+                "8 tasks on one store, up to \(groupCommit.maxCalls) calls per commit", ours: ours,
+                reference: reference, commitsPerAppend: perAppend)
         }
+    }
+
+    /// The same on SQLite (synchronous=full), commits counted by SQLite's commit hook; the reference is the
+    /// same store committing every call alone.
+    @Test func eightTasksOnOneSQLiteStore() async throws {
+        var figures: [(Duration, Double)] = []
+        for groupCommit in [GroupCommit(), GroupCommit(maxCalls: 1)] {
+            let fixture = try StoreFixture()
+            defer { fixture.remove() }
+            var options = SQLiteCoordinationStore.Options()
+            options.groupCommit = groupCommit
+            let store = try await SQLiteCoordinationStore(path: fixture.path, options: options)
+            try await store.migrate()
+            try await store.countCommitsForTesting()
+            let elapsed = try await Self.eightTasks(on: store)
+            let perAppend = Double(try await store.commitsForTesting()) / Double(Self.clients * Self.eventsPerClient)
+            await store.close()
+            figures.append((elapsed, perAppend))
+        }
+        let ratio = figures[1].0.seconds / figures[0].0.seconds
+        print(
+            "append A/B, SQLite, 8 tasks on one store: grouped \(String(format: "%.2f", ratio))x of alone; "
+                + "commits per append \(String(format: "%.2f", figures[0].1)) grouped, "
+                + "\(String(format: "%.2f", figures[1].1)) alone")
+    }
+
+    private static func eightTasks(on store: any EventLog) async throws -> Duration {
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<Self.clients {
+                group.addTask { try await Self.appendSingles(store, client: client) }
+            }
+            try await group.waitForAll()
+        }
+        return ContinuousClock.now - started
     }
 
     private static func appendSingles(_ store: any EventLog, client: Int) async throws {
