@@ -61,7 +61,8 @@ public final class AppendGroups {
         let group = [call] + joined.map(\.call)
         var results = await commit(group)
         if results.count != group.count {
-            let error = CoordinationError(.queryFailed, "a group commit answered \(results.count) of \(group.count) calls")
+            let error = CoordinationError(
+                .queryFailed, "a group commit answered \(results.count) of \(group.count) calls")
             results = group.map { _ in .failure(error) }
         }
         for (member, result) in zip(joined, results.dropFirst()) {

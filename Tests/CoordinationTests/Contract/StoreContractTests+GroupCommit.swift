@@ -52,17 +52,27 @@ extension StoreContractTests {
     private static func groupCases(known: AppendRequest) -> [GroupCase] {
         var cases: [GroupCase] = []
         for index in 0..<16 {
-            cases.append(.init(request: .init(stream: "g-\(index)", expected: .noStream, events: [event()]), expect: .appended(version: 1)))
+            cases.append(
+                .init(
+                    request: .init(stream: "g-\(index)", expected: .noStream, events: [event()]),
+                    expect: .appended(version: 1)))
         }
         for pair in 0..<8 {
             for _ in 0..<2 {
                 cases.append(
-                    .init(request: .init(stream: "x-\(pair)", expected: .noStream, events: [event(), event()]),
+                    .init(
+                        request: .init(stream: "x-\(pair)", expected: .noStream, events: [event(), event()]),
                         expect: .oneOfPairWins(pair: "x-\(pair)")))
             }
         }
-        cases.append(.init(request: .init(stream: "pre-1", expected: .exact(7), events: [event()]), expect: .conflict(.wrongExpectedVersion)))
-        cases.append(.init(request: .init(stream: "pre-2", expected: .exact(1), events: [event()]), expect: .conflict(.wrongExpectedVersion)))
+        cases.append(
+            .init(
+                request: .init(stream: "pre-1", expected: .exact(7), events: [event()]),
+                expect: .conflict(.wrongExpectedVersion)))
+        cases.append(
+            .init(
+                request: .init(stream: "pre-2", expected: .exact(1), events: [event()]),
+                expect: .conflict(.wrongExpectedVersion)))
         for _ in 0..<3 { cases.append(.init(request: known, expect: .replayedOriginal)) }
         for index in 0..<2 {
             let other = AppendRequest(stream: "i-other-\(index)", idempotencyKey: "known", events: [event()])
@@ -72,7 +82,9 @@ extension StoreContractTests {
             stream: "i-fresh", idempotencyKey: "fresh", events: [event(id: "00000000-0000-4000-8000-000000000002")])
         for _ in 0..<2 { cases.append(.init(request: fresh, expect: .oneOfPairWins(pair: "fresh"))) }
         cases.append(.init(request: .init(stream: "bad-1", events: [event("")]), expect: .conflict(.invalidInput)))
-        cases.append(.init(request: .init(stream: "g-extra", events: [event(), event(), event()]), expect: .appended(version: 3)))
+        cases.append(
+            .init(
+                request: .init(stream: "g-extra", events: [event(), event(), event()]), expect: .appended(version: 3)))
         return cases
     }
 
@@ -130,7 +142,9 @@ extension StoreContractTests {
     private static func checkStoredEvents(
         _ store: any CoordinationStore, _ outcomes: [GroupOutcome], setupEvents: Int
     ) async throws {
-        let appended = outcomes.compactMap { if case .success(let result) = $0, !result.replayed { result } else { nil } }
+        let appended = outcomes.compactMap {
+            if case .success(let result) = $0, !result.replayed { result } else { nil }
+        }
         let mark = try await settledMark(store, atLeast: 1)
         let stored = try await store.readAll(after: 0, limit: 1000)
         #expect(stored.last?.position == mark)
