@@ -100,8 +100,8 @@ final class SQLiteConnection {
     /// Runs reads outside a transaction, releasing their read snapshot afterwards.
     /// Runs `body` inside a savepoint of the open transaction: its changes stay when it returns, and are rolled
     /// back alone when it throws (the error is then the result).
-    /// - Throws: only when the savepoint itself cannot be opened or rolled back (the caller's transaction is
-    ///   then in doubt and must be rolled back whole).
+    /// - Throws: only when the savepoint cannot be opened or rolled back (the caller's transaction is then in
+    ///   doubt and must be rolled back whole); then `body`'s error.
     func savepoint<T>(_ body: () throws -> T) throws -> Result<T, any Error> {
         try execute("SAVEPOINT append_call")
         do {
@@ -109,10 +109,16 @@ final class SQLiteConnection {
             try execute("RELEASE append_call")
             return .success(result)
         } catch {
+            let failure = error
             resetAll()
-            try execute("ROLLBACK TO append_call")
-            try execute("RELEASE append_call")
-            return .failure(error)
+            do {
+                try execute("ROLLBACK TO append_call")
+                try execute("RELEASE append_call")
+            } catch {
+                // SQLite ended the whole transaction (a full disk, I/O): the call's own error says why.
+                throw failure
+            }
+            return .failure(failure)
         }
     }
 
