@@ -12,11 +12,10 @@ import Darwin
 /// Waits for committed events on a PostgreSQL connection and thread of its own, so that a waiter never
 /// holds the store's connection: appends and reads issued during a wait run at once.
 ///
-/// Wake-ups: appends through the same store interrupt a wait at once (a byte on a pipe); appends through
-/// other stores (other processes) arrive as `NOTIFY lode_archiver_events, '<schema>'`, which every store sends
-/// on this connection after its appends commit, at most one per wait slice. The append itself never
-/// notifies: a notifying transaction takes a database-wide lock at commit and would serialise every append
-/// (migration 0002). Writers that do not notify (SQL run by hand) are noticed by a poll every
+/// Wake-ups: appends through the same store interrupt a wait at once (a byte on a pipe, written only while
+/// someone waits); appends through other stores (other processes) arrive as
+/// `NOTIFY lode_archiver_events, '<schema>'` from their ``PostgresNotifier``, on this connection, which
+/// `LISTEN`s from the first wait on. Writers that do not notify (SQL run by hand) are noticed by a poll every
 /// `pollSeconds`.
 actor PostgresEventWaiter {
     static let channel = "lode_archiver_events"
@@ -40,18 +39,18 @@ actor PostgresEventWaiter {
 
     deinit { executor.shutdown() }
 
-    /// Called after an append committed: wakes this process's waiters now and has other processes' waiters
-    /// notified. Cheap: a pipe write; the first append since the last `NOTIFY` also schedules one.
+    /// Called after an append committed: wakes this store's waiters now (a pipe write, when one waits).
     nonisolated func appended() {
-        if signal.raise() { Task { try? await self.sendPendingNotify() } }
+        signal.raise()
     }
 
     /// Waits until a committed event lies above `position`, `timeoutSeconds` pass, or the task is cancelled.
     func wait(after position: Int64, timeoutSeconds: Double) throws {
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, timeoutSeconds) * 1000))
         let db = try listeningConnection()
+        signal.beginWaiting()
+        defer { signal.endWaiting() }
         while !closed {
-            try sendPendingNotify()
             // A committed event, not the sequence moving: a rolled-back append leaves a position above every
             // committed event, and waiters (flush --watch, subscriptions) would spin on it.
             if try hasCommittedEvent(after: position, db) { return }
@@ -82,13 +81,6 @@ actor PostgresEventWaiter {
         return connection
     }
 
-    /// Sends the `NOTIFY` an append asked for, if any (its own short transaction, on this connection).
-    private func sendPendingNotify() throws {
-        guard signal.takeNotifyRequest(), !closed else { return }
-        let db = try listeningConnection()
-        try db.query("SELECT pg_notify($1, $2)", [Self.channel, schema])
-    }
-
     private func hasCommittedEvent(after position: Int64, _ db: PostgresConnection) throws -> Bool {
         try db.prepared(
             "SELECT EXISTS (SELECT 1 FROM \(schema).events WHERE position > $1)", [String(position)]
@@ -96,10 +88,10 @@ actor PostgresEventWaiter {
     }
 }
 
-/// A pipe whose read end interrupts a waiter's `poll`, and whether an append still wants a `NOTIFY` sent.
+/// A pipe whose read end interrupts a waiter's `poll`, and how many waits are under way.
 private final class WakeSignal: @unchecked Sendable {
     private let lock = NSLock()
-    private var notifyRequested = false
+    private var waiting = 0
     let readEnd: Int32
     private let writeEnd: Int32
 
@@ -116,23 +108,27 @@ private final class WakeSignal: @unchecked Sendable {
         close(writeEnd)
     }
 
-    /// Interrupts a waiter; true when this is the first request for a `NOTIFY` since the last was sent.
-    func raise() -> Bool {
-        var byte: UInt8 = 1
-        _ = write(writeEnd, &byte, 1)
+    /// Counted before a waiter's first look for events: an append that commits after that look finds the
+    /// count raised and writes its byte.
+    func beginWaiting() {
         lock.lock()
-        defer { lock.unlock() }
-        let first = !notifyRequested
-        notifyRequested = true
-        return first
+        waiting += 1
+        lock.unlock()
     }
 
-    func takeNotifyRequest() -> Bool {
+    func endWaiting() {
+        lock.lock()
+        waiting -= 1
+        lock.unlock()
+    }
+
+    /// Interrupts the waiters, if any wait.
+    func raise() {
         lock.lock()
         defer { lock.unlock() }
-        let requested = notifyRequested
-        notifyRequested = false
-        return requested
+        guard waiting > 0 else { return }
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
     }
 
     /// Empties the pipe (its bytes only interrupt).

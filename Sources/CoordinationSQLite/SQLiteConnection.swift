@@ -2,12 +2,19 @@ internal import CSQLite
 import Coordination
 import Foundation
 
+/// A number the commit hook raises (see ``SQLiteConnection/countCommits()``).
+final class CommitCount {
+    var value = 0
+}
+
 /// One sqlite3 connection (`sqlite3_open_v2`). Not Sendable: it is owned by one actor, whose executor is a
 /// dedicated thread, so blocking calls never run on the cooperative pool.
 final class SQLiteConnection {
     let handle: OpaquePointer
     let path: String
     private var statements: [String: SQLiteStatement] = [:]
+    /// Commits seen by the commit hook, once ``countCommits()`` installed it.
+    private(set) var commits = CommitCount()
 
     init(path: String, readOnly: Bool = false) throws {
         var db: OpaquePointer?
@@ -31,6 +38,19 @@ final class SQLiteConnection {
     deinit {
         statements.removeAll()
         sqlite3_close_v2(handle)
+    }
+
+    /// Counts this connection's commits from now on (`sqlite3_commit_hook`), in ``commits``: tests prove with
+    /// it that appends share commits.
+    func countCommits() {
+        let count = commits
+        let context = Unmanaged.passUnretained(count).toOpaque()
+        sqlite3_commit_hook(
+            handle,
+            { context in
+                Unmanaged<CommitCount>.fromOpaque(context!).takeUnretainedValue().value += 1
+                return 0
+            }, context)
     }
 
     /// Runs one or more statements without results (`sqlite3_exec`).
@@ -78,6 +98,30 @@ final class SQLiteConnection {
     }
 
     /// Runs reads outside a transaction, releasing their read snapshot afterwards.
+    /// Runs `body` inside a savepoint of the open transaction: its changes stay when it returns, and are rolled
+    /// back alone when it throws (the error is then the result).
+    /// - Throws: only when the savepoint cannot be opened or rolled back (the caller's transaction is then in
+    ///   doubt and must be rolled back whole); then `body`'s error.
+    func savepoint<T>(_ body: () throws -> T) throws -> Result<T, any Error> {
+        try execute("SAVEPOINT append_call")
+        do {
+            let result = try body()
+            try execute("RELEASE append_call")
+            return .success(result)
+        } catch {
+            let failure = error
+            resetAll()
+            do {
+                try execute("ROLLBACK TO append_call")
+                try execute("RELEASE append_call")
+            } catch {
+                // SQLite ended the whole transaction (a full disk, I/O): the call's own error says why.
+                throw failure
+            }
+            return .failure(failure)
+        }
+    }
+
     func read<T>(_ body: () throws -> T) throws -> T {
         defer { resetAll() }
         return try body()

@@ -243,6 +243,31 @@ struct PostgresStoreTests {
         }
     }
 
+    /// Notifications are coalesced during a burst, yet the burst's last append is always announced: a waiter
+    /// in another instance (its poll, 60 s, far longer than the test) follows a burst of 40 appends to the end.
+    @Test func aBurstOfAppendsEndsWithANotifyForItsLastEvent() async throws {
+        try await withPostgres { fixture in
+            let waiter = try await fixture.open(waitPollSeconds: 60)
+            let writer = try await fixture.open()
+            let burst = Task {
+                for index in 0..<40 {
+                    _ = try await writer.append(AppendRequest(stream: "b-\(index % 3)", events: [pgEvent()]))
+                }
+            }
+            var seen: Int64 = 0
+            let started = ContinuousClock.now
+            while seen < 40, ContinuousClock.now - started < .seconds(50) {
+                try await waiter.waitForEvents(after: seen, timeoutSeconds: 55)
+                seen = try await settledMark(waiter, atLeast: seen + 1)
+            }
+            try await burst.value
+            #expect(seen == 40, "a waiter missed the end of the burst")
+            #expect(ContinuousClock.now - started < .seconds(30), "a wait lasted until its poll")
+            await waiter.close()
+            await writer.close()
+        }
+    }
+
     /// A wait runs on its own connection: appends and reads through the waiting store go on meanwhile, and the
     /// store's own append wakes it.
     @Test func aWaitDoesNotBlockAppendsOrReadsOfTheSameStore() async throws {
