@@ -4,6 +4,7 @@ import Coordination
 import CoordinationSQLite
 import Foundation
 import Lode
+import Synchronization
 import Testing
 
 /// The tiered reader over one store in four states: what every read returns is the same whichever tier holds
@@ -156,6 +157,62 @@ import Testing
             } catch {
                 #expect("\(error)".contains(victim.split(separator: "/").last!), "\(error)")
             }
+        }
+    }
+
+    /// A subscription from position 0 while a writer appends and flush and prune run in a loop: every event
+    /// arrives exactly once and in order, across boundaries that move under the reader.
+    @Test func subscriptionFromZeroSeesEveryEventOnceWhileFlushAndPruneRun() async throws {
+        try await TestArchive.with(bytesPerSnapshot: 4 * 1024) { fixture in
+            let total = 600
+            let archive = try fixture.archive()
+            let fixture = fixture
+            let reader = TieredEventReader(
+                store: fixture.coordination, cold: ColdEventSource(archive: archive, keys: fixture.coordination))
+            let done = Atomic<Bool>(false)
+            async let writer: Void = {
+                for batch in 0..<12 {
+                    try await fixture.append(50, from: batch * 50)
+                    try await Task.sleep(for: .milliseconds(15))
+                }
+            }()
+            async let maintenance: Int = {
+                var prunes = 0
+                while !done.load(ordering: .relaxed) {
+                    try await fixture.flush(checkpointEvery: 4)
+                    if (try? await Pruner(archive: archive, store: fixture.coordination).run(before: .latest)) != nil {
+                        prunes += 1
+                    }
+                }
+                return prunes
+            }()
+            var positions: [Int64] = []
+            var tiers: Set<ReadTier> = []
+            let deadline = ContinuousClock.now + .seconds(120)
+            do {
+                while positions.count < total && ContinuousClock.now < deadline {
+                    let page = try await reader.readAll(after: positions.last ?? 0, limit: 13)
+                    positions += page.events.map(\.position)
+                    if !page.events.isEmpty { tiers.insert(page.tier) }
+                    // A slow consumer: prune overtakes it, so its pages move between the tiers.
+                    try await Task.sleep(for: .milliseconds(page.events.isEmpty ? 5 : 25))
+                }
+            } catch {
+                done.store(true, ordering: .relaxed)
+                throw error
+            }
+            try await writer
+            // Let the loop prune past where the reader is, then read the rest: the tail comes from the archive.
+            try await Task.sleep(for: .milliseconds(200))
+            done.store(true, ordering: .relaxed)
+            let prunes = try await maintenance
+            #expect(positions == Array(1...Int64(total)))
+            let prunedThrough = try await fixture.coordination.prunedThrough()
+            #expect(prunes > 0 && prunedThrough > 0)
+            #expect(tiers.contains(.archive) || tiers.contains(.mixed), "\(tiers)")
+            let replay = try await reader.readAll(after: 0, limit: total + 10)
+            #expect(replay.events.map(\.position) == positions)
+            print("subscription from 0: \(prunes) prunes while reading; tiers \(tiers.map(\.rawValue).sorted())")
         }
     }
 }
