@@ -55,7 +55,9 @@ struct ReadCommand: AsyncParsableCommand {
         guard [stream != nil, category != nil, all].filter({ $0 }).count == 1 else {
             throw ValidationError("pass exactly one of --stream S, --category C or --all")
         }
-        if stream != nil, follow { throw ValidationError("--follow reads the global order: use it with --all or --category") }
+        if stream != nil, follow {
+            throw ValidationError("--follow reads the global order: use it with --all or --category")
+        }
         if consumer != nil, !all { throw ValidationError("--consumer reads the global order: use it with --all") }
         if let consumer, consumer.isEmpty || consumer.utf8.count > 255 {
             throw ValidationError("--consumer must be 1 to 255 bytes")

@@ -80,11 +80,14 @@ import Testing
             case .nothingPruned:
                 break
             case .fullyPruned:
-                try await CLI.ok(["prune", "--before", "latest", "--without-drill"] + backend.args, in: dir, environment: env)
+                try await CLI.ok(
+                    ["prune", "--before", "latest", "--without-drill"] + backend.args, in: dir, environment: env)
             case .prunedMidway:
-                try await CLI.ok(["prune", "--before", "c2", "--without-drill"] + backend.args, in: dir, environment: env)
+                try await CLI.ok(
+                    ["prune", "--before", "c2", "--without-drill"] + backend.args, in: dir, environment: env)
             case .prunedAndCompacted:
-                try await CLI.ok(["prune", "--before", "c2", "--without-drill"] + backend.args, in: dir, environment: env)
+                try await CLI.ok(
+                    ["prune", "--before", "c2", "--without-drill"] + backend.args, in: dir, environment: env)
                 for retire in [[], ["--retire"]] {
                     try await CLI.ok(
                         ["compact", "--target-size", "1MiB", "--quiet"] + retire + backend.args, in: dir,

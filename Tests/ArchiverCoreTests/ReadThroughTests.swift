@@ -96,7 +96,8 @@ import Testing
             #expect(got.keys.sorted() == reference.keys.sorted())
             for (key, bytes) in reference {
                 let same = got[key] == bytes
-                #expect(same, "\(state): \(key) differs: \(String(decoding: got[key] ?? [], as: UTF8.self).prefix(300))")
+                #expect(
+                    same, "\(state): \(key) differs: \(String(decoding: got[key] ?? [], as: UTF8.self).prefix(300))")
             }
             #expect((reference["all"]?.count ?? 0) > Self.eventCount * 100)
             let first = try await reader.readAll(after: 0, limit: 10)

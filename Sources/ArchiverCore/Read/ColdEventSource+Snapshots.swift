@@ -27,11 +27,14 @@ extension ColdEventSource {
         while out.count < query.limit, let unit = try await queue.peek() {
             queue.take()
             if unit.cut.facts.firstPosition > query.through { break }
-            if let previous, unit.only == nil, query.selector == nil, unit.cut.facts.chainStart != previous.facts.chainHead {
+            if let previous, unit.only == nil, query.selector == nil,
+                unit.cut.facts.chainStart != previous.facts.chainHead
+            {
                 throw ArchiverError(
                     .tampered,
                     "archive integrity: snapshot \(unit.cut.snapshotID) does not continue the hash chain of snapshot "
-                        + "\(previous.snapshotID): a snapshot was removed, replaced or reordered; run `archiver verify`")
+                        + "\(previous.snapshotID): a snapshot was removed, replaced or reordered; run `archiver verify`"
+                )
             }
             previous = unit.cut
             try await gather(unit, query, into: &out)
@@ -113,7 +116,9 @@ extension ColdEventSource {
             let envelope = data.withUTF8 { SubjectCipher.isEnvelope(UnsafeRawBufferPointer($0)) }
             guard envelope else { continue }
             let subject = data.withUTF8 { SubjectCipher.subject(of: UnsafeRawBufferPointer($0)) }
-            if let subject, keyCache[subject] == nil, let keys, let key = try await keys.subjectKey(subject, create: false) {
+            if let subject, keyCache[subject] == nil, let keys,
+                let key = try await keys.subjectKey(subject, create: false)
+            {
                 keyCache[subject] = key
             }
             events[i].data = try data.withUTF8 {

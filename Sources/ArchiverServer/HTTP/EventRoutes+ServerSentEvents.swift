@@ -16,7 +16,8 @@ extension EventRoutes {
             var position = cursor.after
             var sent = 0
             while !Task.isCancelled && !shutdown.isFired {
-                let page = try await reader.readAll(after: position, limit: min(500, limit.map { $0 - sent } ?? 500)).events
+                let page = try await reader.readAll(after: position, limit: min(500, limit.map { $0 - sent } ?? 500))
+                    .events
                 guard let last = page.last else {
                     try await waitForEvents(after: position, timeout: 15)
                     if try await store.safeHighWaterMark() <= position && !shutdown.isFired {
