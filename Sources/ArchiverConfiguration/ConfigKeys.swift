@@ -97,6 +97,9 @@ public enum ConfigKeys {
         "An API token entry NAME:SCOPES:SHA256 from `archiver tokens generate` (repeatable)")
     public static let maxBodyBytes = ConfigKey<Int>(
         "max-body-bytes", .size, default: "8MiB", "Largest request body")
+    public static let coldReadCache = ConfigKey<Int>(
+        "cold-read-cache", .size, default: "256MiB",
+        "Memory for decoded archive snapshots kept by reads of pruned history (LRU); 0 keeps none")
     public static let flushInterval = ConfigKey<Double>(
         "flush-interval", .seconds, default: "5", "Seconds between flush passes; 0 turns the schedule off")
     public static let leaseTTL = ConfigKey<Double>(
@@ -124,7 +127,8 @@ public enum ConfigKeys {
         subjectField.descriptor, checkpointEvery.descriptor, compactTargetSize.descriptor,
         compactRetention.descriptor, compactEvery.descriptor, drillEvery.descriptor, trustedKeys.descriptor,
         host.descriptor,
-        port.descriptor, tokens.descriptor, maxBodyBytes.descriptor, flushInterval.descriptor, leaseTTL.descriptor,
+        port.descriptor, tokens.descriptor, maxBodyBytes.descriptor, coldReadCache.descriptor,
+        flushInterval.descriptor, leaseTTL.descriptor,
         holder.descriptor, readyMaxLagEvents.descriptor, readyMaxLagSeconds.descriptor, shutdownDeadline.descriptor,
         logLevel.descriptor,
     ]

@@ -4,6 +4,8 @@ public struct ServerConfiguration: Sendable {
     public var port = ConfigKeys.port.defaultValue
     public var tokens: [APITokenEntry] = []
     public var maxBodyBytes = ConfigKeys.maxBodyBytes.defaultValue
+    /// Bytes of decoded snapshots the reads of pruned history keep (``ConfigKeys/coldReadCache``).
+    public var coldReadCacheBytes = ConfigKeys.coldReadCache.defaultValue
     /// Seconds between scheduled flush passes; 0 turns the schedule off (`POST /flush` still works).
     public var flushInterval = ConfigKeys.flushInterval.defaultValue
     public var leaseTTL = ConfigKeys.leaseTTL.defaultValue
@@ -39,6 +41,7 @@ extension ConfigResolver {
         c.port = try value(ConfigKeys.port)
         c.tokens = try value(ConfigKeys.tokens).map { try APITokenEntry(parsing: $0) }
         c.maxBodyBytes = try value(ConfigKeys.maxBodyBytes)
+        c.coldReadCacheBytes = try value(ConfigKeys.coldReadCache)
         c.flushInterval = try value(ConfigKeys.flushInterval)
         c.leaseTTL = try value(ConfigKeys.leaseTTL)
         c.holder = try value(ConfigKeys.holder)

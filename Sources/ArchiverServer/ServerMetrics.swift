@@ -1,4 +1,4 @@
-import ArchiverCore
+public import ArchiverCore
 import Coordination
 import CoreMetrics
 import Foundation
@@ -27,6 +27,11 @@ public final class ServerMetrics: Sendable {
     let prunedIdempotencyKeys: CoreMetrics.Counter
     let lastDrillSuccess: Meter
     let drillFailures: CoreMetrics.Counter
+    let coldReadDuration: CoreMetrics.Timer
+    let coldCacheHits: CoreMetrics.Counter
+    let coldCacheMisses: CoreMetrics.Counter
+    let coldBytesFetched: CoreMetrics.Counter
+    let coldCacheBytes: Meter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -35,6 +40,10 @@ public final class ServerMetrics: Sendable {
             .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
             .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        factory.durationHistogramBuckets["archiver_cold_read_duration_seconds"] = [
+            .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
         ]
         self.factory = factory
         appendDuration = CoreMetrics.Timer(label: "archiver_append_duration_seconds", factory: factory)
@@ -55,6 +64,11 @@ public final class ServerMetrics: Sendable {
         prunedIdempotencyKeys = CoreMetrics.Counter(label: "archiver_pruned_idempotency_keys_total", factory: factory)
         lastDrillSuccess = Meter(label: "archiver_last_drill_success_timestamp_seconds", factory: factory)
         drillFailures = CoreMetrics.Counter(label: "archiver_drill_failures_total", factory: factory)
+        coldReadDuration = CoreMetrics.Timer(label: "archiver_cold_read_duration_seconds", factory: factory)
+        coldCacheHits = CoreMetrics.Counter(label: "archiver_cold_cache_hits_total", factory: factory)
+        coldCacheMisses = CoreMetrics.Counter(label: "archiver_cold_cache_misses_total", factory: factory)
+        coldBytesFetched = CoreMetrics.Counter(label: "archiver_cold_bytes_fetched_total", factory: factory)
+        coldCacheBytes = Meter(label: "archiver_cold_cache_bytes", factory: factory)
     }
 
     /// `archiver_upcasters_info{sha256="…"} 1`: the hash of the configured upcaster rule set
@@ -105,4 +119,21 @@ public final class ServerMetrics: Sendable {
     public func exposition() -> String {
         registry.emitToString()
     }
+}
+
+/// Reads of pruned history (``ColdEventSource``): `archiver_cold_read_duration_seconds` (a histogram; its count
+/// is the number of cold reads), cache hits and misses, bytes fetched from the archive, bytes cached.
+extension ServerMetrics: ColdReadObserver {
+    public func coldRead(seconds: Double) {
+        coldReadDuration.recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    public func cacheHit() { coldCacheHits.increment() }
+
+    public func cacheMiss(storedBytes: Int64) {
+        coldCacheMisses.increment()
+        coldBytesFetched.increment(by: Int(storedBytes))
+    }
+
+    public func cacheBytes(_ bytes: Int64) { coldCacheBytes.set(bytes) }
 }

@@ -35,6 +35,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: ConfigKeys.maxBodyBytes.help(valueName: "size"))
     var maxBodyBytes: String?
 
+    @Option(help: ConfigKeys.coldReadCache.help(valueName: "size"))
+    var coldReadCache: String?
+
     @Option(help: ConfigKeys.flushInterval.help(valueName: "s"))
     var flushInterval: String?
 

@@ -41,6 +41,11 @@ public struct ArchiveReader: Sendable {
     /// Reads only the data files that can hold what it selects (ignored with `verifyChain`, which needs every
     /// record).
     public var selector: FileSelector?
+    /// Recomputes the hash chain of every snapshot read whole, from the chain start its manifest records to the
+    /// chain head it records, without reading the snapshots before it (``verifyChain`` reads from the first).
+    /// A read of the live API uses this: what it delivers from a whole snapshot is proven by that snapshot's
+    /// chain; a snapshot read in part (a ``selector`` left files out) is checked by each object's MD5 only.
+    public var verifySnapshotChains = false
 
     public init(archive: Archive, verifyChain: Bool = false, prefetch: Int = 3) {
         self.archive = archive
@@ -165,6 +170,7 @@ public struct ArchiveReader: Sendable {
                     + "or reordered")
         }
         var chain = chainStart ?? facts.chainStart
+        let hashing = verifyChain || (verifySnapshotChains && !loaded.partial)
         var tree = RecordsTree.Accumulator()
         var count: Int64 = 0
         var lastPosition: Int64 = .min
@@ -182,7 +188,7 @@ public struct ArchiveReader: Sendable {
             lastPosition = fields.position
             count += 1
             recordBytes += Int64(line.count + 1)
-            if verifyChain {
+            if hashing {
                 let expected = chain.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
                 guard RecordDecoder.hashMatches(line, fields, expected) else {
                     throw ArchiveFormatError(
@@ -217,7 +223,7 @@ public struct ArchiveReader: Sendable {
                 "snapshot \(snapshotID) holds positions \(firstPosition)...\(lastPosition), but its manifest says "
                     + "\(facts.firstPosition)...\(facts.lastPosition)")
         }
-        if verifyChain {
+        if hashing {
             guard chain == facts.chainHead else {
                 throw ArchiveFormatError(
                     .chainMismatch,

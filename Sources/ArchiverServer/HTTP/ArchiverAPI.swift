@@ -19,6 +19,8 @@ public struct ArchiverAPI: Sendable {
     public let metrics: ServerMetrics
     public let coordinator: FlushCoordinator
     public let authenticator: TokenAuthenticator
+    /// Every read route reads through it: pruned positions from the archive, the rest from the store.
+    public let reader: TieredEventReader
     public let logger: Logger
     /// The operator console's samples, log ring and caches (docs/CONSOLE.md).
     public let console: ConsoleState
@@ -41,6 +43,10 @@ public struct ArchiverAPI: Sendable {
         coordinator = FlushCoordinator(
             store: store, archive: archive, options: options, metrics: metrics, logger: self.logger)
         authenticator = TokenAuthenticator(entries: configuration.tokens)
+        reader = TieredEventReader(
+            store: store,
+            cold: ColdEventSource(
+                archive: archive, keys: store, cacheBytes: Int64(configuration.coldReadCacheBytes), observer: metrics))
     }
 
     /// The most events one read returns.

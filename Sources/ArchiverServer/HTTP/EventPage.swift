@@ -1,7 +1,16 @@
+import ArchiverCore
 import Coordination
+import HTTPTypes
 
 /// The hand-written JSON of event lists, shared by the read routes and the event stream.
 enum EventPage {
+    /// Which tier answered a read: `archive`, `store` or `mixed` (``ReadTier``); the body is the same either way.
+    static let tierHeader = HTTPField.Name("Archiver-Tier")!
+
+    static func tierHeaders(_ tier: ReadTier) -> HTTPFields {
+        [tierHeader: tier.rawValue]
+    }
+
     /// `[EVENT,…]`, each event as ``EventJSON/write(_:to:)`` writes it.
     static func appendEvents(_ events: [RecordedEvent], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))

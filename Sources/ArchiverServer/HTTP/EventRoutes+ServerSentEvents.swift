@@ -1,3 +1,4 @@
+import ArchiverCore
 import Coordination
 import Hummingbird
 
@@ -5,15 +6,18 @@ extension EventRoutes {
     /// `text/event-stream`: one `id:`/`event:`/`data:` block per event, a keep-alive comment every 15 s without
     /// events; ends after `limit` events (when given), on graceful shutdown, or when the client goes away.
     /// Reconnecting clients resume with `Last-Event-ID` (the last position they saw). A consumer's checkpoint
-    /// moves after each batch is written.
+    /// moves after each batch is written. Pruned positions stream from the archive, then the store's
+    /// (``TieredEventReader``); an integrity error ends the stream rather than skip events.
     func serverSentEvents(from cursor: Cursor, limit: Int?) -> Response {
         let store = api.store
+        let reader = api.reader
         let shutdown = api.shutdown
         let body = ResponseBody { writer in
             var position = cursor.after
             var sent = 0
             while !Task.isCancelled && !shutdown.isFired {
-                let page = try await store.readAll(after: position, limit: min(500, limit.map { $0 - sent } ?? 500))
+                let page = try await reader.readAll(after: position, limit: min(500, limit.map { $0 - sent } ?? 500))
+                    .events
                 guard let last = page.last else {
                     try await waitForEvents(after: position, timeout: 15)
                     if try await store.safeHighWaterMark() <= position && !shutdown.isFired {

@@ -1,3 +1,4 @@
+import ArchiverCore
 import Coordination
 import Foundation
 import HTTPTypes
@@ -35,13 +36,16 @@ struct EventRoutes: Sendable {
             if request.headers[.accept]?.contains("text/event-stream") == true {
                 return serverSentEvents(from: cursor, limit: query["limit"] == nil ? nil : limit)
             }
-            let events = try await page(after: cursor.after, limit: limit, wait: wait)
-            if let consumer = cursor.consumer, let last = events.last {
+            let page = try await page(after: cursor.after, limit: limit, wait: wait)
+            if let consumer = cursor.consumer, let last = page.events.last {
                 try await api.store.setCheckpoint(consumer, position: last.position)
             }
-            return JSONResponse.raw(.ok, EventPage.globalPage(events, after: cursor.after))
+            return JSONResponse.raw(
+                .ok, EventPage.globalPage(page.events, after: cursor.after), headers: EventPage.tierHeaders(page.tier))
         } catch let error as CoordinationError {
             throw StoreErrors.apiError(error)
+        } catch {
+            throw StoreErrors.apiError(read: error) ?? error
         }
     }
 
@@ -84,15 +88,16 @@ struct EventRoutes: Sendable {
     }
 
     /// A page after `after`; when it is empty and `wait` > 0, waits for events up to `wait` seconds.
-    func page(after: Int64, limit: Int, wait: Double) async throws -> [RecordedEvent] {
-        var events = try await api.store.readAll(after: after, limit: limit)
-        guard events.isEmpty && wait > 0 else { return events }
+    /// Pruned positions come from the archive (``TieredEventReader``).
+    func page(after: Int64, limit: Int, wait: Double) async throws -> TieredPage {
+        var page = try await api.reader.readAll(after: after, limit: limit)
+        guard page.events.isEmpty && wait > 0 else { return page }
         let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1_000))
-        while events.isEmpty && ContinuousClock.now < deadline && !api.shutdown.isFired {
+        while page.events.isEmpty && ContinuousClock.now < deadline && !api.shutdown.isFired {
             try await waitForEvents(after: after, timeout: min(Self.seconds(until: deadline), 5))
-            events = try await api.store.readAll(after: after, limit: limit)
+            page = try await api.reader.readAll(after: after, limit: limit)
         }
-        return events
+        return page
     }
 
     /// Waits for new events, in slices of at most a second so that a shutdown ends the wait soon. A wake-up for

@@ -1,6 +1,8 @@
+import ArchiveFormat
 import ArchiverCore
 import Coordination
 import HTTPTypes
+import Lode
 
 /// How errors of the store and the archive become HTTP answers (docs/HTTP.md lists them).
 enum StoreErrors {
@@ -28,6 +30,21 @@ enum StoreErrors {
             return APIError(.serviceUnavailable, "store-unavailable", error.message)
         default:
             return APIError(.internalServerError, "\(error.code)", error.message)
+        }
+    }
+
+    /// Errors of a read through the archive (``TieredEventReader``): altered or missing archived events are a 500
+    /// `archive-integrity` naming the object or the positions; nil for other errors.
+    static func apiError(read error: any Error) -> APIError? {
+        switch error {
+        case let error as ArchiverError:
+            APIError(.internalServerError, "archive-integrity", error.message)
+        case let error as LodeError:
+            APIError(.internalServerError, "archive-integrity", error.message)
+        case let error as ArchiveFormatError:
+            APIError(.internalServerError, "archive-integrity", error.message)
+        default:
+            nil
         }
     }
 

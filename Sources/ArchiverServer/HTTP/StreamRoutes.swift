@@ -1,3 +1,4 @@
+import ArchiverCore
 import Coordination
 import CoreMetrics
 import Foundation
@@ -144,16 +145,21 @@ struct StreamRoutes: Sendable {
                     .notFound, "stream-not-found", "stream '\(stream.prefix(255))' has no events",
                     details: .init(stream: stream, version: 0))
             }
-            let events = try await api.store.readStream(stream, fromVersion: from, limit: limit)
+            let page = try await api.reader.readStream(stream, fromVersion: from, limit: limit)
+            let events = page.events
             var out: [UInt8] = Array(#"{"stream":"#.utf8)
             RawJSON.appendQuoted(stream, to: &out)
             out.append(contentsOf: #","version":\#(head.version),"events":"#.utf8)
             EventPage.appendEvents(events, to: &out)
             out.append(contentsOf: #","next_version":\#((events.last?.version ?? from - 1) + 1)}"#.utf8)
             out.append(UInt8(ascii: "\n"))
-            return JSONResponse.raw(.ok, out)
+            return JSONResponse.raw(.ok, out, headers: EventPage.tierHeaders(page.tier))
         } catch let error as CoordinationError {
             throw StoreErrors.apiError(error)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw StoreErrors.apiError(read: error) ?? error
         }
     }
 }
