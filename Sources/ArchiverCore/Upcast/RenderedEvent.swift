@@ -2,7 +2,7 @@ import ArchiveFormat
 import RawJSON
 
 /// The `replay --exec` line of an event (docs/REPLAY.md): `{"position":…,"stream":…,"version":…,"id":…,
-/// "type":…,"recorded_at":…,"data":…,"metadata":…}` with the data decrypted. Upcast views are written in this
+/// "type":…,"recorded_at_ns":…,"recorded_at":…,"data":…,"metadata":…}` with the data decrypted. Upcast views are written in this
 /// form (export's `upcast.jsonl`), and `--upcast-exec` children read and print it.
 enum RenderedEvent {
     /// The end of a record line whose hash is not computed (events made by upcasters are not in the chain).
@@ -17,7 +17,7 @@ enum RenderedEvent {
         RawJSON.appendQuoted(event.id, to: &out)
         out.append(contentsOf: #","type":"#.utf8)
         RawJSON.appendQuoted(event.type, to: &out)
-        out.append(contentsOf: #","recorded_at":""#.utf8)
+        out.append(contentsOf: #","recorded_at_ns":\#(event.recordedAtNanos),"recorded_at":""#.utf8)
         ArchiveTime.appendRFC3339Micros(event.recordedAtNanos, to: &out)
         out.append(contentsOf: #"","data":"#.utf8)
         out.append(contentsOf: event.data)
@@ -54,7 +54,9 @@ enum RenderedEvent {
             }
             return n
         }
-        guard let recordedAt = ArchiveTime.parseRFC3339(try string("recorded_at")) else {
+        // `recorded_at_ns` is exact; `recorded_at` (microseconds) is what older children print.
+        let nanos = members["recorded_at_ns"].flatMap { RawJSON.parseInt64($0) }
+        guard let recordedAt = try nanos ?? ArchiveTime.parseRFC3339(try string("recorded_at")) else {
             throw fail("\"recorded_at\" is not an RFC 3339 time")
         }
         guard let data = members["data"] else { throw fail("no \"data\"") }
