@@ -23,7 +23,8 @@ import UnixSignals
 /// if finalFlush.leftEventsBehind { exit(14) }
 /// ```
 public struct Sidecar: Sendable {
-    public let api: ArchiverAPI
+    /// Settable before ``run(onListening:)``, which builds the router from it (e.g. its `upcaster`).
+    public var api: ArchiverAPI
     public let logger: Logger
     /// Restore drills on a schedule (`--drill-every`); nil: none.
     public var drillSchedule: DrillSchedule?

@@ -130,7 +130,9 @@ struct ServeCommand: AsyncParsableCommand {
                 var sidecar = Sidecar(
                     store: store, archive: archive, configuration: configuration,
                     flushOptions: FlushOptions(producer: ArchiverVersion.producer), logger: logger)
-                sidecar.api.metrics.recordUpcasters(sha256: try UpcastOptions.rules(file: nil).identity)
+                let upcasters = try UpcastOptions.rules(file: nil)
+                sidecar.api.metrics.recordUpcasters(sha256: upcasters.identity)
+                if upcasters.identity != nil { sidecar.api.upcaster = Upcaster(upcasters) }
                 if configuration.drillEvery > 0 {
                     sidecar.drillSchedule = DrillSchedule(
                         interval: configuration.drillEvery, producer: ArchiverVersion.producer,

@@ -11,7 +11,7 @@ import Lode
 /// An API over a fresh SQLite store and file archive in a temporary directory, removed afterwards.
 func withAPI<T: Sendable>(
     configure: (inout ServerConfiguration) -> Void = { _ in }, holder: String = "replica-a",
-    _ body: @Sendable (ArchiverAPI, any TestClientProtocol) async throws -> T
+    upcaster: Upcaster? = nil, _ body: @Sendable (ArchiverAPI, any TestClientProtocol) async throws -> T
 ) async throws -> T {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("archiver-api-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir + "/archive", withIntermediateDirectories: true)
@@ -22,9 +22,11 @@ func withAPI<T: Sendable>(
     var configuration = ServerConfiguration()
     configuration.flushInterval = 0
     configure(&configuration)
-    let api = ArchiverAPI(
+    var configured = ArchiverAPI(
         store: store, archive: archive, configuration: configuration,
         flushOptions: FlushOptions(holder: holder, spoolDirectory: dir, producer: "test"))
+    configured.upcaster = upcaster
+    let api = configured
     let app = Application(router: api.router())
     do {
         let result = try await app.test(.router) { client in try await body(api, client) }

@@ -24,6 +24,9 @@ public struct ArchiverAPI: Sendable {
     public let logger: Logger
     /// The operator console's samples, log ring and caches (docs/CONSOLE.md).
     public let console: ConsoleState
+    /// The rules of archiver.yaml's `upcasters:` section, applied to reads that ask with `?upcast=true`
+    /// (docs/REPLAY.md "Upcasting"); nil without a section.
+    public var upcaster: Upcaster?
     /// Fired when the server starts shutting down: long-polls return and event streams end.
     public let shutdown = ShutdownSignal()
 

@@ -8,7 +8,8 @@ extension EventRoutes {
     /// Reconnecting clients resume with `Last-Event-ID` (the last position they saw). A consumer's checkpoint
     /// moves after each batch is written. Pruned positions stream from the archive, then the store's
     /// (``TieredEventReader``); an integrity error ends the stream rather than skip events.
-    func serverSentEvents(from cursor: Cursor, limit: Int?) -> Response {
+    /// With an upcaster (`?upcast=true`), each event is sent as the events it becomes.
+    func serverSentEvents(from cursor: Cursor, limit: Int?, upcaster: Upcaster? = nil) -> Response {
         let store = api.store
         let reader = api.reader
         let shutdown = api.shutdown
@@ -26,7 +27,7 @@ extension EventRoutes {
                     continue
                 }
                 var out: [UInt8] = []
-                for event in page { ServerSentEvent.append(event, to: &out) }
+                for event in page { try ServerSentEvent.append(event, upcaster: upcaster, to: &out) }
                 try await writer.write(ByteBuffer(bytes: out))
                 if let consumer = cursor.consumer { try await store.setCheckpoint(consumer, position: last.position) }
                 position = last.position

@@ -31,17 +31,19 @@ struct EventRoutes: Sendable {
         let limit = Int(
             try QueryParameter.integer(query, "limit", default: 100, min: 1, max: Int64(ArchiverAPI.maxLimit)))
         let wait = min(try QueryParameter.seconds(query, "wait"), Self.maxWaitSeconds)
+        let upcaster = try EventPage.upcaster(query, api: api)
         do {
             let cursor = try await self.cursor(request)
             if request.headers[.accept]?.contains("text/event-stream") == true {
-                return serverSentEvents(from: cursor, limit: query["limit"] == nil ? nil : limit)
+                return serverSentEvents(from: cursor, limit: query["limit"] == nil ? nil : limit, upcaster: upcaster)
             }
             let page = try await page(after: cursor.after, limit: limit, wait: wait)
             if let consumer = cursor.consumer, let last = page.events.last {
                 try await api.store.setCheckpoint(consumer, position: last.position)
             }
             return JSONResponse.raw(
-                .ok, EventPage.globalPage(page.events, after: cursor.after), headers: EventPage.tierHeaders(page.tier))
+                .ok, try EventPage.globalPage(page.events, after: cursor.after, upcaster: upcaster),
+                headers: EventPage.tierHeaders(page.tier))
         } catch let error as CoordinationError {
             throw StoreErrors.apiError(error)
         } catch {

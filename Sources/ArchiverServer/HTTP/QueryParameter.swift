@@ -23,6 +23,15 @@ enum QueryParameter {
         return n
     }
 
+    /// The boolean parameter `name` (`true` or `false`), false when absent.
+    static func flag(_ query: Query, _ name: Substring) throws -> Bool {
+        guard let text = query[name] else { return false }
+        guard text == "true" || text == "false" else {
+            throw APIError(.unprocessableContent, "invalid-input", "query parameter \(name) must be true or false")
+        }
+        return text == "true"
+    }
+
     /// The seconds parameter `name`, 0 when absent.
     static func seconds(_ query: Query, _ name: Substring) throws -> Double {
         guard let text = query[name] else { return 0 }

@@ -1,4 +1,6 @@
+import ArchiverCore
 import Coordination
+import RawJSON
 
 /// The `text/event-stream` framing of one recorded event (https://html.spec.whatwg.org/multipage/server-sent-events.html).
 ///
@@ -16,6 +18,33 @@ enum ServerSentEvent {
         EventJSON.write(event, to: &payload)
         appendData(payload, to: &out)
         out.append(UInt8(ascii: "\n"))
+    }
+
+    /// With an upcaster, one block per event `event` becomes, each with the stored event's position as its id
+    /// (so `Last-Event-ID` resumes after the whole stored event) and its own upcast type.
+    static func append(_ event: RecordedEvent, upcaster: Upcaster?, to out: inout [UInt8]) throws {
+        guard let upcaster else { return append(event, to: &out) }
+        for payload in try EventPage.upcast(event, upcaster) {
+            out.append(contentsOf: "id: \(event.position)\nevent: ".utf8)
+            out.append(
+                contentsOf: type(of: payload).utf8.filter { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") })
+            out.append(UInt8(ascii: "\n"))
+            appendData(payload, to: &out)
+            out.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// The `type` member of a rendered event.
+    static func type(of payload: [UInt8]) -> String {
+        payload.withUnsafeBytes { bytes in
+            guard var scanner = try? ObjectScanner(bytes) else { return "" }
+            while let member = try? scanner.next() {
+                if (try? scanner.keyString(member)) == "type" {
+                    return (try? RawJSON.decodeString(scanner.value(member))) ?? ""
+                }
+            }
+            return ""
+        }
     }
 
     /// `data: LINE\n` for each line of `payload`, split where the spec ends a line: at CRLF, CR or LF.

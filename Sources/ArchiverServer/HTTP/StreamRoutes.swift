@@ -139,6 +139,7 @@ struct StreamRoutes: Sendable {
         let from = try QueryParameter.integer(query, "from", default: 1, min: 1)
         let limit = Int(
             try QueryParameter.integer(query, "limit", default: 100, min: 1, max: Int64(ArchiverAPI.maxLimit)))
+        let upcaster = try EventPage.upcaster(query, api: api)
         do {
             guard let head = try await api.store.streamHead(stream) else {
                 throw APIError(
@@ -150,7 +151,7 @@ struct StreamRoutes: Sendable {
             var out: [UInt8] = Array(#"{"stream":"#.utf8)
             RawJSON.appendQuoted(stream, to: &out)
             out.append(contentsOf: #","version":\#(head.version),"events":"#.utf8)
-            EventPage.appendEvents(events, to: &out)
+            try EventPage.appendEvents(events, upcaster: upcaster, to: &out)
             out.append(contentsOf: #","next_version":\#((events.last?.version ?? from - 1) + 1)}"#.utf8)
             out.append(UInt8(ascii: "\n"))
             return JSONResponse.raw(.ok, out, headers: EventPage.tierHeaders(page.tier))
