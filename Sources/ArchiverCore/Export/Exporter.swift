@@ -88,15 +88,7 @@ public struct Exporter: Sendable {
         // Proofs link every snapshot from the first selected one to the cut: the export needs them all.
         let cuts = try await plan.allCuts()
         guard let head = cuts.last else { throw ArchiverError(.emptyArchive, "the archive is empty") }
-        // Snapshots that can hold a selected event, by their recorded position and time ranges.
-        let relevant = cuts.filter { cut in
-            let f = cut.facts
-            if let from = selection.fromPosition, f.lastPosition < from { return false }
-            if let from = selection.fromRecordedAt, f.maxRecordedAtNanos < from { return false }
-            if let to = plan.maxPosition, f.firstPosition > to { return false }
-            if let to = plan.maxRecordedAt, f.minRecordedAtNanos > to { return false }
-            return f.eventCount > 0
-        }
+        let relevant = Self.relevant(cuts, selection: selection, plan: plan)
         let records = try OutputFile(path: directory + "/" + ExportBundle.records)
         let proofs = try OutputFile(path: directory + "/" + ExportBundle.proofs)
         let table = csv ? try OutputFile(path: directory + "/" + ExportBundle.csv) : nil
@@ -176,25 +168,7 @@ public struct Exporter: Sendable {
             line.append(0x0A)
             try records.write(line)
             if table != nil || upcasting != nil {
-                line.removeAll(keepingCapacity: true)
-                let data = UnsafeRawBufferPointer(rebasing: raw[fields.data])
-                var opened: [UInt8]? = nil
-                if SubjectCipher.isEnvelope(data) {
-                    opened = Array(
-                        try SubjectCipher.open(
-                            data, keys: subjectKeys, id: RecordDecoder.string(raw, fields.id),
-                            position: fields.position
-                        ).utf8)
-                }
-                if let table {
-                    Self.csvRow(raw, fields, data: opened, into: &line)
-                    try table.write(line)
-                }
-                if upcasting != nil {
-                    try (opened ?? Array(data)).withUnsafeBytes {
-                        try upcasting!.apply(ReplayEvent(line: raw, fields: fields, data: $0))
-                    }
-                }
+                try writeViews(raw, fields, table: table, upcasting: &upcasting, line: &line)
             }
             summary.events += 1
             if summary.events % 100_000 == 0 { progress?(summary.events, Flusher.seconds(since: started)) }
@@ -210,15 +184,7 @@ public struct Exporter: Sendable {
                 to: URL(fileURLWithPath: directory + "/" + ExportBundle.upcastRules))
         }
 
-        // The manifests from the first snapshot with a selected event to the cut: each proof's root is in
-        // one of them, and their parent hashes link them to the cut (and to a published anchor of it).
-        let chainFrom = cuts.firstIndex { $0.snapshotID == snapshotsWithEvents.first } ?? (cuts.count - 1)
-        for cut in cuts[chainFrom...] {
-            let bytes = try await archive.store.get(archive.events.manifestKey(snapshotID: cut.snapshotID))
-            try Data(bytes).write(
-                to: URL(fileURLWithPath: "\(directory)/\(ExportBundle.manifests)/\(cut.snapshotID).json"))
-            summary.manifests += 1
-        }
+        summary.manifests = try await writeManifests(cuts, from: snapshotsWithEvents.first, directory: directory)
         let info = ExportBundle.Info(
             format: ExportBundle.format, dataset: archive.settings.datasetID, cutSnapshot: head.snapshotID,
             cutChainHead: head.facts.chainHead.hex, cutLastPosition: head.facts.lastPosition,
@@ -233,6 +199,56 @@ public struct Exporter: Sendable {
         summary.snapshots = snapshotsWithEvents.count
         summary.seconds = Flusher.seconds(since: started)
         return summary
+    }
+
+    /// Snapshots that can hold a selected event, by their recorded position and time ranges.
+    static func relevant(_ cuts: [CutPoint], selection: ExportSelection, plan: ReadPlan) -> [CutPoint] {
+        cuts.filter { cut in
+            let f = cut.facts
+            if let from = selection.fromPosition, f.lastPosition < from { return false }
+            if let from = selection.fromRecordedAt, f.maxRecordedAtNanos < from { return false }
+            if let to = plan.maxPosition, f.firstPosition > to { return false }
+            if let to = plan.maxRecordedAt, f.minRecordedAtNanos > to { return false }
+            return f.eventCount > 0
+        }
+    }
+
+    /// The CSV row and the upcast view of one selected record, with its data decrypted when it is sealed.
+    private func writeViews(
+        _ raw: UnsafeRawBufferPointer, _ fields: RecordFields, table: OutputFile?,
+        upcasting: inout UpcastingProjection<RenderedLinesWriter>?, line: inout [UInt8]
+    ) throws {
+        line.removeAll(keepingCapacity: true)
+        let data = UnsafeRawBufferPointer(rebasing: raw[fields.data])
+        var opened: [UInt8]? = nil
+        if SubjectCipher.isEnvelope(data) {
+            opened = Array(
+                try SubjectCipher.open(
+                    data, keys: subjectKeys, id: RecordDecoder.string(raw, fields.id), position: fields.position
+                ).utf8)
+        }
+        if let table {
+            Self.csvRow(raw, fields, data: opened, into: &line)
+            try table.write(line)
+        }
+        if upcasting != nil {
+            try (opened ?? Array(data)).withUnsafeBytes {
+                try upcasting!.apply(ReplayEvent(line: raw, fields: fields, data: $0))
+            }
+        }
+    }
+
+    /// The manifests from the first snapshot with a selected event to the cut: each proof's root is in one of
+    /// them, and their parent hashes link them to the cut (and to a published anchor of it).
+    /// - Returns: how many were written.
+    private func writeManifests(_ cuts: [CutPoint], from first: String?, directory: String) async throws -> Int {
+        let chainFrom = cuts.firstIndex { $0.snapshotID == first } ?? (cuts.count - 1)
+        for cut in cuts[chainFrom...] {
+            let bytes = try await archive.store.get(archive.events.manifestKey(snapshotID: cut.snapshotID))
+            try Data(bytes).write(
+                to: URL(fileURLWithPath: "\(directory)/\(ExportBundle.manifests)/\(cut.snapshotID).json"))
+        }
+        return cuts.count - chainFrom
     }
 
     static func csvRow(_ raw: UnsafeRawBufferPointer, _ f: RecordFields, data: [UInt8]?, into out: inout [UInt8]) {
