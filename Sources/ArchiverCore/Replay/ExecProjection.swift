@@ -73,22 +73,8 @@ public final class ExecProjection: Projection {
     static let writeSize = 1 << 18
 
     public func apply(_ event: ReplayEvent) throws {
-        // The record's string literals are valid JSON as they are: copied, not decoded and quoted again.
-        let line = event.line
-        let fields = event.fields
-        buffer.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
-        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.stream]))
-        buffer.append(contentsOf: #","version":\#(event.version),"id":"#.utf8)
-        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.id]))
-        buffer.append(contentsOf: #","type":"#.utf8)
-        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.type]))
-        buffer.append(contentsOf: #","recorded_at_ns":\#(event.recordedAtNanos),"recorded_at":""#.utf8)
-        ArchiveTime.appendRFC3339Micros(event.recordedAtNanos, to: &buffer)
-        buffer.append(contentsOf: #"","data":"#.utf8)
-        buffer.append(contentsOf: event.data)
-        buffer.append(contentsOf: #","metadata":"#.utf8)
-        buffer.append(contentsOf: event.metadata)
-        buffer.append(contentsOf: "}\n".utf8)
+        RenderedEvent.append(event, to: &buffer)
+        buffer.append(UInt8(ascii: "\n"))
         if buffer.count >= Self.writeSize { try flushBuffer() }
     }
 

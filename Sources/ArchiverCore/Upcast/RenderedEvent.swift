@@ -9,14 +9,18 @@ enum RenderedEvent {
     static let placeholderHash =
         Array(#","hash":""#.utf8) + Array(repeating: UInt8(ascii: "0"), count: 64) + Array(#""}"#.utf8)
 
-    /// Appends the line of `event` (without a newline), member for member as `replay --exec` frames it.
+    /// Appends the line of `event` (without a newline): the one form `replay --exec` children, `--upcast-exec`
+    /// children and export's upcast view all get. The record's string literals are valid JSON as they are:
+    /// copied, not decoded and quoted again.
     static func append(_ event: ReplayEvent, to out: inout [UInt8]) {
+        let line = event.line
+        let fields = event.fields
         out.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
-        RawJSON.appendQuoted(event.stream, to: &out)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.stream]))
         out.append(contentsOf: #","version":\#(event.version),"id":"#.utf8)
-        RawJSON.appendQuoted(event.id, to: &out)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.id]))
         out.append(contentsOf: #","type":"#.utf8)
-        RawJSON.appendQuoted(event.type, to: &out)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.type]))
         out.append(contentsOf: #","recorded_at_ns":\#(event.recordedAtNanos),"recorded_at":""#.utf8)
         ArchiveTime.appendRFC3339Micros(event.recordedAtNanos, to: &out)
         out.append(contentsOf: #"","data":"#.utf8)
