@@ -184,7 +184,9 @@ import Testing
 
     /// The version, position, type and tier cells of the stream page's event rows.
     static func rows(_ page: String) -> [(version: String, position: String, type: String, tier: String)] {
-        let pattern = #"<tr><td class="num">(\d+)</td><td class="num">(\d+)</td><td>([^<]*)</td><td>[^<]*</td><td class="tier">([a-z]+)</td>"#
+        let pattern =
+            #"<tr><td class="num">(\d+)</td><td class="num">(\d+)</td><td>([^<]*)</td><td>[^<]*</td>"#
+            + #"<td class="tier">([a-z]+)</td>"#
         guard let regex = try? NSRegularExpression(pattern: pattern) else { return [] }
         return regex.matches(in: page, range: NSRange(page.startIndex..., in: page)).map { match in
             let cell = { (i: Int) in Range(match.range(at: i), in: page).map { String(page[$0]) } ?? "" }
@@ -216,6 +218,16 @@ import Testing
         #expect(ring.recent.map(\.message) == ["e3", "e2"])
     }
 
+    @Test func theSampleIntervalIsASettingAboveZero() throws {
+        let defaults = try ConfigResolver(sources: ConfigSources()).serverConfiguration()
+        #expect(defaults.consoleSampleInterval == 15)
+        let fast = ConfigResolver(flags: ["console-sample-interval": "0.5"], sources: ConfigSources())
+        #expect(try fast.serverConfiguration().consoleSampleInterval == 0.5)
+        let zero = ConfigResolver(flags: ["console-sample-interval": "0"], sources: ConfigSources())
+        let error = #expect(throws: ConfigError.self) { try zero.serverConfiguration() }
+        #expect(error?.message.contains("console-sample-interval must be more than 0") == true)
+    }
+
     @Test func chartsAreDrawnFromTheSampleRing() {
         let ring = SampleRing(capacity: 3)
         let start = Date(timeIntervalSince1970: 1_000_000)
@@ -231,8 +243,10 @@ import Testing
         )
         .render(id: "c")
         #expect(chart.text.contains("<polyline points=\"56.0,") && chart.text.contains("Lag &lt;x&gt;: 4.0 events"))
-        #expect(chart.text.contains("3 samples over 1 minutes"))
-        #expect(SVGChart(title: "t", unit: "u", points: []).render(id: "e").text.contains("Collecting samples"))
+        #expect(chart.text.contains("3 samples over 30 s") && chart.text.contains(">−30 s</text>"))
+        #expect(SVGChart.duration(7_200) == "120 min" && SVGChart.duration(44.6) == "45 s")
+        let empty = SVGChart(title: "t", unit: "u", points: [], sampleInterval: 2).render(id: "e").text
+        #expect(empty.contains("Collecting samples (one every 2 s)") && !empty.contains("<svg"))
     }
 
     static func figure(_ id: String, _ page: String) -> String? {
