@@ -102,6 +102,8 @@ public enum ConfigKeys {
         "Memory for decoded archive snapshots kept by reads of pruned history (LRU); 0 keeps none")
     public static let flushInterval = ConfigKey<Double>(
         "flush-interval", .seconds, default: "5", "Seconds between flush passes; 0 turns the schedule off")
+    public static let consoleSampleInterval = ConfigKey<Double>(
+        "console-sample-interval", .seconds, default: "15", "Seconds between the operator console's chart samples")
     public static let leaseTTL = ConfigKey<Double>(
         "lease-ttl", .seconds, default: "30", "Seconds the flush lease outlives the last pass")
     public static let holder = ConfigKey<String?>(
@@ -128,7 +130,7 @@ public enum ConfigKeys {
         compactRetention.descriptor, compactEvery.descriptor, drillEvery.descriptor, trustedKeys.descriptor,
         host.descriptor,
         port.descriptor, tokens.descriptor, maxBodyBytes.descriptor, coldReadCache.descriptor,
-        flushInterval.descriptor, leaseTTL.descriptor,
+        flushInterval.descriptor, consoleSampleInterval.descriptor, leaseTTL.descriptor,
         holder.descriptor, readyMaxLagEvents.descriptor, readyMaxLagSeconds.descriptor, shutdownDeadline.descriptor,
         logLevel.descriptor,
     ]

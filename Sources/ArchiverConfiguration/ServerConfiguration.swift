@@ -8,6 +8,8 @@ public struct ServerConfiguration: Sendable {
     public var coldReadCacheBytes = ConfigKeys.coldReadCache.defaultValue
     /// Seconds between scheduled flush passes; 0 turns the schedule off (`POST /flush` still works).
     public var flushInterval = ConfigKeys.flushInterval.defaultValue
+    /// Seconds between the console's chart samples (``ConfigKeys/consoleSampleInterval``); more than 0.
+    public var consoleSampleInterval = ConfigKeys.consoleSampleInterval.defaultValue
     public var leaseTTL = ConfigKeys.leaseTTL.defaultValue
     /// This replica's name in the flush lease; nil: `HOST/PID`.
     public var holder = ConfigKeys.holder.defaultValue
@@ -43,6 +45,10 @@ extension ConfigResolver {
         c.maxBodyBytes = try value(ConfigKeys.maxBodyBytes)
         c.coldReadCacheBytes = try value(ConfigKeys.coldReadCache)
         c.flushInterval = try value(ConfigKeys.flushInterval)
+        c.consoleSampleInterval = try value(ConfigKeys.consoleSampleInterval)
+        guard c.consoleSampleInterval > 0 else {
+            throw ConfigError("console-sample-interval must be more than 0 seconds, like 15")
+        }
         c.leaseTTL = try value(ConfigKeys.leaseTTL)
         c.holder = try value(ConfigKeys.holder)
         c.readyMaxLagEvents = Int64(try value(ConfigKeys.readyMaxLagEvents))

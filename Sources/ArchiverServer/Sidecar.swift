@@ -45,7 +45,7 @@ public struct Sidecar: Sendable {
     public func run(onListening: @escaping @Sendable (String) -> Void) async throws -> FinalFlush.Outcome {
         let configuration = api.configuration
         let finalFlush = FinalFlush()
-        var services: [any Service] = [ConsoleSampler(api: api)]
+        var services: [any Service] = [ConsoleSampler(api: api, interval: configuration.consoleSampleInterval)]
         if configuration.flushInterval > 0 {
             services.append(
                 FlushScheduler(

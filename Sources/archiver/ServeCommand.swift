@@ -41,6 +41,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: ConfigKeys.flushInterval.help(valueName: "s"))
     var flushInterval: String?
 
+    @Option(help: ConfigKeys.consoleSampleInterval.help(valueName: "s"))
+    var consoleSampleInterval: String?
+
     @Option(help: ConfigKeys.compactEvery.help(valueName: "period"))
     var compactEvery: String?
 

@@ -33,7 +33,8 @@ import Testing
             let entry = String(try #require(lines.first { $0.hasPrefix("entry: ") }).dropFirst("entry: ".count))
             try "tokens:\n  - \(entry)\nflush-interval: 0\n".write(
                 toFile: dir + "/archiver.yaml", atomically: true, encoding: .utf8)
-            let server = try await ServeProcess([], in: dir)
+            // One chart sample a second, so the overview's charts have data by the time the browser opens it.
+            let server = try await ServeProcess(["--console-sample-interval", "1"], in: dir)
             defer { server.cleanUp() }
             let auth = ["Authorization": "Bearer \(token)"]
             let xssPath = Self.xss.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
@@ -44,9 +45,13 @@ import Testing
                     headers: auth)
                 #expect(reply.status == 201)
             }
+            // Samples in between: the append-rate, lag and size charts each get more than one distinct value.
+            try await Task.sleep(for: .seconds(2))
             #expect(try await server.request("POST", "/flush", headers: auth).status == 200)
+            try await Task.sleep(for: .seconds(2))
             _ = try await server.request(
                 "POST", "/streams/account-1/events", body: #"{"type":"Paid","data":{"amount":5}}"#, headers: auth)
+            try await Task.sleep(for: .seconds(2))
 
             try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
             let run = try await Self.python([

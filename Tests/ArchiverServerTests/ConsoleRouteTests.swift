@@ -145,6 +145,55 @@ import Testing
         }
     }
 
+    @Test func theStreamPageShowsPrunedEventsFromTheArchiveLikeTheJSONAPI() async throws {
+        try await withAPI { api, client in
+            _ = try await client.append("acct-1", Self.batch(["Opened", "Paid", "Paid"]))
+            #expect(try await client.post("/flush").status == .ok)
+            _ = try await client.append("acct-1", Self.batch(["Paid", "Closed"]))
+            #expect(try await client.post("/flush").status == .ok)
+            _ = try await client.append("acct-1", Self.batch(["Reopened"]))
+            let summary = try await Pruner(archive: api.archive, store: api.store).run(before: .position(3))
+            #expect(summary.prunedThrough == 3 && summary.deleted == 3)
+
+            let stream = try await client.get("/streams/acct-1").object
+            let apiEvents = try #require(stream["events"] as? [[String: Any]])
+            let page = try await client.get("/ui/streams?name=acct-1").text
+            #expect(Self.figure("stream-tier", page) == "mixed")
+            let rows = Self.rows(page)
+            #expect(rows.map(\.version) == apiEvents.map { "\($0["version"] as? Int ?? -1)" })
+            #expect(rows.map(\.position) == apiEvents.map { "\($0["position"] as? Int ?? -1)" })
+            #expect(rows.map(\.type) == apiEvents.map { $0["type"] as? String ?? "?" })
+            #expect(rows.map(\.tier) == ["archive", "archive", "archive", "store", "store", "store"])
+
+            let fromFour = try await client.get("/ui/streams?name=acct-1&from=4").text
+            #expect(Self.figure("stream-tier", fromFour) == "store")
+            #expect(Self.rows(fromFour).map(\.tier) == ["store", "store", "store"])
+            #expect(try await client.post("/flush").status == .ok)
+            _ = try await Pruner(archive: api.archive, store: api.store).run(before: .latest)
+            let archived = try await client.get("/ui/streams?name=acct-1&from=2").text
+            #expect(Self.figure("stream-tier", archived) == "archive")
+            #expect(Self.rows(archived).map(\.tier) == Array(repeating: "archive", count: 5))
+            #expect(Self.rows(archived).map(\.type) == ["Paid", "Paid", "Paid", "Closed", "Reopened"])
+        }
+    }
+
+    /// An append body of events of these types.
+    static func batch(_ types: [String]) -> String {
+        "[" + types.map { #"{"type":"\#($0)","data":{"n":1}}"# }.joined(separator: ",") + "]"
+    }
+
+    /// The version, position, type and tier cells of the stream page's event rows.
+    static func rows(_ page: String) -> [(version: String, position: String, type: String, tier: String)] {
+        let pattern =
+            #"<tr><td class="num">(\d+)</td><td class="num">(\d+)</td><td>([^<]*)</td><td>[^<]*</td>"#
+            + #"<td class="tier">([a-z]+)</td>"#
+        guard let regex = try? NSRegularExpression(pattern: pattern) else { return [] }
+        return regex.matches(in: page, range: NSRange(page.startIndex..., in: page)).map { match in
+            let cell = { (i: Int) in Range(match.range(at: i), in: page).map { String(page[$0]) } ?? "" }
+            return (cell(1), cell(2), cell(3), cell(4))
+        }
+    }
+
     @Test func refusedRequestsReachTheLogPageRedacted() async throws {
         let reader = APITokenEntry.generate(name: "reader", scopes: [.read])
         try await withAPI(configure: { $0.tokens = [reader.entry] }) { _, client in
@@ -169,6 +218,16 @@ import Testing
         #expect(ring.recent.map(\.message) == ["e3", "e2"])
     }
 
+    @Test func theSampleIntervalIsASettingAboveZero() throws {
+        let defaults = try ConfigResolver(sources: ConfigSources()).serverConfiguration()
+        #expect(defaults.consoleSampleInterval == 15)
+        let fast = ConfigResolver(flags: ["console-sample-interval": "0.5"], sources: ConfigSources())
+        #expect(try fast.serverConfiguration().consoleSampleInterval == 0.5)
+        let zero = ConfigResolver(flags: ["console-sample-interval": "0"], sources: ConfigSources())
+        let error = #expect(throws: ConfigError.self) { try zero.serverConfiguration() }
+        #expect(error?.message.contains("console-sample-interval must be more than 0") == true)
+    }
+
     @Test func chartsAreDrawnFromTheSampleRing() {
         let ring = SampleRing(capacity: 3)
         let start = Date(timeIntervalSince1970: 1_000_000)
@@ -184,8 +243,10 @@ import Testing
         )
         .render(id: "c")
         #expect(chart.text.contains("<polyline points=\"56.0,") && chart.text.contains("Lag &lt;x&gt;: 4.0 events"))
-        #expect(chart.text.contains("3 samples over 1 minutes"))
-        #expect(SVGChart(title: "t", unit: "u", points: []).render(id: "e").text.contains("Collecting samples"))
+        #expect(chart.text.contains("3 samples over 30 s") && chart.text.contains(">−30 s</text>"))
+        #expect(SVGChart.duration(7_200) == "120 min" && SVGChart.duration(44.6) == "45 s")
+        let empty = SVGChart(title: "t", unit: "u", points: [], sampleInterval: 2).render(id: "e").text
+        #expect(empty.contains("Collecting samples (one every 2 s)") && !empty.contains("<svg"))
     }
 
     static func figure(_ id: String, _ page: String) -> String? {

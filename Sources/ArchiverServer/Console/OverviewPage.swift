@@ -94,12 +94,15 @@ struct OverviewPage {
         }
         let lag = samples.map { (time: $0.time, value: Double($0.unflushedEvents)) }
         let bytes = samples.map { (time: $0.time, value: Double($0.archiveBytes)) }
-        return """
-            <div class="charts">\
-            \(SVGChart(title: "Append rate", unit: "events/s", points: rates).render(id: "chart-append"))\
-            \(SVGChart(title: "Flush lag", unit: "events", points: lag).render(id: "chart-lag"))\
-            \(SVGChart(title: "Archive size", unit: "bytes", points: bytes).render(id: "chart-bytes"))</div>
-            """
+        let every = api.configuration.consoleSampleInterval
+        let charts = [
+            SVGChart(title: "Append rate", unit: "events/s", points: rates, sampleInterval: every).render(
+                id: "chart-append"),
+            SVGChart(title: "Flush lag", unit: "events", points: lag, sampleInterval: every).render(id: "chart-lag"),
+            SVGChart(title: "Archive size", unit: "bytes", points: bytes, sampleInterval: every).render(
+                id: "chart-bytes"),
+        ]
+        return "<div class=\"charts\">\(charts)</div>"
     }
 
     func archiveSizes() async -> HTML {

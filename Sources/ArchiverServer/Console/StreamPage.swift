@@ -1,8 +1,10 @@
+import ArchiverCore
 import Coordination
 import Foundation
 
 /// `GET /ui/streams?name=…&from=…`: one stream's head and a page of its events, read through the same store
-/// calls as `GET /streams/{stream}`. The events come from the hot store; the tier column says so.
+/// calls as `GET /streams/{stream}` (``TieredEventReader``): versions the hot store pruned come from the archive.
+/// The page says which tier answered it (`store`, `archive` or `mixed`) and each row which tier held its event.
 struct StreamPage {
     static let pageSize = 50
 
@@ -29,24 +31,35 @@ struct StreamPage {
             guard let head = try await api.store.streamHead(name) else {
                 return "<p id=\"stream-missing\">Stream <strong>\(name)</strong> has no events.</p>"
             }
-            let events = try await api.store.readStream(name, fromVersion: from, limit: Self.pageSize)
+            let page = try await api.reader.readStream(name, fromVersion: from, limit: Self.pageSize)
+            let pruned = page.tier == .mixed ? try await api.store.prunedThrough() : 0
             return """
                 <h2 id="stream-title">\(name)</h2><dl class="figures">\
                 \(OverviewPage.figure("stream-version", "Version (head)", String(head.version)))\
-                \(OverviewPage.figure("stream-position", "Last position", String(head.lastPosition)))</dl>
-                \(table(events))\(pager(events, head: head))
+                \(OverviewPage.figure("stream-position", "Last position", String(head.lastPosition)))\
+                \(OverviewPage.figure("stream-tier", "Page read from", page.tier.rawValue))</dl>
+                \(table(page.events, tier: { Self.rowTier($0, page: page.tier, prunedThrough: pruned) }))\
+                \(pager(page.events, head: head))
                 """
         } catch {
             return "<p class=\"error\">The store is unreachable: \(FlushCoordinator.describe(error))</p>"
         }
     }
 
-    func table(_ events: [RecordedEvent]) -> HTML {
+    /// The tier that held one event of a page: the page's own unless it crossed the pruned boundary, where
+    /// positions at or below the store's pruned position came from the archive. (A prune racing the read can
+    /// mark a few rows of a mixed page `archive` that the store still answered; their values are the same.)
+    static func rowTier(_ event: RecordedEvent, page: ReadTier, prunedThrough: Int64) -> ReadTier {
+        guard page == .mixed else { return page }
+        return event.position <= prunedThrough ? .archive : .store
+    }
+
+    func table(_ events: [RecordedEvent], tier: (RecordedEvent) -> ReadTier) -> HTML {
         let rows = events.map { event -> HTML in
             let data = event.data.count > 300 ? String(event.data.prefix(300)) + "…" : event.data
             return """
                 <tr><td class="num">\(event.version)</td><td class="num">\(event.position)</td><td>\(event.type)</td>\
-                <td>\(ConsoleFormat.time(nanos: event.recordedAtNanos))</td><td>hot</td>\
+                <td>\(ConsoleFormat.time(nanos: event.recordedAtNanos))</td><td class="tier">\(tier(event).rawValue)</td>\
                 <td class="data">\(data)</td></tr>
                 """
         }

@@ -10,11 +10,13 @@ Checks, each printed as `ok NAME` or `FAIL NAME: why`; exits 1 when any failed:
   - the XSS stream name renders as text (no alert, no script element);
   - a cut created through the form is listed by /cuts;
   - the first Tab focuses the skip link (keyboard navigation);
+  - the overview's three charts are drawn from samples (serve runs with --console-sample-interval 1);
 and saves a screenshot of each page in ARTIFACT_DIR.
 """
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -58,6 +60,17 @@ def text(driver, element_id):
     return driver.find_element(By.ID, element_id).text.strip()
 
 
+def charts_with_data(driver):
+    """The overview's charts that have a line, reloading until all three have one (samples come every second)."""
+    deadline = time.monotonic() + 15
+    while True:
+        drawn = driver.find_elements(By.CSS_SELECTOR, ".charts figure svg polyline")
+        if len(drawn) == 3 or time.monotonic() > deadline:
+            return drawn
+        time.sleep(1)
+        driver.get(BASE + "/ui")
+
+
 def visit(driver, path, shot):
     driver.get(BASE + path)
     errors = console_errors(driver)
@@ -83,6 +96,15 @@ try:
     check("sign-in lands on the overview", driver.current_url == BASE + "/ui", driver.current_url)
     check("no console errors at sign-in", not console_errors(driver))
 
+    driver.get(BASE + "/ui")
+    drawn = charts_with_data(driver)
+    check("the overview draws three charts from samples", len(drawn) == 3, "%d charts drawn" % len(drawn))
+    charts = driver.find_element(By.CLASS_NAME, "charts").text
+    check("no chart is still collecting samples", "Collecting samples" not in charts, charts)
+    points = [line.get_attribute("points").split() for line in drawn]
+    check("every chart has several points", all(len(p) >= 2 for p in points), repr([len(p) for p in points]))
+    lag_values = {p.split(",")[1] for p in points[1]} if len(points) > 1 else set()
+    check("the lag chart shows the lag changing", len(lag_values) >= 2, repr(lag_values))
     visit(driver, "/ui", "console-overview")
     ready = api("/ready")
     check("lag (events) equals /ready", text(driver, "unflushed-events") == str(ready["unflushed_events"]),
