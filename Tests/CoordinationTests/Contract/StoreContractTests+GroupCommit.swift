@@ -49,11 +49,12 @@ extension StoreContractTests {
         }
     }
 
-    /// With `append-group-max` 1 (``GroupCommit/maxCalls`` 1) the same concurrent calls commit one by one:
+    /// With `append-group-max` 1 (``GroupCommit/maxCalls`` 1) 24 concurrent appends commit one by one:
     /// at least one commit per appending call, and on SQLite exactly one.
     @Test(arguments: Backend.available)
     func maxCallsOneCommitsEachAppendAlone(backend: Backend) async throws {
-        try await withGroupCommitStore(backend, GroupCommit(maxCalls: 1, maxWaitSeconds: 0.02)) { store, countCommits, _ in
+        let alone = GroupCommit(maxCalls: 1, maxWaitSeconds: 0.02)
+        try await withGroupCommitStore(backend, alone) { store, countCommits, _ in
             let requests = (0..<24).map { AppendRequest(stream: "alone-\($0)", expected: .noStream, events: [event()]) }
             let commits = try await countCommits()
             let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
