@@ -13,6 +13,12 @@ public enum ConfigKeys {
     public static let sqliteSynchronous = ConfigKey<String>(
         "sqlite-synchronous", .choice(["full", "normal"]), default: "full",
         "SQLite durability: full (fsync each commit) or normal")
+    public static let appendGroupMax = ConfigKey<Int>(
+        "append-group-max", .boundedCount(1...1024), default: "32",
+        "Most concurrent append calls committed in one transaction (group commit), 1 to 1024; 1 commits each alone")
+    public static let appendGroupWait = ConfigKey<Double>(
+        "append-group-wait", .seconds, default: "0",
+        "Seconds a commit waits for more append calls to join it; 0 takes only the calls already queued")
 
     // MARK: Archive and S3
 
@@ -121,7 +127,8 @@ public enum ConfigKeys {
 
     /// Every key, in the order `archiver config check` prints them.
     public static let all: [AnyConfigKey] = [
-        store.descriptor, schema.descriptor, sqliteSynchronous.descriptor, archive.descriptor,
+        store.descriptor, schema.descriptor, sqliteSynchronous.descriptor, appendGroupMax.descriptor,
+        appendGroupWait.descriptor, archive.descriptor,
         s3Endpoint.descriptor, s3Region.descriptor, s3PathStyle.descriptor, s3Profile.descriptor, s3SSE.descriptor,
         s3ObjectLockMode.descriptor, s3ObjectLockDays.descriptor, s3ConditionalWrites.descriptor,
         s3MultipartThreshold.descriptor, s3PartSize.descriptor, s3UploadConcurrency.descriptor, prefetch.descriptor,

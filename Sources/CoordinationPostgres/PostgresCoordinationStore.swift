@@ -48,11 +48,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
     private let url: String
     public let schema: String
     public let options: Options
-    /// The highest position known to be safe; never goes backwards.
-    private var safeMark: Int64 = 0
-    /// Sequence values observed, each with the next transaction id at the time: safe once every
-    /// transaction below that id has finished.
-    private var pendingMarks: [(position: Int64, nextXid: UInt64)] = []
+    /// Runs status, stream-head, cursor and safe-mark reads on a connection of its own, beside appends.
+    private let state: PostgresStateReader
 
     /// Connects to the database at `url` (`postgres://` or `postgresql://`, libpq parameters such as
     /// `sslmode` included). Call ``migrate()`` before first use.
@@ -72,6 +69,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         self.executor = StoreThreadExecutor(name: "postgres:\(schema)")
         self.waiter = PostgresEventWaiter(url: url, schema: schema, pollSeconds: options.waitPollSeconds)
         self.reader = PostgresEventReader(url: url, schema: schema)
+        self.state = PostgresStateReader(url: url, schema: schema)
         self.groups = AppendGroups(options.groupCommit)
         self.notifier = PostgresNotifier(
             url: url, schema: schema, intervalSeconds: options.notifyIntervalSeconds)
@@ -104,6 +102,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         connection = nil
         await waiter.close()
         await reader.close()
+        await state.close()
         await notifier.close()
     }
 
@@ -401,15 +400,26 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     // MARK: - Reads
 
-    private func readState(_ name: String) throws -> Int64 {
-        let rows = try run("read state", "SELECT value FROM \(schema).state WHERE name = $1", [name])
+    /// One read-only statement on the state reader's connection (``PostgresStateReader``), with errors mapped.
+    private nonisolated func read(
+        _ context: String, _ sql: String, _ parameters: [String?] = [], prepared: Bool = false
+    ) async throws -> PostgresRows {
+        do {
+            return try await state.rows(sql, parameters, prepared: prepared)
+        } catch {
+            throw mapped(error, context)
+        }
+    }
+
+    private nonisolated func readState(_ name: String) async throws -> Int64 {
+        let rows = try await read("read state", "SELECT value FROM \(schema).state WHERE name = $1", [name])
         guard !rows.isEmpty else { throw StoreRules.notInitialised() }
         return rows.int64(0, 0)
     }
 
-    // Page reads run on the reader's connection (`PostgresEventReader`); what may be read is decided here
-    // (readAll's bound on the store's connection, so it still waits for an append in progress).
-
+    // Page reads run on the reader's connection (`PostgresEventReader`); what may be read (pruned ranges, the
+    // safe high-water mark) is decided on the state reader's (`PostgresStateReader`). Neither waits for an
+    // append of this store in progress, so the read-only calls below are nonisolated.
     /// Nonisolated: it needs nothing of the store's connection, so it runs even while an append of this store
     /// waits for a lock.
     public nonisolated func readStream(
@@ -427,7 +437,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         }
     }
 
-    public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+    public nonisolated func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
         guard let safe = try await readAllBound(after: position) else { return [] }
         do {
             return try await reader.events(after: position, bound: safe, limit: limit)
@@ -436,7 +446,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         }
     }
 
-    public func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
+    public nonisolated func readAllPacked(after position: Int64, limit: Int) async throws -> PackedEvents {
         do {
             // The flusher reads page after page: the page after a full one was sent ahead (same bound).
             if let page = try await reader.readAhead(after: position, limit: limit) { return page }
@@ -449,71 +459,25 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     /// The safe high-water mark when events after `position` may be read; nil when there are none.
     /// - Throws: `.prunedRange` when `position` is below what was pruned.
-    private func readAllBound(after position: Int64) async throws -> Int64? {
-        try StoreRules.checkReadAll(after: position, prunedThrough: try readState("pruned_through"))
+    private nonisolated func readAllBound(after position: Int64) async throws -> Int64? {
+        try StoreRules.checkReadAll(after: position, prunedThrough: try await readState("pruned_through"))
         let safe = try await safeHighWaterMark()
         return safe > position ? safe : nil
     }
 
-    /// The sequence's last value: the highest position ever handed out (committed or not).
-    private func headPosition() throws -> Int64 {
-        let rows = try run("read head", "SELECT last_value, is_called FROM \(schema).positions_seq", prepared: true)
-        return rows.bool(0, 1) ? rows.int64(0, 0) : 0
-    }
-
-    /// The highest position below which no in-flight transaction can still commit.
-    ///
-    /// Positions come from a sequence and commit out of order. Every transaction that takes a position
-    /// first takes a transaction id (`pg_current_xact_id()` in the append function, before `nextval`).
-    /// 1. Read the sequence → S. Every transaction holding a position ≤ S already has its xid.
-    /// 2. In a later statement, read the next xid to be assigned → N (`age()` of the snapshot's xmax uses
-    ///    `ReadNextTransactionId` without assigning one). Every such transaction's xid is < N.
-    /// 3. S is safe once a later snapshot's xmin ≥ N: then no xid below N is still running.
-    ///
-    /// (A snapshot's xmax is *not* such a bound: it is one past the latest *completed* xid, and running
-    /// xids above it are left out of the snapshot, so `xmin ≥ xmax(X)` can hold while one is running.)
-    /// Observations wait in a small list; the largest S whose N has been passed is returned, never going
-    /// backwards. When the newest is not ready this polls a few ms at a time, up to
-    /// `options.highWaterMarkWaitSeconds`, then returns the last safe value.
-    public func safeHighWaterMark() async throws -> Int64 {
-        let observed = try headPosition()
-        if observed <= safeMark { return safeMark }
-        let next = try nextTransactionID()
-        pendingMarks.append((observed, next))
-        let deadline = ContinuousClock.now + .milliseconds(Int64(options.highWaterMarkWaitSeconds * 1000))
-        var pause = 1
-        while true {
-            let xmin = try snapshotXmin()
-            let ready = pendingMarks.filter { $0.nextXid <= xmin }
-            if let best = ready.map(\.position).max() { safeMark = max(safeMark, best) }
-            pendingMarks.removeAll { $0.nextXid <= xmin || $0.position <= safeMark }
-            if safeMark >= observed || ContinuousClock.now >= deadline { return safeMark }
-            try? await Task.sleep(for: .milliseconds(pause))
-            pause = min(pause * 2, 10)
-            if Task.isCancelled { return safeMark }
+    /// The highest position below which no in-flight transaction can still commit (see
+    /// ``PostgresStateReader/safeHighWaterMark(waitSeconds:)``); waits up to `options.highWaterMarkWaitSeconds`
+    /// for transactions in flight.
+    public nonisolated func safeHighWaterMark() async throws -> Int64 {
+        do {
+            return try await state.safeHighWaterMark(waitSeconds: options.highWaterMarkWaitSeconds)
+        } catch {
+            throw mapped(error, "read the safe high-water mark")
         }
     }
 
-    /// The next transaction id to be assigned (an upper bound on every xid assigned so far), as a full xid8.
-    private func nextTransactionID() throws -> UInt64 {
-        let rows = try run(
-            "read the next transaction id",
-            "SELECT x::text, age(((x::text::numeric % 4294967296)::text)::xid) "
-                + "FROM (SELECT pg_snapshot_xmax(pg_current_snapshot()) AS x) s", prepared: true)
-        let xmax = UInt64(rows.string(0, 0)) ?? 0
-        let age = rows.int64(0, 1)
-        // age() is INT_MAX for the special xids below 3; then use a bound that forces a later re-check.
-        guard age >= 0, age < Int64(Int32.max) else { return xmax + (1 << 31) }
-        return xmax + UInt64(age)
-    }
-
-    private func snapshotXmin() throws -> UInt64 {
-        let rows = try run("read the snapshot", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text", prepared: true)
-        return UInt64(rows.string(0, 0)) ?? 0
-    }
-
-    public func streams(after: String?, limit: Int) async throws -> [StreamHead] {
-        let rows = try run(
+    public nonisolated func streams(after: String?, limit: Int) async throws -> [StreamHead] {
+        let rows = try await read(
             "list streams",
             "SELECT stream, version, last_position FROM \(schema).streams WHERE stream > $1 AND version > 0 "
                 + "ORDER BY stream LIMIT $2", [after ?? "", String(limit)])
@@ -522,19 +486,26 @@ public actor PostgresCoordinationStore: CoordinationStore {
         }
     }
 
-    public func streamHead(_ stream: String) async throws -> StreamHead? {
-        let rows = try run(
+    public nonisolated func streamHead(_ stream: String) async throws -> StreamHead? {
+        let rows = try await read(
             "read stream head",
             "SELECT version, last_position FROM \(schema).streams WHERE stream = $1 AND version > 0", [stream])
         return rows.isEmpty
             ? nil : StreamHead(stream: stream, version: rows.int64(0, 0), lastPosition: rows.int64(0, 1))
     }
 
-    public func status() async throws -> StoreStatus {
-        let head = try headPosition()
+    /// The store's counts and marks. An append in flight delays it by at most `highWaterMarkWaitSeconds`
+    /// (the safe mark's wait), never for the append's whole duration.
+    public nonisolated func status() async throws -> StoreStatus {
+        let head: Int64
+        do {
+            head = try await state.headPosition()
+        } catch {
+            throw mapped(error, "read head")
+        }
         let safe = try await safeHighWaterMark()
         let lag = try await flushLag()
-        let rows = try run(
+        let rows = try await read(
             "read status",
             "SELECT (SELECT count(*) FROM \(schema).streams WHERE version > 0), (SELECT count(*) FROM \(schema).events)"
         )
@@ -544,9 +515,9 @@ public actor PostgresCoordinationStore: CoordinationStore {
             prunedThrough: lag.prunedThrough)
     }
 
-    public func flushLag() async throws -> FlushLag {
-        let cursor = try flushCursorRow(try db())
-        let rows = try run(
+    public nonisolated func flushLag() async throws -> FlushLag {
+        let cursor = try await flushCursor()
+        let rows = try await read(
             "read the flush lag",
             "SELECT (SELECT count(*) FROM \(schema).events WHERE position > $1), "
                 + "(SELECT value FROM \(schema).state WHERE name = 'pruned_through')", [String(cursor.position)])
@@ -555,34 +526,36 @@ public actor PostgresCoordinationStore: CoordinationStore {
 
     // MARK: - Flusher bookkeeping
 
-    private func flushCursorRow(_ db: PostgresConnection) throws -> FlushCursor {
-        let rows: PostgresRows
-        do {
-            rows = try db.query(
-                "SELECT position, chain_head, snapshot_id, archived_count FROM \(schema).flush_cursor WHERE id = 1")
-        } catch {
-            throw mapped(error, "read the flush cursor")
-        }
+    public nonisolated func flushCursor() async throws -> FlushCursor {
+        let rows = try await read(
+            "read the flush cursor",
+            "SELECT position, chain_head, snapshot_id, archived_count FROM \(schema).flush_cursor WHERE id = 1")
         guard !rows.isEmpty else { throw StoreRules.notInitialised() }
         return FlushCursor(
             position: rows.int64(0, 0), chainHead: rows.string(0, 1), snapshotID: rows.string(0, 2),
             archivedCount: rows.int64(0, 3))
     }
 
-    public func flushCursor() async throws -> FlushCursor { try flushCursorRow(try db()) }
+    public nonisolated func pendingFlushIntent() async throws -> FlushIntent? {
+        Self.flushIntent(try await read("read the flush intent", intentSQL(lock: false)))
+    }
 
-    public func pendingFlushIntent() async throws -> FlushIntent? { try intentRow(try db(), lock: false) }
+    private nonisolated func intentSQL(lock: Bool) -> String {
+        "SELECT snapshot_id, first_position, last_position, event_count, chain_start, chain_head, "
+            + "parent_snapshot_id, cut_name, fencing_token FROM \(schema).flush_intent WHERE id = 1"
+            + (lock ? " FOR UPDATE" : "")
+    }
 
+    /// The intent row locked for update, inside a transaction on the store's connection.
     private func intentRow(_ db: PostgresConnection, lock: Bool) throws -> FlushIntent? {
-        let rows: PostgresRows
         do {
-            rows = try db.query(
-                "SELECT snapshot_id, first_position, last_position, event_count, chain_start, chain_head, "
-                    + "parent_snapshot_id, cut_name, fencing_token FROM \(schema).flush_intent WHERE id = 1"
-                    + (lock ? " FOR UPDATE" : ""))
+            return Self.flushIntent(try db.query(intentSQL(lock: lock)))
         } catch {
             throw mapped(error, "read the flush intent")
         }
+    }
+
+    private static func flushIntent(_ rows: PostgresRows) -> FlushIntent? {
         guard !rows.isEmpty else { return nil }
         return FlushIntent(
             snapshotID: rows.string(0, 0), firstPosition: rows.int64(0, 1), lastPosition: rows.int64(0, 2),
@@ -688,8 +661,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
             [name, holder])
     }
 
-    public func currentLease(_ name: String) async throws -> Lease? {
-        let rows = try run(
+    public nonisolated func currentLease(_ name: String) async throws -> Lease? {
+        let rows = try await read(
             "read the lease",
             "SELECT holder, fencing_token, expires_at FROM \(schema).leases WHERE name = $1 AND fencing_token > 0",
             [name])
@@ -756,8 +729,8 @@ public actor PostgresCoordinationStore: CoordinationStore {
                 + "ON CONFLICT (name) DO UPDATE SET position = excluded.position", [name, String(position)])
     }
 
-    public func checkpoints() async throws -> [ConsumerCheckpoint] {
-        let rows = try run("list checkpoints", "SELECT name, position FROM \(schema).checkpoints ORDER BY name")
+    public nonisolated func checkpoints() async throws -> [ConsumerCheckpoint] {
+        let rows = try await read("list checkpoints", "SELECT name, position FROM \(schema).checkpoints ORDER BY name")
         return (0..<rows.count).map { ConsumerCheckpoint(name: rows.string($0, 0), position: rows.int64($0, 1)) }
     }
 
@@ -841,7 +814,7 @@ public actor PostgresCoordinationStore: CoordinationStore {
         }
     }
 
-    public func prunedThrough() async throws -> Int64 { try readState("pruned_through") }
+    public nonisolated func prunedThrough() async throws -> Int64 { try await readState("pruned_through") }
 
     public func pruneIdempotencyKeys(olderThanSeconds: Double) async throws -> Int {
         try run(

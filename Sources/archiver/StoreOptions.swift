@@ -16,6 +16,19 @@ struct StoreOptions: ParsableArguments {
     /// The SQLite durability after applying the environment, the file and the default.
     var sqliteSynchronous: String { CLIConfig.text(ConfigKeys.sqliteSynchronous, flag: sqliteSynchronousFlag) }
 
+    @Option(help: ConfigKeys.appendGroupMax.help(valueName: "calls"))
+    var appendGroupMax: String?
+
+    @Option(help: ConfigKeys.appendGroupWait.help(valueName: "s"))
+    var appendGroupWait: String?
+
+    /// Group commit after applying the environment, the file and the defaults.
+    func groupCommit() throws -> GroupCommit {
+        GroupCommit(
+            maxCalls: try CLIConfig.value(ConfigKeys.appendGroupMax, flag: appendGroupMax),
+            maxWaitSeconds: try CLIConfig.value(ConfigKeys.appendGroupWait, flag: appendGroupWait))
+    }
+
     @Option(help: ConfigKeys.schema.help(valueName: "name"))
     var schema: String?
 
@@ -37,9 +50,10 @@ struct StoreOptions: ParsableArguments {
         let location = self.location
         if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
             let store: PostgresCoordinationStore
+            var options = PostgresCoordinationStore.Options()
+            options.groupCommit = try groupCommit()
             do {
-                store = try await PostgresCoordinationStore(
-                    url: location, schema: schemaName, options: PostgresCoordinationStore.Options())
+                store = try await PostgresCoordinationStore(url: location, schema: schemaName, options: options)
             } catch let error as CoordinationError {
                 // libpq's messages carry no password, but keep the URL redacted in anything added here too.
                 throw CoordinationError(
@@ -67,6 +81,7 @@ struct StoreOptions: ParsableArguments {
             throw ValidationError("--sqlite-synchronous must be full or normal")
         }
         options.synchronous = synchronous
+        options.groupCommit = try groupCommit()
         let store = try await SQLiteCoordinationStore(path: path, options: options)
         if !create {
             // Refuse a database with unknown or altered migrations before doing anything else.

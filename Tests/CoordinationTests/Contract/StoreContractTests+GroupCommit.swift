@@ -49,6 +49,30 @@ extension StoreContractTests {
         }
     }
 
+    /// With `append-group-max` 1 (``GroupCommit/maxCalls`` 1) 24 concurrent appends commit one by one:
+    /// at least one commit per appending call, and on SQLite exactly one.
+    @Test(arguments: Backend.available)
+    func maxCallsOneCommitsEachAppendAlone(backend: Backend) async throws {
+        let alone = GroupCommit(maxCalls: 1, maxWaitSeconds: 0.02)
+        try await withGroupCommitStore(backend, alone) { store, countCommits, _ in
+            let requests = (0..<24).map { AppendRequest(stream: "alone-\($0)", expected: .noStream, events: [event()]) }
+            let commits = try await countCommits()
+            let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
+                for request in requests { group.addTask { try await store.append(request) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let used = try await commits()
+            #expect(Set(results.map(\.stream)) == Set(requests.map(\.stream)))
+            #expect(results.allSatisfy { $0.lastVersion == 1 && !$0.replayed })
+            if backend == .sqlite {
+                #expect(used == requests.count, "\(used) commits for \(requests.count) calls")
+            } else {
+                // The count also holds the notifier's `NOTIFY`s and the counting session's query.
+                #expect(used >= requests.count && used <= requests.count + 12, "\(used) commits")
+            }
+        }
+    }
+
     private static func groupCases(known: AppendRequest) -> [GroupCase] {
         var cases: [GroupCase] = []
         for index in 0..<16 {
@@ -159,16 +183,15 @@ extension StoreContractTests {
     }
 }
 
-/// A store of `backend` that gathers up to 64 calls and waits 20 ms for them, with a way to count its commits
+/// A store of `backend` that gathers up to 64 calls and waits 20 ms for them (or as `group` says), with a way to count its commits
 /// (`countCommits()` starts counting and returns the function that reads the count; on PostgreSQL reading
 /// closes the store) and a store to check the data with afterwards (`reopen()`).
 private func withGroupCommitStore(
-    _ backend: Backend,
+    _ backend: Backend, _ group: GroupCommit = GroupCommit(maxCalls: 64, maxWaitSeconds: 0.02),
     _ body: (
         any CoordinationStore, () async throws -> () async throws -> Int, () async throws -> any CoordinationStore
     ) async throws -> Void
 ) async throws {
-    let group = GroupCommit(maxCalls: 64, maxWaitSeconds: 0.02)
     switch backend {
     case .sqlite:
         let fixture = try StoreFixture()
