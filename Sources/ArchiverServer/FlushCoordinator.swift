@@ -48,9 +48,7 @@ public actor FlushCoordinator {
     /// - Throws: ``ArchiverError`` `.flushInProgress` when another replica holds the lease, and whatever the
     ///   pass throws.
     public func flush(cutName: String? = nil) async throws -> FlushSummary {
-        while running {
-            await withCheckedContinuation { waiters.append($0) }
-        }
+        await waitForTurn()
         running = true
         defer {
             running = false
@@ -95,11 +93,19 @@ public actor FlushCoordinator {
         }
     }
 
+    /// Waits until no pass runs. Checked and queued in one step, in the continuation's body, so a pass that ends
+    /// in between cannot leave this caller queued with nobody to wake it.
+    private func waitForTurn() async {
+        while running {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                if running { waiters.append(continuation) } else { continuation.resume() }
+            }
+        }
+    }
+
     /// Gives the lease up (at shutdown) so another replica can take over at once.
     public func releaseLease() async {
-        while running {
-            await withCheckedContinuation { waiters.append($0) }
-        }
+        await waitForTurn()
         guard state.holdsLease else { return }
         try? await store.releaseLease(Flusher.leaseName, holder: options.holder)
         state.holdsLease = false

@@ -1,3 +1,4 @@
+import Foundation
 import ServiceLifecycle
 import Synchronization
 
@@ -16,12 +17,21 @@ public final class ShutdownSignal: Sendable {
     public func fire() { fired.store(true, ordering: .releasing) }
 }
 
-/// Fires a ``ShutdownSignal`` when graceful shutdown starts.
+/// Fires a ``ShutdownSignal`` when graceful shutdown starts, and arms the overrun watchdog.
 struct ShutdownNotifier: Service {
     let signal: ShutdownSignal
+    /// Called on a thread of its own when the shutdown is still running this many seconds after it started.
+    var overrun: (seconds: Double, action: @Sendable () -> Void)?
 
     func run() async throws {
         try? await gracefulShutdown()
         signal.fire()
+        if let overrun {
+            // A thread, not a task: it must fire even when the task pool is stuck on the work that overran.
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: overrun.seconds)
+                overrun.action()
+            }
+        }
     }
 }

@@ -28,6 +28,12 @@ public struct Sidecar: Sendable {
     public let logger: Logger
     /// Restore drills on a schedule (`--drill-every`); nil: none.
     public var drillSchedule: DrillSchedule?
+    /// Called (on a thread of its own) when the shutdown is still running ``shutdownOverrunGrace`` seconds after
+    /// `shutdown-deadline`: a request or task ignored cancellation. `archiver serve` logs it and exits 14 rather
+    /// than let the service group abort the process. Nil: the group's own limit applies.
+    public var onShutdownOverrun: (@Sendable () -> Void)?
+    /// Seconds after `shutdown-deadline` before ``onShutdownOverrun``, shorter than the group's cancellation limit.
+    public static let shutdownOverrunGrace = 4.0
 
     public init(
         store: any CoordinationStore, archive: Archive, configuration: ServerConfiguration, flushOptions: FlushOptions,
@@ -82,9 +88,11 @@ public struct Sidecar: Sendable {
             logger: logger)
         // Reverse order at shutdown: the notifier first (long-polls and event streams end), then the app (the
         // server drains requests in flight, then the flush schedule stops).
+        let notifier = ShutdownNotifier(
+            signal: api.shutdown,
+            overrun: onShutdownOverrun.map { (configuration.shutdownDeadline + Self.shutdownOverrunGrace, $0) })
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [app, ShutdownNotifier(signal: api.shutdown)], gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            services: [app, notifier], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
             Int64(configuration.shutdownDeadline * 1_000))
         groupConfiguration.maximumCancellationDuration = .seconds(5)

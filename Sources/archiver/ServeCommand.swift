@@ -141,6 +141,12 @@ struct ServeCommand: AsyncParsableCommand {
                         interval: configuration.drillEvery, producer: ArchiverVersion.producer,
                         scratchStore: DrillCommand.scratchStore)
                 }
+                sidecar.onShutdownOverrun = { [logger, deadline = configuration.shutdownDeadline] in
+                    logger.critical(
+                        "shutdown did not finish within shutdown-deadline + \(Sidecar.shutdownOverrunGrace) s: a request or task did not end; exiting; unarchived events stay in the store and the next flush archives them",
+                        metadata: ["shutdown-deadline": "\(deadline)"])
+                    Foundation.exit(Self.finalFlushStatus)
+                }
                 let holder = await sidecar.api.coordinator.holder
                 logger.info(
                     "starting",
@@ -160,8 +166,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    /// Exit status when the last flush at shutdown was cut short by `shutdown-deadline` or failed: the events
-    /// appended since the previous pass are still only in the hot store (the next flusher archives them).
+    /// Exit status when the last flush at shutdown was cut short by `shutdown-deadline` or failed, or the shutdown
+    /// overran the deadline: the events appended since the previous pass are still only in the hot store (the
+    /// next flusher archives them).
     static let finalFlushStatus: Int32 = 14
 
     /// Logs how the shutdown ended and throws the exit status when events were left unarchived.

@@ -23,12 +23,16 @@ actor ColdReadGate {
     }
 
     private func enter() async {
-        if running < limit {
-            running += 1
-            return
-        }
+        // Checked and queued in one step, in the continuation's body: no leave() can slip in between.
         // The slot passes straight from the leaving reader to the first waiter (running stays the same).
-        await withCheckedContinuation { waiters.append($0) }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if running < limit {
+                running += 1
+                continuation.resume()
+            } else {
+                waiters.append(continuation)
+            }
+        }
     }
 
     private func leave() {

@@ -3,7 +3,8 @@
 /// The first call to arrive leads: it lets the calls already queued on the actor run (a `Task.yield`, or
 /// the configured wait), takes up to `maxCalls` of them into one group, commits it through the backend, and
 /// answers each call with its own result. Calls that queued meanwhile wait; when the leader is done the
-/// first of them leads the next group. Nothing sleeps on the store's thread.
+/// first of them leads the next group. Nothing sleeps on the store's thread. Every change to the queue and to
+/// the lead happens without a suspension in between, so no call is left waiting without a leader.
 ///
 /// Owned by the actor and used only in its isolation (it is not `Sendable`).
 public final class AppendGroups {
@@ -35,11 +36,20 @@ public final class AppendGroups {
         _ call: AppendCall, isolation: isolated (any Actor) = #isolation,
         commit: ([AppendCall]) async -> [Result<[AppendResult], any Error>]
     ) async throws -> [AppendResult] {
-        if leaderActive {
-            let turn = await withCheckedContinuation { waiting.append(Waiting(call: call, continuation: $0)) }
-            if case .answered(let result) = turn { return try result.get() }
+        // Deciding and queueing happen in one step inside the continuation's body: entering an isolated call
+        // may suspend (a hop through the store's executor queue), so a check made before it could be stale by
+        // the time the call is queued, and a call queued after the leader found the queue empty would never
+        // be answered.
+        let turn = await withCheckedContinuation(isolation: isolation) {
+            (continuation: CheckedContinuation<Turn, Never>) in
+            if leaderActive {
+                waiting.append(Waiting(call: call, continuation: continuation))
+            } else {
+                leaderActive = true
+                continuation.resume(returning: .lead)
+            }
         }
-        leaderActive = true
+        if case .answered(let result) = turn { return try result.get() }
         return try await lead(call, commit: commit).get()
     }
 

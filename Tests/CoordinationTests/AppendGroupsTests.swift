@@ -1,0 +1,93 @@
+import Coordination
+import Foundation
+import Synchronization
+import Testing
+
+/// ``AppendGroups`` on its own, with a commit that only counts: the turn-taking must answer every call exactly
+/// once, whatever order the store's executor runs the hops in.
+@Suite struct AppendGroupsTests {
+    /// A store-like actor on a ``StoreThreadExecutor`` (hops through it are queued, so calls interleave at every
+    /// await), whose commit suspends like a database round trip.
+    actor Committer {
+        private let executor = StoreThreadExecutor(name: "append-groups-test")
+        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+        private let groups: AppendGroups
+        private var nextPosition: Int64 = 0
+        private(set) var groupSizes: [Int] = []
+
+        init(_ options: GroupCommit) {
+            groups = AppendGroups(options)
+        }
+
+        func append(_ stream: String) async throws -> AppendResult {
+            let call = try AppendCall(
+                [AppendRequest(stream: stream, events: [ProposedEvent(type: "T", data: "{}")])], idempotencyKey: nil,
+                limits: AppendLimits())
+            return try await groups.submit(call) { group in
+                await Task.yield()
+                groupSizes.append(group.count)
+                return group.map { call in
+                    nextPosition += 1
+                    return .success([
+                        AppendResult(
+                            stream: call.requests[0].stream, firstVersion: 1, lastVersion: 1,
+                            firstPosition: nextPosition, lastPosition: nextPosition,
+                            eventIDs: call.validated[0].compactMap(\.id), replayed: false)
+                    ])
+                }
+            }[0]
+        }
+    }
+
+    /// 300 bursts of 8 concurrent appends, each burst awaited before the next: every call is answered (a call
+    /// queued after its leader found the queue empty would wait for a later call to lead, and the last call of a
+    /// burst has none), each with its own result, and no group is larger than `maxCalls`.
+    @Test(arguments: [
+        GroupCommit(maxCalls: 32), GroupCommit(maxCalls: 3), GroupCommit(maxCalls: 8, maxWaitSeconds: 0.001),
+    ])
+    func everyConcurrentCallIsAnsweredOnce(options: GroupCommit) async throws {
+        let committer = Committer(options)
+        let (bursts, width) = (300, 8)
+        let answered = try await withDeadline(seconds: 120) {
+            var all: [Int64] = []
+            for burst in 0..<bursts {
+                all += try await withThrowingTaskGroup(of: Int64.self) { group in
+                    for call in 0..<width {
+                        group.addTask { try await committer.append("s-\(burst)-\(call)").lastPosition }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            return all
+        }
+        #expect(answered.count == bursts * width)
+        #expect(Set(answered).count == answered.count, "two calls got the same result")
+        let sizes = await committer.groupSizes
+        #expect(sizes.reduce(0, +) == bursts * width)
+        #expect(sizes.allSatisfy { $0 <= options.maxCalls })
+    }
+
+    /// Runs `body`, failing instead of hanging when it has not finished after `seconds` (a call left without a
+    /// leader never returns, and ignores cancellation, so the work runs in a task of its own that is abandoned).
+    private func withDeadline<T: Sendable>(
+        seconds: Double, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        Task {
+            let result: Result<T, any Error>
+            do { result = .success(try await body()) } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+        }
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if let result = outcome.withLock({ $0 }) { return try result.get() }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw DeadlineExceeded(seconds: seconds)
+    }
+
+    struct DeadlineExceeded: Error, CustomStringConvertible {
+        let seconds: Double
+        var description: String { "calls were still unanswered after \(seconds) s: one was queued without a leader" }
+    }
+}
