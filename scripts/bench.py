@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from bench_read_through import read_through_rows
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -576,6 +578,7 @@ def main():
 
     replay_paths(archiver, work, "archive", "flat", args.events, "amount", row, pg_url)
     nested_paths(archiver, work, args, row, pg_url)
+    read_through_rows(archiver, work, args, row)
 
     s3_concurrency = [int(n) for n in args.s3_concurrency.split(",") if n]
     s3_rows, s3_facts = (s3_bench(archiver, corpus, min(args.events, args.s3_events), s3_concurrency,
