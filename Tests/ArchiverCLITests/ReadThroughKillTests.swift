@@ -44,17 +44,26 @@ final class SubscriberControl: Sendable {
             }
             #expect(prunedAtStart > 0, "nothing was pruned before the subscription started")
             let subscription = Self.subscribe(control: control, deadline: deadline + .seconds(90))
-            for cycle in 0..<cycles {
-                if cycle > 0 { server = try await Self.startServer(in: dir, target: target, control: control) }
-                try await Task.sleep(for: .milliseconds(Int64.random(in: 400...1_200)))
-                server.signal(SIGKILL)
-                await target.serve(at: nil)
-                control.serve(at: nil)
-                let exit = try await server.waitForExit(timeoutSeconds: 30)
-                #expect(exit?.signaled == true, "the server was not killed: \(server.stderr)")
+            let last: ServeProcess
+            do {
+                for cycle in 0..<cycles {
+                    if cycle > 0 { server = try await Self.startServer(in: dir, target: target, control: control) }
+                    try await Task.sleep(for: .milliseconds(Int64.random(in: 400...1_200)))
+                    server.signal(SIGKILL)
+                    await target.serve(at: nil)
+                    control.serve(at: nil)
+                    let exit = try await server.waitForExit(timeoutSeconds: 30)
+                    #expect(exit?.signaled == true, "the server was not killed: \(server.stderr)")
+                    server.cleanUp()
+                }
+                last = try await Self.startServer(in: dir, target: target, control: control)
+            } catch {
+                // Stop the clients, the pruner and the subscriber too, so a failure leaves nothing running.
                 server.cleanUp()
+                await target.stop()
+                control.stop(at: 0)
+                throw error
             }
-            let last = try await Self.startServer(in: dir, target: target, control: control)
             defer { last.cleanUp() }
             try await Task.sleep(for: .milliseconds(500))
             await target.stop()
@@ -70,9 +79,8 @@ final class SubscriberControl: Sendable {
 
             print(
                 "ReadThroughKill: \(await target.acknowledged.count) appends, \(cycles) kills, \(prunes) prunes, "
-                    + "\(connections) connections, \(events.count) events delivered, pruned through \(prunedAtStart) at the "
-                    + "start and "
-                    + "\(try await Self.prunedThrough(dir))")
+                    + "\(connections) connections, \(events.count) events delivered, pruned through "
+                    + "\(prunedAtStart) at the start and \(try await Self.prunedThrough(dir)) at the end")
             #expect(positions.count == expectedLines.count && positions.count > cycles * 10, "\(positions.count)")
             #expect(prunes > 0, "no prune succeeded while serving")
             #expect(connections > cycles, "the subscriber did not reconnect after each kill: \(connections)")
