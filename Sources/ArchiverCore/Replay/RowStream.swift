@@ -11,8 +11,9 @@ public struct RowStream {
     private let produce: (_ body: (_ key: String, _ json: UnsafeRawBufferPointer) throws -> Void) throws -> Void
 
     /// Rows from `produce`, which calls its argument once per row, in key order.
-    public init(_ produce: @escaping (_ body: (_ key: String, _ json: UnsafeRawBufferPointer) throws -> Void) throws -> Void)
-    {
+    public init(
+        _ produce: @escaping (_ body: (_ key: String, _ json: UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) {
         self.produce = produce
     }
 
