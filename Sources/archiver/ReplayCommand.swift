@@ -160,6 +160,10 @@ struct SQLiteRows: RowSink {
     func write(_ rows: [ProjectedRow]) throws {
         try SQLiteTableSink.replace(path: path, table: table, rows: rows.map { ($0.key, $0.json) })
     }
+
+    func write(_ rows: RowStream) throws {
+        try SQLiteTableSink.replace(path: path, table: table) { body in try rows.forEach(body) }
+    }
 }
 
 /// `--into postgres://…`: the rows replace the table's contents in one transaction.
