@@ -17,6 +17,20 @@ public enum SQLiteTableSink {
 
     /// - Throws: ``CoordinationError`` `.invalidInput` for a bad table name; `.queryFailed` and friends from SQLite.
     public static func replace(path: String, table: String, rows: [(key: String, json: String)]) throws {
+        try replace(path: path, table: table) { body in
+            for row in rows {
+                var json = row.json
+                try json.withUTF8 { try body(row.key, UnsafeRawBufferPointer($0)) }
+            }
+        }
+    }
+
+    /// ``replace(path:table:rows:)`` for rows made as they are inserted: `each` calls its argument once per
+    /// row (the JSON bytes valid during that call), so that no more than one batch of rows is held at a time.
+    public static func replace(
+        path: String, table: String,
+        each: (_ body: (_ key: String, _ json: UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         guard table.range(of: "^[A-Za-z_][A-Za-z0-9_]{0,62}$", options: .regularExpression) != nil else {
             throw CoordinationError(
                 .invalidInput, "table name '\(table)' must be letters, digits and _ (starting with a letter or _)")
@@ -26,32 +40,36 @@ public enum SQLiteTableSink {
         try db.transaction {
             try db.execute("CREATE TABLE IF NOT EXISTS \"\(table)\" (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
             try db.execute("DELETE FROM \"\(table)\"")
-            try insertAll(rows, into: table, db)
+            try insertAll(each, into: table, db)
         }
     }
 
     private static func insertAll(
-        _ rows: [(key: String, json: String)], into table: String, _ db: SQLiteConnection
-    )
-        throws
-    {
+        _ each: (_ body: (_ key: String, _ json: UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        into table: String, _ db: SQLiteConnection
+    ) throws {
         func statement(rows count: Int) throws -> SQLiteStatement {
             let values = Array(repeating: "(?, ?)", count: count).joined(separator: ", ")
             return try db.statement("INSERT INTO \"\(table)\" (key, row) VALUES \(values)")
         }
         let full = try statement(rows: rowsPerInsert)
-        var start = 0
-        while start < rows.count {
-            let count = min(rowsPerInsert, rows.count - start)
-            let insert = count == rowsPerInsert ? full : try statement(rows: count)
+        // One batch of rows, copied: the bytes a row comes with last only for its call.
+        var batch: [(key: String, json: [UInt8])] = []
+        batch.reserveCapacity(rowsPerInsert)
+        func insertBatch() throws {
+            let insert = batch.count == rowsPerInsert ? full : try statement(rows: batch.count)
             insert.reset()
-            for offset in 0..<count {
-                let row = rows[start + offset]
+            for (offset, row) in batch.enumerated() {
                 insert.bind(Int32(2 * offset + 1), row.key)
-                insert.bind(Int32(2 * offset + 2), row.json)
+                insert.bind(Int32(2 * offset + 2), text: row.json)
             }
             try insert.step()
-            start += count
+            batch.removeAll(keepingCapacity: true)
         }
+        try each { key, json in
+            batch.append((key, Array(json)))
+            if batch.count == rowsPerInsert { try insertBatch() }
+        }
+        if !batch.isEmpty { try insertBatch() }
     }
 }

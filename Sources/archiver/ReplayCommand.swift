@@ -99,7 +99,9 @@ struct ReplayCommand: AsyncParsableCommand {
             note(plan.planning.notes)
             let reporter = ProgressReporter(label: "replay", quiet: quiet)
             let started = ContinuousClock.now
-            let outcome = try await job.run(plan: plan) { reporter.update(done: $0, total: 0, seconds: $1) }
+            let outcome = try await job.run(plan: plan, into: sink) {
+                reporter.update(done: $0, total: 0, seconds: $1)
+            }
             reporter.finish()
             note(outcome.notes)
             if let from = outcome.startedFrom {
@@ -111,7 +113,6 @@ struct ReplayCommand: AsyncParsableCommand {
                 note(["saved aggregate snapshot \(saved.snapshotID) (\(text))"], prefix: "")
             }
             note(outcome.stats.read.notes)
-            try sink.write(outcome.rows)
             if !quiet { FileHandle.standardError.write(Data(summary(outcome, plan: plan, since: started).utf8)) }
         }
     }
@@ -138,7 +139,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func summary(_ outcome: ReplayJob.Outcome, plan: ReadPlan, since started: ContinuousClock.Instant) -> String {
-        let (stats, rows) = (outcome.stats, outcome.rows.count)
+        let (stats, rows) = (outcome.stats, outcome.rowCount)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
         return "replayed \(stats.applied) events (\(stats.read.events) read from \(stats.read.snapshots) "
@@ -158,6 +159,10 @@ struct SQLiteRows: RowSink {
 
     func write(_ rows: [ProjectedRow]) throws {
         try SQLiteTableSink.replace(path: path, table: table, rows: rows.map { ($0.key, $0.json) })
+    }
+
+    func write(_ rows: RowStream) throws {
+        try SQLiteTableSink.replace(path: path, table: table) { body in try rows.forEach(body) }
     }
 }
 

@@ -38,6 +38,31 @@ private func sinkRows(_ count: Int, tag: String) -> [(key: String, json: String)
         }
         #expect(try contents(path, "model").count == 5)
     }
+
+    /// Rows made as they are inserted: a producer that fails after some batches leaves the table as it was.
+    @Test func rowsMadeWhileInsertingAndAProducerFailure() throws {
+        struct Stop: Error {}
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sink-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("rm.db").path
+        let rows = sinkRows(SQLiteTableSink.rowsPerInsert + 3, tag: "made")
+        func produce(failingAt failure: Int?) -> ((String, UnsafeRawBufferPointer) throws -> Void) throws -> Void {
+            { body in
+                for (index, row) in rows.enumerated() {
+                    if index == failure { throw Stop() }
+                    var json = row.json
+                    try json.withUTF8 { try body(row.key, UnsafeRawBufferPointer($0)) }
+                }
+            }
+        }
+        try SQLiteTableSink.replace(path: path, table: "model", each: produce(failingAt: nil))
+        let expected = Dictionary(uniqueKeysWithValues: rows.map { ($0.key, $0.json) })
+        #expect(try contents(path, "model") == expected)
+        let afterOneBatch = produce(failingAt: SQLiteTableSink.rowsPerInsert + 1)
+        #expect(throws: Stop.self) { try SQLiteTableSink.replace(path: path, table: "model", each: afterOneBatch) }
+        #expect(try contents(path, "model") == expected)
+    }
 }
 
 @Suite(

@@ -50,18 +50,25 @@ public struct FieldSumFold: Projection {
         }
     }
 
-    public func rows() throws -> [ProjectedRow] {
-        totals.sortedEntries().map { entry in
-            let stream = totals.names[entry]
-            let t = totals[entry]
+    public func rows() throws -> [ProjectedRow] { try rowStream.collect() }
+
+    /// Each row is made in one reused buffer as the sink takes it.
+    public var rowStream: RowStream {
+        let totals = self.totals
+        return RowStream { body in
             var out: [UInt8] = []
-            out.append(contentsOf: #"{"stream":"#.utf8)
-            RawJSON.appendQuoted(stream, to: &out)
-            out.append(
-                contentsOf:
-                    #","version":\#(t.version),"position":\#(t.position),"count":\#(t.count),"sum":\#(formatNumber(t.sum))}"#
-                    .utf8)
-            return ProjectedRow(key: stream, json: String(decoding: out, as: UTF8.self))
+            for entry in totals.sortedEntries() {
+                let stream = totals.names[entry]
+                let t = totals[entry]
+                out.removeAll(keepingCapacity: true)
+                out.append(contentsOf: #"{"stream":"#.utf8)
+                RawJSON.appendQuoted(stream, to: &out)
+                out.append(
+                    contentsOf:
+                        #","version":\#(t.version),"position":\#(t.position),"count":\#(t.count),"sum":\#(formatNumber(t.sum))}"#
+                        .utf8)
+                try out.withUnsafeBytes { try body(stream, $0) }
+            }
         }
     }
 
@@ -82,4 +89,29 @@ public struct FieldSumFold: Projection {
 func formatNumber(_ value: Double) -> String {
     if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
     return "\(value)"
+}
+
+/// Appends `value` in decimal, as `String(value)` writes it, without making a `String`.
+func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+    if value < 0 {
+        out.append(UInt8(ascii: "-"))
+        // The magnitude of Int64.min does not fit an Int64: work on the unsigned one.
+        appendDecimal(value.magnitude, to: &out)
+    } else {
+        appendDecimal(UInt64(value), to: &out)
+    }
+}
+
+private func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, written from the end
+    var count = 0
+    var rest = value
+    withUnsafeMutableBytes(of: &digits) { room in
+        repeat {
+            count += 1
+            room[24 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+        out.append(contentsOf: room[(24 - count)..<24])
+    }
 }

@@ -59,7 +59,7 @@ enum CanonicalJSON {
         while value[at] != UInt8(ascii: "]") {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            let end = ValidJSON.valueEnd(value, from: at)
+            let end = members.ends.valueEnd(value, from: at)
             append(UnsafeRawBufferPointer(rebasing: value[at..<end]), to: &out, members: &members)
             at = ValidJSON.skipSpace(value, from: end)
             if value[at] == UInt8(ascii: ",") { at = ValidJSON.skipSpace(value, from: at + 1) }

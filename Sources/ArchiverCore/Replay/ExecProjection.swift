@@ -127,29 +127,43 @@ public final class ExecProjection: Projection {
     ///
     /// Each row's key is its line number, zero-padded to 12 digits (`000000000000` for the first line), so
     /// that keys sort in output order.
-    public func rows() throws -> [ProjectedRow] {
-        try finish()
-        var rows: [ProjectedRow] = []
-        try collected.stdout.withUnsafeBytes { output in
-            var start = 0
-            while start < output.count {
-                let end = output[start...].firstIndex(of: 0x0A) ?? output.count
-                defer { start = end + 1 }
-                // A line ending of \r\n counts as one.
-                let lineEnd = end > start && output[end - 1] == 0x0D ? end - 1 : end
-                guard lineEnd > start else { continue }
-                let line = UnsafeRawBufferPointer(rebasing: output[start..<lineEnd])
-                do {
-                    try RawJSON.validate(line)
-                } catch {
-                    throw ArchiverError(
-                        .projectionFailed,
-                        "projector `\(command)` printed a line that is not JSON (line \(rows.count + 1)): \(error)")
+    public func rows() throws -> [ProjectedRow] { try rowStream.collect() }
+
+    /// The output lines straight from the collected output. All lines are checked before the first is handed
+    /// out, so that a bad line fails the replay before a sink has written anything.
+    public var rowStream: RowStream {
+        RowStream { body in
+            try self.finish()
+            try self.collected.stdout.withUnsafeBytes { output in
+                try Self.forEachLine(output) { index, line in
+                    do {
+                        try RawJSON.validate(line)
+                    } catch {
+                        throw ArchiverError(
+                            .projectionFailed,
+                            "projector `\(self.command)` printed a line that is not JSON (line \(index + 1)): \(error)")
+                    }
                 }
-                rows.append(ProjectedRow(key: Self.rowKey(rows.count), json: String(decoding: line, as: UTF8.self)))
+                try Self.forEachLine(output) { index, line in try body(Self.rowKey(index), line) }
             }
         }
-        return rows
+    }
+
+    /// Calls `body` with each non-empty line of `output` and its index among them (\r\n counts as one ending).
+    private static func forEachLine(
+        _ output: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void
+    ) rethrows {
+        var start = 0
+        var index = 0
+        while start < output.count {
+            let found = memchr(output.baseAddress! + start, 0x0A, output.count - start)
+            let end = found.map { UnsafeRawPointer($0) - output.baseAddress! } ?? output.count
+            defer { start = end + 1 }
+            let lineEnd = end > start && output[end - 1] == 0x0D ? end - 1 : end
+            guard lineEnd > start else { continue }
+            try body(index, UnsafeRawBufferPointer(rebasing: output[start..<lineEnd]))
+            index += 1
+        }
     }
 
     /// `index` in 12 digits, zero-padded (what `String(format: "%012d")` gives, without Foundation's formatter).

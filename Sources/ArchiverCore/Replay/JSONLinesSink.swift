@@ -5,7 +5,8 @@ import Foundation
 /// would replace.
 ///
 /// Rows go out in writes of ``writeSize`` bytes: the output is never held whole in memory (for a million rows
-/// that was two copies of about 100 MB each, on top of the rows).
+/// that was two copies of about 100 MB each, on top of the rows), and rows from a ``RowStream`` are written as
+/// they are made.
 public struct JSONLinesSink: RowSink {
     /// nil: stdout.
     public let path: String?
@@ -16,7 +17,9 @@ public struct JSONLinesSink: RowSink {
         self.path = path
     }
 
-    public func write(_ rows: [ProjectedRow]) throws {
+    public func write(_ rows: [ProjectedRow]) throws { try write(RowStream(rows)) }
+
+    public func write(_ rows: RowStream) throws {
         guard let path else {
             try Self.write(rows, to: FileHandle.standardOutput.fileDescriptor, name: "stdout")
             return
@@ -52,11 +55,11 @@ public struct JSONLinesSink: RowSink {
     }
 
     /// The rows as lines to `fd`, a buffer of ``writeSize`` at a time.
-    private static func write(_ rows: [ProjectedRow], to fd: Int32, name: String) throws {
+    private static func write(_ rows: RowStream, to fd: Int32, name: String) throws {
         var out: [UInt8] = []
         out.reserveCapacity(writeSize + (1 << 16))
-        for row in rows {
-            out.append(contentsOf: row.json.utf8)
+        try rows.forEach { _, json in
+            out.append(contentsOf: json)
             out.append(0x0A)
             if out.count >= writeSize {
                 try writeAll(out, to: fd, name: name)

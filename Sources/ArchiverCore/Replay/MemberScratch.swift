@@ -24,6 +24,8 @@ struct MemberScratch {
 
     private var items: [Member] = []
     private var decodedKeys: [UInt8] = []
+    /// The ends of the values in the patch being merged: ``collect(_:)`` looks them up instead of scanning.
+    var ends = ValueEnds()
 
     subscript(index: Int) -> Member { items[index] }
 
@@ -35,7 +37,7 @@ struct MemberScratch {
         let keyMark = decodedKeys.count
         var at = ValidJSON.skipSpace(object, from: 1)
         while object[at] != UInt8(ascii: "}") {
-            let keyEnd = ValidJSON.stringEnd(object, from: at)
+            let keyEnd = ends.stringEnd(object, from: at)
             var decoded: Range<Int>? = nil
             if memchr(object.baseAddress! + at, 0x5C, keyEnd - at) != nil {
                 let text = (try? RawJSON.decodeString(UnsafeRawBufferPointer(rebasing: object[at..<keyEnd]))) ?? ""
@@ -44,7 +46,7 @@ struct MemberScratch {
                 decoded = first..<decodedKeys.count
             }
             let valueStart = ValidJSON.skipSpace(object, from: ValidJSON.skipSpace(object, from: keyEnd) + 1)
-            let valueEnd = ValidJSON.valueEnd(object, from: valueStart)
+            let valueEnd = ends.valueEnd(object, from: valueStart)
             items.append(Member(key: at..<keyEnd, value: valueStart..<valueEnd, decoded: decoded))
             at = ValidJSON.skipSpace(object, from: valueEnd)
             if object[at] == UInt8(ascii: ",") { at = ValidJSON.skipSpace(object, from: at + 1) }

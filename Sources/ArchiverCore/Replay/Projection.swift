@@ -88,4 +88,13 @@ public protocol Projection {
     func rows() throws -> [ProjectedRow]
     /// Replaces the state with rows from ``rows()`` (of a projection with the same identity).
     mutating func restore(rows: [ProjectedRow]) throws
+    /// The rows of ``rows()``, made one at a time as a sink takes them (default: ``rows()``, built first).
+    var rowStream: RowStream { get }
+}
+
+extension Projection {
+    public var rowStream: RowStream {
+        let projection = self
+        return RowStream { body in try RowStream(try projection.rows()).forEach(body) }
+    }
 }

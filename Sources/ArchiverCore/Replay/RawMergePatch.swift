@@ -25,6 +25,9 @@ struct RawMergePatch {
         let start = ValidJSON.skipSpace(patch, from: 0)
         // Valid JSON: one value, then only whitespace.
         let end = ValidJSON.trimmedEnd(patch)
+        // The patch is indexed once; the target, already canonical and only partly descended into, is not.
+        members.ends.index(patch)
+        defer { members.ends.clear() }
         mergeValue(target: target, patch: UnsafeRawBufferPointer(rebasing: patch[start..<end]))
     }
 
@@ -33,6 +36,8 @@ struct RawMergePatch {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(value, from: 0)
         let end = ValidJSON.trimmedEnd(value)
+        members.ends.index(value)
+        defer { members.ends.clear() }
         CanonicalJSON.append(UnsafeRawBufferPointer(rebasing: value[start..<end]), to: &output, members: &members)
     }
 

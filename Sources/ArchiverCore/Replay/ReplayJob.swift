@@ -9,11 +9,17 @@
 /// let outcome = try await job.run(plan: plan)
 /// try JSONLinesSink(path: nil).write(outcome.rows)
 /// ```
+///
+/// ``run(plan:into:progress:)`` writes the rows to a sink as they are made instead (what `archiver replay` does:
+/// a million rows are never all in memory).
 public struct ReplayJob: Sendable {
     /// What a run produced, and where it started from.
     public struct Outcome: Sendable {
         public var stats: ReplayStats
+        /// Empty when the rows went to a sink (``run(plan:into:progress:)``).
         public var rows: [ProjectedRow]
+        /// How many rows the run produced.
+        public var rowCount = 0
         /// The aggregate snapshot the run started from, if any.
         public var startedFrom: AggregateSnapshotInfo?
         /// The aggregate snapshot the run saved, with ``saveSnapshot``.
@@ -41,6 +47,40 @@ public struct ReplayJob: Sendable {
     /// - Throws: ``ArchiverError`` `.invalidArgument` for ``saveSnapshot`` with an `--exec` projection, and
     ///   whatever reading the archive or the projection throws.
     public func run(plan: ReadPlan, progress: ((Int64, Double) -> Void)? = nil) async throws -> Outcome {
+        var (outcome, stream) = try await replay(plan: plan, progress: progress)
+        if outcome.rows.isEmpty { outcome.rows = try stream.collect() }
+        outcome.rowCount = outcome.rows.count
+        return outcome
+    }
+
+    /// ``run(plan:progress:)``, writing the rows to `sink` as they are made (built first only when
+    /// ``saveSnapshot`` also stores them).
+    public func run(
+        plan: ReadPlan, into sink: any RowSink, progress: ((Int64, Double) -> Void)? = nil
+    ) async throws -> Outcome {
+        var (outcome, stream) = try await replay(plan: plan, progress: progress)
+        if !outcome.rows.isEmpty {
+            try sink.write(outcome.rows)
+            outcome.rowCount = outcome.rows.count
+            outcome.rows = []
+            return outcome
+        }
+        var count = 0
+        try sink.write(
+            RowStream { body in
+                try stream.forEach { key, json in
+                    count += 1
+                    try body(key, json)
+                }
+            })
+        outcome.rowCount = count
+        return outcome
+    }
+
+    /// The replay, and its rows as a stream (or built, in the outcome, when a snapshot was saved from them).
+    private func replay(
+        plan: ReadPlan, progress: ((Int64, Double) -> Void)?
+    ) async throws -> (Outcome, RowStream) {
         switch projection {
         case .fold:
             var fold = MergePatchFold()
@@ -55,17 +95,18 @@ public struct ReplayJob: Sendable {
                     "--save-snapshot works with the built-in projections only (fold, sum:FIELD), not --exec: "
                         + "drop --save-snapshot (an --exec projector keeps its own state)")
             }
-            var projector = try UpcastingProjection(try ExecProjection(command: command), rules: upcasters)
+            let exec = try ExecProjection(command: command)
+            var projector = try UpcastingProjection(exec, rules: upcasters)
             let stats = try await replayer.run(&projector, plan: plan, progress: progress)
             try projector.finish()
-            return Outcome(stats: stats, rows: try projector.rows())
+            return (Outcome(stats: stats, rows: []), exec.rowStream)
         }
     }
 
     /// Runs a projection whose state can be restored from and saved to aggregate snapshots.
     func project<P: Projection>(
         _ inner: inout P, plan: ReadPlan, progress: ((Int64, Double) -> Void)?
-    ) async throws -> Outcome {
+    ) async throws -> (Outcome, RowStream) {
         var projection = try UpcastingProjection(inner, rules: upcasters)
         var snapshots = try AggregateSnapshots(
             archive: replayer.archive, identity: projection.identity, filter: replayer.filter)
@@ -84,15 +125,14 @@ public struct ReplayJob: Sendable {
             &projection, plan: plan, after: startedFrom?.lastPosition ?? 0, progress: progress)
         try projection.finish()
         inner = projection.inner
-        let rows = try projection.rows()
-        var saved: AggregateSnapshotInfo?
-        if saveSnapshot {
-            if let existing = try await snapshots.existing(at: plan) {
-                notes.append("aggregate snapshot \(existing.snapshotID) already holds this cut: not saved again")
-            } else {
-                saved = try await snapshots.save(rows, plan: plan)
-            }
+        var outcome = Outcome(stats: stats, rows: [], startedFrom: startedFrom, notes: notes)
+        guard saveSnapshot else { return (outcome, inner.rowStream) }
+        outcome.rows = try inner.rows()
+        if let existing = try await snapshots.existing(at: plan) {
+            outcome.notes.append("aggregate snapshot \(existing.snapshotID) already holds this cut: not saved again")
+        } else {
+            outcome.saved = try await snapshots.save(outcome.rows, plan: plan)
         }
-        return Outcome(stats: stats, rows: rows, startedFrom: startedFrom, saved: saved, notes: notes)
+        return (outcome, RowStream(outcome.rows))
     }
 }

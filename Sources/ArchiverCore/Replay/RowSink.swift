@@ -3,6 +3,12 @@
 public protocol RowSink: Sendable {
     /// Writes all rows, replacing what the destination held, in one step where the destination allows.
     func write(_ rows: [ProjectedRow]) throws
+    /// ``write(_:)-([ProjectedRow])`` for rows made as the sink takes them (default: all built first).
+    func write(_ rows: RowStream) throws
+}
+
+extension RowSink {
+    public func write(_ rows: RowStream) throws { try write(try rows.collect()) }
 }
 
 /// A row destination from its text form: `--output FILE` (or stdout), or `--into sqlite:PATH` / a bare path /
