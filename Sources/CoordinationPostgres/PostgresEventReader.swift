@@ -10,15 +10,13 @@ import Foundation
 actor PostgresEventReader {
     private let executor: StoreThreadExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private let url: String
     private let schema: String
-    private var connection: PostgresConnection?
-    private var closed = false
+    private var connection: LazyPostgresConnection
 
     static let eventColumns = "position, stream, version, id, type, data, metadata, recorded_at"
 
     init(url: String, schema: String) {
-        self.url = url
+        self.connection = LazyPostgresConnection(url: url)
         self.schema = schema
         self.executor = StoreThreadExecutor(name: "postgres-read:\(schema)")
     }
@@ -26,21 +24,11 @@ actor PostgresEventReader {
     deinit { executor.shutdown() }
 
     func close() {
-        closed = true
-        connection = nil
+        connection.close()
     }
 
     /// The connection, opened on first use and reconnected when lost.
-    private func db() throws -> PostgresConnection {
-        if closed { throw StoreRules.closed() }
-        if let connection {
-            try connection.ensureConnected()
-            return connection
-        }
-        let connection = try PostgresConnection(url: url)
-        self.connection = connection
-        return connection
-    }
+    private func db() throws -> PostgresConnection { try connection.open() }
 
     private var readAllSQL: String {
         "SELECT \(Self.eventColumns) FROM \(schema).events WHERE position > $1 AND position <= $2 "
