@@ -88,7 +88,8 @@ actor PostgresEventReader {
         // by copies, and a page of large events is megabytes.
         var bytes = 0
         for row in 0..<rows.count {
-            bytes += 36 + rows.bytes(row, 1).count + rows.bytes(row, 4).count + rows.bytes(row, 5).count
+            bytes +=
+                36 + rows.bytes(row, 1).count + rows.bytes(row, 4).count + rows.bytes(row, 5).count
                 + rows.bytes(row, 6).count
         }
         var packed = PackedEvents()
