@@ -10,15 +10,13 @@ import Foundation
 actor PostgresEventReader {
     private let executor: StoreThreadExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private let url: String
     private let schema: String
-    private var connection: PostgresConnection?
-    private var closed = false
+    private var connection: LazyPostgresConnection
 
     static let eventColumns = "position, stream, version, id, type, data, metadata, recorded_at"
 
     init(url: String, schema: String) {
-        self.url = url
+        self.connection = LazyPostgresConnection(url: url, setUp: Self.widenReceiveBuffer)
         self.schema = schema
         self.executor = StoreThreadExecutor(name: "postgres-read:\(schema)")
     }
@@ -26,20 +24,21 @@ actor PostgresEventReader {
     deinit { executor.shutdown() }
 
     func close() {
-        closed = true
-        connection = nil
+        connection.close()
     }
 
     /// The connection, opened on first use and reconnected when lost.
-    private func db() throws -> PostgresConnection {
-        if closed { throw StoreRules.closed() }
-        if let connection {
-            try connection.ensureConnected()
-            return connection
-        }
-        let connection = try PostgresConnection(url: url)
-        self.connection = connection
-        return connection
+    private func db() throws -> PostgresConnection { try connection.open() }
+
+    /// Bytes of the one value read when the connection opens; see ``widenReceiveBuffer(_:)``.
+    static let receiveBufferBytes = 256 << 10
+
+    /// Reads one large value, so that libpq's receive buffer grows (it starts at 16 KiB, doubles to fit the
+    /// largest message met and never shrinks): a page of events then arrives in `recv` calls of up to about
+    /// 512 KiB instead of 16 KiB, a thirtieth of the system calls and wake-ups. It costs one round trip per
+    /// connection.
+    static func widenReceiveBuffer(_ connection: PostgresConnection) throws {
+        try connection.query("SELECT repeat(' ', $1::int)", [String(receiveBufferBytes)])
     }
 
     private var readAllSQL: String {
@@ -85,8 +84,16 @@ actor PostgresEventReader {
             let last = String(rows.binaryInt64(rows.count - 1, 0))
             try db().sendReadAhead(readAllSQL, [last, bound, String(limit)])
         }
+        // Reserved exactly (the text columns' lengths and each UUID's 36 characters): a guess grows the buffer
+        // by copies, and a page of large events is megabytes.
+        var bytes = 0
+        for row in 0..<rows.count {
+            bytes +=
+                36 + rows.bytes(row, 1).count + rows.bytes(row, 4).count + rows.bytes(row, 5).count
+                + rows.bytes(row, 6).count
+        }
         var packed = PackedEvents()
-        packed.reserve(rows.count, bytes: rows.count * 512)
+        packed.reserve(rows.count, bytes: bytes)
         for row in 0..<rows.count {
             rows.uuid(row, 3) { id in
                 packed.append(

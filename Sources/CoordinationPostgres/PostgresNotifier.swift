@@ -14,16 +14,14 @@ import Foundation
 actor PostgresNotifier {
     private let executor: StoreThreadExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private let url: String
     private let schema: String
     private let interval: Duration
     private let requests = NotifyRequests()
-    private var connection: PostgresConnection?
+    private var connection: LazyPostgresConnection
     private var lastSent: ContinuousClock.Instant?
-    private var closed = false
 
     init(url: String, schema: String, intervalSeconds: Double) {
-        self.url = url
+        self.connection = LazyPostgresConnection(url: url)
         self.schema = schema
         self.interval = .milliseconds(Int64(max(0, intervalSeconds) * 1000))
         self.executor = StoreThreadExecutor(name: "postgres-notify:\(schema)")
@@ -38,8 +36,7 @@ actor PostgresNotifier {
     }
 
     func close() {
-        closed = true
-        connection = nil
+        connection.close()
     }
 
     /// Sends a `NOTIFY` while appends keep asking for one, at most one per `interval`.
@@ -49,7 +46,7 @@ actor PostgresNotifier {
                 try? await Task.sleep(until: lastSent + interval)
             }
             guard requests.take() else { return }
-            guard !closed else { continue }
+            guard !connection.isClosed else { continue }
             send()
             lastSent = .now
         }
@@ -59,11 +56,9 @@ actor PostgresNotifier {
     /// ignored: waiters also poll.
     private func send() {
         do {
-            if connection == nil { connection = try PostgresConnection(url: url) }
-            try connection?.ensureConnected()
-            try connection?.query("SELECT pg_notify($1, $2)", [PostgresEventWaiter.channel, schema])
+            try connection.open().query("SELECT pg_notify($1, $2)", [PostgresEventWaiter.channel, schema])
         } catch {
-            connection = nil
+            connection.drop()
         }
     }
 }

@@ -10,10 +10,8 @@ import Foundation
 actor PostgresStateReader {
     private let executor: StoreThreadExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private let url: String
     private let schema: String
-    private var connection: PostgresConnection?
-    private var closed = false
+    private var connection: LazyPostgresConnection
     /// The highest position known to be safe; never goes backwards.
     private var safeMark: Int64 = 0
     /// Sequence values observed, each with the next transaction id at the time: safe once every
@@ -21,7 +19,7 @@ actor PostgresStateReader {
     private var pendingMarks: [(position: Int64, nextXid: UInt64)] = []
 
     init(url: String, schema: String) {
-        self.url = url
+        self.connection = LazyPostgresConnection(url: url)
         self.schema = schema
         self.executor = StoreThreadExecutor(name: "postgres-state:\(schema)")
     }
@@ -29,21 +27,11 @@ actor PostgresStateReader {
     deinit { executor.shutdown() }
 
     func close() {
-        closed = true
-        connection = nil
+        connection.close()
     }
 
     /// The connection, opened on first use and reconnected when lost.
-    private func db() throws -> PostgresConnection {
-        if closed { throw StoreRules.closed() }
-        if let connection {
-            try connection.ensureConnected()
-            return connection
-        }
-        let connection = try PostgresConnection(url: url)
-        self.connection = connection
-        return connection
-    }
+    private func db() throws -> PostgresConnection { try connection.open() }
 
     /// One read-only statement; server errors are thrown unmapped (the store maps them).
     func rows(_ sql: String, _ parameters: [String?] = [], prepared: Bool = false) throws -> PostgresRows {
