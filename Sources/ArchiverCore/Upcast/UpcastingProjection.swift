@@ -30,29 +30,27 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         let type = event.type
         let metadata = try Self.parse(event.metadata, event)
         guard upcaster.matches(type: type, metadata: metadata) else { return try deliver(event) }
-        guard upcaster.touchedKeys.keys != nil else {
-            let data = try Self.parse(event.data, event)
-            let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: data, metadata: metadata))
-            for result in results ?? [] { try deliver(result, of: event) { $0.write(to: &$1) } }
-            return
-        }
+        // Most members of a large event are nothing the rules read: those stay bytes (``PartialData``).
+        guard upcaster.touchedKeys.keys != nil else { return try applyToWholeTree(event, type, metadata) }
         do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
         var scratch = MemberScratch()
         swap(&scratch, &self.scratch)
         defer { swap(&scratch, &self.scratch) }
-        guard
-            let partial = try Self.catching(event, { try PartialData(event.data, names: upcaster.touchedKeys, scratch: &scratch) })
-        else {
-            let data = try Self.parse(event.data, event)
-            let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: data, metadata: metadata))
-            for result in results ?? [] { try deliver(result, of: event) { $0.write(to: &$1) } }
-            return
-        }
+        let names = upcaster.touchedKeys
+        guard let partial = try Self.catching(event, { try PartialData(event.data, names: names, scratch: &scratch) })
+        else { return try applyToWholeTree(event, type, metadata) }
         defer { partial.release(&scratch) }
         let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: partial.named, metadata: metadata))
         for result in results ?? [] {
             try deliver(result, of: event) { partial.write($0, to: &$1, scratch: &scratch) }
         }
+    }
+
+    /// The rules on a tree of all of `data`: when a step works on the whole object, or `data` is not an object.
+    private mutating func applyToWholeTree(_ event: ReplayEvent, _ type: String, _ metadata: JSONValue) throws {
+        let data = try Self.parse(event.data, event)
+        let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: data, metadata: metadata))
+        for result in results ?? [] { try deliver(result, of: event) { $0.write(to: &$1) } }
     }
 
     /// Delivers one upcast event as a record line, its `data` written by `writeData`.
