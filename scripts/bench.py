@@ -335,14 +335,25 @@ UPCASTERS = """rules:
 """
 
 
-def upcast_bench(archiver, work, events, row):
+# The same shape of rule chain over the nested corpus: OrderPlaced (v1 -> v2 -> v3 -> Placed) and OrderPaid (->
+# Paid v1 -> v2) are half of its events, touching a few of their members (one nested).
+NESTED_UPCASTERS = """rules:
+  - {name: placed-v2, type: OrderPlaced, version: 1, steps: [{move: {from: /note, to: /remark}}, {set-version: 2}]}
+  - {name: placed-v3, type: OrderPlaced, version: 2, steps: [{to-string: /seq}, {set-version: 3}]}
+  - {name: placed, type: OrderPlaced, version: 3, steps: [{remove: /discount}, {rename-type: Placed}]}
+  - {name: paid, type: OrderPaid, steps: [{move: {from: /customer/address/zip, to: /customer/zip}}, {rename-type: Paid}]}
+  - {name: paid-v2, type: Paid, version: 1, steps: [{default: {at: /kind, value: paid}}, {set-version: 2}]}
+"""
+
+
+def upcast_bench(archiver, work, events, row, archive="archive", rules=UPCASTERS, label=""):
     """Replay with the default fold through a 5-rule set touching half the events, vs the same replay without."""
     with open(os.path.join(work, "upcasters.yaml"), "w") as f:
-        f.write(UPCASTERS)
-    replay = f"{archiver} replay --archive archive --to latest --from-scratch --output fold.jsonl --quiet"
+        f.write(rules)
+    replay = f"{archiver} replay --archive {archive} --to latest --from-scratch --output fold.jsonl --quiet"
     ours, ref = paired(3, lambda: run(f"{replay} --upcasters upcasters.yaml", work), lambda: run(replay, work))
-    row("replay, default fold with 5 upcaster rules touching half the events vs without rules", ours, ref, events,
-        "events", 0.8)
+    row(f"{label}replay, default fold with 5 upcaster rules touching half the events vs without rules", ours, ref,
+        events, "events", 0.8)
 
 
 def replay_paths(archiver, work, archive, label, events, sum_field, row, pg_url):
@@ -422,6 +433,7 @@ def nested_paths(archiver, work, args, row, pg_url):
     generate_nested(os.path.join(work, "nested.jsonl"), args.nested_events, args.nested_streams)
     archive_of(archiver, work, "nested.jsonl", "nested-archive")
     replay_paths(archiver, work, "nested-archive", "nested", args.nested_events, "seq", row, pg_url)
+    upcast_bench(archiver, work, args.nested_events, row, "nested-archive", NESTED_UPCASTERS, "nested: ")
 
 
 def timed(fn):

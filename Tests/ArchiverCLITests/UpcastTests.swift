@@ -120,6 +120,58 @@ import Testing
         }
     }
 
+    /// `GET /events?upcast=true` paged to the end: the bodies, and the tiers the pages came from.
+    static func httpEvents(_ dir: String) async throws -> (body: String, tiers: String) {
+        let serve = try await ServeProcess(["--flush-interval", "0"], in: dir)
+        defer { serve.cleanUp() }
+        var body = ""
+        var tiers: Set<String> = []
+        var after = 0
+        while true {
+            let reply = try await serve.request("GET", "/events?after=\(after)&limit=7&upcast=true")
+            #expect(reply.status == 200, "\(reply.body)")
+            tiers.insert(reply.headers["archiver-tier"] ?? "none")
+            body += reply.body
+            guard let last = reply.object["last_position"] as? Int, last > after else { break }
+            after = last
+        }
+        serve.signal(SIGTERM)
+        _ = try await serve.waitForExit()
+        return (body, tiers.sorted().joined(separator: ","))
+    }
+
+    @Test func coldReadsPresentTheBytesOfHotReadsAndOfExport() async throws {
+        try await withTemporaryDirectory { dir in
+            try await Self.archive(dir)
+            // The configuration's rules, so `serve` upcasts too.
+            try Self.rules.write(toFile: dir + "/archiver.yaml", atomically: true, encoding: .utf8)
+            let reads = [
+                ["read", "--all", "--upcast"], ["read", "--stream", "account-2", "--upcast"],
+                ["read", "--category", "account", "--after", "7", "--limit", "20", "--upcast"],
+            ]
+            var hot: [String] = []
+            for args in reads { hot.append(try await CLI.ok(args, in: dir)) }
+            let hotHTTP = try await Self.httpEvents(dir)
+            #expect(hotHTTP.tiers == "store")
+            try await CLI.ok(["export", "--output", "bundle"], in: dir)
+            let exported = try String(contentsOfFile: dir + "/bundle/upcast.jsonl", encoding: .utf8)
+            #expect(exported.contains(#""type":"StreetChanged""#), "the configured rules apply")
+
+            try await CLI.ok(["prune", "--before", "latest", "--without-drill"], in: dir)
+            for (args, expected) in zip(reads, hot) {
+                #expect(!expected.isEmpty)
+                #expect(try await CLI.ok(args, in: dir) == expected, "\(args) differs once pruned")
+            }
+            let coldHTTP = try await Self.httpEvents(dir)
+            #expect(coldHTTP.tiers.contains("archive"), "served from the archive")
+            #expect(coldHTTP.body == hotHTTP.body)
+            // Read and export present the same rows: 75 events (15 address changes split in two).
+            let readRows = hot[0].split(separator: "\n")
+            #expect(readRows.count == 75)
+            #expect(try readRows.map(Self.shared) == exported.split(separator: "\n").map(Self.shared))
+        }
+    }
+
     @Test func hostileRulesAreRefusedWithTheRuleAndLine() async throws {
         try await withTemporaryDirectory { dir in
             try await Self.archive(dir)

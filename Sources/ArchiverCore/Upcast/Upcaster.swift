@@ -18,6 +18,8 @@ public struct Upcaster: Sendable {
     public let ruleSet: UpcastRuleSet
     /// The JSON-quoted names of the types some rule matches, to compare with a record's bytes.
     let quotedTypes: [[UInt8]]
+    /// The `data` members the rules read, so replay parses only those (``PartialData``).
+    let touchedKeys: UpcastTouchedKeys
 
     public init(_ ruleSet: UpcastRuleSet) {
         self.ruleSet = ruleSet
@@ -28,6 +30,14 @@ public struct Upcaster: Sendable {
             quoted.insert(bytes)
         }
         self.quotedTypes = quoted.sorted { $0.lexicographicallyPrecedes($1) }
+        self.touchedKeys = UpcastTouchedKeys(ruleSet.rules)
+    }
+
+    /// True when some rule matches an event of this type and metadata (``apply(_:applied:)`` returns events).
+    func matches(type: String, metadata: JSONValue) -> Bool {
+        let version = UpcastEvent(id: "", type: type, data: .null, metadata: metadata).schemaVersion(
+            key: ruleSet.versionKey)
+        return ruleSet.rules.contains { $0.matches(type: type, version: version) }
     }
 
     /// True when a rule may match an event whose `type` member is `quoted` (the JSON string, quotes included).

@@ -13,6 +13,8 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
     let upcaster: Upcaster
     let exec: ExecProjection?
     private var line: [UInt8] = []
+    private var data: [UInt8] = []
+    private var scratch = MemberScratch()
 
     public init(_ inner: Inner, rules: UpcastRuleSet) throws {
         self.inner = inner
@@ -24,26 +26,66 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
 
     public mutating func apply(_ event: ReplayEvent) throws {
         let quotedType = UnsafeRawBufferPointer(rebasing: event.line[event.fields.type])
-        guard upcaster.mayMatch(quotedType: quotedType),
-            let results = try upcaster.apply(
-                UpcastEvent(
-                    id: event.id, type: event.type, data: try Self.parse(event.data, event),
-                    metadata: try Self.parse(event.metadata, event)))
-        else { return try deliver(event) }
-        for result in results {
-            line.removeAll(keepingCapacity: true)
-            // A record line without its chain (no hash to compute): the decoder needs the shape, not the hash.
-            RecordEncoder.appendBody(
-                position: event.position, stream: event.stream, version: event.version, id: result.id,
-                type: result.type, recordedAtNanos: event.recordedAtNanos, data: result.data.serializedString,
-                metadata: result.metadata.serializedString, into: &line)
-            line.append(contentsOf: RenderedEvent.placeholderHash)
-            try line.withUnsafeBytes { bytes in
-                let fields = try RecordDecoder.decode(bytes)
-                try deliver(
-                    ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data]))
-                )
+        guard upcaster.mayMatch(quotedType: quotedType) else { return try deliver(event) }
+        let type = event.type
+        let metadata = try Self.parse(event.metadata, event)
+        guard upcaster.matches(type: type, metadata: metadata) else { return try deliver(event) }
+        // Most members of a large event are nothing the rules read: those stay bytes (``PartialData``).
+        guard upcaster.touchedKeys.keys != nil else { return try applyToWholeTree(event, type, metadata) }
+        do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
+        var scratch = MemberScratch()
+        swap(&scratch, &self.scratch)
+        defer { swap(&scratch, &self.scratch) }
+        let names = upcaster.touchedKeys
+        guard let partial = try Self.catching(event, { try PartialData(event.data, names: names, scratch: &scratch) })
+        else { return try applyToWholeTree(event, type, metadata) }
+        defer { partial.release(&scratch) }
+        let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: partial.named, metadata: metadata))
+        for result in results ?? [] {
+            try deliver(result, of: event) { partial.write($0, to: &$1, scratch: &scratch) }
+        }
+    }
+
+    /// The rules on a tree of all of `data`: when a step works on the whole object, or `data` is not an object.
+    private mutating func applyToWholeTree(_ event: ReplayEvent, _ type: String, _ metadata: JSONValue) throws {
+        let data = try Self.parse(event.data, event)
+        let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: data, metadata: metadata))
+        for result in results ?? [] { try deliver(result, of: event) { $0.write(to: &$1) } }
+    }
+
+    /// Delivers one upcast event as a record line, its `data` written by `writeData`.
+    private mutating func deliver(
+        _ result: UpcastEvent, of event: ReplayEvent, writeData: (JSONValue, inout [UInt8]) -> Void
+    ) throws {
+        data.removeAll(keepingCapacity: true)
+        writeData(result.data, &data)
+        let metadata = result.metadata.serialize()
+        var line: [UInt8] = []
+        swap(&line, &self.line)
+        defer { swap(&line, &self.line) }
+        line.removeAll(keepingCapacity: true)
+        var (stream, id, type) = (event.stream, result.id, result.type)
+        stream.withUTF8 { stream in
+            id.withUTF8 { id in
+                type.withUTF8 { type in
+                    data.withUnsafeBytes { data in
+                        metadata.withUnsafeBytes { metadata in
+                            // A record line without its chain (no hash to compute): the decoder needs the shape.
+                            RecordEncoder.appendBody(
+                                position: event.position, stream: UnsafeRawBufferPointer(stream),
+                                version: event.version, id: UnsafeRawBufferPointer(id),
+                                type: UnsafeRawBufferPointer(type), recordedAtNanos: event.recordedAtNanos,
+                                data: data, metadata: metadata, into: &line)
+                        }
+                    }
+                }
             }
+        }
+        line.append(contentsOf: RenderedEvent.placeholderHash)
+        try line.withUnsafeBytes { bytes in
+            let fields = try RecordDecoder.decode(bytes)
+            try deliver(
+                ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data])))
         }
     }
 
@@ -74,10 +116,14 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
     public mutating func restore(rows: [ProjectedRow]) throws { try inner.restore(rows: rows) }
 
     static func parse(_ bytes: UnsafeRawBufferPointer, _ event: ReplayEvent) throws -> JSONValue {
-        do {
-            return try JSONValue.parse(bytes)
-        } catch {
-            throw ArchiverError(.invalidData, "event at position \(event.position) has data that is not JSON: \(error)")
-        }
+        try catching(event) { try JSONValue.parse(bytes) }
+    }
+
+    static func catching<T>(_ event: ReplayEvent, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw notJSON(event, error) }
+    }
+
+    static func notJSON(_ event: ReplayEvent, _ error: any Error) -> ArchiverError {
+        ArchiverError(.invalidData, "event at position \(event.position) has data that is not JSON: \(error)")
     }
 }
