@@ -77,8 +77,8 @@ struct CompactCommand: AsyncParsableCommand {
                 throw ValidationError("--target-size '\(size)' is not a size such as 256MiB, 64MiB or 1000000")
             }
             options.targetBytes = Int64(bytes)
-            options.zstdLevel = try CLIConfig.value(ConfigKeys.compactZstdLevel, flag: compactZstdLevel.map(String.init))
-                .map(Int32.init)
+            let level = try CLIConfig.value(ConfigKeys.compactZstdLevel, flag: compactZstdLevel.map(String.init))
+            options.zstdLevel = level.map(Int32.init)
             try await storeOptions.withStore { store in
                 var archive = try await ArchiveOpener.open(archiveOptions)
                 try signing.apply(to: &archive)

@@ -35,7 +35,9 @@ struct StatsCommand: AsyncParsableCommand {
                 total.snapshots += entry.snapshots
                 total.files += entry.files
                 total.storedBytes += entry.storedBytes
-                if let bytes = entry.uncompressedBytes { total.uncompressedBytes = (total.uncompressedBytes ?? 0) + bytes }
+                if let bytes = entry.uncompressedBytes {
+                    total.uncompressedBytes = (total.uncompressedBytes ?? 0) + bytes
+                }
             }
             total.records = stats.first { $0.datasetID == archive.events.id }?.records ?? 0
             print("dataset\tsnapshots\tfiles\trecords\tstored_bytes\tbytes_per_record\tuncompressed_bytes\tratio")

@@ -24,8 +24,9 @@ import Testing
             #expect(sizes.count == 2)
 
             let lines = try await CLI.ok(["stats"], in: dir).split(separator: "\n").map { $0.split(separator: "\t") }
-            #expect(lines.first?.joined(separator: " ") == "dataset snapshots files records stored_bytes "
-                + "bytes_per_record uncompressed_bytes ratio")
+            #expect(
+                lines.first?.joined(separator: " ") == "dataset snapshots files records stored_bytes "
+                    + "bytes_per_record uncompressed_bytes ratio")
             let events = try #require(lines.first { $0.first == "events" }).map(String.init)
             #expect(Array(events[1...4]) == ["2", "2", "300", "\(stored)"])
             #expect(events[5] == String(format: "%.1f", Double(stored) / 300))

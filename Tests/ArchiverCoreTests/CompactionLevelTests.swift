@@ -27,8 +27,9 @@ import Testing
             #expect(
                 second.storedBytesAfter < first.storedBytesAfter,
                 "level 19: \(second.storedBytesAfter) bytes, level 1: \(first.storedBytesAfter)")
-            print("compaction of 3,000 events: level 1 \(first.storedBytesAfter) bytes, level 19 (3,010 events) "
-                + "\(second.storedBytesAfter) bytes")
+            print(
+                "compaction of 3,000 events: level 1 \(first.storedBytesAfter) bytes, level 19 (3,010 events) "
+                    + "\(second.storedBytesAfter) bytes")
 
             let report = try await Verifier(archive: archive).run()
             #expect(report.isIntact && report.events == 3_010, "\(report.problems.prefix(3))")

@@ -1,6 +1,7 @@
-@testable import Coordination
 import Foundation
 import Testing
+
+@testable import Coordination
 
 @Suite struct UUIDv7Tests {
     /// Generated ids are version-7 UUIDs in lowercase text that Foundation parses back, with the time of now.
