@@ -82,6 +82,9 @@ public enum ConfigKeys {
         "checkpoint-every", .count, default: "1000", "Write a catalog checkpoint every N snapshots (0: never)")
     public static let compactTargetSize = ConfigKey<Int>(
         "compact-target-size", .size, default: "256MiB", "Uncompressed bytes per generation snapshot of a compaction")
+    public static let compactZstdLevel = ConfigKey<Int?>(
+        "compact-zstd-level", .boundedCount(1...22), unset: "the archive's",
+        "zstd level of the files a compaction writes, 1 to 22 (higher: smaller, slower to write)")
     public static let compactRetention = ConfigKey<String>(
         "compact-retention", .text, default: "0d",
         "compact --retire keeps objects younger than this age, e.g. 30d (at least the S3 Object Lock days)")
@@ -134,7 +137,8 @@ public enum ConfigKeys {
         s3MultipartThreshold.descriptor, s3PartSize.descriptor, s3UploadConcurrency.descriptor, prefetch.descriptor,
         compression.descriptor, partitioning.descriptor, targetSize.descriptor, signingKey.descriptor,
         subjectField.descriptor, checkpointEvery.descriptor, compactTargetSize.descriptor,
-        compactRetention.descriptor, compactEvery.descriptor, drillEvery.descriptor, trustedKeys.descriptor,
+        compactZstdLevel.descriptor, compactRetention.descriptor, compactEvery.descriptor, drillEvery.descriptor,
+        trustedKeys.descriptor,
         host.descriptor,
         port.descriptor, tokens.descriptor, maxBodyBytes.descriptor, coldReadCache.descriptor,
         flushInterval.descriptor, consoleSampleInterval.descriptor, leaseTTL.descriptor,

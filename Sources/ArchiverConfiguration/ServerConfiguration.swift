@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var drillEvery: Double = 0
     /// Uncompressed record bytes per generation snapshot of a scheduled compaction.
     public var compactTargetBytes = ConfigKeys.compactTargetSize.defaultValue
+    /// zstd level of a scheduled compaction's files; nil keeps the archive's compression.
+    public var compactZstdLevel: Int?
     /// Browser origins (`https://app.example`) whose requests the API serves besides its own; none by default.
     public var allowedOrigins: [String] = []
 
@@ -68,6 +70,7 @@ extension ConfigResolver {
             c.drillEvery = seconds
         }
         c.compactTargetBytes = try value(ConfigKeys.compactTargetSize)
+        c.compactZstdLevel = try value(ConfigKeys.compactZstdLevel)
         try Self.checkTogether(c)
         return c
     }

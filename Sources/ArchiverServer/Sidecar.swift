@@ -64,6 +64,7 @@ public struct Sidecar: Sendable {
                 producer: api.coordinator.options.producer, holder: configuration.holder,
                 spoolDirectory: api.coordinator.options.spoolDirectory)
             options.targetBytes = Int64(configuration.compactTargetBytes)
+            options.zstdLevel = configuration.compactZstdLevel.map(Int32.init)
             services.append(
                 CompactScheduler(
                     archive: api.archive, store: api.store, interval: configuration.compactEvery, options: options,

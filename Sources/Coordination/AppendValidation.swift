@@ -100,7 +100,7 @@ public enum AppendValidation {
                     throw CoordinationError(.invalidInput, "\(which): id '\(id.prefix(40))' is not a UUID")
                 }
             } else {
-                events[index].id = randomUUID()
+                events[index].id = UUIDv7.next()
             }
         }
         return events
@@ -109,23 +109,6 @@ public enum AppendValidation {
     /// Whether `json` holds a raw CR or LF (valid JSON has them only as whitespace between tokens).
     static func hasLineBreak(_ json: String) -> Bool {
         json.utf8.contains { $0 == 0x0A || $0 == 0x0D }
-    }
-
-    /// A random (version 4) UUID in lowercase text, from the system's CSPRNG (`getrandom`; Foundation's `UUID()`
-    /// opens `/dev/urandom` for every id, a third of a batch append's client time).
-    public static func randomUUID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var high = generator.next() as UInt64
-        var low = generator.next() as UInt64
-        high = (high & ~0xF000) | 0x4000  // version 4
-        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // variant 10
-        var bytes = (high.bigEndian, low.bigEndian)
-        return withUnsafeBytes(of: &bytes) { uuid in
-            String(unsafeUninitializedCapacity: 36) { text in
-                writeUUIDText(uuid, to: UnsafeMutableRawBufferPointer(text))
-                return 36
-            }
-        }
     }
 
     /// Writes the canonical text of the 16 bytes `uuid` to the first 36 bytes of `text`: 8-4-4-4-12 lowercase

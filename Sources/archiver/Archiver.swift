@@ -35,7 +35,8 @@ struct Archiver: AsyncParsableCommand {
             InitCommand.self, MigrateCommand.self, AppendCommand.self, ReadCommand.self, StreamsCommand.self,
             StatusCommand.self, FlushCommand.self, CutCommand.self, ReplayCommand.self, VerifyCommand.self,
             AnchorCommand.self, ExportCommand.self, VerifyBundleCommand.self, ForgetCommand.self, KeysCommand.self,
-            PruneCommand.self, RestoreCommand.self, CompactCommand.self, CatalogCommand.self, LodeCommand.self,
+            PruneCommand.self, RestoreCommand.self, CompactCommand.self, StatsCommand.self, CatalogCommand.self,
+            LodeCommand.self,
             ServeCommand.self, HealthCommand.self, DrillCommand.self, UpcastCommand.self,
             TokensCommand.self, ConfigCommand.self, CompressBenchCommand.self,
         ]

@@ -1,3 +1,4 @@
+import ArchiverConfiguration
 import ArchiverCore
 import ArchiverServer
 import ArgumentParser
@@ -28,6 +29,7 @@ struct CompactCommand: AsyncParsableCommand {
               archiver compact
               archiver compact --before month-end-2026-10 --target-size 512MiB
               archiver compact --dry-run
+              archiver compact --zstd-level 19
               archiver compact --retire --retention 30d
             """)
 
@@ -46,6 +48,9 @@ struct CompactCommand: AsyncParsableCommand {
             "Uncompressed record bytes per generation snapshot (default 256MiB). Also ARCHIVER_COMPACT_TARGET_SIZE.",
             valueName: "size"))
     var targetSize: String?
+
+    @Option(name: .customLong("zstd-level"), help: ConfigKeys.compactZstdLevel.help(valueName: "level"))
+    var compactZstdLevel: Int?
 
     @Flag(help: "Delete the data files the active generation supersedes (after a full verification).")
     var retire = false
@@ -72,6 +77,8 @@ struct CompactCommand: AsyncParsableCommand {
                 throw ValidationError("--target-size '\(size)' is not a size such as 256MiB, 64MiB or 1000000")
             }
             options.targetBytes = Int64(bytes)
+            let level = try CLIConfig.value(ConfigKeys.compactZstdLevel, flag: compactZstdLevel.map(String.init))
+            options.zstdLevel = level.map(Int32.init)
             try await storeOptions.withStore { store in
                 var archive = try await ArchiveOpener.open(archiveOptions)
                 try signing.apply(to: &archive)

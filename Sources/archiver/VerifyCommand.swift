@@ -81,7 +81,11 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             let mb = Double(report.storedBytes) / 1e6
             let line =
-                "\(report.snapshots) snapshots, \(report.objects) objects (\(String(format: "%.1f", mb)) MB), "
+                "\(report.snapshots) snapshots, \(report.objects) objects (\(String(format: "%.1f", mb)) MB"
+                + (report.events > 0
+                    ? ", \(String(format: "%.1f", Double(report.storedBytes) / Double(report.events))) bytes/event"
+                    : "")
+                + "), "
                 + "\(report.events) events through position \(report.lastPosition); chain head "
                 + "\(report.chainHead.hex) in \(String(format: "%.2f", report.seconds))s"
             if report.isIntact {

@@ -147,7 +147,8 @@ import Testing
         let help = try await withTemporaryDirectory { try await CLI.ok(["serve", "--help"], in: $0) }
         let words = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         let elsewhere: Set = [
-            "prefetch", "subject-field", "checkpoint-every", "compact-target-size", "compact-retention",
+            "prefetch", "subject-field", "checkpoint-every", "compact-target-size", "compact-zstd-level",
+            "compact-retention",
         ]
         for key in ConfigKeys.all where !elsewhere.contains(key.name) {
             #expect(words.contains("--\(key.flagName)"), "\(key.name)")

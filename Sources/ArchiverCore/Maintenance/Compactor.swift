@@ -20,6 +20,10 @@ public struct CompactionOptions: Sendable {
     public var spoolDirectory: String
     /// Written to `archiver.producer`.
     public var producer: String
+    /// zstd level (1…22) of the files the generation writes; nil keeps the archive's own compression. A cold
+    /// generation is written once and read rarely, so a slower, smaller level can pay off; readers need nothing
+    /// new (the level is not part of the format).
+    public var zstdLevel: Int32?
 
     public init(producer: String, holder: String? = nil, spoolDirectory: String? = nil) {
         self.producer = producer
@@ -113,6 +117,7 @@ public struct Compactor: Sendable {
     ) async throws -> CompactionSummary {
         let started = ContinuousClock.now
         var summary = CompactionSummary()
+        let compression = try generationCompression(options)
         let plan = try await archive.plan(to: options.before)
         let originals = Self.wholeSnapshots(plan, try await plan.allCuts())
         guard let through = originals.last else {
@@ -156,7 +161,9 @@ public struct Compactor: Sendable {
         let dataset = try archive.generationDataset(number)
         var sequences: [String: Int64] = [:]
         for (index, cut) in originals.enumerated() { sequences[cut.snapshotID] = Int64(index + 1) }
-        var builder = RunBuilder(archive: archive, generation: number, spoolDirectory: options.spoolDirectory)
+        var builder = RunBuilder(
+            archive: archive, generation: number, spoolDirectory: options.spoolDirectory,
+            compression: compression)
         defer { builder.discard() }
         var runs: [CutPoint] = []
         var done = 0
@@ -211,6 +218,23 @@ public struct Compactor: Sendable {
         summary.recordBytes = builder.totalRecordBytes
         summary.seconds = Flusher.seconds(since: started)
         return summary
+    }
+
+    /// The compression of the generation's files: the archive's, or zstd at `options.zstdLevel`.
+    /// - Throws: ``ArchiverError`` `.invalidArgument` for a level outside 1…22 or an archive not compressed
+    ///   with zstd (a generation is read with the archive's decompressor).
+    func generationCompression(_ options: CompactionOptions) throws -> ArchiveCompression {
+        guard let level = options.zstdLevel else { return archive.settings.compression }
+        guard case .zstd = archive.settings.compression else {
+            throw ArchiverError(
+                .invalidArgument,
+                "a zstd level applies only to an archive compressed with zstd; this one uses "
+                    + "\(archive.settings.compression): leave out the zstd level")
+        }
+        guard (1...22).contains(level) else {
+            throw ArchiverError(.invalidArgument, "zstd level \(level) is outside 1…22: choose a level from 1 to 22")
+        }
+        return .zstd(level: level)
     }
 
     /// The plan's original snapshots (`cuts`), cut back to whole snapshots for a position or time cut.
@@ -416,6 +440,7 @@ struct RunBuilder {
     let archive: Archive
     let generation: Int
     let spoolDirectory: String
+    let compression: ArchiveCompression
     private var writers: [String: SegmentFileWriter] = [:]
     private var order: [String] = []
     private var streams: [String: Set<String>] = [:]
@@ -434,10 +459,11 @@ struct RunBuilder {
     private var minRecordedAt = Int64.max
     private var maxRecordedAt = Int64.min
 
-    init(archive: Archive, generation: Int, spoolDirectory: String) {
+    init(archive: Archive, generation: Int, spoolDirectory: String, compression: ArchiveCompression) {
         self.archive = archive
         self.generation = generation
         self.spoolDirectory = spoolDirectory
+        self.compression = compression
     }
 
     func partitionCount(adding partitions: Set<String>) -> Int {
@@ -462,7 +488,8 @@ struct RunBuilder {
         for pipeline in loaded.pipelines {
             let partition = LodeLayout.partitionPath(ofKey: pipeline.path)
             if writers[partition] == nil {
-                writers[partition] = try archive.makeSegmentWriter(spoolDirectory: spoolDirectory)
+                writers[partition] = try SegmentFileWriter(
+                    compressor: Archive.lodeCompressor(compression), directory: spoolDirectory, background: true)
                 order.append(partition)
             }
             targets[pipeline.path] = (writers[partition]!, partition)
