@@ -35,9 +35,9 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store; with `create` false a missing SQLite file is an error that says to run `archiver init`.
     /// - Parameter groupCommit: how concurrent appends share commits (``AppendGroupOptions``; commands that do
     ///   not append keep the default).
-    func openStore(create: Bool = false, groupCommit: GroupCommit = GroupCommit()) async throws
-        -> any CoordinationStore
-    {
+    func openStore(
+        create: Bool = false, groupCommit: GroupCommit = GroupCommit()
+    ) async throws -> any CoordinationStore {
         let location = self.location
         if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
             let store: PostgresCoordinationStore

@@ -29,7 +29,8 @@ extension S3Client {
                 ?? failure(status: response.status, body: body, code: code, what: what)
         }
         return S3Error(
-            answer.kind, answer.message, key: key, status: response.status, s3Code: body?.code, requestID: body?.requestID)
+            answer.kind, answer.message, key: key, status: response.status, s3Code: body?.code,
+            requestID: body?.requestID)
     }
 
     private var retried: String { "retried \(configuration.retry.maxAttempts) times" }
