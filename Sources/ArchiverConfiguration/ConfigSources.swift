@@ -58,7 +58,7 @@ public struct ConfigSources: Sendable {
         do {
             document = try Yams.load(yaml: text)
         } catch {
-            throw ConfigError("\(origin) is not valid YAML: \(error)")
+            throw ConfigError("\(origin) is not valid YAML (\(oneLine(error))): fix the syntax there")
         }
         guard let document else { return [:] }
         guard let mapping = document as? [String: Any] else {
@@ -121,4 +121,11 @@ public struct ConfigSources: Sendable {
         default: nil
         }
     }
+}
+
+/// A YAML parser error on one line: the parser's own lines (position, problem) without the echoed source line
+/// and its caret marker.
+private func oneLine(_ error: any Error) -> String {
+    let lines = String(describing: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+    return lines.prefix(2).map { $0.hasSuffix(":") ? String($0.dropLast()) : $0 }.joined(separator: "; ")
 }

@@ -17,9 +17,11 @@ struct CompactScheduler: Service {
     let metrics: ServerMetrics
     let logger: Logger
 
+    /// Passes on the one loop that also runs the flush schedule (``FlushLoop``): the first after one interval.
     func run() async throws {
-        while await waitForNextPass(interval) {
-            do {
+        let loop = FlushLoop(store: store, schedule: .every(seconds: interval))
+        do {
+            try await loop.run(sleep: waitForNextPass, failure: skipOrLog) {
                 let summary = try await cancelWhenGracefulShutdown {
                     try await Compactor(archive: archive, store: store).run(options)
                 }
@@ -31,15 +33,24 @@ struct CompactScheduler: Service {
                             "files_before": "\(summary.filesBefore)", "files_after": "\(summary.filesAfter)",
                         ])
                 }
-            } catch let error as ArchiverError where error.code == .compactionInProgress {
-                logger.debug("compaction skipped", metadata: ["reason": "\(error)"])
-            } catch is CancellationError {
-                break
-            } catch {
-                metrics.error("compact")
-                logger.warning("compaction failed", metadata: ["error": "\(error)"])
             }
+        } catch is CancellationError {
+            // A pass cancelled with the service ends the schedule.
         }
         logger.info("compaction schedule stopped")
+    }
+
+    /// A pass that failed: skipped while another replica compacts, counted and logged otherwise; a cancelled
+    /// pass stops the loop.
+    func skipOrLog(_ error: any Error) throws {
+        switch error {
+        case let error as ArchiverError where error.code == .compactionInProgress:
+            logger.debug("compaction skipped", metadata: ["reason": "\(error)"])
+        case is CancellationError:
+            throw error
+        default:
+            metrics.error("compact")
+            logger.warning("compaction failed", metadata: ["error": "\(error)"])
+        }
     }
 }

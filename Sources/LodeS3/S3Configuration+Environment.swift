@@ -67,8 +67,23 @@ extension S3Configuration {
                 "AWS profile '\(profile)' is not in \(files.credentialsPath) or \(files.configPath): add it, or "
                     + "name an existing one with --s3-profile / AWS_PROFILE")
         }
+        let credentials = try Self.credentials(options: options, profile: profile, files: files, env: env)
+        let region =
+            options.region ?? env("ARCHIVER_S3_REGION") ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION")
+            ?? files.config[profile]?["region"] ?? "us-east-1"
+        let endpoint =
+            options.endpoint ?? env("ARCHIVER_S3_ENDPOINT") ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL")
+            ?? files.config[profile]?["endpoint_url"]
+        var configuration = try S3Configuration(
+            url: url, endpoint: endpoint, region: region, credentials: credentials)
+        try configuration.apply(options, pathStyleVariable: env("ARCHIVER_S3_PATH_STYLE"))
+        return configuration
+    }
 
-        let credentials: S3Credentials
+    /// The environment's keys unless a profile was named, else the profile's keys from the shared files.
+    private static func credentials(
+        options: S3Options, profile: String, files: AWSSharedFiles, env: (String) -> String?
+    ) throws(S3Error) -> S3Credentials {
         let envKey = env("AWS_ACCESS_KEY_ID")
         let envSecret = env("AWS_SECRET_ACCESS_KEY")
         if options.profile == nil, envKey != nil || envSecret != nil {
@@ -78,32 +93,27 @@ extension S3Configuration {
                     "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set: set both, or neither to use "
                         + "the shared credentials file")
             }
-            credentials = S3Credentials(
+            return S3Credentials(
                 accessKeyID: envKey, secretAccessKey: envSecret, sessionToken: env("AWS_SESSION_TOKEN"))
-        } else if let key = files.value("aws_access_key_id", profile: profile),
+        }
+        if let key = files.value("aws_access_key_id", profile: profile),
             let secret = files.value("aws_secret_access_key", profile: profile)
         {
-            credentials = S3Credentials(
+            return S3Credentials(
                 accessKeyID: key, secretAccessKey: secret,
                 sessionToken: files.value("aws_session_token", profile: profile))
-        } else {
-            throw S3Error(
-                .missingCredentials,
-                "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add aws_access_key_id and "
-                    + "aws_secret_access_key to profile '\(profile)' in \(files.credentialsPath)")
         }
+        throw S3Error(
+            .missingCredentials,
+            "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add aws_access_key_id and "
+                + "aws_secret_access_key to profile '\(profile)' in \(files.credentialsPath)")
+    }
 
-        let region =
-            options.region ?? env("ARCHIVER_S3_REGION") ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION")
-            ?? files.config[profile]?["region"] ?? "us-east-1"
-        let endpoint =
-            options.endpoint ?? env("ARCHIVER_S3_ENDPOINT") ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL")
-            ?? files.config[profile]?["endpoint_url"]
-        var configuration = try S3Configuration(
-            url: url, endpoint: endpoint, region: region, credentials: credentials)
-
+    /// Addressing, encryption, Object Lock and upload tuning from `options` (the path style also from
+    /// `ARCHIVER_S3_PATH_STYLE`), each checked against S3's limits.
+    private mutating func apply(_ options: S3Options, pathStyleVariable: String?) throws(S3Error) {
         var pathStyle = options.pathStyle
-        if pathStyle == nil, let text = env("ARCHIVER_S3_PATH_STYLE") {
+        if pathStyle == nil, let text = pathStyleVariable {
             switch text.lowercased() {
             case "1", "true", "yes", "on": pathStyle = true
             case "0", "false", "no", "off": pathStyle = false
@@ -111,36 +121,35 @@ extension S3Configuration {
                 throw S3Error(.invalidConfiguration, "ARCHIVER_S3_PATH_STYLE='\(text)': write true or false")
             }
         }
-        if let pathStyle { configuration.addressing = pathStyle ? .pathStyle : .virtualHosted }
-        configuration.serverSideEncryption = options.serverSideEncryption
+        if let pathStyle { addressing = pathStyle ? .pathStyle : .virtualHosted }
+        serverSideEncryption = options.serverSideEncryption
         if let lock = options.objectLock {
             guard lock.days > 0 else {
                 throw S3Error(.invalidConfiguration, "Object Lock retention must be at least 1 day, not \(lock.days)")
             }
-            configuration.objectLock = lock
+            objectLock = lock
         }
-        if let conditionalWrites = options.conditionalWrites { configuration.conditionalWrites = conditionalWrites }
+        if let conditionalWrites = options.conditionalWrites { self.conditionalWrites = conditionalWrites }
         // S3 takes parts of 5 MiB to 5 GiB (only the last may be smaller), and single PUTs up to 5 GiB.
         let partLimits = (5 << 20)...(5 << 30)
         if let size = options.partSize {
             guard partLimits.contains(size) else {
                 throw S3Error(.invalidConfiguration, "the S3 part size must be 5 MiB to 5 GiB, not \(size) bytes")
             }
-            configuration.partSize = size
+            partSize = size
         }
         if let threshold = options.multipartThreshold {
             guard partLimits.contains(threshold) else {
                 throw S3Error(
                     .invalidConfiguration, "the S3 multipart threshold must be 5 MiB to 5 GiB, not \(threshold) bytes")
             }
-            configuration.multipartThreshold = threshold
+            multipartThreshold = threshold
         }
         if let concurrency = options.uploadConcurrency {
             guard concurrency >= 1 else {
                 throw S3Error(.invalidConfiguration, "the S3 upload concurrency must be at least 1, not \(concurrency)")
             }
-            configuration.uploadConcurrency = concurrency
+            uploadConcurrency = concurrency
         }
-        return configuration
     }
 }

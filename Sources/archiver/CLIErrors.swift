@@ -46,7 +46,7 @@ enum CLIErrors {
             case .tampered, .objectMismatch, .hotStoreChanged: return (e.message, 10)
             case .unreadable, .missingObject: return (e.message, 11)
             case .missingKey: return (e.message, 12)
-            case .invalidArgument, .nothingToFlush: return (e.message, usageStatus)
+            case .invalidArgument, .nothingToFlush, .cutNameTaken: return (e.message, usageStatus)
             case .invalidData: return (e.message, dataStatus)
             default: return (e.message, 1)
             }

@@ -12,6 +12,7 @@ import Logging
 /// from the key); the values are read back by key through ``flags``, so every key is resolved the same way.
 struct ServeOptions: ParsableArguments {
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var appendGroup: AppendGroupOptions
     @OptionGroup var archiveOptions: ArchiveOptions
     @OptionGroup var layout: ArchiveLayoutOptions
     @OptionGroup var signing: SigningOptions
@@ -119,7 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
                 return handler
             }
             let logger = Logger(label: "archiver.serve")
-            let store = try await options.storeOptions.openStore(create: true)
+            let store = try await options.storeOptions.openStore(
+                create: true, groupCommit: try options.appendGroup.groupCommit())
             do {
                 try await store.migrate()
                 var archive = try await ArchiveOpener.open(

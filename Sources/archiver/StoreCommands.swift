@@ -76,6 +76,7 @@ struct AppendCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var appendGroup: AppendGroupOptions
 
     @Option(help: ArgumentHelp("Stream to append to.", valueName: "stream"))
     var stream: String?
@@ -104,7 +105,7 @@ struct AppendCommand: AsyncParsableCommand {
     func run() async throws {
         try await CLIErrors.reporting {
             try AppendInput.checkArguments()
-            try await storeOptions.withStore { store in
+            try await storeOptions.withStore(groupCommit: try appendGroup.groupCommit()) { store in
                 if let type {
                     try await appendOne(store, type: type)
                 } else {

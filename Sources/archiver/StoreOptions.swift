@@ -16,19 +16,6 @@ struct StoreOptions: ParsableArguments {
     /// The SQLite durability after applying the environment, the file and the default.
     var sqliteSynchronous: String { CLIConfig.text(ConfigKeys.sqliteSynchronous, flag: sqliteSynchronousFlag) }
 
-    @Option(help: ConfigKeys.appendGroupMax.help(valueName: "calls"))
-    var appendGroupMax: String?
-
-    @Option(help: ConfigKeys.appendGroupWait.help(valueName: "s"))
-    var appendGroupWait: String?
-
-    /// Group commit after applying the environment, the file and the defaults.
-    func groupCommit() throws -> GroupCommit {
-        GroupCommit(
-            maxCalls: try CLIConfig.value(ConfigKeys.appendGroupMax, flag: appendGroupMax),
-            maxWaitSeconds: try CLIConfig.value(ConfigKeys.appendGroupWait, flag: appendGroupWait))
-    }
-
     @Option(help: ConfigKeys.schema.help(valueName: "name"))
     var schema: String?
 
@@ -46,12 +33,16 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store; with `create` false a missing SQLite file is an error that says to run `archiver init`.
-    func openStore(create: Bool = false) async throws -> any CoordinationStore {
+    /// - Parameter groupCommit: how concurrent appends share commits (``AppendGroupOptions``; commands that do
+    ///   not append keep the default).
+    func openStore(
+        create: Bool = false, groupCommit: GroupCommit = GroupCommit()
+    ) async throws -> any CoordinationStore {
         let location = self.location
         if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
             let store: PostgresCoordinationStore
             var options = PostgresCoordinationStore.Options()
-            options.groupCommit = try groupCommit()
+            options.groupCommit = groupCommit
             do {
                 store = try await PostgresCoordinationStore(url: location, schema: schemaName, options: options)
             } catch let error as CoordinationError {
@@ -81,7 +72,7 @@ struct StoreOptions: ParsableArguments {
             throw ValidationError("--sqlite-synchronous must be full or normal")
         }
         options.synchronous = synchronous
-        options.groupCommit = try groupCommit()
+        options.groupCommit = groupCommit
         let store = try await SQLiteCoordinationStore(path: path, options: options)
         if !create {
             // Refuse a database with unknown or altered migrations before doing anything else.
@@ -91,8 +82,11 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store, runs `body` with it and closes it, also when `body` throws.
-    func withStore<T>(create: Bool = false, _ body: (any CoordinationStore) async throws -> T) async throws -> T {
-        let store = try await openStore(create: create)
+    func withStore<T>(
+        create: Bool = false, groupCommit: GroupCommit = GroupCommit(),
+        _ body: (any CoordinationStore) async throws -> T
+    ) async throws -> T {
+        let store = try await openStore(create: create, groupCommit: groupCommit)
         do {
             let result = try await body(store)
             await store.close()

@@ -7,26 +7,8 @@ import Testing
     static let reference = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/upcast_reference.py").path
 
-    static let rules = """
-        upcasters:
-          targets: {AccountOpened: 2}
-          rules:
-            - name: account-opened-v2
-              type: AccountOpened
-              version: 1
-              steps:
-                - move: {from: /holder, to: /owner}
-                - default: {at: /currency, value: EUR}
-                - set-version: 2
-            - name: split-address-changed
-              type: AddressChanged
-              steps:
-                - split:
-                    - type: StreetChanged
-                      copy: {/street: /address/street}
-                    - type: CityChanged
-                      copy: {/city: /address/city, /postcode: /address/postcode}
-        """
+    /// The worked example of docs/REPLAY.md "Upcasting", shared with ArchiverCoreTests.
+    static let rules = sharedFixture("upcasters-worked-example.yaml")
 
     /// A history in three shapes: v1 and v2 account openings, address changes to split, deposits untouched.
     static func archive(_ dir: String) async throws {
@@ -198,8 +180,8 @@ import Testing
         try await withTemporaryDirectory { dir in
             try await Self.archive(dir)
             let rules =
-                Self.rules.replacingOccurrences(of: "{AccountOpened: 2}", with: "{AccountOpened: 3}")
-                + "\n    - name: shadowed\n      type: AccountOpened\n      version: 1\n      steps:\n        - set-version: 5\n"
+                Self.rules.replacingOccurrences(of: "AccountOpened: 2", with: "AccountOpened: 3")
+                + "    - name: shadowed\n      type: AccountOpened\n      version: 1\n      steps:\n        - set-version: 5\n"
                 + "    - name: unused\n      type: Withdrawn\n      steps:\n        - drop: true\n"
             try rules.write(toFile: dir + "/more.yaml", atomically: true, encoding: .utf8)
             let result = try await CLI.run(["upcast", "check", "more.yaml"], in: dir)
@@ -211,8 +193,8 @@ import Testing
             #expect(result.stdout.contains("finding: AccountOpened v2 (15 events) ends as AccountOpened v2"))
             #expect(
                 result.stdout.contains(
-                    "finding: rule 'shadowed' (line 19) conflicts with rule 'account-opened-v2' (line 4)"))
-            #expect(result.stdout.contains("finding: rule 'unused' (line 24) never matches"))
+                    "finding: rule 'shadowed' (line 21) conflicts with rule 'account-opened-v2' (line 6)"))
+            #expect(result.stdout.contains("finding: rule 'unused' (line 26) never matches"))
             let preview = try await CLI.ok(
                 ["upcast", "preview", "--type", "AddressChanged", "--limit", "1", "--upcasters", "upcasters.yaml"],
                 in: dir)

@@ -33,9 +33,10 @@ import Testing
             try await fixture.append(3)
             try await fixture.flush(checkpointEvery: 0, cutName: "month-end")
             try await fixture.append(3, from: 3)
-            await #expect(throws: ArchiverError.self) {
+            let refused = await #expect(throws: ArchiverError.self) {
                 try await fixture.flush(checkpointEvery: 0, cutName: "month-end")
             }
+            #expect(refused?.code == .cutNameTaken && refused?.message.contains("already taken") == true)
             // Nothing was archived by the refused flush; another name works.
             let named = try await fixture.flush(checkpointEvery: 0, cutName: "month-end-2")
             #expect(named.events == 3 && named.cutName == "month-end-2")

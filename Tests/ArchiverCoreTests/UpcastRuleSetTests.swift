@@ -3,29 +3,8 @@ import Foundation
 import RawJSON
 import Testing
 
-/// The worked example of docs/REPLAY.md "Upcasting".
-let workedExampleYAML = """
-    upcasters:
-      version-key: schema_version
-      targets:
-        AccountOpened: 2
-      rules:
-        - name: account-opened-v2
-          type: AccountOpened
-          version: 1
-          steps:
-            - move: {from: /holder, to: /owner}
-            - default: {at: /currency, value: EUR}
-            - set-version: 2
-        - name: split-address-changed
-          type: AddressChanged
-          steps:
-            - split:
-                - type: StreetChanged
-                  copy: {/street: /address/street}
-                - type: CityChanged
-                  copy: {/city: /address/city, /postcode: /address/postcode}
-    """
+/// The worked example of docs/REPLAY.md "Upcasting" (shared with ArchiverCLITests).
+let workedExampleYAML = sharedFixture("upcasters-worked-example.yaml")
 
 @Suite struct UpcastRuleSetTests {
     @Test func readsTheWorkedExample() throws {

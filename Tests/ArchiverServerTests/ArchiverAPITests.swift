@@ -279,6 +279,26 @@ import Testing
         }
     }
 
+    @Test func aTakenOrUnselectableCutNameIsRefusedWithoutFlushing() async throws {
+        try await withAPI { api, client in
+            for i in 1...2 { _ = try await client.append("s", #"{"type":"T","data":\#(i)}"#) }
+            #expect(try await client.post("/cuts/month-end").status == .created)
+            _ = try await client.append("s", #"{"type":"T","data":3}"#)
+            let taken = try await client.post("/cuts/month-end")
+            #expect(taken.status == .conflict, "\(taken.text)")
+            #expect(taken.object["error"] as? String == "cut-name-taken")
+            #expect((taken.object["message"] as? String)?.contains("already taken") == true)
+            let reserved = try await client.post("/cuts/latest")
+            #expect(reserved.status == .unprocessableContent && reserved.object["error"] as? String == "invalid-input")
+            #expect((reserved.object["message"] as? String)?.contains("reserved") == true, "\(reserved.text)")
+            // Neither refusal flushed: the third event is still waiting, and the name still names the first cut.
+            #expect(try await api.store.flushCursor().position == 2)
+            let named = try await client.get("/cuts").object["cuts"] as? [[String: Any]] ?? []
+            #expect(named.map { $0["name"] as? String } == ["month-end"])
+            #expect(try await client.post("/cuts/month-end-2").status == .created)
+        }
+    }
+
     @Test func readinessFollowsTheFlushLag() async throws {
         try await withAPI(configure: { $0.readyMaxLagEvents = 2 }) { _, client in
             #expect(try await client.get("/ready").status == .ok)

@@ -8,7 +8,7 @@ public struct ArchiverError: Error, Sendable, CustomStringConvertible {
             case flushInProgress, fenced, hotStoreChanged, objectMismatch, emptyArchive, unknownCut
             case tampered, unreadable, missingObject, missingKey, notEmpty, projectionFailed, pruneRefused
             case invalidArgument, compactionInProgress, retireRefused
-            case nothingToFlush
+            case nothingToFlush, cutNameTaken
             case invalidData
         }
         let base: Base
@@ -39,6 +39,8 @@ public struct ArchiverError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(base: .invalidArgument)
         /// A flush that must make a snapshot (a named cut) found no new event to put in it.
         public static let nothingToFlush = Code(base: .nothingToFlush)
+        /// A named cut was asked for with a name another cut point already carries.
+        public static let cutNameTaken = Code(base: .cutNameTaken)
         /// Input or archived values cannot be processed as asked: invalid UTF-8, not JSON, a sum that overflows.
         public static let invalidData = Code(base: .invalidData)
         /// Another `archiver compact` holds the compaction lease.

@@ -34,6 +34,22 @@ extension ArchiveCatalog {
                         + "archive's chain" + fix)
             ]
         }
+        problems += Self.entryProblems(entries, against: cuts, location: location, fix: fix)
+        problems += partProblems(checkpoint, against: cuts, location: location, fix: fix)
+        if checkpoint.chainHead != entries.last?.manifest.stringMetadata["archiver.chain_head"] {
+            problems.append(
+                VerificationProblem(
+                    kind: .tampered, location: location,
+                    message: "the checkpoint's chain head differs from its last entry's" + fix))
+        }
+        return problems
+    }
+
+    /// Each entry against the manifest of the snapshot it stands for.
+    private static func entryProblems(
+        _ entries: [Entry], against cuts: [CutPoint], location: String, fix: String
+    ) -> [VerificationProblem] {
+        var problems: [VerificationProblem] = []
         for (entry, cut) in zip(entries, cuts) {
             let real = cut.manifest
             let listed = entry.manifest
@@ -53,7 +69,14 @@ extension ArchiveCatalog {
                     kind: .tampered, location: "\(location), entry \(entry.sequence) (snapshot \(real.snapshotID))",
                     message: "the catalog disagrees with the manifest on " + differences.joined(separator: ", ") + fix))
         }
-        // The part summaries readers find cuts by, against the same snapshots' manifests.
+        return problems
+    }
+
+    /// The part summaries readers find cuts by, against the same snapshots' manifests.
+    private func partProblems(
+        _ checkpoint: CatalogCheckpoint, against cuts: [CutPoint], location: String, fix: String
+    ) -> [VerificationProblem] {
+        var problems: [VerificationProblem] = []
         do {
             for part in try parts(of: checkpoint) where checkpoint.format != Self.formatVersion1 {
                 let partLocation = "\(location), part \(part.ref.path)"
@@ -77,12 +100,6 @@ extension ArchiveCatalog {
             var problem = Self.problem(error, location: location)
             problem.message += fix
             problems.append(problem)
-        }
-        if checkpoint.chainHead != entries.last?.manifest.stringMetadata["archiver.chain_head"] {
-            problems.append(
-                VerificationProblem(
-                    kind: .tampered, location: location,
-                    message: "the checkpoint's chain head differs from its last entry's" + fix))
         }
         return problems
     }

@@ -35,7 +35,7 @@ public enum CutName {
     public static func checkUnused(_ name: String, in cuts: [CutPoint], allowing snapshotID: String? = nil) throws {
         guard let existing = cuts.last(where: { $0.name == name && $0.snapshotID != snapshotID }) else { return }
         throw ArchiverError(
-            .invalidArgument,
+            .cutNameTaken,
             "cut point name '\(name)' is already taken by snapshot \(existing.snapshotID) (through position "
                 + "\(existing.facts.lastPosition)); cut names are unique: choose another name")
     }

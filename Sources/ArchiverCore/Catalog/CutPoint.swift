@@ -63,17 +63,6 @@ public enum CutPointSource: Sendable, Hashable {
     case manifests
 }
 
-/// How planning finds the events dataset's head.
-public enum HeadCheck: Sendable, Hashable {
-    /// Trust the `latest` pointer, as Go Lode does: one pointer and one manifest read, so planning costs the same
-    /// at any archive size. A rolled-back pointer goes unnoticed here; `verify`, drills and the flush preflight
-    /// find it.
-    case pointer
-    /// Also list the snapshots after the pointer (a pass over the snapshot directory on a file store): a
-    /// rolled-back pointer is warned about and the chain's head is used.
-    case chain
-}
-
 /// The cut points of the events dataset and how they were found.
 public struct CutPointResolution: Sendable {
     public struct Info: Sendable, Hashable {
@@ -155,24 +144,16 @@ extension Archive {
     /// Otherwise (no checkpoint, or one that cannot be used, with a note) every manifest is read.
     /// - Parameters:
     ///   - source: `.catalog` (the default) uses the newest catalog checkpoint when there is one.
-    ///   - head: `.chain` (the default) notices a rolled-back `latest` pointer; `.pointer` trusts it (replay).
     /// - Throws: ``ArchiverError`` `.emptyArchive`, or `.unknownCut` listing the nearest cut points.
-    public func plan(
-        to selector: CutSelector, source: CutPointSource = .catalog, head: HeadCheck = .chain
-    ) async throws -> ReadPlan {
-        var plan = try await resolvePlan(to: selector, source: source, head: head)
+    public func plan(to selector: CutSelector, source: CutPointSource = .catalog) async throws -> ReadPlan {
+        var plan = try await resolvePlan(to: selector, source: source)
         plan.generation = try await activeGeneration()
         return plan
     }
 
-    func resolvePlan(
-        to selector: CutSelector, source: CutPointSource, head check: HeadCheck = .chain
-    ) async throws -> ReadPlan {
-        let resolution: HeadResolution
-        switch check {
-        case .chain: resolution = try await events.resolveHead()
-        case .pointer: resolution = HeadResolution(head: try await events.pointedSnapshot(), pointer: nil)
-        }
+    func resolvePlan(to selector: CutSelector, source: CutPointSource) async throws -> ReadPlan {
+        // A rolled-back `latest` pointer is noticed here (the head is the chain's, with a warning).
+        let resolution = try await events.resolveHead()
         var notes = Self.headWarnings(resolution)
         if source == .catalog {
             do {

@@ -90,58 +90,18 @@ public struct Exporter: Sendable {
         guard let head = cuts.last else { throw ArchiverError(.emptyArchive, "the archive is empty") }
         let relevant = Self.relevant(cuts, selection: selection, plan: plan)
         let records = try OutputFile(path: directory + "/" + ExportBundle.records)
-        let proofs = try OutputFile(path: directory + "/" + ExportBundle.proofs)
+        var proofs = ExportProofs(
+            relevant: relevant, file: try OutputFile(path: directory + "/" + ExportBundle.proofs))
         let table = csv ? try OutputFile(path: directory + "/" + ExportBundle.csv) : nil
         try table?.write(Array((ExportBundle.csvColumns.joined(separator: ",") + "\n").utf8))
         let view = upcasters.isEmpty ? nil : try OutputFile(path: directory + "/" + ExportBundle.upcastView)
         var upcasting = try view.map { try UpcastingProjection(RenderedLinesWriter(file: $0), rules: upcasters) }
 
         var summary = ExportSummary()
-        var snapshotsWithEvents: [String] = []
-        // Per snapshot: every record's leaf, and the selected ones' indexes and predecessors.
-        var leaves: [ChainHash] = []
         // The chain hash before the next record: each record's hash in turn, starting from the first snapshot's
         // chain start (the reader checks that every snapshot starts where the one before ended).
         var previous = relevant.first?.facts.chainStart ?? .genesis
-        var selected: [(index: Int, position: Int64, previous: ChainHash)] = []
         var line: [UInt8] = []
-        // Each proof is against the records root of an original snapshot, whichever layout the records are read
-        // from: the records of `relevant[current]` are those in its position range (a compacted generation's
-        // snapshot holds several originals, and may hold records of originals that are not relevant).
-        var current = 0
-        func finishOriginal() throws {
-            let cut = relevant[current]
-            defer {
-                leaves.removeAll(keepingCapacity: true)
-                selected.removeAll(keepingCapacity: true)
-                current += 1
-            }
-            guard !selected.isEmpty else { return }
-            // The reader has checked the records against the root.
-            guard cut.facts.recordsRoot != nil else {
-                throw ArchiverError(
-                    .unreadable,
-                    "snapshot \(cut.snapshotID) was written before records roots existed, so its events "
-                        + "cannot be proven one by one; export a selection after position \(cut.facts.lastPosition)"
-                )
-            }
-            guard leaves.count == cut.facts.eventCount else {
-                throw ArchiverError(
-                    .tampered,
-                    "snapshot \(cut.snapshotID) holds \(cut.facts.eventCount) events, but \(leaves.count) were read")
-            }
-            let paths = RecordsTree.auditPaths(indexes: selected.map(\.index), leaves: leaves)
-            var text = ""
-            for s in selected {
-                text +=
-                    ExportBundle.Proof(
-                        position: s.position, snapshotID: cut.snapshotID, index: s.index, size: leaves.count,
-                        previous: s.previous, path: paths[s.index]!
-                    ).line + "\n"
-            }
-            try proofs.write(Array(text.utf8))
-            snapshotsWithEvents.append(cut.snapshotID)
-        }
         let reader = ArchiveReader(archive: archive, verifyChain: true)
         var whole = ReadPlan(cuts: relevant, maxPosition: nil, maxRecordedAt: nil, selector: plan.selector)
         whole.generation = plan.generation
@@ -150,19 +110,10 @@ public struct Exporter: Sendable {
                 throw ArchiverError(.tampered, "record at position \(fields.position) has a malformed hash")
             }
             defer { previous = hash }
-            while current < relevant.count && fields.position > relevant[current].facts.lastPosition {
-                try finishOriginal()
-            }
-            guard current < relevant.count, fields.position >= relevant[current].facts.firstPosition else { return }
-            defer { leaves.append(RecordsTree.leafHash(hash)) }
-            if let from = selection.fromPosition, fields.position < from { return }
-            if let from = selection.fromRecordedAt, fields.recordedAtNanos < from { return }
-            if let to = plan.maxPosition, fields.position > to { return }
-            if let to = plan.maxRecordedAt, fields.recordedAtNanos > to { return }
-            let stream = RecordDecoder.string(raw, fields.stream)
-            let type = RecordDecoder.string(raw, fields.type)
-            guard selection.filter.isEmpty || selection.filter.matches(stream: stream, type: type) else { return }
-            selected.append((leaves.count, fields.position, previous))
+            guard try proofs.advance(to: fields.position) else { return }
+            defer { proofs.leaves.append(RecordsTree.leafHash(hash)) }
+            guard Self.selects(raw, fields, selection: selection, plan: plan) else { return }
+            proofs.selected.append((proofs.leaves.count, fields.position, previous))
             line.removeAll(keepingCapacity: true)
             line.append(contentsOf: raw)
             line.append(0x0A)
@@ -173,9 +124,9 @@ public struct Exporter: Sendable {
             summary.events += 1
             if summary.events % 100_000 == 0 { progress?(summary.events, Flusher.seconds(since: started)) }
         }
-        while current < relevant.count { try finishOriginal() }
+        try proofs.finish()
         try records.close()
-        try proofs.close()
+        try proofs.file.close()
         try table?.close()
         try upcasting?.finish()
         try view?.close()
@@ -183,12 +134,38 @@ public struct Exporter: Sendable {
             try Data(upcasters.canonicalJSON.utf8).write(
                 to: URL(fileURLWithPath: directory + "/" + ExportBundle.upcastRules))
         }
+        let snapshots = proofs.snapshotsWithEvents
+        summary.manifests = try await writeManifests(cuts, from: snapshots.first, directory: directory)
+        try writeInfo(
+            head: head, selection: selection, events: summary.events, snapshots: snapshots, directory: directory,
+            csv: csv)
+        summary.snapshots = snapshots.count
+        summary.seconds = Flusher.seconds(since: started)
+        return summary
+    }
 
-        summary.manifests = try await writeManifests(cuts, from: snapshotsWithEvents.first, directory: directory)
+    /// Whether a record of the plan's range is selected: after the selection's start, up to the cut, and
+    /// matching its filter.
+    private static func selects(
+        _ raw: UnsafeRawBufferPointer, _ fields: RecordFields, selection: ExportSelection, plan: ReadPlan
+    ) -> Bool {
+        if let from = selection.fromPosition, fields.position < from { return false }
+        if let from = selection.fromRecordedAt, fields.recordedAtNanos < from { return false }
+        if let to = plan.maxPosition, fields.position > to { return false }
+        if let to = plan.maxRecordedAt, fields.recordedAtNanos > to { return false }
+        guard !selection.filter.isEmpty else { return true }
+        return selection.filter.matches(
+            stream: RecordDecoder.string(raw, fields.stream), type: RecordDecoder.string(raw, fields.type))
+    }
+
+    /// The bundle's `info.json` and README.
+    private func writeInfo(
+        head: CutPoint, selection: ExportSelection, events: Int64, snapshots: [String], directory: String, csv: Bool
+    ) throws {
         let info = ExportBundle.Info(
             format: ExportBundle.format, dataset: archive.settings.datasetID, cutSnapshot: head.snapshotID,
             cutChainHead: head.facts.chainHead.hex, cutLastPosition: head.facts.lastPosition,
-            selection: selection.description, events: summary.events, snapshots: snapshotsWithEvents,
+            selection: selection.description, events: events, snapshots: snapshots,
             createdAt: ArchiveTime.rfc3339Micros(Int64(Date().timeIntervalSince1970 * 1e9)), producer: producer,
             upcasters: upcasters.identity)
         let encoder = JSONEncoder()
@@ -196,9 +173,6 @@ public struct Exporter: Sendable {
         try encoder.encode(info).write(to: URL(fileURLWithPath: directory + "/" + ExportBundle.info))
         try Data(Self.readme(info: info, csv: csv).utf8).write(
             to: URL(fileURLWithPath: directory + "/" + ExportBundle.readme))
-        summary.snapshots = snapshotsWithEvents.count
-        summary.seconds = Flusher.seconds(since: started)
-        return summary
     }
 
     /// Snapshots that can hold a selected event, by their recorded position and time ranges.

@@ -208,37 +208,47 @@ public struct ArchiveReader: Sendable {
         stats.recordBytes += recordBytes
         stats.events += delivered
         // A partial read skipped whole files (each MD5-checked when read): the snapshot's totals do not apply.
-        guard count == facts.eventCount || loaded.partial else {
+        if !loaded.partial {
+            try Self.checkTotals(loaded.cut, count: count, first: firstPosition, last: lastPosition)
+        }
+        guard hashing else { return facts.chainHead }
+        try Self.checkChainEnd(loaded.cut, chain: chain, tree: tree)
+        return chain
+    }
+
+    /// A whole snapshot read holds as many records as its manifest says, over the positions it says.
+    private static func checkTotals(_ cut: CutPoint, count: Int64, first: Int64, last: Int64) throws {
+        let facts = cut.facts
+        guard count == facts.eventCount else {
             throw ArchiveFormatError(
                 .chainMismatch,
-                "snapshot \(snapshotID) holds \(count) records, but its manifest says \(facts.eventCount): "
+                "snapshot \(cut.snapshotID) holds \(count) records, but its manifest says \(facts.eventCount): "
                     + "records were added or removed")
         }
-        guard
-            count == 0 || loaded.partial
-                || (firstPosition == facts.firstPosition && lastPosition == facts.lastPosition)
-        else {
+        guard count == 0 || (first == facts.firstPosition && last == facts.lastPosition) else {
             throw ArchiveFormatError(
                 .chainMismatch,
-                "snapshot \(snapshotID) holds positions \(firstPosition)...\(lastPosition), but its manifest says "
-                    + "\(facts.firstPosition)...\(facts.lastPosition)")
+                "snapshot \(cut.snapshotID) holds positions \(first)...\(last), but its manifest says "
+                    + " \(facts.firstPosition)...\(facts.lastPosition)")
         }
-        if hashing {
-            guard chain == facts.chainHead else {
-                throw ArchiveFormatError(
-                    .chainMismatch,
-                    "snapshot \(snapshotID) ends its hash chain at \(chain.hex.prefix(16))…, but its manifest "
-                        + "records \(facts.chainHead.hex.prefix(16))…")
-            }
-            if let root = facts.recordsRoot, tree.root != root {
-                throw ArchiveFormatError(
-                    .chainMismatch,
-                    "snapshot \(snapshotID)'s records hash to the tree root \(tree.root.hex.prefix(16))…, but its "
-                        + "manifest records \(root.hex.prefix(16))…: the manifest's records_root was altered")
-            }
-            return chain
+    }
+
+    /// A hashed read ends the chain at the manifest's chain head, and its records hash to the manifest's records
+    /// root (when it records one).
+    private static func checkChainEnd(_ cut: CutPoint, chain: ChainHash, tree: RecordsTree.Accumulator) throws {
+        let facts = cut.facts
+        guard chain == facts.chainHead else {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(cut.snapshotID) ends its hash chain at \(chain.hex.prefix(16))…, but its manifest "
+                    + "records \(facts.chainHead.hex.prefix(16))…")
         }
-        return facts.chainHead
+        if let root = facts.recordsRoot, tree.root != root {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(cut.snapshotID)'s records hash to the tree root \(tree.root.hex.prefix(16))…, but its "
+                    + "manifest records \(root.hex.prefix(16))…: the manifest's records_root was altered")
+        }
     }
 }
 

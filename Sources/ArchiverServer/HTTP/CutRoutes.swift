@@ -1,4 +1,5 @@
 import ArchiverCore
+import HTTPTypes
 import Hummingbird
 
 /// `GET /cuts` (the cut points), `POST /flush` (a flush pass now) and `POST /cuts/{name}` (a pass whose snapshot
@@ -15,7 +16,7 @@ struct CutRoutes: Sendable {
         registrar.on(Self.list) { request, _ in try await list(request) }
         registrar.on(Self.flush) { _, _ in try await flush(cutName: nil) }
         registrar.on(Self.name) { _, context in
-            try await flush(cutName: try PathParameter.value("name", in: context))
+            try await flush(cutName: try validName(try PathParameter.value("name", in: context)))
         }
     }
 
@@ -29,6 +30,16 @@ struct CutRoutes: Sendable {
             cuts = []
         }
         return try JSONResponse.make(.ok, CutList(cuts: cuts.filter { all || $0.name != nil }.map(CutList.Cut.init)))
+    }
+
+    /// `name` when it can name a cut; a name `--to` would read as something else is a 422, before any flush.
+    func validName(_ name: String) throws -> String {
+        do {
+            try CutName.validate(name)
+        } catch let error as ArchiverError {
+            throw APIError(.unprocessableContent, "invalid-input", error.message)
+        }
+        return name
     }
 
     /// One flush pass; `201` when it names a cut.

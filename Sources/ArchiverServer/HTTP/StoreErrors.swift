@@ -48,13 +48,16 @@ enum StoreErrors {
         }
     }
 
-    /// Flush errors: 409 when another replica flushes or a named cut has nothing to name, 500 otherwise.
+    /// Flush errors: 409 when another replica flushes, a named cut has nothing to name or its name is taken, 500
+    /// otherwise.
     static func apiError(flush error: any Error) -> APIError {
         switch error {
         case let error as ArchiverError where error.code == .flushInProgress:
             APIError(.conflict, "lease-held", error.message)
         case let error as ArchiverError where error.code == .nothingToFlush:
             APIError(.conflict, "nothing-to-flush", error.message)
+        case let error as ArchiverError where error.code == .cutNameTaken:
+            APIError(.conflict, "cut-name-taken", error.message)
         case let error as ArchiverError:
             APIError(.internalServerError, "\(error.code)", error.message)
         case let error as CoordinationError:

@@ -26,6 +26,10 @@ public struct LodeCheckReport: Sendable, Hashable {
 
     /// True when there is no problem (orphans alone do not make a dataset unhealthy).
     public var isHealthy: Bool { problems.isEmpty }
+
+    mutating func add(_ code: LodeError.Code, _ key: String?, _ message: String) {
+        problems.append(Problem(code: code, key: key, message: message))
+    }
 }
 
 extension LodeDataset {
@@ -41,14 +45,9 @@ extension LodeDataset {
     /// - Throws: only store failures (listing, reading); damage is reported in the result.
     public func check() async throws -> LodeCheckReport {
         var report = LodeCheckReport(datasetID: id, layout: layout)
-        func problem(_ code: LodeError.Code, _ key: String?, _ message: String) {
-            report.problems.append(LodeCheckReport.Problem(code: code, key: key, message: message))
-        }
         let objects = try await store.list(prefix: layout.datasetPrefix(dataset: id))
         var objectSizes: [String: Int64] = [:]
         for object in objects { objectSizes[object.key] = object.size }
-
-        // Manifests, grouped by snapshot.
         var manifestKeysBySnapshot: [String: [LodeLayout.ManifestKey]] = [:]
         for object in objects {
             guard let parsed = layout.parseManifestKey(object.key), parsed.dataset == id else { continue }
@@ -58,112 +57,146 @@ extension LodeDataset {
         var referenced = Set<String>()
         for snapshot in manifestKeysBySnapshot.keys.sorted(by: ObjectKey.byteOrder) {
             let keys = manifestKeysBySnapshot[snapshot]!.sorted { ObjectKey.byteOrder($0.key, $1.key) }
-            var decoded: [(key: LodeLayout.ManifestKey, bytes: [UInt8], manifest: Manifest)] = []
-            for key in keys {
-                referenced.insert(key.key)
-                let bytes = try await store.get(key.key)
-                do {
-                    decoded.append((key, bytes, try decodeManifest(bytes, snapshotID: snapshot, key: key.key)))
-                } catch {
-                    problem(error.code, key.key, error.message)
-                }
+            referenced.formUnion(keys.map(\.key))
+            if let manifest = try await checkManifests(of: snapshot, keys: keys, into: &report) {
+                manifests.append(manifest)
             }
-            // The canonical manifest where present, else the first partition copy (pre-v0.7.3 hive data).
-            guard let chosenIndex = decoded.firstIndex(where: { $0.key.partition.isEmpty }) ?? decoded.indices.first
-            else { continue }
-            let chosen = (
-                key: decoded[chosenIndex].key.key, bytes: decoded[chosenIndex].bytes,
-                manifest: decoded[chosenIndex].manifest
-            )
+        }
+        let head = try await checkPointer(
+            manifests: manifests, snapshotsWithManifests: Set(manifestKeysBySnapshot.keys), into: &report)
+        report.head = head
+        if let head { checkChain(manifests, head: head, into: &report) }
+        try await checkObjects(of: manifests, sizes: objectSizes, referenced: &referenced, into: &report)
+        let pointerKey = latestPointerKey
+        for object in objects where !referenced.contains(object.key) {
+            if object.key == pointerKey || object.key == pointerKey + ".lock" { continue }
+            if ObjectKey.isTemporaryName(ObjectKey.lastSegment(object.key)) { continue }
+            report.orphans.append(object.key)
+        }
+        return report
+    }
+
+    /// Decodes the manifests of one snapshot (the canonical one and, on a hive layout, its partition copies);
+    /// returns the one to check the chain with, nil when none decodes.
+    private func checkManifests(
+        of snapshot: String, keys: [LodeLayout.ManifestKey], into report: inout LodeCheckReport
+    ) async throws -> Manifest? {
+        var decoded: [(key: LodeLayout.ManifestKey, bytes: [UInt8], manifest: Manifest)] = []
+        for key in keys {
+            let bytes = try await store.get(key.key)
+            do {
+                decoded.append((key, bytes, try decodeManifest(bytes, snapshotID: snapshot, key: key.key)))
+            } catch {
+                report.add(error.code, key.key, error.message)
+            }
+        }
+        // The canonical manifest where present, else the first partition copy (pre-v0.7.3 hive data).
+        guard let chosenIndex = decoded.firstIndex(where: { $0.key.partition.isEmpty }) ?? decoded.indices.first
+        else { return nil }
+        let chosen = decoded[chosenIndex]
+        report.snapshotsChecked += 1
+        if layout.isHive {
             let copies = decoded.enumerated().filter { $0.offset != chosenIndex }.map {
                 (key: $0.element.key.key, bytes: $0.element.bytes)
             }
-            manifests.append(chosen.manifest)
-            report.snapshotsChecked += 1
-            if layout.isHive {
-                let canonicalKey = manifestKey(snapshotID: snapshot)
-                if chosen.key != canonicalKey {
-                    problem(
-                        .notFound, canonicalKey,
-                        "snapshot '\(snapshot)' has no canonical manifest '\(canonicalKey)' (only partition copies; "
-                            + "written by Go before v0.7.3, or a crash)")
-                }
-                for copy in copies where copy.bytes != chosen.bytes {
-                    problem(
-                        .manifestInvalid, copy.key,
-                        "hive manifest copy '\(copy.key)' differs from '\(chosen.key)'; all copies must be identical")
-                }
-                let present = Set(keys.map(\.key))
-                for file in chosen.manifest.files {
-                    let partition = LodeLayout.partitionPath(ofKey: file.path)
-                    guard !partition.isEmpty else { continue }
-                    let copyKey = layout.manifestKey(dataset: id, snapshot: snapshot, partition: partition)
-                    if !present.contains(copyKey) {
-                        problem(
-                            .notFound, copyKey,
-                            "hive manifest copy '\(copyKey)' is missing (a crash during the commit); Go's partition "
-                                + "listings will not see snapshot '\(snapshot)'")
-                    }
-                }
+            checkHiveCopies(
+                of: snapshot, chosen: (chosen.key.key, chosen.bytes, chosen.manifest), copies: copies,
+                present: Set(keys.map(\.key)), into: &report)
+        }
+        return chosen.manifest
+    }
+
+    /// On a hive layout: the canonical manifest exists, every partition copy is identical to it, and every
+    /// partition the snapshot writes to has its copy.
+    private func checkHiveCopies(
+        of snapshot: String, chosen: (key: String, bytes: [UInt8], manifest: Manifest),
+        copies: [(key: String, bytes: [UInt8])], present: Set<String>, into report: inout LodeCheckReport
+    ) {
+        let canonicalKey = manifestKey(snapshotID: snapshot)
+        if chosen.key != canonicalKey {
+            report.add(
+                .notFound, canonicalKey,
+                "snapshot '\(snapshot)' has no canonical manifest '\(canonicalKey)' (only partition copies; "
+                    + "written by Go before v0.7.3, or a crash)")
+        }
+        for copy in copies where copy.bytes != chosen.bytes {
+            report.add(
+                .manifestInvalid, copy.key,
+                "hive manifest copy '\(copy.key)' differs from '\(chosen.key)'; all copies must be identical")
+        }
+        for file in chosen.manifest.files {
+            let partition = LodeLayout.partitionPath(ofKey: file.path)
+            guard !partition.isEmpty else { continue }
+            let copyKey = layout.manifestKey(dataset: id, snapshot: snapshot, partition: partition)
+            if !present.contains(copyKey) {
+                report.add(
+                    .notFound, copyKey,
+                    "hive manifest copy '\(copyKey)' is missing (a crash during the commit); Go's partition "
+                        + "listings will not see snapshot '\(snapshot)'")
             }
         }
+    }
 
-        // Pointer.
+    /// The head to check the chain from: the pointer's snapshot when it has a valid manifest, else the newest
+    /// snapshot. Reports a pointer with whitespace around it or naming a snapshot without a manifest.
+    private func checkPointer(
+        manifests: [Manifest], snapshotsWithManifests: Set<String>, into report: inout LodeCheckReport
+    ) async throws -> String? {
         let raw = try await rawLatestPointer()
         let pointer = Self.trimSpace(raw ?? "")
         if let raw, raw != pointer {
-            problem(
+            report.add(
                 .corruptData, latestPointerKey,
                 "the latest pointer '\(latestPointerKey)' has surrounding whitespace; Go's CAS will then conflict "
                     + "forever: rewrite it as the bare snapshot ID")
         }
-        let byID = Dictionary(manifests.map { ($0.snapshotID, $0) }, uniquingKeysWith: { first, _ in first })
-        var head: String?
         if !pointer.isEmpty {
-            if byID[pointer] != nil {
-                head = pointer
-            } else if manifestKeysBySnapshot[pointer] == nil {
-                problem(
+            if manifests.contains(where: { $0.snapshotID == pointer }) { return pointer }
+            if !snapshotsWithManifests.contains(pointer) {
+                report.add(
                     .notFound, latestPointerKey,
                     "the latest pointer names snapshot '\(pointer)', which has no manifest (a crashed or in-flight "
                         + "commit); readers fall back to a scan")
             }
         }
-        if head == nil, !manifests.isEmpty {
-            head = manifests.map(\.snapshotID).max(by: ObjectKey.byteOrder)
-        }
-        report.head = head
+        return manifests.map(\.snapshotID).max(by: ObjectKey.byteOrder)
+    }
 
-        // Chain.
-        if let head {
-            let analysis = ChainAnalysis(manifests: manifests, head: head)
-            for fork in analysis.forks {
-                problem(
-                    .forkDetected, manifestKey(snapshotID: fork.parent),
-                    "fork: snapshots \(fork.children.joined(separator: ", ")) all name parent '\(fork.parent)'")
-            }
-            if case .failure(let error) = analysis.chainResult { problem(error.code, error.key, error.message) }
-            for snapshot in analysis.offChain {
-                problem(
-                    .brokenChain, manifestKey(snapshotID: snapshot),
-                    "snapshot '\(snapshot)' is not on the chain to the head '\(head)' (a stale pointer or a side "
-                        + "branch)")
-            }
+    /// Forks, a broken chain, and snapshots off the chain to `head`.
+    private func checkChain(_ manifests: [Manifest], head: String, into report: inout LodeCheckReport) {
+        let analysis = ChainAnalysis(manifests: manifests, head: head)
+        for fork in analysis.forks {
+            report.add(
+                .forkDetected, manifestKey(snapshotID: fork.parent),
+                "fork: snapshots \(fork.children.joined(separator: ", ")) all name parent '\(fork.parent)'")
         }
+        if case .failure(let error) = analysis.chainResult { report.add(error.code, error.key, error.message) }
+        for snapshot in analysis.offChain {
+            report.add(
+                .brokenChain, manifestKey(snapshotID: snapshot),
+                "snapshot '\(snapshot)' is not on the chain to the head '\(head)' (a stale pointer or a side "
+                    + "branch)")
+        }
+    }
 
-        // Data objects.
+    /// Every listed data object exists with its recorded size and (when recorded) MD5; adds the keys found to
+    /// `referenced`.
+    private func checkObjects(
+        of manifests: [Manifest], sizes objectSizes: [String: Int64], referenced: inout Set<String>,
+        into report: inout LodeCheckReport
+    ) async throws {
         for manifest in manifests {
             for file in manifest.files {
                 guard let (key, size) = await locate(file, of: manifest, sizes: objectSizes) else {
                     referenced.insert(file.path)
-                    problem(
+                    report.add(
                         .notFound, file.path,
                         "object '\(file.path)' listed by snapshot '\(manifest.snapshotID)' is missing")
                     continue
                 }
                 referenced.insert(key)
                 if size != file.sizeBytes {
-                    problem(
+                    report.add(
                         .sizeMismatch, key,
                         LodeError.sizeMismatch(key: key, expected: file.sizeBytes, actual: size).message)
                     continue
@@ -171,7 +204,7 @@ extension LodeDataset {
                 if manifest.checksumAlgorithm == "md5", let expected = file.checksum {
                     let (_, actual) = try await objectDigest(key)
                     if actual != expected {
-                        problem(
+                        report.add(
                             .checksumMismatch, key,
                             LodeError.checksumMismatch(key: key, expected: expected, actual: actual).message)
                         continue
@@ -180,15 +213,6 @@ extension LodeDataset {
                 report.filesChecked += 1
             }
         }
-
-        // Orphans.
-        let pointerKey = latestPointerKey
-        for object in objects where !referenced.contains(object.key) {
-            if object.key == pointerKey || object.key == pointerKey + ".lock" { continue }
-            if ObjectKey.isTemporaryName(ObjectKey.lastSegment(object.key)) { continue }
-            report.orphans.append(object.key)
-        }
-        return report
     }
 
     /// The key and size of a listed object: its path, or (§8 A2) the path relative to the snapshot directory.

@@ -147,8 +147,16 @@ public struct VolumeManifest: Sendable, Hashable {
             blocks: blocks,
             parentSnapshotID: try fields.string("parent_snapshot_id").flatMap { $0.isEmpty ? nil : $0 },
             checksumAlgorithm: try fields.string("checksum_algorithm").flatMap { $0.isEmpty ? nil : $0 })
+        return try manifest.validated(hasMetadata: fields.has("metadata"), hasBlocks: fields.has("blocks"), key: key)
+    }
 
-        // Go's validateVolumeManifest order.
+    /// Checks the decoded fields in Go's `validateVolumeManifest` order; returns the manifest with its blocks
+    /// sorted by offset.
+    private func validated(hasMetadata: Bool, hasBlocks: Bool, key: String?) throws(LodeError) -> VolumeManifest {
+        func invalid(_ field: String, _ why: String) -> LodeError {
+            LodeError.manifestInvalid(field: field, why, key: key)
+        }
+        let manifest = self
         if manifest.schemaName.isEmpty { throw invalid("schema_name", "is required") }
         if manifest.formatVersion.isEmpty { throw invalid("format_version", "is required") }
         if manifest.volumeID.isEmpty { throw invalid("volume_id", "is required") }
@@ -158,10 +166,10 @@ public struct VolumeManifest: Sendable, Hashable {
             throw invalid("created_at", "'\(manifest.createdAt)' is not an RFC 3339 timestamp")
         }
         if created.isZero { throw invalid("created_at", "is required (it is Go's zero time)") }
-        if !fields.has("metadata") { throw invalid("metadata", "must not be nil (use empty map for no metadata)") }
-        if !fields.has("blocks") { throw invalid("blocks", "must not be nil (use empty slice for no blocks)") }
+        if !hasMetadata { throw invalid("metadata", "must not be nil (use empty map for no metadata)") }
+        if !hasBlocks { throw invalid("blocks", "must not be nil (use empty slice for no blocks)") }
         if manifest.totalLength <= 0 { throw invalid("total_length", "must be positive") }
-        for (index, block) in blocks.enumerated() {
+        for (index, block) in manifest.blocks.enumerated() {
             if block.offset < 0 { throw invalid("blocks[\(index)].offset", "must be non-negative") }
             if block.length <= 0 { throw invalid("blocks[\(index)].length", "must be positive") }
             if block.path.isEmpty { throw invalid("blocks[\(index)].path", "is required") }
@@ -180,8 +188,8 @@ public struct VolumeManifest: Sendable, Hashable {
                 throw invalid("blocks", "contain overlapping ranges")
             }
         }
-        if sorted.schemaName != currentSchemaName {
-            throw invalid("schema_name", "'\(sorted.schemaName)' is not '\(currentSchemaName)'")
+        if sorted.schemaName != Self.currentSchemaName {
+            throw invalid("schema_name", "'\(sorted.schemaName)' is not '\(Self.currentSchemaName)'")
         }
         if !FormatVersion.isSupported(sorted.formatVersion) {
             throw invalid(

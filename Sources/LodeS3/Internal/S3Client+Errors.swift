@@ -11,83 +11,110 @@ extension S3Client {
     func failure(_ response: S3Response, key: String?, action: String) -> S3Error {
         let body = S3Responses.ErrorBody.parse(response.body)
         let code = body?.code ?? "HTTP \(response.status)"
-        let status = response.status
-        let place = location(key)
-        let bucket = configuration.bucket
+        let what = "\(action) \(location(key))"
         let region = configuration.region
-        let retried = "retried \(configuration.retry.maxAttempts) times"
-        func make(_ kind: S3Error.Code, _ message: String) -> S3Error {
-            S3Error(kind, message, key: key, status: status, s3Code: body?.code, requestID: body?.requestID)
-        }
+        let answer: (kind: S3Error.Code, message: String)
         // A bucket in another region: the header is the most reliable hint (HEAD answers have no body).
-        let otherRegion = body?.region ?? response.header("x-amz-bucket-region")
-        if let otherRegion, otherRegion != region, [301, 400, 403].contains(status) {
-            return make(
+        if let otherRegion = body?.region ?? response.header("x-amz-bucket-region"), otherRegion != region,
+            [301, 400, 403].contains(response.status)
+        {
+            answer = (
                 .wrongRegion,
-                "bucket '\(bucket)' is in region '\(otherRegion)', not '\(region)' (\(code)): pass --s3-region "
-                    + "\(otherRegion) or set AWS_REGION=\(otherRegion)")
+                "bucket '\(configuration.bucket)' is in region '\(otherRegion)', not '\(region)' (\(code)): pass "
+                    + "--s3-region \(otherRegion) or set AWS_REGION=\(otherRegion)"
+            )
+        } else {
+            answer =
+                failure(s3Code: body, code: code, what: what)
+                ?? failure(status: response.status, body: body, code: code, what: what)
         }
+        return S3Error(
+            answer.kind, answer.message, key: key, status: response.status, s3Code: body?.code,
+            requestID: body?.requestID)
+    }
+
+    private var retried: String { "retried \(configuration.retry.maxAttempts) times" }
+
+    /// The kind and message for an S3 error code that says what to fix; nil for other codes.
+    private func failure(
+        s3Code body: S3Responses.ErrorBody?, code: String, what: String
+    ) -> (S3Error.Code, String)? {
+        let bucket = configuration.bucket
         switch body?.code {
         case "InvalidAccessKeyId":
-            return make(
+            return (
                 .invalidCredentials,
                 "S3 does not know the access key ID (InvalidAccessKeyId): set AWS_ACCESS_KEY_ID (or the profile's "
-                    + "aws_access_key_id) to a key of this account and endpoint")
+                    + "aws_access_key_id) to a key of this account and endpoint"
+            )
         case "SignatureDoesNotMatch":
-            return make(
+            return (
                 .invalidCredentials,
                 "S3 rejected the request signature (SignatureDoesNotMatch): the secret access key does not match "
-                    + "the key ID; check AWS_SECRET_ACCESS_KEY (or the profile's aws_secret_access_key)")
+                    + "the key ID; check AWS_SECRET_ACCESS_KEY (or the profile's aws_secret_access_key)"
+            )
         case "InvalidToken", "ExpiredToken", "TokenRefreshRequired", "InvalidSecurity":
-            return make(
+            return (
                 .invalidCredentials,
                 "S3 rejected the session token (\(code)): the temporary credentials expired or are invalid; refresh "
-                    + "AWS_SESSION_TOKEN together with the key pair")
+                    + "AWS_SESSION_TOKEN together with the key pair"
+            )
         case "RequestTimeTooSkewed":
-            return make(
+            return (
                 .clockSkew,
                 "the local clock differs from S3's by more than 15 minutes (RequestTimeTooSkewed): synchronize the "
-                    + "system clock (NTP)" + (body?.serverTime.map { "; S3's time is \($0)" } ?? ""))
+                    + "system clock (NTP)" + (body?.serverTime.map { "; S3's time is \($0)" } ?? "")
+            )
         case "NoSuchBucket":
-            return make(
+            return (
                 .noSuchBucket,
                 "bucket '\(bucket)' does not exist at \(configuration.endpoint) (NoSuchBucket): create it, or fix the "
-                    + "bucket in --archive and the endpoint in --s3-endpoint")
+                    + "bucket in --archive and the endpoint in --s3-endpoint"
+            )
         case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException":
-            return make(
+            return (
                 .wrongRegion,
-                "bucket '\(bucket)' is not in region '\(region)' (\(code)): pass the bucket's region with "
-                    + "--s3-region" + (body?.endpoint.map { " (S3 points to \($0))" } ?? ""))
+                "bucket '\(bucket)' is not in region '\(configuration.region)' (\(code)): pass the bucket's region "
+                    + "with --s3-region" + (body?.endpoint.map { " (S3 points to \($0))" } ?? "")
+            )
         case "AccessDenied", "AllAccessDisabled", "AccountProblem":
-            return make(
+            return (
                 .accessDenied,
-                "access denied: \(action) \(place) (\(code)): grant these credentials the S3 permissions listed in "
-                    + "docs/OPERATIONS.md (S3) on the bucket and prefix")
+                "access denied: \(what) (\(code)): grant these credentials the S3 permissions listed in "
+                    + "docs/OPERATIONS.md (S3) on the bucket and prefix"
+            )
         case "SlowDown":
-            return make(.throttled, "S3 kept throttling \(action) \(place) (SlowDown, \(retried)): retry later")
+            return (.throttled, "S3 kept throttling \(what) (SlowDown, \(retried)): retry later")
         default:
-            break
+            return nil
         }
+    }
+
+    /// The kind and message by HTTP status, for answers whose S3 error code says nothing more.
+    private func failure(
+        status: Int, body: S3Responses.ErrorBody?, code: String, what: String
+    ) -> (S3Error.Code, String) {
         switch status {
         case 301, 307:
-            return make(
+            return (
                 .wrongRegion,
-                "S3 redirected \(action) \(place) (HTTP \(status)): the bucket is in another region; pass it with "
-                    + "--s3-region")
+                "S3 redirected \(what) (HTTP \(status)): the bucket is in another region; pass it with --s3-region"
+            )
         case 403 where body == nil:
-            return make(
+            return (
                 .accessDenied,
-                "access denied: \(action) \(place) (HTTP 403): check the credentials and that they may read and write "
-                    + "the bucket and prefix")
+                "access denied: \(what) (HTTP 403): check the credentials and that they may read and write "
+                    + "the bucket and prefix"
+            )
         case 429, 503:
-            return make(.throttled, "S3 kept throttling \(action) \(place) (\(code), \(retried)): retry later")
+            return (.throttled, "S3 kept throttling \(what) (\(code), \(retried)): retry later")
         case 500...599:
-            return make(.serverError, "S3 failed \(action) \(place) (\(code), \(retried)): retry later")
+            return (.serverError, "S3 failed \(what) (\(code), \(retried)): retry later")
         default:
             let detail = body.map { String($0.message.prefix(200)) } ?? ""
-            return make(
-                .requestFailed,
-                "S3 refused \(action) \(place) (HTTP \(status) \(code))" + (detail.isEmpty ? "" : ": \(detail)"))
+            return (
+                .requestFailed, "S3 refused \(what) (HTTP \(status) \(code))" + (detail.isEmpty ? "" : ": \(detail)")
+            )
         }
     }
 
