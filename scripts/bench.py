@@ -458,6 +458,8 @@ def main():
                    help="archive sizes (snapshots) for the replay-planning rows; empty to skip")
     p.add_argument("--s3-concurrency", default="4,1,8",
                    help="S3 rows: upload concurrency (= replay --prefetch) of each pair of rows; empty to skip")
+    p.add_argument("--read-through-events", type=int, default=200_000,
+                   help="read-through rows: events of the corpus's slice flushed, pruned and read back over HTTP")
     p.add_argument("--s3-events", type=int, default=200_000,
                    help="S3 rows: events of the corpus's slice flushed and replayed (moto is slow and in memory)")
     p.add_argument("--s3-target-size", default="32MiB",
