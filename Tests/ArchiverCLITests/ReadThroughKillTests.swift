@@ -49,6 +49,10 @@ final class SubscriberControl: Sendable {
                 for cycle in 0..<cycles {
                     if cycle > 0 { server = try await Self.startServer(in: dir, target: target, control: control) }
                     try await Task.sleep(for: .milliseconds(Int64.random(in: 400...1_200)))
+                    // On a loaded machine the sleep may pass before the writers get through; each life of the
+                    // server acknowledges at least `appendsPerLife` appends first (bounded), so the run always
+                    // has events on both sides of every kill.
+                    try await Self.waitForAppends(target, count: (cycle + 1) * Self.appendsPerLife)
                     server.signal(SIGKILL)
                     await target.serve(at: nil)
                     control.serve(at: nil)
@@ -89,6 +93,16 @@ final class SubscriberControl: Sendable {
             let keys = try ServeKillSoakTests.keyCounts(events.map(\.data).joined(separator: "\n"))
             let acknowledged = await target.acknowledged
             #expect(Set(keys.keys) == Set(acknowledged) && keys.values.allSatisfy { $0 == 1 })
+        }
+    }
+
+    static let appendsPerLife = 12
+
+    /// Waits (up to 60 s) until the writers have `count` acknowledged appends in all.
+    static func waitForAppends(_ target: SoakTarget, count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while await target.acknowledged.count < count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 
