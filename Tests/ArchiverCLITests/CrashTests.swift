@@ -45,7 +45,9 @@ final class Appender: @unchecked Sendable {
 }
 
 @Suite struct CrashTests {
-    static let points = ["after-intent", "after-segment", "before-manifest", "after-manifest", "mid-segment"]
+    static let points = [
+        "after-intent", "after-segment", "before-manifest", "after-canonical-manifest", "after-manifest", "mid-segment",
+    ]
 
     @Test func killedFlushesLoseAndDuplicateNothing() async throws {
         let cycles = Int(ProcessInfo.processInfo.environment["ARCHIVER_CRASH_CYCLES"] ?? "") ?? 200
@@ -83,6 +85,30 @@ final class Appender: @unchecked Sendable {
             let verified = verify.stdout
             #expect(verify.status == 0 && verified.hasPrefix("verify OK"), "\(verified)\(verify.stderr)")
             #expect(!verified.contains("orphan"), "a completed archive has no orphans: \(verified)")
+        }
+    }
+
+    /// A flusher killed after the canonical manifest but before its hive partition copies leaves the intent
+    /// pending; the next flush finds the snapshot committed, writes the missing copies and moves on, so `verify`
+    /// and `prune` need no repair.
+    @Test func flushKilledBeforeThePartitionCopiesWritesThemOnRetry() async throws {
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: bankEvents(events: 300, accounts: 20, seed: 5))
+            let killed = try await CLI.run(
+                ["flush", "--target-size", "4KiB", "--quiet"], in: dir,
+                environment: ["ARCHIVER_CRASH_POINT": "after-canonical-manifest", "ARCHIVER_CRASH_SKIP": "1"])
+            #expect(killed.signaled && killed.status == SIGKILL)
+            let broken = try await CLI.run(["verify"], in: dir)
+            #expect(broken.status != 0 && broken.stderr.contains("partition copy"), "\(broken.stdout)\(broken.stderr)")
+
+            try await CLI.ok(["flush", "--target-size", "4KiB", "--quiet"], in: dir)
+            try await expectArchiveEqualsHotStore(in: dir)
+            let verify = try await CLI.run(["verify"], in: dir)
+            #expect(verify.status == 0 && verify.stdout.hasPrefix("verify OK"), "\(verify.stdout)\(verify.stderr)")
+            #expect(!verify.stdout.contains("repaired"), "\(verify.stdout)")
+            let prune = try await CLI.run(["prune", "--before", "latest", "--without-drill"], in: dir)
+            #expect(prune.status == 0, "\(prune.stderr)")
         }
     }
 

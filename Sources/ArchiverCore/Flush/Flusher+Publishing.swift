@@ -3,6 +3,7 @@ import Coordination
 import Crypto
 import Foundation
 import Lode
+import RawJSON
 
 extension Flusher {
     func publishAndComplete(
@@ -90,6 +91,9 @@ extension Flusher {
                         + "\(facts.lastPosition), not the pending flush's \(intent.firstPosition)..."
                         + "\(intent.lastPosition); run `archiver verify`")
             }
+            // A crash between the canonical manifest and its hive partition copies: write the missing copies
+            // (create-only, from the canonical bytes), or readers of a partition never see this snapshot.
+            try await events.repairPartitionCopies(of: existing)
             return existing
         }
         var parentManifestSHA = ""
@@ -126,6 +130,6 @@ extension Flusher {
             minTimestamp: ArchiveTime.rfc3339Trimmed(batch.minRecordedAt),
             maxTimestamp: ArchiveTime.rfc3339Trimmed(batch.maxRecordedAt),
             partitionPaths: batch.files.map { LodeLayout.partitionPath($0.partition) }.filter { !$0.isEmpty },
-            expectedParent: intent.parentSnapshotID)
+            expectedParent: intent.parentSnapshotID, afterCanonicalManifest: { CrashPoints.hit(.afterCanonicalManifest) })
     }
 }

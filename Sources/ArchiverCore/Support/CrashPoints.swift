@@ -13,6 +13,8 @@ public enum CrashPoints {
         case afterSegment = "after-segment"
         /// All data objects are published; the manifest is not written.
         case beforeManifest = "before-manifest"
+        /// The canonical manifest is written; its hive partition copies are not.
+        case afterCanonicalManifest = "after-canonical-manifest"
         /// The manifest is written; the cursor has not moved.
         case afterManifest = "after-manifest"
         /// Half of a staged segment file is written.

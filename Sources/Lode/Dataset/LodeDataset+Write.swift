@@ -25,7 +25,7 @@ extension LodeDataset {
         try layout.validateForWriting()
         for (index, record) in records.enumerated() {
             do {
-                _ = try JSONValue.parse(record)
+                _ = try JSONValue.parseLikeGo(record)
             } catch {
                 throw LodeError(.invalidRecord, "record \(index) is not one valid JSON value: \(error)")
             }
@@ -123,6 +123,8 @@ extension LodeDataset {
     ///   - partitionPaths: hive only: the encoded partition paths (`day=2026-01-01`) of the files.
     ///   - expectedParent: when given, the resolved parent must be this snapshot (`""` = no parent: the first
     ///     snapshot), else ``LodeError/Code/snapshotConflict``.
+    ///   - afterCanonicalManifest: called between the canonical manifest and its partition copies (where the
+    ///     crash tests kill a writer: a retry must then write the copies, see ``repairPartitionCopies(of:)``).
     /// - Returns: the committed manifest.
     /// - Throws: ``LodeError/Code/pathExists`` when a manifest of `snapshotID` already exists (the snapshot was
     ///   committed before: the caller decides); ``LodeError/Code/snapshotConflict`` (retryable: another writer
@@ -131,7 +133,7 @@ extension LodeDataset {
     public func commit(
         snapshotID: String, files: [FileRef], rowCount: Int64, metadata: [String: JSONValue] = [:],
         minTimestamp: String? = nil, maxTimestamp: String? = nil, partitionPaths: [String] = [],
-        expectedParent: String? = nil
+        expectedParent: String? = nil, afterCanonicalManifest: () -> Void = {}
     ) async throws -> Manifest {
         try LodeLayout.validateSnapshotIDForWriting(snapshotID)
         try validateCommitArguments(
@@ -170,6 +172,7 @@ extension LodeDataset {
         // Pointer first (Go's order): if this fails no manifest is written and the commit is abandoned.
         try await store.compareAndSwap(latestPointerKey, expected: expectedPointer, replacement: snapshotID)
         try await store.put(canonicalKey, bytes)
+        afterCanonicalManifest()
         var written: Set<String> = [canonicalKey]
         for partition in partitionPaths where !partition.isEmpty {
             let key = layout.manifestKey(dataset: id, snapshot: snapshotID, partition: partition)
