@@ -48,12 +48,8 @@ public actor FlushCoordinator {
     /// - Throws: ``ArchiverError`` `.flushInProgress` when another replica holds the lease, and whatever the
     ///   pass throws.
     public func flush(cutName: String? = nil) async throws -> FlushSummary {
-        await waitForTurn()
-        running = true
-        defer {
-            running = false
-            if !waiters.isEmpty { waiters.removeFirst().resume() }
-        }
+        await takeTurn()
+        defer { endTurn() }
         var options = self.options
         options.cutName = cutName
         let flusher = Flusher(store: store, archive: archive, options: options)
@@ -93,19 +89,28 @@ public actor FlushCoordinator {
         }
     }
 
-    /// Waits until no pass runs. Checked and queued in one step, in the continuation's body, so a pass that ends
-    /// in between cannot leave this caller queued with nobody to wake it.
-    private func waitForTurn() async {
+    /// Waits until no pass (or lease release) runs, then marks this caller's turn as running. Checked and queued
+    /// in one step, in the continuation's body, so a turn that ends in between cannot leave this caller queued with
+    /// nobody to wake it; a woken caller checks again, as another may have taken the turn first.
+    private func takeTurn() async {
         while running {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 if running { waiters.append(continuation) } else { continuation.resume() }
             }
         }
+        running = true
+    }
+
+    private func endTurn() {
+        running = false
+        if !waiters.isEmpty { waiters.removeFirst().resume() }
     }
 
     /// Gives the lease up (at shutdown) so another replica can take over at once.
     public func releaseLease() async {
-        await waitForTurn()
+        // A turn of its own: a scheduled pass must not start (and take the lease again) while this releases it.
+        await takeTurn()
+        defer { endTurn() }
         guard state.holdsLease else { return }
         try? await store.releaseLease(Flusher.leaseName, holder: options.holder)
         state.holdsLease = false

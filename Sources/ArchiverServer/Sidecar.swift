@@ -96,7 +96,9 @@ public struct Sidecar: Sendable {
             services: [app, notifier], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
             Int64(configuration.shutdownDeadline * 1_000))
-        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        // Longer than the overrun grace, so a shutdown that hangs ends through the watchdog's clear message and
+        // exit 14 rather than the service group's own abort.
+        groupConfiguration.maximumCancellationDuration = .milliseconds(Int64((Self.shutdownOverrunGrace + 1) * 1_000))
         try await ServiceGroup(configuration: groupConfiguration).run()
         return finalFlush.outcome
     }
