@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "RawJSON"),
         .target(
             name: "Lode",
-            dependencies: ["Zstd", "Gzip", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Zstd", "Gzip", "RawJSON", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The S3-compatible object store (AWS Signature V4 on swift-crypto, HTTP on async-http-client).
         .target(

@@ -3,6 +3,7 @@ import ArchiverCore
 import Foundation
 import Lode
 import Testing
+import RawJSON
 
 @Suite struct CatalogTests {
     /// The must-show: 20k snapshots. Planning a replay reads the newest checkpoint's manifest, the

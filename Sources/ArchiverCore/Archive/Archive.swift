@@ -2,6 +2,7 @@ import ArchiveFormat
 import Crypto
 import Foundation
 public import Lode
+import RawJSON
 
 /// The archive: an object store holding the `events` Lode dataset; aggregate snapshots live beside it under
 /// `aggregates/` (see ``AggregateSnapshots``).

@@ -1,5 +1,6 @@
 import ArchiveFormat
 import Lode
+import RawJSON
 
 /// One data file of a catalog checkpoint: the entries with sequences `sequences`, and what the catalog manifest
 /// records about them.
@@ -122,15 +123,15 @@ struct CatalogPartSummary: Sendable, Hashable {
     /// Reads a summary back; nil when a member is missing or malformed.
     init?(json: JSONValue) {
         guard case .object(let o) = json, case .array(let names)? = o[Key.names] else { return nil }
-        func int(_ key: String) -> Int64? { o[key]?.stringValue.flatMap(Int64.init) }
-        func time(_ key: String) -> Int64? { o[key]?.stringValue.flatMap(ArchiveTime.parseRFC3339) }
+        func int(_ key: String) -> Int64? { o[key]?.string.flatMap(Int64.init) }
+        func time(_ key: String) -> Int64? { o[key]?.string.flatMap(ArchiveTime.parseRFC3339) }
         guard let firstSequence = int(Key.firstSequence), let lastSequence = int(Key.lastSequence),
-            firstSequence <= lastSequence, let firstSnapshot = o[Key.firstSnapshot]?.stringValue,
-            let lastSnapshot = o[Key.lastSnapshot]?.stringValue, let ascending = o[Key.ascendingIDs]?.stringValue,
+            firstSequence <= lastSequence, let firstSnapshot = o[Key.firstSnapshot]?.string,
+            let lastSnapshot = o[Key.lastSnapshot]?.string, let ascending = o[Key.ascendingIDs]?.string,
             let firstPosition = int(Key.firstPosition), let lastPosition = int(Key.lastPosition),
             let minRecordedAt = time(Key.minRecordedAt), let maxRecordedAt = time(Key.maxRecordedAt)
         else { return nil }
-        let decodedNames = names.compactMap(\.stringValue)
+        let decodedNames = names.compactMap(\.string)
         guard decodedNames.count == names.count else { return nil }
         self.firstSequence = firstSequence
         self.lastSequence = lastSequence

@@ -2,6 +2,7 @@ import ArchiveFormat
 import Crypto
 import Foundation
 public import Lode
+import RawJSON
 
 /// A catalog checkpoint: one snapshot of the `catalog` dataset, listing every events snapshot up to and
 /// including `throughSnapshotID` (the role Delta Lake's checkpoints play).
@@ -368,24 +369,24 @@ public struct ArchiveCatalog: Sendable {
     }
 
     static func decode(_ line: [UInt8], components: EventsComponents) -> Entry? {
-        guard case .object(let o)? = try? JSONValue.parse(line), case .number(let seqText)? = o["seq"],
-            let sequence = Int64(seqText), let snapshot = o["snapshot"]?.stringValue,
-            let createdAt = o["created_at"]?.stringValue, case .number(let rowsText)? = o["rows"],
+        guard case .object(let o)? = try? JSONValue.parseLikeGo(line), case .number(let seqText)? = o["seq"],
+            let sequence = Int64(seqText), let snapshot = o["snapshot"]?.string,
+            let createdAt = o["created_at"]?.string, case .number(let rowsText)? = o["rows"],
             let rows = Int64(rowsText), case .object(let metadata)? = o["metadata"],
             case .array(let files)? = o["files"]
         else { return nil }
         var refs: [FileRef] = []
         for file in files {
-            guard case .object(let f) = file, let path = f["path"]?.stringValue,
+            guard case .object(let f) = file, let path = f["path"]?.string,
                 case .number(let sizeText)? = f["size"],
                 let size = Int64(sizeText)
             else { return nil }
-            refs.append(FileRef(path: path, sizeBytes: size, checksum: f["md5"]?.stringValue))
+            refs.append(FileRef(path: path, sizeBytes: size, checksum: f["md5"]?.string))
         }
         let manifest = Manifest(
             datasetID: components.datasetID, snapshotID: snapshot, createdAt: createdAt, metadata: metadata,
-            files: refs, parentSnapshotID: o["parent"]?.stringValue, rowCount: rows,
-            minTimestamp: o["min_ts"]?.stringValue, maxTimestamp: o["max_ts"]?.stringValue,
+            files: refs, parentSnapshotID: o["parent"]?.string, rowCount: rows,
+            minTimestamp: o["min_ts"]?.string, maxTimestamp: o["max_ts"]?.string,
             codec: components.codec.flatMap { $0.isEmpty ? nil : $0 }, compressor: components.compressor,
             partitioner: components.partitioner,
             checksumAlgorithm: components.checksum.flatMap { $0.isEmpty ? nil : $0 })

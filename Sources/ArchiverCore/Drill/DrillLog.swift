@@ -1,5 +1,6 @@
 import Foundation
 public import Lode
+import RawJSON
 
 /// The archive's record of restore drills: a Lode dataset `drills` next to `events` (one snapshot per drill,
 /// one attestation line in it), so the proof that the archive restores lives with the archive itself.

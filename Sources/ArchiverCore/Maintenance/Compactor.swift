@@ -3,6 +3,7 @@ public import Coordination
 import Crypto
 public import Foundation
 import Lode
+import RawJSON
 
 public struct CompactionOptions: Sendable {
     /// Compact the original snapshots up to this cut (a position or time is rounded down to a whole snapshot).

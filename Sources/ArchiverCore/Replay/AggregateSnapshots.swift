@@ -1,6 +1,7 @@
 import ArchiveFormat
 import Foundation
 import Lode
+import RawJSON
 
 /// An aggregate snapshot: the rows a projection had at a cut point.
 public struct AggregateSnapshotInfo: Sendable {
@@ -64,7 +65,7 @@ public struct AggregateSnapshots: Sendable {
     public func existing(at plan: ReadPlan) async throws -> AggregateSnapshotInfo? {
         guard let cut = plan.last, let head = try await dataset.head() else { return nil }
         for manifest in try await dataset.history(upTo: head.snapshotID).reversed() {
-            let m = manifest.metadata.compactMapValues { $0.stringValue }
+            let m = manifest.metadata.compactMapValues { $0.string }
             guard m[Key.name] == identity.name, m[Key.version] == identity.version,
                 m[Key.filter] == filter.signature, m[Key.cut] == cut.snapshotID,
                 m[Key.lastPosition] == String(plan.lastPosition)
@@ -92,7 +93,7 @@ public struct AggregateSnapshots: Sendable {
         guard let head = try await dataset.head() else { return (nil, []) }
         var notes: [String] = []
         for manifest in try await dataset.history(upTo: head.snapshotID).reversed() {
-            let m = manifest.metadata.compactMapValues { $0.stringValue }
+            let m = manifest.metadata.compactMapValues { $0.string }
             let id = manifest.snapshotID
             guard m[Key.name] == identity.name, m[Key.version] == identity.version else {
                 notes.append(

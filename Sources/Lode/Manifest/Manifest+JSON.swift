@@ -1,3 +1,4 @@
+import RawJSON
 extension Manifest {
     /// The manifest exactly as Go's `json.MarshalIndent(m, "", "  ")` writes it: §3.2 field order, two-space
     /// indentation, sorted metadata keys, Go's string escaping, optional fields left out when empty, no trailing
@@ -54,7 +55,7 @@ extension Manifest {
     public static func decode(_ bytes: [UInt8], key: String? = nil) throws(LodeError) -> Manifest {
         let root: [String: JSONValue]
         do {
-            guard case .object(let object) = try JSONValue.parse(bytes) else {
+            guard case .object(let object) = try JSONValue.parseLikeGo(bytes) else {
                 throw LodeError.corruptManifest(key: key, "the top-level value is not an object")
             }
             root = object

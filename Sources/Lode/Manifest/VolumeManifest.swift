@@ -1,3 +1,5 @@
+public import RawJSON
+
 /// A volume snapshot's manifest (LODE_FORMAT.md §3.5): cumulative blocks of a sparse byte range
 /// `[0, total_length)`.
 ///
@@ -113,7 +115,7 @@ public struct VolumeManifest: Sendable, Hashable {
     public static func decode(_ bytes: [UInt8], key: String? = nil) throws(LodeError) -> VolumeManifest {
         let root: [String: JSONValue]
         do {
-            guard case .object(let object) = try JSONValue.parse(bytes) else {
+            guard case .object(let object) = try JSONValue.parseLikeGo(bytes) else {
                 throw LodeError.corruptManifest(key: key, "the top-level value is not an object")
             }
             root = object
