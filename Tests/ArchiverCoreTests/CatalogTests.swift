@@ -2,8 +2,8 @@ import ArchiveFormat
 import ArchiverCore
 import Foundation
 import Lode
-import Testing
 import RawJSON
+import Testing
 
 @Suite struct CatalogTests {
     /// The must-show: 20k snapshots. Planning a replay reads the newest checkpoint's manifest, the

@@ -130,6 +130,7 @@ extension Flusher {
             minTimestamp: ArchiveTime.rfc3339Trimmed(batch.minRecordedAt),
             maxTimestamp: ArchiveTime.rfc3339Trimmed(batch.maxRecordedAt),
             partitionPaths: batch.files.map { LodeLayout.partitionPath($0.partition) }.filter { !$0.isEmpty },
-            expectedParent: intent.parentSnapshotID, afterCanonicalManifest: { CrashPoints.hit(.afterCanonicalManifest) })
+            expectedParent: intent.parentSnapshotID,
+            afterCanonicalManifest: { CrashPoints.hit(.afterCanonicalManifest) })
     }
 }

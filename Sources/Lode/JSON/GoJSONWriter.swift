@@ -1,4 +1,5 @@
 import RawJSON
+
 /// Writes JSON byte for byte like Go's `encoding/json` `Marshal` and `MarshalIndent(v, "", "  ")`.
 ///
 /// What that means (Go ≥ 1.22, which Lode requires): `": "` after keys and two-space indentation when indented;

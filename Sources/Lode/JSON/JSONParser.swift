@@ -1,4 +1,5 @@
 import RawJSON
+
 /// A strict RFC 8259 parser into ``JSONValue``, for manifests and for checking records handed to the simple
 /// writer. Numbers keep their literal text. Duplicate object keys: the last one wins (as in Go). Invalid UTF-8
 /// and lone surrogates in strings become U+FFFD (as in Go).

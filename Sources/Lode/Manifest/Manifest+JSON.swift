@@ -1,4 +1,5 @@
 import RawJSON
+
 extension Manifest {
     /// The manifest exactly as Go's `json.MarshalIndent(m, "", "  ")` writes it: §3.2 field order, two-space
     /// indentation, sorted metadata keys, Go's string escaping, optional fields left out when empty, no trailing

@@ -1,7 +1,7 @@
 import Foundation
 import Lode
-import Testing
 import RawJSON
+import Testing
 
 /// G1–G7 and N2–N3: the checked-in trees read with the documented results (LODE_FORMAT.md §9.1).
 @Suite struct FixtureReadTests {

@@ -1,9 +1,9 @@
 import Foundation
 import Gzip
 import Lode
+import RawJSON
 import Testing
 import Zstd
-import RawJSON
 
 /// Write → read through every layout × compressor × store, byte-exact.
 @Suite struct RoundTripTests {
@@ -27,7 +27,8 @@ import RawJSON
     }
 
     static func day(of record: [UInt8]) throws -> [String] {
-        guard case .object(let object) = try JSONValue.parseLikeGo(record), case .string(let day)? = object["day"] else {
+        guard case .object(let object) = try JSONValue.parseLikeGo(record), case .string(let day)? = object["day"]
+        else {
             throw LodeError(.invalidRecord, "no day")
         }
         return [day]

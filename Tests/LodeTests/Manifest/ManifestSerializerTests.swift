@@ -1,7 +1,7 @@
 import Foundation
 import Lode
-import Testing
 import RawJSON
+import Testing
 
 /// G8: the serializer must match Go's `json.MarshalIndent(m, "", "  ")` byte for byte.
 @Suite struct ManifestSerializerTests {
