@@ -36,17 +36,20 @@ let package = Package(
         .target(name: "Zstd", dependencies: ["CZstd"]),
         .target(name: "Gzip", dependencies: ["CZlib"]),
 
+        // What every module shares: hex, duration arithmetic.
+        .target(name: "Basics"),
+
         // Formats.
         .target(name: "RawJSON"),
         .target(
             name: "Lode",
-            dependencies: ["Zstd", "Gzip", "RawJSON", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Basics", "Zstd", "Gzip", "RawJSON", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The S3-compatible object store (AWS Signature V4 on swift-crypto, HTTP on async-http-client).
         .target(
             name: "LodeS3",
             dependencies: [
-                "Lode",
+                "Basics", "Lode",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -55,22 +58,24 @@ let package = Package(
         ),
         .target(
             name: "ArchiveFormat",
-            dependencies: ["RawJSON", "Lode", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Basics", "RawJSON", "Lode", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Coordination store.
-        .target(name: "Coordination", dependencies: ["RawJSON", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "CoordinationSQLite", dependencies: ["Coordination", "CSQLite"]),
+        .target(
+            name: "Coordination",
+            dependencies: ["Basics", "RawJSON", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CoordinationSQLite", dependencies: ["Basics", "Coordination", "CSQLite"]),
         .target(
             name: "CoordinationPostgres",
-            dependencies: ["Coordination", "CLibPQ", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Basics", "Coordination", "CLibPQ", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Use cases: flush, replay, audit.
         .target(
             name: "ArchiverCore",
             dependencies: [
-                "Lode", "ArchiveFormat", "Coordination", "RawJSON",
+                "Basics", "Lode", "ArchiveFormat", "Coordination", "RawJSON",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Upcaster rule files (Upcast/UpcastRuleSet+YAML.swift): YAML with line numbers for errors.
                 .product(name: "Yams", package: "Yams"),
@@ -78,13 +83,13 @@ let package = Package(
         ),
 
         // The configuration model: typed keys with one default each, the file, the environment, one resolver.
-        .target(name: "ArchiverConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "ArchiverConfiguration", dependencies: ["Basics", .product(name: "Yams", package: "Yams")]),
 
         // Sidecar: `archiver serve` (HTTP API, scheduled flush, metrics, auth).
         .target(
             name: "ArchiverServer",
             dependencies: [
-                "ArchiverConfiguration", "ArchiverCore", "ArchiveFormat", "Coordination", "Lode", "RawJSON",
+                "ArchiverConfiguration", "ArchiverCore", "ArchiveFormat", "Basics", "Coordination", "Lode", "RawJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -103,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "archiver",
             dependencies: [
-                "ArchiverCore", "Lode", "LodeS3", "ArchiveFormat", "Coordination", "CoordinationSQLite",
+                "ArchiverCore", "Basics", "Lode", "LodeS3", "ArchiveFormat", "Coordination", "CoordinationSQLite",
                 "CoordinationPostgres", "RawJSON", "Zstd", "ArchiverConfiguration", "ArchiverServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,7 +139,7 @@ let package = Package(
             exclude: ["Reference"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "RawJSON", "Lode"]),
+        .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "Basics", "RawJSON", "Lode"]),
         .testTarget(
             name: "CoordinationTests",
             dependencies: ["Coordination", "CoordinationSQLite", "CoordinationPostgres"]

@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import Lode
 internal import RawJSON
@@ -111,37 +112,11 @@ public enum HexCoding {
     /// Writes the hex of `bytes` at `out` (room for twice their count); returns the bytes written.
     @inline(__always)
     public static func writeHex(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) -> Int {
-        let table: StaticString = "0123456789abcdef"
-        let hex = table.utf8Start
-        for (i, b) in bytes.enumerated() {
-            out.storeBytes(of: hex[Int(b >> 4)], toByteOffset: 2 * i, as: UInt8.self)
-            out.storeBytes(of: hex[Int(b & 15)], toByteOffset: 2 * i + 1, as: UInt8.self)
-        }
-        return bytes.count * 2
+        LowercaseHex.write(bytes, to: out)
     }
 
     /// Decodes lowercase or uppercase hex; nil on odd length or a non-hex character.
     public static func decode(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    @inline(__always)
-    static func value(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 97...102: c - 87
-        case 65...70: c - 55
-        default: nil
-        }
+        LowercaseHex.decode(text.utf8)
     }
 }

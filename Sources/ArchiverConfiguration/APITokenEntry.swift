@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// What a token may do. `admin` includes `append` and `read`.
@@ -45,7 +46,7 @@ public struct APITokenEntry: Sendable, Hashable {
             scopes.insert(parsed)
         }
         guard !scopes.isEmpty else { throw ConfigError("token '\(name)' has no scope (append, read or admin)") }
-        guard let digest = Self.hexBytes(parts[2]), digest.count == 32 else {
+        guard let digest = LowercaseHex.decode(parts[2].utf8), digest.count == 32 else {
             throw ConfigError("token '\(name)': the hash must be 64 hex digits (SHA-256)")
         }
         self.init(name: name, scopes: scopes, digest: digest)
@@ -54,32 +55,10 @@ public struct APITokenEntry: Sendable, Hashable {
     /// The configuration form.
     public var entry: String {
         "\(name):\(APIScope.allCases.filter(scopes.contains).map(\.rawValue).joined(separator: "+")):"
-            + digest.map { String(format: "%02x", $0) }.joined()
+            + LowercaseHex.encode(digest)
     }
 
     public func allows(_ scope: APIScope) -> Bool {
         scopes.contains(.admin) || scopes.contains(scope)
-    }
-
-    private static func hexBytes(_ text: Substring) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(chars.count / 2)
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: c - 48
-            case 97...102: c - 87
-            case 65...70: c - 55
-            default: nil
-            }
-        }
-        var i = 0
-        while i < chars.count {
-            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
-            bytes.append(hi << 4 | lo)
-            i += 2
-        }
-        return bytes
     }
 }

@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import Foundation
 import RawJSON
@@ -115,15 +116,13 @@ public enum AppendValidation {
     /// hex digits, as PostgreSQL prints a `uuid`.
     public static func writeUUIDText(_ uuid: UnsafeRawBufferPointer, to text: UnsafeMutableRawBufferPointer) {
         precondition(uuid.count == 16 && text.count >= 36, "a UUID is 16 bytes and 36 characters")
-        let digits: StaticString = "0123456789abcdef"
         var out = 0
         for (index, byte) in uuid.enumerated() {
             if index == 4 || index == 6 || index == 8 || index == 10 {
                 text[out] = UInt8(ascii: "-")
                 out += 1
             }
-            text[out] = digits.utf8Start[Int(byte >> 4)]
-            text[out + 1] = digits.utf8Start[Int(byte & 15)]
+            (text[out], text[out + 1]) = LowercaseHex.digits(of: byte)
             out += 2
         }
     }
@@ -181,7 +180,7 @@ public enum AppendValidation {
                 add(event.metadata)
             }
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return LowercaseHex.encode(hasher.finalize())
     }
 
     /// Checks an expectation against a stream's current version (0 = no stream).

@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import Foundation
 
@@ -6,7 +7,7 @@ public enum StoreRecords {
     /// SHA-256 (hex) of a migration's SQL template (before a schema is substituted), as recorded in the
     /// migrations table: every database and schema records the same value for the same file.
     public static func migrationChecksum(_ sql: String) -> String {
-        SHA256.hash(data: Array(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        LowercaseHex.encode(SHA256.hash(data: Array(sql.utf8)))
     }
 
     /// The current time in microseconds since the Unix epoch (`clock_gettime(CLOCK_REALTIME)`), the unit of

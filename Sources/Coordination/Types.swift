@@ -1,3 +1,4 @@
+import Basics
 import RawJSON
 
 /// What a caller asserts about a stream before appending (optimistic concurrency).
@@ -319,12 +320,7 @@ public enum SubjectKey: Sendable, Hashable {
     /// 32 fresh random bytes, as stored (64 lowercase hex digits).
     public static func generateHex() -> String {
         var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef")
-        return String(
-            (0..<32).flatMap { _ -> [Character] in
-                let b = Int(UInt8.random(in: 0...255, using: &generator))
-                return [digits[b >> 4], digits[b & 15]]
-            })
+        return LowercaseHex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }
 

@@ -1,3 +1,4 @@
+import Basics
 public import Coordination
 import Foundation
 
@@ -91,12 +92,7 @@ extension SQLiteCoordinationStore {
         while ContinuousClock.now < deadline {
             if try headPosition(try db()) > position { return }
             // Woken at once by appends in this process; other processes are noticed by the poll.
-            let poll = min(
-                0.25,
-                max(
-                    0,
-                    Double((deadline - ContinuousClock.now).components.seconds)
-                        + Double((deadline - ContinuousClock.now).components.attoseconds) / 1e18))
+            let poll = min(0.25, max(0, (deadline - ContinuousClock.now).inSeconds))
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 waiters.append((position, continuation))
                 let executor = self

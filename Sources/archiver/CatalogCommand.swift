@@ -1,5 +1,6 @@
 import ArchiverCore
 import ArgumentParser
+import Basics
 import Foundation
 import Lode
 
@@ -87,7 +88,7 @@ struct CatalogCommand: AsyncParsableCommand {
                 let first = try await stream.next()
                 let elapsed = ContinuousClock.now - started
                 stream.cancel()
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = elapsed.inSeconds
                 let partsRead = plan.planning.partsRead + (await stream.partsRead)
                 print(
                     #"{"seconds":\#(seconds),"snapshots":\#(plan.count),"#

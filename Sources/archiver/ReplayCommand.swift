@@ -1,6 +1,7 @@
 import ArchiveFormat
 import ArchiverCore
 import ArgumentParser
+import Basics
 import Coordination
 import CoordinationPostgres
 import CoordinationSQLite
@@ -141,7 +142,7 @@ struct ReplayCommand: AsyncParsableCommand {
     func summary(_ outcome: ReplayJob.Outcome, plan: ReadPlan, since started: ContinuousClock.Instant) -> String {
         let (stats, rows) = (outcome.stats, outcome.rowCount)
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
+        let seconds = elapsed.inSeconds
         return "replayed \(stats.applied) events (\(stats.read.events) read from \(stats.read.snapshots) "
             + "snapshots) to \(plan.selector), position \(plan.lastPosition): \(rows) rows in "
             + "\(String(format: "%.2f", seconds))s"

@@ -1,3 +1,4 @@
+import Basics
 public import Coordination
 import Foundation
 
@@ -65,7 +66,7 @@ public struct BatchAppender: Sendable {
         let elapsed = ContinuousClock.now - started
         return Summary(
             events: commits.appended, streams: streams.count,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            seconds: elapsed.inSeconds)
     }
 
     /// The check before the first commit: every line, or nothing is appended.

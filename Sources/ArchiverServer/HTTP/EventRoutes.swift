@@ -1,4 +1,5 @@
 import ArchiverCore
+import Basics
 import Coordination
 import Foundation
 import HTTPTypes
@@ -121,7 +122,6 @@ struct EventRoutes: Sendable {
     }
 
     static func seconds(until deadline: ContinuousClock.Instant) -> Double {
-        let d = deadline - ContinuousClock.now
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        (deadline - ContinuousClock.now).inSeconds
     }
 }

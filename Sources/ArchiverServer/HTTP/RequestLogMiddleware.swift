@@ -1,3 +1,4 @@
+import Basics
 import Hummingbird
 import Logging
 
@@ -45,7 +46,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func metadata(_ request: Request, _ status: Int, _ elapsed: Duration) -> Logger.Metadata {
-        let milliseconds = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
+        let milliseconds = elapsed.inSeconds * 1e3
         return [
             "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
             "duration_ms": "\(Int(milliseconds))",
