@@ -54,18 +54,7 @@ extension Manifest {
     /// - Throws: ``LodeError/Code/corruptManifest`` when the bytes are not one JSON object;
     ///   ``LodeError/Code/manifestInvalid`` naming the field otherwise.
     public static func decode(_ bytes: [UInt8], key: String? = nil) throws(LodeError) -> Manifest {
-        let root: [String: JSONValue]
-        do {
-            guard case .object(let object) = try JSONValue.parseLikeGo(bytes) else {
-                throw LodeError.corruptManifest(key: key, "the top-level value is not an object")
-            }
-            root = object
-        } catch let error as JSONSyntaxError {
-            throw LodeError.corruptManifest(key: key, error.description)
-        } catch {
-            throw error as! LodeError
-        }
-        let fields = JSONFields(root, path: "", key: key)
+        let fields = try JSONFields(manifest: bytes, key: key)
         var files: [FileRef] = []
         for (index, element) in try fields.array("files").enumerated() {
             files.append(try FileRef.decode(element, path: "files[\(index)]", key: key))
@@ -246,6 +235,21 @@ struct JSONFields {
         self.object = object
         self.path = path
         self.key = key
+    }
+
+    /// The fields of a manifest's top-level object.
+    /// - Throws: ``LodeError/Code/corruptManifest`` when `bytes` are not one JSON object.
+    init(manifest bytes: [UInt8], key: String?) throws(LodeError) {
+        do {
+            guard case .object(let object) = try JSONValue.parseLikeGo(bytes) else {
+                throw LodeError.corruptManifest(key: key, "the top-level value is not an object")
+            }
+            self.init(object, path: "", key: key)
+        } catch let error as JSONSyntaxError {
+            throw LodeError.corruptManifest(key: key, error.description)
+        } catch {
+            throw error as! LodeError
+        }
     }
 
     func value(_ name: String) -> JSONValue? {

@@ -113,21 +113,10 @@ public struct VolumeManifest: Sendable, Hashable {
     /// major version) and a known checksum algorithm. Blocks come back sorted by offset.
     /// - Throws: ``LodeError/Code/corruptManifest`` or ``LodeError/Code/manifestInvalid`` naming the field.
     public static func decode(_ bytes: [UInt8], key: String? = nil) throws(LodeError) -> VolumeManifest {
-        let root: [String: JSONValue]
-        do {
-            guard case .object(let object) = try JSONValue.parseLikeGo(bytes) else {
-                throw LodeError.corruptManifest(key: key, "the top-level value is not an object")
-            }
-            root = object
-        } catch let error as JSONSyntaxError {
-            throw LodeError.corruptManifest(key: key, error.description)
-        } catch {
-            throw error as! LodeError
-        }
         func invalid(_ field: String, _ why: String) -> LodeError {
             LodeError.manifestInvalid(field: field, why, key: key)
         }
-        let fields = JSONFields(root, path: "", key: key)
+        let fields = try JSONFields(manifest: bytes, key: key)
         var blocks: [BlockRef] = []
         for (index, element) in try fields.array("blocks").enumerated() {
             guard case .object(let object) = element else { throw invalid("blocks[\(index)]", "must be an object") }

@@ -1,4 +1,5 @@
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -206,19 +207,7 @@ public struct FileStore: ObjectStore {
             } else {
                 current = nil
             }
-            switch current {
-            case nil where expected.isEmpty:
-                break
-            case let bytes? where bytes.elementsEqual(expected.utf8):
-                break
-            default:
-                let found = current.map { "'\(String(decoding: $0, as: UTF8.self))'" } ?? "nothing"
-                throw LodeError(
-                    .snapshotConflict,
-                    "'\(key)' holds \(found), not the expected '\(expected)': another writer committed; re-resolve "
-                        + "the parent and retry", key: key, expected: expected,
-                    actual: current.map { String(decoding: $0, as: UTF8.self) })
-            }
+            try CompareAndSwap.check(key, holds: current, expected: expected)
             let temp = dir + "/.lode-cas-" + POSIX.randomSuffix()
             do {
                 let fd = try POSIX.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)

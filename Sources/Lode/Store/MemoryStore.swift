@@ -1,4 +1,5 @@
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -105,19 +106,7 @@ public final class MemoryStore: ObjectStore {
         try ObjectKey.validate(key)
         try objects.withLock { objects in
             let current = objects[key]
-            switch current {
-            case nil where expected.isEmpty:
-                break
-            case let bytes? where bytes.elementsEqual(expected.utf8):
-                break
-            default:
-                let found = current.map { "'\(String(decoding: $0, as: UTF8.self))'" } ?? "nothing"
-                throw LodeError(
-                    .snapshotConflict,
-                    "'\(key)' holds \(found), not the expected '\(expected)': another writer committed; re-resolve "
-                        + "the parent and retry", key: key, expected: expected,
-                    actual: current.map { String(decoding: $0, as: UTF8.self) })
-            }
+            try CompareAndSwap.check(key, holds: current, expected: expected)
             objects[key] = Array(replacement.utf8)
         }
     }

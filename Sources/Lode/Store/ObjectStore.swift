@@ -149,3 +149,24 @@ public enum ObjectKey {
         return key[key.index(after: slash)...]
     }
 }
+
+/// The compare step of ``ObjectStore/compareAndSwap(_:expected:replacement:)``, shared by the local stores.
+enum CompareAndSwap {
+    /// Passes when `current` (nil: no object) is exactly `expected` (`""`: must not exist).
+    /// - Throws: ``LodeError/Code/snapshotConflict`` naming what the key holds.
+    static func check(_ key: String, holds current: [UInt8]?, expected: String) throws(LodeError) {
+        switch current {
+        case nil where expected.isEmpty:
+            return
+        case let bytes? where bytes.elementsEqual(expected.utf8):
+            return
+        default:
+            let found = current.map { "'\(String(decoding: $0, as: UTF8.self))'" } ?? "nothing"
+            throw LodeError(
+                .snapshotConflict,
+                "'\(key)' holds \(found), not the expected '\(expected)': another writer committed; re-resolve "
+                    + "the parent and retry", key: key, expected: expected,
+                actual: current.map { String(decoding: $0, as: UTF8.self) })
+        }
+    }
+}
