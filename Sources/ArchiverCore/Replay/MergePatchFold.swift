@@ -59,26 +59,17 @@ public struct MergePatchFold: Projection {
 
     /// Each row is made in one reused buffer as the sink takes it.
     public var rowStream: RowStream {
-        let (aggregates, states) = (self.aggregates, self.states)
-        return RowStream { body in
-            var out: [UInt8] = []
-            for entry in aggregates.sortedEntries() {
-                let stream = aggregates.names[entry]
-                let aggregate = aggregates[entry]
-                out.removeAll(keepingCapacity: true)
-                out.append(contentsOf: #"{"stream":"#.utf8)
-                RawJSON.appendQuoted(stream, to: &out)
-                out.append(contentsOf: #","version":"#.utf8)
-                appendDecimal(aggregate.version, to: &out)
-                out.append(contentsOf: #","position":"#.utf8)
-                appendDecimal(aggregate.position, to: &out)
-                out.append(contentsOf: #","state":"#.utf8)
-                states.withState(aggregate.state) { state in
-                    if let state { out.append(contentsOf: state) } else { out.append(contentsOf: "null".utf8) }
-                }
-                out.append(UInt8(ascii: "}"))
-                try out.withUnsafeBytes { try body(stream, $0) }
+        let states = self.states
+        return aggregates.rowStream { aggregate, out in
+            out.append(contentsOf: #","version":"#.utf8)
+            appendDecimal(aggregate.version, to: &out)
+            out.append(contentsOf: #","position":"#.utf8)
+            appendDecimal(aggregate.position, to: &out)
+            out.append(contentsOf: #","state":"#.utf8)
+            states.withState(aggregate.state) { state in
+                if let state { out.append(contentsOf: state) } else { out.append(contentsOf: "null".utf8) }
             }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
