@@ -8,8 +8,9 @@ import RawJSON
 /// sorted by their UTF-8 bytes, strings quoted as ``RawJSON/appendQuoted(_:to:)`` quotes them, numbers as
 /// written. Keys are compared as bytes (escapes resolved), as RFC 7386 compares them.
 ///
-/// Each event is merged over bytes (``RawMergePatch``): the state is kept in canonical form, and only the
-/// objects a patch merges into are taken apart.
+/// Each event is merged over bytes (``RawMergePatch``): the state is kept in canonical form but for the arrays
+/// and strings that patches replaced (canonicalized when the row is written), and only the objects a patch
+/// merges into are taken apart.
 public struct MergePatchFold: Projection {
     struct Aggregate {
         var version: Int64 = 0
@@ -60,6 +61,7 @@ public struct MergePatchFold: Projection {
     /// Each row is made in one reused buffer as the sink takes it.
     public var rowStream: RowStream {
         let states = self.states
+        var members = MemberScratch()
         return aggregates.rowStream { aggregate, out in
             out.append(contentsOf: #","version":"#.utf8)
             appendDecimal(aggregate.version, to: &out)
@@ -67,7 +69,8 @@ public struct MergePatchFold: Projection {
             appendDecimal(aggregate.position, to: &out)
             out.append(contentsOf: #","state":"#.utf8)
             states.withState(aggregate.state) { state in
-                if let state { out.append(contentsOf: state) } else { out.append(contentsOf: "null".utf8) }
+                guard let state else { return out.append(contentsOf: "null".utf8) }
+                CanonicalJSON.appendStored(state, to: &out, members: &members)
             }
             out.append(UInt8(ascii: "}"))
         }
