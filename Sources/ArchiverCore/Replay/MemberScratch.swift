@@ -27,7 +27,8 @@ struct MemberScratch {
 
     private var items: [Member] = []
     private var decodedKeys: [UInt8] = []
-    /// The ends of the values in the patch being merged: ``collect(_:)`` looks them up instead of scanning.
+    /// The ends of the values in a value being canonicalized whole (a restored state): ``collect(_:)`` looks
+    /// them up instead of scanning each level again.
     var ends = ValueEnds()
 
     subscript(index: Int) -> Member { items[index] }
@@ -241,11 +242,15 @@ enum ValidJSON {
         return end
     }
 
-    /// The end of the value that starts at `start`: a byte loop over nesting and strings (the values a fold
-    /// meets are small; ``RawJSON/structuralEnd(of:from:)``'s block scan pays its setup on each), or the
-    /// recorded end of a ``DeferredValue``.
+    /// The end of the value that starts at `start`: the block scan of ``RawJSON/structuralEnd(of:from:)`` for
+    /// an object or array (arrays a patch replaces are the largest values a fold meets), a byte loop for a
+    /// scalar or string, the recorded end of a ``DeferredValue``.
     static func valueEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        if bytes[start] == DeferredValue.marker { return DeferredValue.end(bytes, from: start) }
+        switch bytes[start] {
+        case DeferredValue.marker: return DeferredValue.end(bytes, from: start)
+        case UInt8(ascii: "{"), UInt8(ascii: "["): return RawJSON.structuralEnd(of: bytes, from: start) ?? bytes.count
+        default: break
+        }
         var at = start
         var depth = 0
         while at < bytes.count {

@@ -19,20 +19,20 @@ struct RawMergePatch {
 
     /// Sets ``output`` to the merge of `patch` into `target` (nil: no target yet).
     /// - Parameters:
-    ///   - target: one canonical JSON value.
+    ///   - target: one JSON value in stored form.
     ///   - patch: one valid JSON value (whitespace and escapes allowed).
     mutating func merge(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(patch, from: 0)
         // Valid JSON: one value, then only whitespace.
         let end = ValidJSON.trimmedEnd(patch)
-        // The patch is indexed once; the target, already canonical and only partly descended into, is not.
-        members.ends.index(patch)
-        defer { members.ends.clear() }
+        // Not indexed: a patch is descended into only where it merges into an object, and the ends of the
+        // containers it replaces are found by the block scan (``ValidJSON/valueEnd(_:from:)``).
         mergeValue(target: target, patch: UnsafeRawBufferPointer(rebasing: patch[start..<end]))
     }
 
-    /// Sets ``output`` to the canonical form of `value` (no deferred values) (one valid JSON value, whitespace allowed around it).
+    /// Sets ``output`` to the canonical form of `value` (one valid JSON value, whitespace allowed around it), with
+    /// no deferred value.
     mutating func canonicalize(_ value: UnsafeRawBufferPointer) {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(value, from: 0)
