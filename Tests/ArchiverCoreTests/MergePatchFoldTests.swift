@@ -70,7 +70,7 @@ extension MergePatchFold {
         return (list, expected)
     }
 
-    @Test(arguments: [1, 2, 3])
+    @Test(arguments: [1, 2, 3, 4, 5])
     func matchesTheRFC7386ReferenceAndTheTreeFold(seed: Int) throws {
         let (events, expected) = try Self.reference(seed: seed, events: 3_000, streams: 7)
         var fold = MergePatchFold()
@@ -89,6 +89,45 @@ extension MergePatchFold {
             #expect(
                 row.json.hasSuffix(#","state":\#(try #require(expected[row.key]))}"#), "stream \(row.key): \(state)")
         }
+    }
+
+    /// Applies `events` to the fold and the tree oracle on stream "s"; returns the fold's state.
+    static func foldAndOracle(_ events: [String]) throws -> String? {
+        var fold = MergePatchFold()
+        var oracle = TreeMergePatchFold()
+        for (index, event) in events.enumerated() {
+            try fold.apply(stream: "s", position: Int64(index + 1), event)
+            try oracle.apply(stream: "s", version: Int64(index + 1), position: Int64(index + 1), data: event)
+        }
+        #expect(try fold.rows() == oracle.rows())
+        return try fold.state(of: "s")
+    }
+
+    @Test func keysThatShareTheirFirstEightBytesSortByTheRest() throws {
+        // Keys are compared by an 8-byte prefix first: equal prefixes, NUL bytes and padding must not reorder.
+        let state = try Self.foldAndOracle([
+            #"{"abcdefghZ":1,"abcdefgh":2,"a\u0000":3,"abcdefghA":4,"a":5,"abcdefg\u0000":6,"abcdefg":7}"#,
+            #"{"abcdefghA":null,"\u0061bcdefghZ":8,"a":{"z":1,"y":2},"a\u0000b":9}"#,
+        ])
+        #expect(
+            state
+                == #"{"a":{"y":2,"z":1},"a\u0000":3,"a\u0000b":9,"abcdefg":7,"abcdefg\u0000":6,"abcdefgh":2,"abcdefghZ":8}"#
+        )
+    }
+
+    @Test func replacedArraysAndStringsAreCanonicalOnlyInTheRowButMergeAsValues() throws {
+        // Arrays and strings with escapes are kept as written until the row is written (DeferredValue).
+        let state = try Self.foldAndOracle([
+            #"{"l": [ {"b":1, "a":2} , "\u00e9\/" ], "s":"a\/b", "o":{"t":"x\u0041", "k":[ 1 ]}, "n":"plain"}"#,
+            #"{"l":{"x":1,"n":null}, "o":{"k":{"j":[ 2 ]}}}"#,
+            #"{"s":{"q":"\u00e9"}, "o":{"u":[{"d":null, "c":1}]}}"#,
+        ])
+        #expect(
+            state == #"{"l":{"x":1},"n":"plain","o":{"k":{"j":[2]},"t":"xA","u":[{"c":1,"d":null}]},"s":{"q":"é"}}"#)
+        let whole = try Self.foldAndOracle([#"{"a":1}"#, #" [ {"b":1,"a":null} , "\/" ] "#])
+        #expect(whole == #"[{"a":null,"b":1},"/"]"#)
+        #expect(try Self.foldAndOracle([#"[1]"#, #"{"a":[ 2 ],"b":null}"#]) == #"{"a":[2]}"#)
+        #expect(try Self.foldAndOracle([#""\u0041""#]) == #""A""#)
     }
 
     @Test func duplicateKeysKeepTheLastValueWhole() throws {

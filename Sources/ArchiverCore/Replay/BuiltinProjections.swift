@@ -54,21 +54,11 @@ public struct FieldSumFold: Projection {
 
     /// Each row is made in one reused buffer as the sink takes it.
     public var rowStream: RowStream {
-        let totals = self.totals
-        return RowStream { body in
-            var out: [UInt8] = []
-            for entry in totals.sortedEntries() {
-                let stream = totals.names[entry]
-                let t = totals[entry]
-                out.removeAll(keepingCapacity: true)
-                out.append(contentsOf: #"{"stream":"#.utf8)
-                RawJSON.appendQuoted(stream, to: &out)
-                out.append(
-                    contentsOf:
-                        #","version":\#(t.version),"position":\#(t.position),"count":\#(t.count),"sum":\#(formatNumber(t.sum))}"#
-                        .utf8)
-                try out.withUnsafeBytes { try body(stream, $0) }
-            }
+        totals.rowStream { t, out in
+            out.append(
+                contentsOf:
+                    #","version":\#(t.version),"position":\#(t.position),"count":\#(t.count),"sum":\#(formatNumber(t.sum))}"#
+                    .utf8)
         }
     }
 

@@ -7,7 +7,8 @@ import RawJSON
 ///
 /// Works on the bytes without building a tree: values already in that form (most are) are copied.
 enum CanonicalJSON {
-    /// Appends the canonical form of `value` (exactly one valid JSON value, whitespace allowed inside).
+    /// Appends the canonical form of `value` (exactly one valid JSON value, whitespace allowed inside, or a value
+    /// in stored form).
     static func append(_ value: UnsafeRawBufferPointer, to out: inout [UInt8], members: inout MemberScratch) {
         switch value[0] {
         case UInt8(ascii: "\""): appendString(value, to: &out)
@@ -16,7 +17,18 @@ enum CanonicalJSON {
             let list = members.collect(value)
             appendObject(list, in: value, to: &out, members: &members)
             members.release(list)
+        case DeferredValue.marker: append(DeferredValue.json(value), to: &out, members: &members)
         default: out.append(contentsOf: value)  // numbers keep their literal text; true, false, null
+        }
+    }
+
+    /// Appends the canonical form of a fold state in stored form (``RawMergePatch``): a copy when it holds no
+    /// deferred value.
+    static func appendStored(_ state: UnsafeRawBufferPointer, to out: inout [UInt8], members: inout MemberScratch) {
+        if memchr(state.baseAddress!, Int32(DeferredValue.marker), state.count) == nil {
+            out.append(contentsOf: state)
+        } else {
+            append(state, to: &out, members: &members)
         }
     }
 

@@ -20,11 +20,15 @@ struct MemberScratch {
         var value: Range<Int>
         /// The key's text in `decodedKeys` when its literal has escapes.
         var decoded: Range<Int>?
+        /// The key's first eight bytes, big-endian, zero-padded: most keys differ there, so most comparisons
+        /// are one integer comparison.
+        var prefix: UInt64 = 0
     }
 
     private var items: [Member] = []
     private var decodedKeys: [UInt8] = []
-    /// The ends of the values in the patch being merged: ``collect(_:)`` looks them up instead of scanning.
+    /// The ends of the values in a value being canonicalized whole (a restored state): ``collect(_:)`` looks
+    /// them up instead of scanning each level again.
     var ends = ValueEnds()
 
     subscript(index: Int) -> Member { items[index] }
@@ -39,15 +43,19 @@ struct MemberScratch {
         while object[at] != UInt8(ascii: "}") {
             let keyEnd = ends.stringEnd(object, from: at)
             var decoded: Range<Int>? = nil
+            var prefix: UInt64
             if memchr(object.baseAddress! + at, 0x5C, keyEnd - at) != nil {
                 let text = (try? RawJSON.decodeString(UnsafeRawBufferPointer(rebasing: object[at..<keyEnd]))) ?? ""
                 let first = decodedKeys.count
                 decodedKeys.append(contentsOf: text.utf8)
                 decoded = first..<decodedKeys.count
+                prefix = decodedKeys.withUnsafeBytes { Self.prefix(UnsafeRawBufferPointer(rebasing: $0[first...])) }
+            } else {
+                prefix = Self.prefix(UnsafeRawBufferPointer(rebasing: object[(at + 1)..<(keyEnd - 1)]))
             }
             let valueStart = ValidJSON.skipSpace(object, from: ValidJSON.skipSpace(object, from: keyEnd) + 1)
             let valueEnd = ends.valueEnd(object, from: valueStart)
-            items.append(Member(key: at..<keyEnd, value: valueStart..<valueEnd, decoded: decoded))
+            items.append(Member(key: at..<keyEnd, value: valueStart..<valueEnd, decoded: decoded, prefix: prefix))
             at = ValidJSON.skipSpace(object, from: valueEnd)
             if object[at] == UInt8(ascii: ",") { at = ValidJSON.skipSpace(object, from: at + 1) }
         }
@@ -64,8 +72,10 @@ struct MemberScratch {
     /// Compares member `a` of `objectA` with member `b` of `objectB` by key: <0, 0 or >0.
     func compareKeys(_ a: Int, of objectA: UnsafeRawBufferPointer, _ b: Int, of objectB: UnsafeRawBufferPointer) -> Int
     {
-        decodedKeys.withUnsafeBytes { decoded in
-            Self.compare(Self.key(items[a], objectA, decoded), Self.key(items[b], objectB, decoded))
+        let (memberA, memberB) = (items[a], items[b])
+        if memberA.prefix != memberB.prefix { return memberA.prefix < memberB.prefix ? -1 : 1 }
+        return decodedKeys.withUnsafeBytes { decoded in
+            Self.compare(Self.key(memberA, objectA, decoded), Self.key(memberB, objectB, decoded))
         }
     }
 
@@ -88,8 +98,7 @@ struct MemberScratch {
     private func isStrictlySorted(_ start: Int, of object: UnsafeRawBufferPointer) -> Bool {
         guard items.count - start > 1 else { return true }
         return decodedKeys.withUnsafeBytes { decoded in
-            for i in (start + 1)..<items.count
-            where Self.compare(Self.key(items[i - 1], object, decoded), Self.key(items[i], object, decoded)) >= 0 {
+            for i in (start + 1)..<items.count where Self.order(items[i - 1], items[i], object, decoded) >= 0 {
                 return false
             }
             return true
@@ -98,38 +107,64 @@ struct MemberScratch {
 
     private mutating func sortAndDeduplicate(from start: Int, of object: UnsafeRawBufferPointer) {
         let decodedKeys = self.decodedKeys
-        decodedKeys.withUnsafeBytes { decoded in
-            // Ties by position: the last of equal keys ends up last in its run.
-            func precedes(_ a: Member, _ b: Member) -> Bool {
-                let order = Self.compare(Self.key(a, object, decoded), Self.key(b, object, decoded))
-                return order != 0 ? order < 0 : a.value.lowerBound < b.value.lowerBound
+        let kept = decodedKeys.withUnsafeBytes { decoded in
+            items.withUnsafeMutableBufferPointer { all in
+                Self.sortAndDeduplicate(UnsafeMutableBufferPointer(rebasing: all[start...]), object, decoded)
             }
-            if items.count - start <= 24 {
-                // Insertion sort: objects are small, and the library's sort allocates a buffer per call.
-                for i in (start + 1)..<items.count {
-                    let moving = items[i]
-                    var j = i
-                    while j > start && precedes(moving, items[j - 1]) {
-                        items[j] = items[j - 1]
-                        j -= 1
-                    }
-                    items[j] = moving
-                }
-            } else {
-                items[start...].sort(by: precedes)
-            }
-            var kept = start
-            for i in start..<items.count {
-                let isLastOfRun =
-                    i + 1 == items.count
-                    || Self.compare(Self.key(items[i], object, decoded), Self.key(items[i + 1], object, decoded)) != 0
-                if isLastOfRun {
-                    items[kept] = items[i]
-                    kept += 1
-                }
-            }
-            items.removeSubrange(kept...)
         }
+        items.removeSubrange((start + kept)...)
+    }
+
+    /// Sorts `frame` by key and keeps the last of each run of equal keys at the front; returns how many.
+    private static func sortAndDeduplicate(
+        _ frame: UnsafeMutableBufferPointer<Member>, _ object: UnsafeRawBufferPointer,
+        _ decoded: UnsafeRawBufferPointer
+    ) -> Int {
+        // Ties by position: the last of equal keys ends up last in its run.
+        func precedes(_ a: Member, _ b: Member) -> Bool {
+            let order = Self.order(a, b, object, decoded)
+            return order != 0 ? order < 0 : a.value.lowerBound < b.value.lowerBound
+        }
+        guard frame.count > 1 else { return frame.count }
+        if frame.count <= 24 {
+            // Insertion sort: objects are small, and the library's sort allocates a buffer per call.
+            for i in 1..<frame.count {
+                let moving = frame[i]
+                var j = i
+                while j > 0 && precedes(moving, frame[j - 1]) {
+                    frame[j] = frame[j - 1]
+                    j -= 1
+                }
+                frame[j] = moving
+            }
+        } else {
+            var frame = frame
+            frame.sort(by: precedes)
+        }
+        var kept = 0
+        for i in frame.indices where i + 1 == frame.count || Self.order(frame[i], frame[i + 1], object, decoded) != 0 {
+            frame[kept] = frame[i]
+            kept += 1
+        }
+        return kept
+    }
+
+    /// Compares two members of `object` by key: <0, 0 or >0.
+    @inline(__always)
+    private static func order(
+        _ a: Member, _ b: Member, _ object: UnsafeRawBufferPointer, _ decoded: UnsafeRawBufferPointer
+    ) -> Int {
+        if a.prefix != b.prefix { return a.prefix < b.prefix ? -1 : 1 }
+        return compare(key(a, object, decoded), key(b, object, decoded))
+    }
+
+    /// The first eight bytes of `key` as a big-endian integer, zero-padded: integers compare as the keys do,
+    /// unless equal (then one key may still be longer, or differ later).
+    private static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        if key.count >= 8 { return UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) }
+        var prefix: UInt64 = 0
+        for i in 0..<8 { prefix = prefix << 8 | (i < key.count ? UInt64(key[i]) : 0) }
+        return prefix
     }
 
     private static func key(
@@ -207,9 +242,15 @@ enum ValidJSON {
         return end
     }
 
-    /// The end of the value that starts at `start`: a byte loop over nesting and strings (the values a fold
-    /// meets are small; ``RawJSON/structuralEnd(of:from:)``'s block scan pays its setup on each).
+    /// The end of the value that starts at `start`: the block scan of ``RawJSON/structuralEnd(of:from:)`` for
+    /// an object or array (arrays a patch replaces are the largest values a fold meets), a byte loop for a
+    /// scalar or string, the recorded end of a ``DeferredValue``.
     static func valueEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        switch bytes[start] {
+        case DeferredValue.marker: return DeferredValue.end(bytes, from: start)
+        case UInt8(ascii: "{"), UInt8(ascii: "["): return RawJSON.structuralEnd(of: bytes, from: start) ?? bytes.count
+        default: break
+        }
         var at = start
         var depth = 0
         while at < bytes.count {

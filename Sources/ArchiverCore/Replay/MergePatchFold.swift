@@ -8,8 +8,9 @@ import RawJSON
 /// sorted by their UTF-8 bytes, strings quoted as ``RawJSON/appendQuoted(_:to:)`` quotes them, numbers as
 /// written. Keys are compared as bytes (escapes resolved), as RFC 7386 compares them.
 ///
-/// Each event is merged over bytes (``RawMergePatch``): the state is kept in canonical form, and only the
-/// objects a patch merges into are taken apart.
+/// Each event is merged over bytes (``RawMergePatch``): the state is kept in canonical form but for the arrays
+/// and strings that patches replaced (canonicalized when the row is written), and only the objects a patch
+/// merges into are taken apart.
 public struct MergePatchFold: Projection {
     struct Aggregate {
         var version: Int64 = 0
@@ -59,26 +60,19 @@ public struct MergePatchFold: Projection {
 
     /// Each row is made in one reused buffer as the sink takes it.
     public var rowStream: RowStream {
-        let (aggregates, states) = (self.aggregates, self.states)
-        return RowStream { body in
-            var out: [UInt8] = []
-            for entry in aggregates.sortedEntries() {
-                let stream = aggregates.names[entry]
-                let aggregate = aggregates[entry]
-                out.removeAll(keepingCapacity: true)
-                out.append(contentsOf: #"{"stream":"#.utf8)
-                RawJSON.appendQuoted(stream, to: &out)
-                out.append(contentsOf: #","version":"#.utf8)
-                appendDecimal(aggregate.version, to: &out)
-                out.append(contentsOf: #","position":"#.utf8)
-                appendDecimal(aggregate.position, to: &out)
-                out.append(contentsOf: #","state":"#.utf8)
-                states.withState(aggregate.state) { state in
-                    if let state { out.append(contentsOf: state) } else { out.append(contentsOf: "null".utf8) }
-                }
-                out.append(UInt8(ascii: "}"))
-                try out.withUnsafeBytes { try body(stream, $0) }
+        let states = self.states
+        var members = MemberScratch()
+        return aggregates.rowStream { aggregate, out in
+            out.append(contentsOf: #","version":"#.utf8)
+            appendDecimal(aggregate.version, to: &out)
+            out.append(contentsOf: #","position":"#.utf8)
+            appendDecimal(aggregate.position, to: &out)
+            out.append(contentsOf: #","state":"#.utf8)
+            states.withState(aggregate.state) { state in
+                guard let state else { return out.append(contentsOf: "null".utf8) }
+                CanonicalJSON.appendStored(state, to: &out, members: &members)
             }
+            out.append(UInt8(ascii: "}"))
         }
     }
 

@@ -1,12 +1,13 @@
 import RawJSON
 
-/// RFC 7386 JSON merge patch over bytes: merges a patch (valid JSON) into a target in canonical form
-/// (``CanonicalJSON``) and writes the result in canonical form, byte for byte what
-/// `JSONValue.mergePatch(target:patch:).serialize()` gives, without building either tree.
+/// RFC 7386 JSON merge patch over bytes: merges a patch (valid JSON) into a target in stored form and writes
+/// the result in stored form, without building either tree. Stored form is canonical form (``CanonicalJSON``)
+/// except for deferred values (``DeferredValue``); ``CanonicalJSON/appendStored(_:to:members:)`` of it gives,
+/// byte for byte, what `JSONValue.mergePatch(target:patch:).serialize()` gives.
 ///
 /// Only objects that the patch merges into are descended into: the target's other members are copied as they
-/// are, and arrays and scalars of the patch replace as bytes (re-quoted only where a string has an escape
-/// that the canonical form writes differently).
+/// are, and arrays and scalars of the patch replace as bytes (arrays and strings with escapes that the
+/// canonical form writes differently are deferred, to be canonicalized once when the row is written).
 ///
 /// Keep one and reuse it: its scratch room then serves every event without allocating.
 struct RawMergePatch {
@@ -18,20 +19,20 @@ struct RawMergePatch {
 
     /// Sets ``output`` to the merge of `patch` into `target` (nil: no target yet).
     /// - Parameters:
-    ///   - target: one canonical JSON value.
+    ///   - target: one JSON value in stored form.
     ///   - patch: one valid JSON value (whitespace and escapes allowed).
     mutating func merge(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(patch, from: 0)
         // Valid JSON: one value, then only whitespace.
         let end = ValidJSON.trimmedEnd(patch)
-        // The patch is indexed once; the target, already canonical and only partly descended into, is not.
-        members.ends.index(patch)
-        defer { members.ends.clear() }
+        // Not indexed: a patch is descended into only where it merges into an object, and the ends of the
+        // containers it replaces are found by the block scan (``ValidJSON/valueEnd(_:from:)``).
         mergeValue(target: target, patch: UnsafeRawBufferPointer(rebasing: patch[start..<end]))
     }
 
-    /// Sets ``output`` to the canonical form of `value` (one valid JSON value, whitespace allowed around it).
+    /// Sets ``output`` to the canonical form of `value` (one valid JSON value, whitespace allowed around it), with
+    /// no deferred value.
     mutating func canonicalize(_ value: UnsafeRawBufferPointer) {
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(value, from: 0)
@@ -43,7 +44,7 @@ struct RawMergePatch {
 
     private mutating func mergeValue(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
         guard patch[0] == UInt8(ascii: "{") else {
-            CanonicalJSON.append(patch, to: &output, members: &members)
+            appendReplacement(patch)
             return
         }
         // A target that is not an object merges as {} (RFC 7386).
@@ -82,5 +83,24 @@ struct RawMergePatch {
         }
         output.append(UInt8(ascii: "}"))
         members.release(patchList)
+    }
+
+    /// A patch value that is not an object replaces the target whole: an array, or a string whose escapes the
+    /// canonical form writes differently, is deferred (``DeferredValue``); the other values are canonical as
+    /// written.
+    private mutating func appendReplacement(_ value: UnsafeRawBufferPointer) {
+        let isCanonical =
+            switch value[0] {
+            case UInt8(ascii: "["): false
+            case UInt8(ascii: "\""): CanonicalJSON.isCanonicalString(value)
+            default: true  // numbers keep their literal text; true, false, null
+            }
+        if isCanonical {
+            output.append(contentsOf: value)
+        } else if value.count <= DeferredValue.maximumLength {
+            DeferredValue.append(value, to: &output)
+        } else {
+            CanonicalJSON.append(value, to: &output, members: &members)
+        }
     }
 }

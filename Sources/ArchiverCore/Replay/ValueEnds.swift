@@ -1,8 +1,10 @@
 /// The end of every string and container in one valid JSON buffer, found in one pass.
 ///
-/// The merge asks for the end of a nested value once per level it descends through (a member's value, then
-/// that object's members, then their arrays' elements…): without the index, the bytes of a value three levels
-/// down were scanned three times over. With it, each is found by one lookup.
+/// Canonicalizing a whole value (a state restored from a saved row) asks for the end of a nested value once per
+/// level it descends through (a member's value, then that object's members, then their arrays' elements…):
+/// without the index, the bytes of a value three levels down were scanned three times over. With it, each is
+/// found by one lookup. (A merge does not index its patch: it descends only where the patch merges into an
+/// object, and replaces the rest whole.)
 struct ValueEnds {
     private var base: UnsafeRawPointer?
     private var count = 0

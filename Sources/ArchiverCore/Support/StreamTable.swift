@@ -1,5 +1,6 @@
 import ArchiveFormat
 import Foundation
+import RawJSON
 
 /// Per-stream state keyed by stream name, found by the FNV hash the record decoder already computed
 /// (``RecordFields/streamHash``) and the name's bytes in the record: no `String` and no SipHash per event. (For
@@ -85,6 +86,22 @@ struct StreamTable<Value> {
     /// The entries sorted by stream name.
     func sortedEntries() -> [Int] {
         names.indices.sorted { names[$0] < names[$1] }
+    }
+
+    /// One row per stream, in name order, each made in one reused buffer as the sink takes it: the row starts
+    /// `{"stream":"NAME"` and `tail` appends the rest, closing brace included (`,"version":7…}`).
+    func rowStream(tail: @escaping (_ value: Value, _ out: inout [UInt8]) -> Void) -> RowStream {
+        RowStream { [self] body in
+            var out: [UInt8] = []
+            for entry in sortedEntries() {
+                let stream = names[entry]
+                out.removeAll(keepingCapacity: true)
+                out.append(contentsOf: #"{"stream":"#.utf8)
+                RawJSON.appendQuoted(stream, to: &out)
+                tail(values[entry], &out)
+                try out.withUnsafeBytes { try body(stream, $0) }
+            }
+        }
     }
 }
 
