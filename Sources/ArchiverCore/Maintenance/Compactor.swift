@@ -267,10 +267,13 @@ public struct Compactor: Sendable {
             parentManifestSHA256: parent.map { HexCoding.encode(SHA256.hash(data: $0.manifest.jsonBytes())) } ?? "",
             cutName: nil, producer: options.producer, fencingToken: lease.fencingToken,
             minRecordedAtNanos: run.minRecordedAt, maxRecordedAtNanos: run.maxRecordedAt)
+        facts.format = run.format
         facts.recordsRoot = run.recordsRoot
         facts.sequence = (parent?.facts.sequence ?? 0) + 1
-        facts.streamFilters = zip(refs, run.files).map { (path: $0.path, filter: $1.streamFilter.text) }
-            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }.map(\.filter).joined(separator: " ")
+        let perFile = zip(refs, run.files).map { (path: $0.path, filter: $1.streamFilter.text, chain: $1.chain) }
+            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        facts.streamFilters = perFile.map(\.filter).joined(separator: " ")
+        if run.format != .v1 { facts.fileChains = perFile.map(\.chain) }
         let metadata = facts.entries.merging(run.provenance.entries) { current, _ in current }
         let manifest = try await dataset.commit(
             snapshotID: snapshotID, files: refs, rowCount: run.count, metadata: metadata.mapValues { .string($0) },
@@ -422,10 +425,12 @@ struct RunBuilder {
         var partition: String
         var staged: StagedFile
         var streamFilter: StreamFilter
+        var chain: FileChain
     }
 
     struct Finished {
         var files: [Staged]
+        var format: RecordFormat
         var provenance: GenerationRun
         var count: Int64
         var firstPosition: Int64
@@ -444,6 +449,10 @@ struct RunBuilder {
     private var writers: [String: SegmentFileWriter] = [:]
     private var order: [String] = []
     private var streams: [String: Set<String>] = [:]
+    /// Per partition file: the chain value before its first record and after its last.
+    private var fileChains: [String: FileChain] = [:]
+    /// The units' record format: a generation snapshot, like any snapshot, holds one.
+    private var format: RecordFormat?
     private var tree = RecordsTree.Accumulator()
     private(set) var count: Int64 = 0
     private(set) var recordBytes: Int64 = 0
@@ -475,6 +484,13 @@ struct RunBuilder {
         _ loaded: ArchiveReader.LoadedSnapshot, first: (String, Int64), last: (String, Int64)
     ) async throws {
         let facts = loaded.cut.facts
+        if let format, format != facts.format {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(loaded.cut.snapshotID) is in record format \(facts.format), the ones before it in "
+                    + "\(format): a generation snapshot never mixes formats")
+        }
+        format = facts.format
         if count == 0 {
             chainStart = facts.chainStart
             self.first = first
@@ -497,11 +513,13 @@ struct RunBuilder {
         var added: Int64 = 0
         var previous = count > 0 ? lastPosition : Int64.min
         var streams = self.streams
+        var fileChains = self.fileChains
+        var chain = facts.chainStart
         var tree = self.tree
         var recordBytes = self.recordBytes
         var totalRecordBytes = self.totalRecordBytes
         try await ChunkMerger.forEachLine(loaded.pipelines) { line, fields, path, lineNumber in
-            guard fields.position > previous, let hash = RecordDecoder.hash(line, fields) else {
+            guard fields.position > previous, let hash = RecordDecoder.chainHash(line, fields, after: chain) else {
                 throw ArchiveFormatError(
                     .chainMismatch, "\(path) line \(lineNumber): position or hash out of order or malformed")
             }
@@ -509,12 +527,15 @@ struct RunBuilder {
             let target = targets[path]!
             try target.writer.append(line: line)
             streams[target.partition, default: []].insert(RecordDecoder.string(line, fields.stream))
+            fileChains[target.partition, default: FileChain(start: chain, head: hash)].head = hash
+            chain = hash
             tree.append(chainHash: hash)
             added += 1
             recordBytes += Int64(line.count + 1)
             totalRecordBytes += Int64(line.count + 1)
         }
         self.streams = streams
+        self.fileChains = fileChains
         self.tree = tree
         self.recordBytes = recordBytes
         self.totalRecordBytes = totalRecordBytes
@@ -522,6 +543,12 @@ struct RunBuilder {
             throw ArchiveFormatError(
                 .chainMismatch,
                 "snapshot \(loaded.cut.snapshotID) holds \(added) records, but its manifest says \(facts.eventCount)")
+        }
+        guard chain == facts.chainHead else {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(loaded.cut.snapshotID)'s records end the chain at \(chain.hex.prefix(16))…, but its "
+                    + "manifest records \(facts.chainHead.hex.prefix(16))…")
         }
         lastPosition = previous
         count += added
@@ -535,10 +562,11 @@ struct RunBuilder {
             files.append(
                 Staged(
                     partition: partition, staged: try await writers[partition]!.finish(),
-                    streamFilter: StreamFilter(streams: streams[partition] ?? [])))
+                    streamFilter: StreamFilter(streams: streams[partition] ?? []),
+                    chain: fileChains[partition] ?? FileChain(start: chainStart, head: chainStart)))
         }
         let finished = Finished(
-            files: files,
+            files: files, format: format ?? .v1,
             provenance: GenerationRun(
                 generation: generation, firstSnapshotID: first.0, lastSnapshotID: last.0, firstSequence: first.1,
                 lastSequence: last.1),
@@ -547,6 +575,7 @@ struct RunBuilder {
         writers.removeAll()
         order.removeAll()
         streams.removeAll()
+        fileChains.removeAll()
         tree = RecordsTree.Accumulator()
         count = 0
         recordBytes = 0
