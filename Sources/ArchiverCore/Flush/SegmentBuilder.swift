@@ -28,6 +28,9 @@ struct SegmentBuilder {
     private(set) var firstPosition: Int64 = 0
     private(set) var lastPosition: Int64 = 0
     private(set) var bytesIn: Int64 = 0
+    /// The snapshot's size as format 1 would write it (each record with its hash member), which the size limit
+    /// counts: both formats then end snapshots after the same events, so their manifests compare one to one.
+    private var limitBytes: Int64 = 0
     private var minRecordedAt = Int64.max
     private var maxRecordedAt = Int64.min
 
@@ -44,7 +47,7 @@ struct SegmentBuilder {
     /// True if adding `event` would exceed the snapshot's size or partition limits (never for the first event).
     func isFull(adding event: PageEvent) -> Bool {
         guard count > 0 else { return false }
-        if bytesIn >= Int64(archive.settings.targetSnapshotBytes) { return true }
+        if limitBytes >= Int64(archive.settings.targetSnapshotBytes) { return true }
         return file(slot: event.slot) == nil && order.count >= archive.settings.maxPartitionsPerSnapshot
     }
 
@@ -87,6 +90,7 @@ struct SegmentBuilder {
         lastPosition = event.position
         count += 1
         bytesIn += Int64(event.body.count + rest.count + 1)
+        limitBytes += Int64(event.body.count + RecordFormat.v1.restCount + 1)
         minRecordedAt = min(minRecordedAt, event.recordedAtNanos)
         maxRecordedAt = max(maxRecordedAt, event.recordedAtNanos)
         if count == 2 { CrashPoints.hit(.midSegment) }

@@ -285,6 +285,11 @@ public struct BundleVerifier: Sendable {
             RecordsTree.root(
                 leaf: RecordsTree.leafHash(hash), index: proof.index, size: proof.size, path: proof.path) == root
         else {
+            guard fields.hasHash else {
+                // Without a stored hash, an altered event and a wrong proof fail at the same step.
+                return "the record's chain hash and inclusion proof do not lead to snapshot \(proof.snapshotID)'s "
+                    + "records root: the event was altered, or is not in that snapshot at that place"
+            }
             return "the inclusion proof does not lead to snapshot \(proof.snapshotID)'s records root: the event "
                 + "is not in that snapshot at that place"
         }
