@@ -10,7 +10,9 @@ import Testing
         #"{"metadata":"x","data":{"hash":"y"}}"#, #"["ü","😀","\u0000"]"#,
         #"{"x":",\"hash\":\"0000000000000000000000000000000000000000000000000000000000000000\"}"}"#,
     ]
-    static let metadatas = [#"{"actor":"teller"}"#, "{}", #""a string""#, #"{"hash":"\#(String(repeating: "0", count: 64))"}"#]
+    static let metadatas = [
+        #"{"actor":"teller"}"#, "{}", #""a string""#, #"{"hash":"\#(String(repeating: "0", count: 64))"}"#,
+    ]
 
     static func encode(_ format: RecordFormat) -> ([[UInt8]], ChainHash) {
         var encoder = RecordEncoder(chain: .genesis, format: format)
@@ -61,12 +63,13 @@ import Testing
     }
 
     @Test func aV2LineWithWhitespaceBeforeItsBraceHashesItsWholeBody() throws {
-        let text = #"{"position":1,"stream":"a","version":1,"id":"i","type":"t","recorded_at":"2026-01-01T00:00:00.000000Z","data":{},"metadata":{} }"#
+        let head = #"{"position":1,"stream":"a","version":1,"id":"i","type":"t","#
+        let text = head + #""recorded_at":"2026-01-01T00:00:00.000000Z","data":{},"metadata":{} }"#
         try Array(text.utf8).withUnsafeBytes { line in
             let fields = try RecordDecoder.decode(line)
             #expect(fields.format == .v2 && fields.bodyEnd == line.count - 1)
         }
-        let unclosed = #"{"position":1,"stream":"a","version":1,"id":"i","type":"t","recorded_at":"2026-01-01T00:00:00.000000Z","data":{}}"#
+        let unclosed = head + #""recorded_at":"2026-01-01T00:00:00.000000Z","data":{}}"#
         #expect(throws: ArchiveFormatError.self) {
             try Array(unclosed.utf8).withUnsafeBytes { _ = try RecordDecoder.decode($0) }
         }

@@ -36,7 +36,8 @@ import Testing
 
     static func manifestMetadata(_ dir: String) throws -> [[String: Any]] {
         try hiveManifests(dir).map { path in
-            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + path)))
+            let object = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + path)))
             return (object as! [String: Any])["metadata"] as! [String: Any]
         }
     }

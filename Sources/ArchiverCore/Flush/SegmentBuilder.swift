@@ -110,7 +110,8 @@ struct SegmentBuilder {
         files.removeAll()
         order.removeAll()
         return Flusher.StagedSnapshot(
-            intent: intent, format: encoder.format, files: staged, recordsRoot: tree.root(), minRecordedAt: minRecordedAt,
+            intent: intent, format: encoder.format, files: staged, recordsRoot: tree.root(),
+            minRecordedAt: minRecordedAt,
             maxRecordedAt: maxRecordedAt,
             bytesIn: bytesIn)
     }
