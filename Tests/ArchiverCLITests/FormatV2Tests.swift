@@ -167,6 +167,20 @@ import Testing
         }
     }
 
+    /// A record given a `hash` member in a format 2 snapshot: its body, and so the chain, is unchanged, but a
+    /// snapshot never mixes formats.
+    @Test func aRecordWithAHashMemberInAV2SnapshotIsCaught() async throws {
+        try await withTemporaryDirectory { dir in
+            try await TamperTests().makeArchive(in: dir, format: "2")
+            let t = Tamperer(dir: dir)
+            let file = try t.dataFiles(ofManifest: try t.manifests()[1])[0]
+            var lines = try t.lines(of: file)
+            lines[5] = String(lines[5].dropLast()) + #","hash":""# + String(repeating: "0", count: 64) + #""}"#
+            try t.rewrite(file, lines: lines)
+            try await TamperTests().expectDetected(dir, mentioning: ["line 6", "never mixes formats"])
+        }
+    }
+
     /// Two files of one snapshot with their contents swapped (sizes and MD5s fixed up): the records merged by
     /// position are unchanged, so only the per-file chain values tell.
     @Test func swappedFileContentsAreCaught() async throws {
