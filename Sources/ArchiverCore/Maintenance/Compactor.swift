@@ -484,13 +484,7 @@ struct RunBuilder {
         _ loaded: ArchiveReader.LoadedSnapshot, first: (String, Int64), last: (String, Int64)
     ) async throws {
         let facts = loaded.cut.facts
-        if let format, format != facts.format {
-            throw ArchiveFormatError(
-                .chainMismatch,
-                "snapshot \(loaded.cut.snapshotID) is in record format \(facts.format), the ones before it in "
-                    + "\(format): a generation snapshot never mixes formats")
-        }
-        format = facts.format
+        try adoptFormat(of: loaded.cut)
         if count == 0 {
             chainStart = facts.chainStart
             self.first = first
@@ -544,15 +538,31 @@ struct RunBuilder {
                 .chainMismatch,
                 "snapshot \(loaded.cut.snapshotID) holds \(added) records, but its manifest says \(facts.eventCount)")
         }
-        guard chain == facts.chainHead else {
-            throw ArchiveFormatError(
-                .chainMismatch,
-                "snapshot \(loaded.cut.snapshotID)'s records end the chain at \(chain.hex.prefix(16))…, but its "
-                    + "manifest records \(facts.chainHead.hex.prefix(16))…")
-        }
+        try Self.checkChainEnd(chain, of: loaded.cut)
         lastPosition = previous
         count += added
         events += added
+    }
+
+    /// A generation snapshot holds one record format, as every snapshot does.
+    private mutating func adoptFormat(of cut: CutPoint) throws {
+        if let format, format != cut.facts.format {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(cut.snapshotID) is in record format \(cut.facts.format), the ones before it in "
+                    + "\(format): a generation snapshot never mixes formats")
+        }
+        format = cut.facts.format
+    }
+
+    /// The copied records (their hashes stored in v1, recomputed in v2) end at the manifest's chain head.
+    private static func checkChainEnd(_ chain: ChainHash, of cut: CutPoint) throws {
+        guard chain == cut.facts.chainHead else {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(cut.snapshotID)'s records end the chain at \(chain.hex.prefix(16))…, but its manifest "
+                    + "records \(cut.facts.chainHead.hex.prefix(16))…")
+        }
     }
 
     /// Closes the staged files and starts an empty run.
