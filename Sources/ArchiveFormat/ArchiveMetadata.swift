@@ -1,8 +1,8 @@
 /// The archive facts each events-dataset manifest carries in its Lode `metadata`, all as strings
 /// (Go Lode reads metadata numbers as float64; `LODE_FORMAT.md` §8 A7, A9).
 public struct ArchiveMetadata: Sendable, Hashable {
-    /// Record format version (`archiver.format`), currently "1".
-    public var format: String = ArchiveMetadata.currentFormat
+    /// Record format version (`archiver.format`).
+    public var format: RecordFormat = .v1
     public var firstPosition: Int64
     public var lastPosition: Int64
     public var eventCount: Int64
@@ -33,8 +33,10 @@ public struct ArchiveMetadata: Sendable, Hashable {
     /// One ``StreamFilter`` per data file, in the manifest's `files` order, separated by spaces
     /// (`archiver.stream_filters`); absent when unknown (every file may hold any stream).
     public var streamFilters: String?
-
-    public static let currentFormat = "1"
+    /// Per data file, in the manifest's `files` order: the chain value before its first record and after its last
+    /// (`archiver.file_chain_starts`, `archiver.file_chain_heads`, hex separated by spaces). Format v2 records
+    /// them; v1 snapshots lack them.
+    public var fileChains: [FileChain]?
     /// The metadata key of ``sequence``, for readers of raw manifests.
     public static let sequenceKey = Key.sequence
 
@@ -74,12 +76,14 @@ public struct ArchiveMetadata: Sendable, Hashable {
         static let keyID = "archiver.key_id"
         static let sequence = "archiver.sequence"
         static let streamFilters = "archiver.stream_filters"
+        static let fileChainStarts = "archiver.file_chain_starts"
+        static let fileChainHeads = "archiver.file_chain_heads"
     }
 
     /// The metadata entries, as strings.
     public var entries: [String: String] {
         var m: [String: String] = [
-            Key.format: format,
+            Key.format: format.rawValue,
             Key.firstPosition: String(firstPosition),
             Key.lastPosition: String(lastPosition),
             Key.eventCount: String(eventCount),
@@ -97,6 +101,10 @@ public struct ArchiveMetadata: Sendable, Hashable {
         if let keyID { m[Key.keyID] = keyID }
         if let sequence { m[Key.sequence] = String(sequence) }
         if let streamFilters { m[Key.streamFilters] = streamFilters }
+        if let fileChains {
+            m[Key.fileChainStarts] = fileChains.map(\.start.hex).joined(separator: " ")
+            m[Key.fileChainHeads] = fileChains.map(\.head.hex).joined(separator: " ")
+        }
         return m
     }
 
@@ -126,10 +134,11 @@ public struct ArchiveMetadata: Sendable, Hashable {
             }
             return t
         }
-        let format = try required(Key.format)
-        guard format == Self.currentFormat else {
+        let formatText = try required(Key.format)
+        guard let format = RecordFormat(rawValue: formatText) else {
             throw ArchiveFormatError(
-                .badMetadata, "archive record format \(format) is newer than this archiver understands (1); upgrade")
+                .badMetadata,
+                "archive record format \(formatText) is not one this archiver understands (1 or 2); upgrade archiver")
         }
         self.init(
             firstPosition: try int(Key.firstPosition), lastPosition: try int(Key.lastPosition),
@@ -148,6 +157,32 @@ public struct ArchiveMetadata: Sendable, Hashable {
         self.keyID = m[Key.keyID]
         if m[Key.sequence] != nil { self.sequence = try int(Key.sequence) }
         self.streamFilters = m[Key.streamFilters]
+        self.format = format
+        self.fileChains = try Self.fileChains(starts: m[Key.fileChainStarts], heads: m[Key.fileChainHeads])
+    }
+
+    /// Parses the per-file chain values; both keys or neither, one value per file in each.
+    static func fileChains(starts: String?, heads: String?) throws(ArchiveFormatError) -> [FileChain]? {
+        guard starts != nil || heads != nil else { return nil }
+        func hashes(_ text: String?, _ key: String) throws(ArchiveFormatError) -> [ChainHash] {
+            var out: [ChainHash] = []
+            for token in (text ?? "").split(separator: " ", omittingEmptySubsequences: false) {
+                guard token.count == 64, let hash = ChainHash(hex: String(token)) else {
+                    throw ArchiveFormatError(
+                        .badMetadata, "manifest metadata \(key) is not 64-digit hex hashes separated by spaces")
+                }
+                out.append(hash)
+            }
+            return out
+        }
+        let s = try hashes(starts, Key.fileChainStarts)
+        let h = try hashes(heads, Key.fileChainHeads)
+        guard s.count == h.count else {
+            throw ArchiveFormatError(
+                .badMetadata,
+                "manifest metadata \(Key.fileChainStarts) lists \(s.count) files but \(Key.fileChainHeads) \(h.count)")
+        }
+        return zip(s, h).map { FileChain(start: $0, head: $1) }
     }
 
     /// The per-file filters of ``streamFilters`` when there is one per file (`fileCount`), else `nil`.
@@ -156,5 +191,18 @@ public struct ArchiveMetadata: Sendable, Hashable {
         let tokens = streamFilters.split(separator: " ")
         guard tokens.count == fileCount else { return nil }
         return tokens.map { StreamFilter(parsing: $0) }
+    }
+}
+
+/// A data file's place in the hash chain: the value before its first record and after its last. With partitioned
+/// snapshots a file's records interleave with other files' in position order, so these are checked while the
+/// snapshot's files are read merged; they bind each file's content to its path in the manifest.
+public struct FileChain: Sendable, Hashable {
+    public var start: ChainHash
+    public var head: ChainHash
+
+    public init(start: ChainHash, head: ChainHash) {
+        self.start = start
+        self.head = head
     }
 }

@@ -52,8 +52,12 @@ public struct RecordFields: Sendable, Hashable {
     public var metadata: Range<Int> { Self.range(offsets.metadata) }
     /// End of the hashed body: the offset of `,"hash":"`.
     public var bodyEnd: Int { Int(offsets.bodyEnd) }
-    /// The 64 hex digits of the record's hash.
+    /// The 64 hex digits of the record's hash; empty in a format 2 record, which stores none.
     public var hash: Range<Int> { Self.range(offsets.hash) }
+    /// True for a format 1 record (it ends with its chain hash).
+    public var hasHash: Bool { offsets.hash.0 != offsets.hash.1 }
+    /// The record format the line is written in.
+    public var format: RecordFormat { hasHash ? .v1 : .v2 }
 
     /// - Precondition: every offset is below 2^32 (the decoder refuses lines of 2 GiB or more).
     init(
@@ -80,7 +84,8 @@ public struct RecordFields: Sendable, Hashable {
     }
 }
 
-/// Reads version-1 record lines (docs/FORMAT.md): the members must appear in the documented order.
+/// Reads record lines of format 1 and 2 (docs/FORMAT.md): the members must appear in the documented order; a
+/// format 2 line ends after `metadata`.
 public enum RecordDecoder {
     static let memberNames = [
         "position", "stream", "version", "id", "type", "recorded_at", "data", "metadata", "hash",
@@ -99,8 +104,10 @@ public enum RecordDecoder {
     /// The fast path for lines exactly as ``RecordEncoder`` writes them: fixed member order, no whitespace.
     /// Returns nil at the first surprise, and ``decodeGeneric(_:)`` then says what is wrong.
     static func decodeWritten(_ line: UnsafeRawBufferPointer) -> RecordFields? {
-        let suffix = RecordLayout.hashSuffixLength
-        guard line.count > suffix + 60 else { return nil }
+        guard line.count > 60 else { return nil }
+        // A v1 line ends with `,"hash":"<64 hex>"}`; a v2 line (no hash) ends with its metadata's closing
+        // character and `}`. The bare quotes of `,"hash":"` cannot occur inside the metadata's last string.
+        let suffix = hasHashSuffix(line) ? RecordLayout.hashSuffixLength : 1
         var i = 0
         @inline(__always) func expect(_ piece: StaticString) -> Bool {
             let n = piece.utf8CodeUnitCount
@@ -143,19 +150,39 @@ public enum RecordDecoder {
         guard expect(#","metadata":"#), RawJSON.structuralEnd(of: line, from: i) == bodyEnd else { return nil }
         let metadata = i..<bodyEnd
         i = bodyEnd
-        guard expect(#","hash":""#), line[line.count - 2] == UInt8(ascii: "\""),
-            line[line.count - 1] == UInt8(ascii: "}")
-        else { return nil }
+        let hash: Range<Int>
+        if suffix == 1 {
+            guard line[bodyEnd] == UInt8(ascii: "}") else { return nil }
+            hash = line.count..<line.count
+        } else {
+            guard expect(#","hash":""#), line[line.count - 2] == UInt8(ascii: "\""),
+                line[line.count - 1] == UInt8(ascii: "}")
+            else { return nil }
+            hash = (bodyEnd + 9)..<(line.count - 2)
+        }
         return RecordFields(
             position: position, version: version, recordedAtNanos: recordedAt, stream: stream,
             streamHash: StreamHash.fnv1a64(jsonString: UnsafeRawBufferPointer(rebasing: line[stream])), id: id,
-            type: type, data: data, metadata: metadata, bodyEnd: bodyEnd, hash: (bodyEnd + 9)..<(line.count - 2))
+            type: type, data: data, metadata: metadata, bodyEnd: bodyEnd, hash: hash)
+    }
+
+    /// True when the line ends like a v1 record: `,"hash":"` 66 bytes before a closing `"}`.
+    @inline(__always)
+    static func hasHashSuffix(_ line: UnsafeRawBufferPointer) -> Bool {
+        let suffix = RecordLayout.hashSuffixLength
+        guard line.count > suffix, line[line.count - 1] == UInt8(ascii: "}"), line[line.count - 2] == 0x22 else {
+            return false
+        }
+        let piece = RecordLayout.hashPiece
+        let text = piece.utf8Start
+        let start = line.count - suffix
+        for k in 0..<piece.utf8CodeUnitCount where line[start &+ k] != text[k] { return false }
+        return true
     }
 
     /// Decodes any member order the JSON allows, for precise errors.
     static func decodeGeneric(_ line: UnsafeRawBufferPointer) throws(ArchiveFormatError) -> RecordFields {
-        let suffix = RecordLayout.hashSuffixLength
-        guard line.count > suffix + 2 else {
+        guard line.count > 2 else {
             throw ArchiveFormatError(.badRecord, "record line is too short (\(line.count) bytes)")
         }
         var ranges: [Range<Int>] = []
@@ -174,7 +201,8 @@ public enum RecordDecoder {
                 ranges.append(member.value)
                 index += 1
             }
-            guard index == memberNames.count else {
+            // Format 2 records end after `metadata`: the chain hash is not stored.
+            guard index >= memberNames.count - 1 else {
                 throw ArchiveFormatError(.badRecord, "record ends before member \"\(memberNames[index])\"")
             }
         } catch let error as ArchiveFormatError {
@@ -182,9 +210,22 @@ public enum RecordDecoder {
         } catch {
             throw ArchiveFormatError(.badRecord, "malformed record: \(error)")
         }
-        let hash = ranges[8]
-        guard hash.count == 66, hash.upperBound == line.count - 1, line[hash.lowerBound] == 0x22 else {
-            throw ArchiveFormatError(.badRecord, "the hash member is not 64 hex digits at the end of the record")
+        let hash: Range<Int>
+        let bodyEnd: Int
+        if ranges.count == memberNames.count {
+            let member = ranges[8]
+            guard member.count == 66, member.upperBound == line.count - 1, line[member.lowerBound] == 0x22 else {
+                throw ArchiveFormatError(.badRecord, "the hash member is not 64 hex digits at the end of the record")
+            }
+            hash = (member.lowerBound + 1)..<(member.upperBound - 1)
+            bodyEnd = line.count - RecordLayout.hashSuffixLength
+        } else {
+            // The v2 body is the line without its closing brace (whatever whitespace precedes it).
+            guard line[line.count - 1] == UInt8(ascii: "}") else {
+                throw ArchiveFormatError(.badRecord, "the record does not end with its closing brace")
+            }
+            hash = line.count..<line.count
+            bodyEnd = line.count - 1
         }
         guard let position = integer(line, ranges[0]), let version = integer(line, ranges[2]) else {
             throw ArchiveFormatError(.badRecord, "position or version is not an integer")
@@ -196,8 +237,7 @@ public enum RecordDecoder {
             position: position, version: version, recordedAtNanos: recordedAt, stream: ranges[1],
             streamHash: StreamHash.fnv1a64(jsonString: UnsafeRawBufferPointer(rebasing: line[ranges[1]])),
             id: ranges[3],
-            type: ranges[4], data: ranges[6], metadata: ranges[7], bodyEnd: line.count - suffix,
-            hash: (hash.lowerBound + 1)..<(hash.upperBound - 1))
+            type: ranges[4], data: ranges[6], metadata: ranges[7], bodyEnd: bodyEnd, hash: hash)
     }
 
     /// The position of a record from the start of its line, without decoding the rest.
@@ -243,9 +283,21 @@ public enum RecordDecoder {
         return hex.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: line[fields.hash])) }
     }
 
-    /// The record's own hash.
+    /// The record's own hash (v1); nil when it has none (v2) or it is malformed.
     public static func hash(_ line: UnsafeRawBufferPointer, _ fields: RecordFields) -> ChainHash? {
-        ChainHash(hex: String(decoding: UnsafeRawBufferPointer(rebasing: line[fields.hash]), as: UTF8.self))
+        guard fields.hasHash else { return nil }
+        return ChainHash(hex: String(decoding: UnsafeRawBufferPointer(rebasing: line[fields.hash]), as: UTF8.self))
+    }
+
+    /// The record's chain hash when `previous` is the one before it: its stored `hash` in v1 (nil if
+    /// malformed), recomputed from `previous` and its body in v2.
+    public static func chainHash(
+        _ line: UnsafeRawBufferPointer, _ fields: RecordFields, after previous: ChainHash
+    ) -> ChainHash? {
+        guard fields.hasHash else {
+            return previous.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
+        }
+        return hash(line, fields)
     }
 
     static func integer(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int64? {

@@ -1,7 +1,7 @@
 internal import Crypto
 internal import RawJSON
 
-/// Writes archive record lines (format version 1) and advances the hash chain.
+/// Writes archive record lines (``RecordFormat`` 1 or 2) and advances the hash chain.
 ///
 /// A line is, in this exact member order and with no whitespace:
 /// ```
@@ -9,7 +9,8 @@ internal import RawJSON
 ///  "recorded_at":"2026-11-23T07:34:24.123456Z","data":{…},"metadata":{…},"hash":"<64 hex>"}
 /// ```
 /// `data` and `metadata` are copied byte for byte as the application appended them (they were
-/// validated as JSON on append). The hash covers the line up to `,"hash":`, chained to the previous line.
+/// validated as JSON on append). The hash covers the line up to `,"hash":` (the body), chained to the previous
+/// line. Format 2 writes the same body and closes it with `}` alone: the hash is recomputed by readers.
 ///
 /// ```swift
 /// var encoder = RecordEncoder(chain: .genesis)
@@ -20,9 +21,12 @@ internal import RawJSON
 public struct RecordEncoder: Sendable {
     /// The chain head after the last encoded record.
     public private(set) var chain: ChainHash
+    /// The line format written: whether lines end with their hash.
+    public let format: RecordFormat
 
-    public init(chain: ChainHash) {
+    public init(chain: ChainHash, format: RecordFormat = .v1) {
         self.chain = chain
+        self.format = format
     }
 
     /// Appends one record line (without the trailing newline) to `out` and advances ``chain``.
@@ -122,22 +126,30 @@ public struct RecordEncoder: Sendable {
     }
 
     /// Completes the record whose body is `out[bodyStart...]`: hashes it onto ``chain`` and appends the
-    /// `hash` member and the closing brace.
+    /// rest of the line (the `hash` member in v1, and the closing brace).
     public mutating func seal(_ out: inout [UInt8], bodyStart: Int) {
         let next = out.withUnsafeBytes { chain.next(body: UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
-        RawJSON.appendWritten(to: &out, atMost: RecordLayout.hashSuffixLength) { Self.writeSuffix(next, to: $0) }
+        let format = self.format
+        RawJSON.appendWritten(to: &out, atMost: format.restCount) { Self.writeRest(next, format: format, to: $0) }
         chain = next
     }
 
-    /// The byte count of a record's rest after its body: `,"hash":"<64 hex>"}`.
-    public static let restCount = RecordLayout.hashSuffixLength
-
-    /// Hashes `body` onto ``chain`` and writes the record's rest (`,"hash":"<64 hex>"}`, the bytes that follow
-    /// the body on its line) at `out`, which has room for ``restCount`` bytes. The flusher writes body and rest
-    /// straight into a segment's buffer.
+    /// Hashes `body` onto ``chain`` and writes the record's rest (the bytes that follow the body on its line:
+    /// `,"hash":"<64 hex>"}` in v1, `}` in v2) at `out`, which has room for ``RecordFormat/restCount`` bytes.
+    /// The flusher writes body and rest straight into a segment's buffer.
     public mutating func seal(body: UnsafeRawBufferPointer, restTo out: UnsafeMutableRawPointer) {
         chain = chain.next(body: body)
-        _ = Self.writeSuffix(chain, to: out)
+        _ = Self.writeRest(chain, format: format, to: out)
+    }
+
+    /// Writes the rest of a record line after its body; returns ``RecordFormat/restCount``.
+    @inline(__always)
+    static func writeRest(_ hash: ChainHash, format: RecordFormat, to out: UnsafeMutableRawPointer) -> Int {
+        guard format == .v1 else {
+            out.storeBytes(of: UInt8(ascii: "}"), as: UInt8.self)
+            return 1
+        }
+        return writeSuffix(hash, to: out)
     }
 
     /// Writes `,"hash":"<64 hex of hash>"}` at `out`; returns ``RecordLayout/hashSuffixLength``.
@@ -175,7 +187,7 @@ public struct RecordEncoder: Sendable {
     }
 }
 
-/// The fixed byte pieces of a version-1 record line.
+/// The fixed byte pieces of a record line (the hash piece only in version 1).
 enum RecordLayout {
     static let positionPiece: StaticString = #"{"position":"#
     static let streamPiece: StaticString = #","stream":"#

@@ -70,6 +70,10 @@ public enum ConfigKeys {
     public static let partitioning = ConfigKey<String>(
         "partitioning", .choice(["category-day", "day", "none"]), default: "category-day",
         "Hive partitioning of a new archive: category-day, day or none")
+    public static let archiveFormat = ConfigKey<String>(
+        "archive-format", .choice(["1", "2"]), default: "2",
+        "Record format of a new archive: 2 (records without their chain hash, which readers recompute) or 1; an "
+            + "archive keeps the format it was created with")
     public static let targetSize = ConfigKey<Int>(
         "target-size", .size, default: "64MiB", "Uncompressed bytes per snapshot before a new one starts")
     public static let signingKey = ConfigKey<String?>(
@@ -135,7 +139,8 @@ public enum ConfigKeys {
         s3Endpoint.descriptor, s3Region.descriptor, s3PathStyle.descriptor, s3Profile.descriptor, s3SSE.descriptor,
         s3ObjectLockMode.descriptor, s3ObjectLockDays.descriptor, s3ConditionalWrites.descriptor,
         s3MultipartThreshold.descriptor, s3PartSize.descriptor, s3UploadConcurrency.descriptor, prefetch.descriptor,
-        compression.descriptor, partitioning.descriptor, targetSize.descriptor, signingKey.descriptor,
+        compression.descriptor, partitioning.descriptor, archiveFormat.descriptor, targetSize.descriptor,
+        signingKey.descriptor,
         subjectField.descriptor, checkpointEvery.descriptor, compactTargetSize.descriptor,
         compactZstdLevel.descriptor, compactRetention.descriptor, compactEvery.descriptor, drillEvery.descriptor,
         trustedKeys.descriptor,

@@ -20,6 +20,13 @@ struct ArchiveLayoutOptions: ParsableArguments {
     var partitioningFlag: String?
 
     @Option(
+        name: .customLong("archive-format"),
+        help: ArgumentHelp(
+            "Record format of a new archive: 2 (default; records without their chain hash) or 1.",
+            valueName: "version"))
+    var archiveFormatFlag: String?
+
+    @Option(
         name: .customLong("target-size"),
         help: ArgumentHelp(
             "Uncompressed bytes per snapshot before a new one starts (default 64MiB).", valueName: "size"))
@@ -30,6 +37,9 @@ struct ArchiveLayoutOptions: ParsableArguments {
         partitioningFlag ?? CLIConfig.value("partitioning") ?? ArchivePartitioning.categoryDay.rawValue
     }
     var targetSize: String { targetSizeFlag ?? CLIConfig.value("target-size") ?? "64MiB" }
+    var archiveFormat: String {
+        archiveFormatFlag ?? CLIConfig.value("archive-format") ?? RecordFormat.newArchiveDefault.rawValue
+    }
 
     func settings() throws -> ArchiveSettings {
         var settings = ArchiveSettings()
@@ -41,6 +51,10 @@ struct ArchiveLayoutOptions: ParsableArguments {
             throw ValidationError("--partitioning '\(partitioning)' is not category-day, day or none")
         }
         settings.partitioning = partitioning
+        guard let format = RecordFormat(parsing: archiveFormat) else {
+            throw ValidationError("--archive-format '\(archiveFormat)' is not 1 or 2")
+        }
+        settings.recordFormat = format
         guard let size = ByteSize.parse(targetSize), size >= 1024 else {
             throw ValidationError("--target-size '\(targetSize)' is not a size such as 64MiB, 512KiB or 1000000")
         }

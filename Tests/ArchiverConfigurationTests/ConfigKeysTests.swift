@@ -20,7 +20,7 @@ import Testing
         for names in [
             ConfigKeys.all.map(\.name), ConfigKeys.all.map(\.environmentName), ConfigKeys.all.map(\.flagName),
         ] {
-            #expect(Set(names).count == names.count && names.count == 43)
+            #expect(Set(names).count == names.count && names.count == 44)
         }
     }
 

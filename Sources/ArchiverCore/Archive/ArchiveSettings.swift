@@ -11,6 +11,8 @@ public struct ArchiveSettings: Sendable, Hashable {
     public var targetSnapshotBytes: Int = 64 << 20
     /// A snapshot also ends once it spans this many partitions: each open partition holds a compressor.
     public var maxPartitionsPerSnapshot: Int = 64
+    /// The record format of a new archive; an existing one keeps the format of its head manifest.
+    public var recordFormat: RecordFormat = .newArchiveDefault
 
     public init() {}
 }

@@ -98,15 +98,16 @@ public struct Exporter: Sendable {
         var upcasting = try view.map { try UpcastingProjection(RenderedLinesWriter(file: $0), rules: upcasters) }
 
         var summary = ExportSummary()
-        // The chain hash before the next record: each record's hash in turn, starting from the first snapshot's
-        // chain start (the reader checks that every snapshot starts where the one before ended).
+        // The chain hash before the next record: each record's hash in turn (stored in v1, recomputed in v2),
+        // starting from the first snapshot's chain start (the reader checks that every snapshot starts where the
+        // one before ended).
         var previous = relevant.first?.facts.chainStart ?? .genesis
         var line: [UInt8] = []
         let reader = ArchiveReader(archive: archive, verifyChain: true)
         var whole = ReadPlan(cuts: relevant, maxPosition: nil, maxRecordedAt: nil, selector: plan.selector)
         whole.generation = plan.generation
         _ = try await reader.read(whole) { raw, fields in
-            guard let hash = RecordDecoder.hash(raw, fields) else {
+            guard let hash = RecordDecoder.chainHash(raw, fields, after: previous) else {
                 throw ArchiverError(.tampered, "record at position \(fields.position) has a malformed hash")
             }
             defer { previous = hash }
@@ -119,7 +120,7 @@ public struct Exporter: Sendable {
             line.append(0x0A)
             try records.write(line)
             if table != nil || upcasting != nil {
-                try writeViews(raw, fields, table: table, upcasting: &upcasting, line: &line)
+                try writeViews(raw, fields, hash: hash, table: table, upcasting: &upcasting, line: &line)
             }
             summary.events += 1
             if summary.events % 100_000 == 0 { progress?(summary.events, Flusher.seconds(since: started)) }
@@ -189,7 +190,7 @@ public struct Exporter: Sendable {
 
     /// The CSV row and the upcast view of one selected record, with its data decrypted when it is sealed.
     private func writeViews(
-        _ raw: UnsafeRawBufferPointer, _ fields: RecordFields, table: OutputFile?,
+        _ raw: UnsafeRawBufferPointer, _ fields: RecordFields, hash: ChainHash, table: OutputFile?,
         upcasting: inout UpcastingProjection<RenderedLinesWriter>?, line: inout [UInt8]
     ) throws {
         line.removeAll(keepingCapacity: true)
@@ -202,7 +203,7 @@ public struct Exporter: Sendable {
                 ).utf8)
         }
         if let table {
-            Self.csvRow(raw, fields, data: opened, into: &line)
+            Self.csvRow(raw, fields, hash: hash, data: opened, into: &line)
             try table.write(line)
         }
         if upcasting != nil {
@@ -225,7 +226,10 @@ public struct Exporter: Sendable {
         return cuts.count - chainFrom
     }
 
-    static func csvRow(_ raw: UnsafeRawBufferPointer, _ f: RecordFields, data: [UInt8]?, into out: inout [UInt8]) {
+    /// One table row; its `hash` column is the record's chain hash (stored in v1, recomputed in v2).
+    static func csvRow(
+        _ raw: UnsafeRawBufferPointer, _ f: RecordFields, hash: ChainHash, data: [UInt8]?, into out: inout [UInt8]
+    ) {
         out.append(contentsOf: String(f.position).utf8)
         out.append(0x2C)
         Array(RecordDecoder.string(raw, f.stream).utf8).withUnsafeBytes { ExportBundle.csvField($0, into: &out) }
@@ -246,7 +250,7 @@ public struct Exporter: Sendable {
         out.append(0x2C)
         ExportBundle.csvField(UnsafeRawBufferPointer(rebasing: raw[f.metadata]), into: &out)
         out.append(0x2C)
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[f.hash]))
+        hash.appendHex(to: &out)
         out.append(0x0A)
     }
 
@@ -275,9 +279,10 @@ public struct Exporter: Sendable {
 
         By hand, for each line n (the archive format is documented in the project's docs/FORMAT.md):
 
-        1. `body` = the record line up to, not including, `,"hash":"`; `previous` = proof n's `previous`.
-           SHA-256(previous as 32 bytes ‖ body) must equal the record's `hash`: the event's bytes are the ones
-           the archive's hash chain committed to.
+        1. `body` = the record line up to, not including, `,"hash":"` (format 1), or without its final `}`
+           (format 2, whose records carry no hash); `previous` = proof n's `previous`. `hash` = SHA-256(previous
+           as 32 bytes ‖ body); in format 1 it must equal the record's `hash`. Step 2 then checks that the
+           archive's hash chain committed to exactly these bytes.
         2. The leaf is SHA-256(0x00 ‖ hash as 32 bytes). Fold the audit path `path` into it as RFC 9162
            §2.1.3.2 describes (node = SHA-256(0x01 ‖ left ‖ right)), with leaf index `index` in a tree of `size`
            leaves. The result must equal `archiver.records_root` in `manifests/<snapshot>.json`, whose

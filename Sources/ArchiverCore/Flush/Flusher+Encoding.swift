@@ -7,6 +7,8 @@ extension Flusher {
     /// A snapshot staged on local disk, ready to publish.
     struct StagedSnapshot: Sendable {
         var intent: FlushIntent
+        /// The record format of every file (the archive's: one format per snapshot).
+        var format: RecordFormat
         var files: [StagedPartitionFile]
         var recordsRoot: ChainHash
         var minRecordedAt: Int64
@@ -23,19 +25,21 @@ extension Flusher {
         var partition: [(key: String, value: String)]
         var staged: StagedFile
         var streamFilter: StreamFilter
+        var chain: FileChain
     }
 
     /// Encodes the events after `cursor` into a new snapshot; nil when there is nothing to flush.
     func encodeNext(
         after cursor: FlushCursor, upTo highWaterMark: Int64, snapshotID: String, fencingToken: Int64,
-        prefetch: inout PagePrefetch?, progress: (Int64) -> Void
+        format: RecordFormat, prefetch: inout PagePrefetch?, progress: (Int64) -> Void
     ) async throws -> StagedSnapshot? {
         guard let chainStart = ChainHash(hex: cursor.chainHead) else {
             throw ArchiverError(.unreadable, "the flush cursor's chain head '\(cursor.chainHead)' is not a hash")
         }
         let encryptor = options.subjectField.map { SubjectEncryptor(metadataField: $0, store: store) }
         var segment = SegmentBuilder(
-            archive: archive, snapshotID: snapshotID, chain: chainStart, spoolDirectory: options.spoolDirectory)
+            archive: archive, snapshotID: snapshotID, chain: chainStart, format: format,
+            spoolDirectory: options.spoolDirectory)
         var after = cursor.position
         // True when the snapshot ended because of its size or partition limit, so more events follow.
         var stoppedAtLimit = false
@@ -84,13 +88,13 @@ extension Flusher {
     }
 
     /// Re-encodes exactly the range of a pending intent; the bytes must reproduce its chain head.
-    func encode(range intent: FlushIntent) async throws -> StagedSnapshot {
+    func encode(range intent: FlushIntent, format: RecordFormat) async throws -> StagedSnapshot {
         guard let chainStart = ChainHash(hex: intent.chainStart) else {
             throw ArchiverError(.unreadable, "pending flush intent has a malformed chain start")
         }
         let encryptor = options.subjectField.map { SubjectEncryptor(metadataField: $0, store: store) }
         var segment = SegmentBuilder(
-            archive: archive, snapshotID: intent.snapshotID, chain: chainStart,
+            archive: archive, snapshotID: intent.snapshotID, chain: chainStart, format: format,
             spoolDirectory: options.spoolDirectory)
         let pageSize = Int(min(Int64(options.pageSize), max(1, intent.eventCount)))
         var prefetch = PagePrefetch(

@@ -1,13 +1,20 @@
+import ArchiveFormat
 import Coordination
 import Lode
 
 extension Flusher {
     /// Checks made once per pass before anything is written: the cut name, the archive's settings, and that the
-    /// store and the archive belong together. Returns notes for the summary.
-    func preflight(pending: FlushIntent?) async throws -> [String] {
+    /// store and the archive belong together. Returns notes for the summary and the record format to write: the
+    /// head manifest's (an archive keeps its format), or the configured one for a new archive.
+    func preflight(pending: FlushIntent?) async throws -> (notes: [String], format: RecordFormat) {
         if let name = options.cutName { try CutName.validate(name) }
         let resolution = try await archive.events.resolveHead()
         try archive.checkSettingsMatchArchive(resolution.head)
+        let format = try resolution.head.map { try ArchiveMetadata(entries: $0.stringMetadata).format }
+        return (try await preflightNotes(resolution, pending: pending), format ?? archive.settings.recordFormat)
+    }
+
+    private func preflightNotes(_ resolution: HeadResolution, pending: FlushIntent?) async throws -> [String] {
         try await checkBelongsTogether(cursor: try await store.flushCursor(), head: resolution.head, pending: pending)
         if let name = options.cutName {
             try CutName.checkUnused(name, in: try await archive.resolveCutPoints().cuts, allowing: pending?.snapshotID)

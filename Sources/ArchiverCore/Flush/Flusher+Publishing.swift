@@ -109,12 +109,14 @@ extension Flusher {
             parentManifestSHA256: parentManifestSHA, cutName: intent.cutName, producer: options.producer,
             fencingToken: intent.fencingToken, minRecordedAtNanos: batch.minRecordedAt,
             maxRecordedAtNanos: batch.maxRecordedAt)
+        facts.format = batch.format
         facts.recordsRoot = batch.recordsRoot
         facts.sequence = sequence
-        // One filter per file, in the manifest's `files` order (sorted by path bytes).
-        let filters = zip(files, batch.files).map { (path: $0.path, filter: $1.streamFilter.text) }
+        // One filter (and in v2 one chain pair) per file, in the manifest's `files` order (sorted by path bytes).
+        let perFile = zip(files, batch.files).map { (path: $0.path, filter: $1.streamFilter.text, chain: $1.chain) }
             .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        facts.streamFilters = filters.map(\.filter).joined(separator: " ")
+        facts.streamFilters = perFile.map(\.filter).joined(separator: " ")
+        if batch.format != .v1 { facts.fileChains = perFile.map(\.chain) }
         var metadata = facts.entries
         if let signer = archive.signer {
             metadata[ArchiveSigning.signatureKey] = try signer.sign(

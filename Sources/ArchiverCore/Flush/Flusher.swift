@@ -64,7 +64,7 @@ public struct Flusher: Sendable {
         holding lease: Lease, started: ContinuousClock.Instant, progress: (@Sendable (FlushProgress) -> Void)?
     ) async throws -> FlushSummary {
         let pending = try await store.pendingFlushIntent()
-        let notes = try await preflight(pending: pending)
+        let (notes, format) = try await preflight(pending: pending)
         // The backlog by positions, for progress: the store's full status counts every event (a scan of the
         // whole table on PostgreSQL, 0.14 s at 1M events, before the first page could be read).
         let backlog = max(0, try await store.safeHighWaterMark() - store.flushCursor().position)
@@ -74,12 +74,12 @@ public struct Flusher: Sendable {
         ledger.summary.notes = notes
         if let pending {
             let intent = pending.fencingToken == lease.fencingToken ? pending : try await adopt(pending, lease: lease)
-            let batch = try await encode(range: intent)
+            let batch = try await encode(range: intent, format: format)
             try await publishAndComplete(batch, intent: intent, summary: &ledger.summary, catalog: &ledger.catalog)
             ledger.summary.resumedIntent = true
             ledger.report(ledger.summary.events)
         }
-        try await flushNewSnapshots(holding: lease, ledger: &ledger)
+        try await flushNewSnapshots(holding: lease, format: format, ledger: &ledger)
 
         // A named cut on an idle store names the existing head, so `cut create` always yields a cut point.
         if let name = options.cutName, ledger.summary.cutName == nil {
@@ -98,7 +98,7 @@ public struct Flusher: Sendable {
     /// Snapshot N is published, committed and completed by a task of its own while N+1 is encoded (from the
     /// cursor N's completion will leave): its fsyncs and round trips overlap the encoding, which needs the CPU.
     /// N+1's intent is recorded only once N completed, so the durable steps keep their order.
-    private func flushNewSnapshots(holding lease: Lease, ledger: inout PassLedger) async throws {
+    private func flushNewSnapshots(holding lease: Lease, format: RecordFormat, ledger: inout PassLedger) async throws {
         let highWaterMark = try await store.safeHighWaterMark()
         // Pages read ahead, carried from one snapshot of the pass to the next.
         var prefetch: PagePrefetch?
@@ -114,7 +114,8 @@ public struct Flusher: Sendable {
                 guard
                     let batch = try await encodeNext(
                         after: cursor, upTo: highWaterMark, snapshotID: SnapshotIDs.next(after: cursor.snapshotID),
-                        fencingToken: lease.fencingToken, prefetch: &prefetch, progress: { report(done + $0) })
+                        fencingToken: lease.fencingToken, format: format, prefetch: &prefetch,
+                        progress: { report(done + $0) })
                 else { break }
                 do {
                     try await ledger.awaitPublication()

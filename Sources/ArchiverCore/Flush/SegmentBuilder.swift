@@ -12,8 +12,8 @@ struct SegmentBuilder {
     let snapshotID: String
     let spoolDirectory: String
     private(set) var encoder: RecordEncoder
-    /// The current record's rest after its body (its hash member), rewritten per record.
-    private var rest = [UInt8](repeating: 0, count: RecordEncoder.restCount)
+    /// The current record's rest after its body (its hash member in v1), rewritten per record.
+    private var rest: [UInt8]
     /// Open files by partition slot (``PartitionSlots``), and the slots in order of first appearance, so the
     /// files list is deterministic.
     private var files: [PartitionFile?] = []
@@ -28,22 +28,26 @@ struct SegmentBuilder {
     private(set) var firstPosition: Int64 = 0
     private(set) var lastPosition: Int64 = 0
     private(set) var bytesIn: Int64 = 0
+    /// The snapshot's size as format 1 would write it (each record with its hash member), which the size limit
+    /// counts: both formats then end snapshots after the same events, so their manifests compare one to one.
+    private var limitBytes: Int64 = 0
     private var minRecordedAt = Int64.max
     private var maxRecordedAt = Int64.min
 
     var chain: ChainHash { encoder.chain }
 
-    init(archive: Archive, snapshotID: String, chain: ChainHash, spoolDirectory: String) {
+    init(archive: Archive, snapshotID: String, chain: ChainHash, format: RecordFormat, spoolDirectory: String) {
         self.archive = archive
         self.snapshotID = snapshotID
         self.spoolDirectory = spoolDirectory
-        self.encoder = RecordEncoder(chain: chain)
+        self.encoder = RecordEncoder(chain: chain, format: format)
+        self.rest = [UInt8](repeating: 0, count: format.restCount)
     }
 
     /// True if adding `event` would exceed the snapshot's size or partition limits (never for the first event).
     func isFull(adding event: PageEvent) -> Bool {
         guard count > 0 else { return false }
-        if bytesIn >= Int64(archive.settings.targetSnapshotBytes) { return true }
+        if limitBytes >= Int64(archive.settings.targetSnapshotBytes) { return true }
         return file(slot: event.slot) == nil && order.count >= archive.settings.maxPartitionsPerSnapshot
     }
 
@@ -61,10 +65,13 @@ struct SegmentBuilder {
             files[event.slot] = file
             order.append(event.slot)
         }
+        if file.lineCount == 0 { file.chainStart = encoder.chain }
         try rest.withUnsafeMutableBytes { rest in
             encoder.seal(body: event.body, restTo: rest.baseAddress!)
             try file.writer.append(line: event.body, then: UnsafeRawBufferPointer(rest))
         }
+        file.lineCount += 1
+        file.chainHead = encoder.chain
         tree.append(chainHash: encoder.chain)
         // A stream's events mostly land in one file per snapshot: insert its hash when it changes file. Streams
         // numbered beyond the array's cap are inserted every time (a set insert is all the skip saves).
@@ -82,7 +89,8 @@ struct SegmentBuilder {
         if count == 0 { firstPosition = event.position }
         lastPosition = event.position
         count += 1
-        bytesIn += Int64(event.body.count + RecordEncoder.restCount + 1)
+        bytesIn += Int64(event.body.count + rest.count + 1)
+        limitBytes += Int64(event.body.count + RecordFormat.v1.restCount + 1)
         minRecordedAt = min(minRecordedAt, event.recordedAtNanos)
         maxRecordedAt = max(maxRecordedAt, event.recordedAtNanos)
         if count == 2 { CrashPoints.hit(.midSegment) }
@@ -96,12 +104,14 @@ struct SegmentBuilder {
             staged.append(
                 Flusher.StagedPartitionFile(
                     partition: file.partition, staged: try await file.writer.finish(),
-                    streamFilter: StreamFilter(streamHashes: file.streamHashes)))
+                    streamFilter: StreamFilter(streamHashes: file.streamHashes),
+                    chain: FileChain(start: file.chainStart, head: file.chainHead)))
         }
         files.removeAll()
         order.removeAll()
         return Flusher.StagedSnapshot(
-            intent: intent, files: staged, recordsRoot: tree.root(), minRecordedAt: minRecordedAt,
+            intent: intent, format: encoder.format, files: staged, recordsRoot: tree.root(),
+            minRecordedAt: minRecordedAt,
             maxRecordedAt: maxRecordedAt,
             bytesIn: bytesIn)
     }
@@ -125,6 +135,10 @@ final class PartitionFile {
     let writer: SegmentFileWriter
     /// The distinct streams written to it (``StreamHash/fnv1a64(_:)``), for its ``StreamFilter``.
     var streamHashes: Set<UInt64> = []
+    /// The chain value before its first record and after its last (its ``FileChain``).
+    var chainStart = ChainHash.genesis
+    var chainHead = ChainHash.genesis
+    var lineCount = 0
 
     init(partition: [(key: String, value: String)], writer: SegmentFileWriter) {
         self.partition = partition

@@ -268,10 +268,13 @@ public struct Compactor: Sendable {
             parentManifestSHA256: parent.map { HexCoding.encode(SHA256.hash(data: $0.manifest.jsonBytes())) } ?? "",
             cutName: nil, producer: options.producer, fencingToken: lease.fencingToken,
             minRecordedAtNanos: run.minRecordedAt, maxRecordedAtNanos: run.maxRecordedAt)
+        facts.format = run.format
         facts.recordsRoot = run.recordsRoot
         facts.sequence = (parent?.facts.sequence ?? 0) + 1
-        facts.streamFilters = zip(refs, run.files).map { (path: $0.path, filter: $1.streamFilter.text) }
-            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }.map(\.filter).joined(separator: " ")
+        let perFile = zip(refs, run.files).map { (path: $0.path, filter: $1.streamFilter.text, chain: $1.chain) }
+            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        facts.streamFilters = perFile.map(\.filter).joined(separator: " ")
+        if run.format != .v1 { facts.fileChains = perFile.map(\.chain) }
         let metadata = facts.entries.merging(run.provenance.entries) { current, _ in current }
         let manifest = try await dataset.commit(
             snapshotID: snapshotID, files: refs, rowCount: run.count, metadata: metadata.mapValues { .string($0) },
@@ -423,10 +426,12 @@ struct RunBuilder {
         var partition: String
         var staged: StagedFile
         var streamFilter: StreamFilter
+        var chain: FileChain
     }
 
     struct Finished {
         var files: [Staged]
+        var format: RecordFormat
         var provenance: GenerationRun
         var count: Int64
         var firstPosition: Int64
@@ -445,6 +450,10 @@ struct RunBuilder {
     private var writers: [String: SegmentFileWriter] = [:]
     private var order: [String] = []
     private var streams: [String: Set<String>] = [:]
+    /// Per partition file: the chain value before its first record and after its last.
+    private var fileChains: [String: FileChain] = [:]
+    /// The units' record format: a generation snapshot, like any snapshot, holds one.
+    private var format: RecordFormat?
     private var tree = RecordsTree.Accumulator()
     private(set) var count: Int64 = 0
     private(set) var recordBytes: Int64 = 0
@@ -476,6 +485,7 @@ struct RunBuilder {
         _ loaded: ArchiveReader.LoadedSnapshot, first: (String, Int64), last: (String, Int64)
     ) async throws {
         let facts = loaded.cut.facts
+        try adoptFormat(of: loaded.cut)
         if count == 0 {
             chainStart = facts.chainStart
             self.first = first
@@ -498,11 +508,13 @@ struct RunBuilder {
         var added: Int64 = 0
         var previous = count > 0 ? lastPosition : Int64.min
         var streams = self.streams
+        var fileChains = self.fileChains
+        var chain = facts.chainStart
         var tree = self.tree
         var recordBytes = self.recordBytes
         var totalRecordBytes = self.totalRecordBytes
         try await ChunkMerger.forEachLine(loaded.pipelines) { line, fields, path, lineNumber in
-            guard fields.position > previous, let hash = RecordDecoder.hash(line, fields) else {
+            guard fields.position > previous, let hash = RecordDecoder.chainHash(line, fields, after: chain) else {
                 throw ArchiveFormatError(
                     .chainMismatch, "\(path) line \(lineNumber): position or hash out of order or malformed")
             }
@@ -510,12 +522,15 @@ struct RunBuilder {
             let target = targets[path]!
             try target.writer.append(line: line)
             streams[target.partition, default: []].insert(RecordDecoder.string(line, fields.stream))
+            fileChains[target.partition, default: FileChain(start: chain, head: hash)].head = hash
+            chain = hash
             tree.append(chainHash: hash)
             added += 1
             recordBytes += Int64(line.count + 1)
             totalRecordBytes += Int64(line.count + 1)
         }
         self.streams = streams
+        self.fileChains = fileChains
         self.tree = tree
         self.recordBytes = recordBytes
         self.totalRecordBytes = totalRecordBytes
@@ -524,9 +539,31 @@ struct RunBuilder {
                 .chainMismatch,
                 "snapshot \(loaded.cut.snapshotID) holds \(added) records, but its manifest says \(facts.eventCount)")
         }
+        try Self.checkChainEnd(chain, of: loaded.cut)
         lastPosition = previous
         count += added
         events += added
+    }
+
+    /// A generation snapshot holds one record format, as every snapshot does.
+    private mutating func adoptFormat(of cut: CutPoint) throws {
+        if let format, format != cut.facts.format {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(cut.snapshotID) is in record format \(cut.facts.format), the ones before it in "
+                    + "\(format): a generation snapshot never mixes formats")
+        }
+        format = cut.facts.format
+    }
+
+    /// The copied records (their hashes stored in v1, recomputed in v2) end at the manifest's chain head.
+    private static func checkChainEnd(_ chain: ChainHash, of cut: CutPoint) throws {
+        guard chain == cut.facts.chainHead else {
+            throw ArchiveFormatError(
+                .chainMismatch,
+                "snapshot \(cut.snapshotID)'s records end the chain at \(chain.hex.prefix(16))…, but its manifest "
+                    + "records \(cut.facts.chainHead.hex.prefix(16))…")
+        }
     }
 
     /// Closes the staged files and starts an empty run.
@@ -536,10 +573,11 @@ struct RunBuilder {
             files.append(
                 Staged(
                     partition: partition, staged: try await writers[partition]!.finish(),
-                    streamFilter: StreamFilter(streams: streams[partition] ?? [])))
+                    streamFilter: StreamFilter(streams: streams[partition] ?? []),
+                    chain: fileChains[partition] ?? FileChain(start: chainStart, head: chainStart)))
         }
         let finished = Finished(
-            files: files,
+            files: files, format: format ?? .v1,
             provenance: GenerationRun(
                 generation: generation, firstSnapshotID: first.0, lastSnapshotID: last.0, firstSequence: first.1,
                 lastSequence: last.1),
@@ -548,6 +586,7 @@ struct RunBuilder {
         writers.removeAll()
         order.removeAll()
         streams.removeAll()
+        fileChains.removeAll()
         tree = RecordsTree.Accumulator()
         count = 0
         recordBytes = 0

@@ -172,6 +172,8 @@ public struct ArchiveReader: Sendable {
         var chain = chainStart ?? facts.chainStart
         let hashing = verifyChain || (verifySnapshotChains && !loaded.partial)
         var tree = RecordsTree.Accumulator()
+        var fileChains = hashing ? FileChainCheck(loaded.cut, partial: loaded.partial) : nil
+        let hashed = facts.format == .v1
         var count: Int64 = 0
         var lastPosition: Int64 = .min
         var firstPosition: Int64 = .min
@@ -188,14 +190,21 @@ public struct ArchiveReader: Sendable {
             lastPosition = fields.position
             count += 1
             recordBytes += Int64(line.count + 1)
+            guard fields.hasHash == hashed else {
+                throw ArchiveFormatError(
+                    .chainMismatch,
+                    "\(path) line \(lineNumber): a format \(fields.format) record in a format \(facts.format) "
+                        + "snapshot: a snapshot never mixes formats, so the record was altered or inserted")
+            }
             if hashing {
                 let expected = chain.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
-                guard RecordDecoder.hashMatches(line, fields, expected) else {
+                guard !hashed || RecordDecoder.hashMatches(line, fields, expected) else {
                     throw ArchiveFormatError(
                         .chainMismatch,
                         "\(path) line \(lineNumber) (position \(fields.position)): the record's hash does not "
                             + "follow from the previous record: the record was altered, inserted, removed or moved")
                 }
+                fileChains?.record(path: path, before: chain, after: expected)
                 chain = expected
                 if facts.recordsRoot != nil { tree.append(chainHash: expected) }
             }
@@ -213,6 +222,7 @@ public struct ArchiveReader: Sendable {
         }
         guard hashing else { return facts.chainHead }
         try Self.checkChainEnd(loaded.cut, chain: chain, tree: tree)
+        try fileChains?.check()
         return chain
     }
 

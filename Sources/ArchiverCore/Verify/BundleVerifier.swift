@@ -227,8 +227,9 @@ public struct BundleVerifier: Sendable {
                         ))
                 }
                 lastPosition = fields.position
+                let chainHash = proof.previous.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
                 if let rows = csvRows, lineNumber <= rows.count,
-                    let problem = Self.compare(row: rows[lineNumber - 1], with: line, fields)
+                    let problem = Self.compare(row: rows[lineNumber - 1], with: line, fields, hash: chainHash)
                 {
                     report.problems.append(
                         VerificationProblem(
@@ -275,14 +276,20 @@ public struct BundleVerifier: Sendable {
         if proof.index == 0 && proof.previous != facts.chainStart {
             return "the first record of snapshot \(proof.snapshotID) must follow its chain start"
         }
+        // Format 2 records carry no hash: the recomputed one is checked against the records root below.
         let hash = proof.previous.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
-        guard RecordDecoder.hashMatches(line, fields, hash) else {
+        guard !fields.hasHash || RecordDecoder.hashMatches(line, fields, hash) else {
             return "the record's bytes do not hash to its chain hash: the event was altered"
         }
         guard
             RecordsTree.root(
                 leaf: RecordsTree.leafHash(hash), index: proof.index, size: proof.size, path: proof.path) == root
         else {
+            guard fields.hasHash else {
+                // Without a stored hash, an altered event and a wrong proof fail at the same step.
+                return "the record's chain hash and inclusion proof do not lead to snapshot \(proof.snapshotID)'s "
+                    + "records root: the event was altered, or is not in that snapshot at that place"
+            }
             return "the inclusion proof does not lead to snapshot \(proof.snapshotID)'s records root: the event "
                 + "is not in that snapshot at that place"
         }
@@ -290,7 +297,9 @@ public struct BundleVerifier: Sendable {
     }
 
     /// A CSV row against its record; nil when every column agrees.
-    static func compare(row: [[UInt8]], with line: UnsafeRawBufferPointer, _ f: RecordFields) -> String? {
+    static func compare(
+        row: [[UInt8]], with line: UnsafeRawBufferPointer, _ f: RecordFields, hash: ChainHash
+    ) -> String? {
         guard row.count == ExportBundle.csvColumns.count else {
             return "\(row.count) columns, expected \(ExportBundle.csvColumns.count)"
         }
@@ -309,7 +318,7 @@ public struct BundleVerifier: Sendable {
                     || row[6].elementsEqual(UnsafeRawBufferPointer(rebasing: line[f.data]))
             ),
             ("metadata", row[7].elementsEqual(UnsafeRawBufferPointer(rebasing: line[f.metadata]))),
-            ("hash", row[8].elementsEqual(UnsafeRawBufferPointer(rebasing: line[f.hash]))),
+            ("hash", text[8] == hash.hex),
         ]
         let wrong = expected.filter { !$0.1 }.map(\.0)
         return wrong.isEmpty ? nil : "column(s) \(wrong.joined(separator: ", ")) differ from the proven record"
