@@ -26,6 +26,9 @@ public final class ColdEventSource: Sendable {
     let gate: ColdReadGate
     let observer: (any ColdReadObserver)?
     private let cachedPlan = Mutex<ReadPlan?>(nil)
+    /// Snapshots whose objects are not line-aligned zstd frames (``SnapshotIndex/build(_:archive:)``): read as
+    /// streams, without trying to index them again.
+    let unindexable = Mutex<Set<String>>([])
 
     /// - Parameters:
     ///   - keys: where subject keys are looked up for encrypted data (nil: such data reads as unavailable).

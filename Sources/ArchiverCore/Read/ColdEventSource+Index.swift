@@ -1,0 +1,89 @@
+import ArchiveFormat
+import Coordination
+import Lode
+import Synchronization
+
+extension ColdEventSource {
+    /// The open snapshot of `cut`, from the cache or built (and cached); nil when it cannot be indexed or would
+    /// not fit under the cache's cap (the caller then streams the snapshot).
+    func openIndex(_ cut: CutPoint) async throws -> SnapshotIndex? {
+        let key = "index:" + cut.snapshotID
+        if let index = cache.index(key) {
+            observer?.cacheHit()
+            return index
+        }
+        guard SnapshotIndex.estimatedBytes(cut) <= cache.capacityBytes,
+            !unindexable.withLock({ $0.contains(cut.snapshotID) })
+        else { return nil }
+        observer?.cacheMiss(storedBytes: cut.manifest.files.reduce(Int64(0)) { $0 + $1.sizeBytes })
+        guard let index = try await SnapshotIndex.build(cut, archive: archive) else {
+            unindexable.withLock { _ = $0.insert(cut.snapshotID) }
+            return nil
+        }
+        cache.insert(key, index)
+        observer?.cacheBytes(cache.bytes)
+        return index
+    }
+
+    /// Adds the events of `query` from the objects `files` of an open snapshot, each decoded from the frame that
+    /// holds its first record above `query.after`.
+    func gatherPage(
+        _ index: SnapshotIndex, files: [Int], _ query: ColdQuery, into out: inout [RecordedEvent]
+    ) async throws {
+        let pipelines = files.compactMap { file in
+            index.firstFrame(file: file, after: query.after).map { ChunkPipeline(feed: index.feed(file: file, from: $0)) }
+        }
+        guard !pipelines.isEmpty else { return }
+        let wanted = query.limit - out.count
+        var found: [RecordedEvent] = []
+        found.reserveCapacity(min(wanted, 10_000))
+        do {
+            try await ChunkMerger.forEachSitedLine(pipelines) { line, fields, _ in
+                if fields.position <= query.after { return }
+                if fields.position > query.through { throw EnoughRecords() }
+                if let hash = query.streamHash, fields.streamHash != hash { return }
+                let event = Self.event(line, fields)
+                guard query.matches(event) else { return }
+                found.append(event)
+                if found.count == wanted { throw EnoughRecords() }
+            }
+        } catch is EnoughRecords {}
+        out += found
+    }
+
+    /// Adds the events of the stream `hash` names from an open snapshot: only the lines its stream index lists,
+    /// from the frames that hold them (decompressed frames are cached, so a stream read again decodes nothing).
+    func gatherStream(
+        _ index: SnapshotIndex, hash: UInt64, _ query: ColdQuery, into out: inout [RecordedEvent]
+    ) throws {
+        guard let refs = index.lines(of: hash) else { return }
+        var found: [RecordedEvent] = []
+        var frame: (file: UInt32, frame: UInt32, storage: ChunkStorage)?
+        for ref in refs {
+            if frame == nil || frame!.file != ref.file || frame!.frame != ref.frame {
+                frame = (ref.file, ref.frame, try decodedFrame(index, file: Int(ref.file), frame: Int(ref.frame)))
+            }
+            let storage = frame!.storage
+            try withExtendedLifetime(storage) {
+                let start = Int(ref.start)
+                let line = UnsafeRawBufferPointer(rebasing: storage.bytes[start..<(start + Int(ref.count))])
+                let fields = try RecordDecoder.decode(line)
+                guard fields.position > query.after, fields.position <= query.through else { return }
+                let event = Self.event(line, fields)
+                if query.matches(event) { found.append(event) }
+            }
+        }
+        // One stream sits in one category partition, but a snapshot may split a partition into several objects.
+        if index.files.count > 1 { found.sort { $0.position < $1.position } }
+        out += found.prefix(query.limit - out.count)
+    }
+
+    /// One frame's content, from the cache or decompressed (and cached).
+    func decodedFrame(_ index: SnapshotIndex, file: Int, frame: Int) throws -> ChunkStorage {
+        let key = "frame:\(index.snapshotID):\(file):\(frame)"
+        if let cached = cache.frame(key) { return cached }
+        let storage = try index.decode(file: file, frame: frame)
+        cache.insert(key, storage)
+        return storage
+    }
+}
