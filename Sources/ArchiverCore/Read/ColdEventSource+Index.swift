@@ -26,15 +26,32 @@ extension ColdEventSource {
     }
 
     /// Adds the events of `query` from the objects `files` of an open snapshot, each decoded from the frame that
-    /// holds its first record above `query.after`.
+    /// holds its first record above `query.after` to the frame that holds the last record the page can need.
     func gatherPage(
         _ index: SnapshotIndex, files: [Int], _ query: ColdQuery, into out: inout [RecordedEvent]
     ) async throws {
-        let pipelines = files.compactMap { file in
-            index.firstFrame(file: file, after: query.after).map { ChunkPipeline(feed: index.feed(file: file, from: $0)) }
+        let filtered = query.selector != nil || query.streamHash != nil
+        var after = query.after
+        while out.count < query.limit {
+            // An unfiltered page of n events ends by `after + n` (positions have no gaps within a snapshot, and
+            // where they have, the next round reads on).
+            let last = filtered ? query.through : min(query.through, after + Int64(query.limit - out.count))
+            let pipelines = files.compactMap { file in
+                index.feed(file: file, after: after, through: last).map(ChunkPipeline.init(feed:))
+            }
+            if pipelines.isEmpty { return }
+            var bounded = query
+            (bounded.after, bounded.through) = (after, last)
+            try await merge(pipelines, bounded, wanted: query.limit - out.count, into: &out)
+            if last >= query.through { return }
+            after = last
         }
-        guard !pipelines.isEmpty else { return }
-        let wanted = query.limit - out.count
+    }
+
+    /// Adds the events of `query` the pipelines hold, merged by position, at most `wanted`.
+    private func merge(
+        _ pipelines: [ChunkPipeline], _ query: ColdQuery, wanted: Int, into out: inout [RecordedEvent]
+    ) async throws {
         var found: [RecordedEvent] = []
         found.reserveCapacity(min(wanted, 10_000))
         do {

@@ -300,6 +300,8 @@ final class ObjectFeed: @unchecked Sendable {
     /// is decompressed as one stream by ``nextChunk()``.
     let frames: [LodeFrame]?
     private var nextFrame = 0
+    /// The frame where decoding stops (exclusive): the object's frame count unless a reader needs fewer.
+    private var endFrame = Int.max
     /// Content bytes a span of frames holds at most (one frame per span when smaller than every frame: a
     /// ``SnapshotIndex`` is built from chunks that are single frames).
     private let spanBytes: Int
@@ -347,13 +349,15 @@ final class ObjectFeed: @unchecked Sendable {
         }
     }
 
-    /// A framed object already read and checked (a ``SnapshotIndex``'s), decoded from frame `startFrame` on.
-    init(path: String, stored: [UInt8], frames: [LodeFrame], startFrame: Int) {
+    /// A framed object already read and checked (a ``SnapshotIndex``'s), decoded from frame `frames.lowerBound`
+    /// up to (not including) `frames.upperBound`.
+    init(path: String, stored: [UInt8], frames: [LodeFrame], decoding range: Range<Int>) {
         self.path = path
         self.stored = stored
         self.frames = frames
         self.decompressor = nil
-        self.nextFrame = startFrame
+        self.nextFrame = range.lowerBound
+        self.endFrame = range.upperBound
         self.spanBytes = Self.chunkBytes
         self.recyclesStored = false
     }
@@ -383,10 +387,10 @@ final class ObjectFeed: @unchecked Sendable {
 
     /// The next frames that fit a chunk (``chunkBytes``; at least one frame), or nil after the last.
     func nextSpan() -> Span? {
-        guard let frames, nextFrame < frames.count else { return nil }
+        guard let frames, nextFrame < min(frames.count, endFrame) else { return nil }
         let start = nextFrame
         var bytes = 0
-        while nextFrame < frames.count {
+        while nextFrame < min(frames.count, endFrame) {
             let size = frames[nextFrame].contentSize ?? 0
             if nextFrame > start && bytes + size > spanBytes { break }
             bytes += size

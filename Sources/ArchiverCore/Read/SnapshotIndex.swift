@@ -62,15 +62,24 @@ final class SnapshotIndex: Sendable {
         return low < last.count ? low : nil
     }
 
-    /// A feed of `file` that decodes from frame `start` on.
-    func feed(file: Int, from start: Int) -> ObjectFeed {
-        ObjectFeed(path: files[file].path, stored: files[file].stored, frames: files[file].frames, startFrame: start)
+    /// A feed of `file` that decodes the frames that can hold records with `after < position <= through`
+    /// (nil when none can).
+    func feed(file: Int, after: Int64, through: Int64) -> ObjectFeed? {
+        guard let start = firstFrame(file: file, after: after) else { return nil }
+        // The frame holding `through` is the last one needed (or the object's last frame).
+        let end = firstFrame(file: file, after: through - 1).map { $0 + 1 } ?? files[file].frames.count
+        return feed(file: file, frames: start..<max(start + 1, end))
+    }
+
+    /// A feed of `file` that decodes `frames`.
+    func feed(file: Int, frames range: Range<Int>) -> ObjectFeed {
+        ObjectFeed(path: files[file].path, stored: files[file].stored, frames: files[file].frames, decoding: range)
     }
 
     /// The content of one frame, decompressed into a buffer of its size (to be kept in a cache).
     func decode(file: Int, frame: Int) throws -> ChunkStorage {
         let frames = files[file].frames
-        let feed = self.feed(file: file, from: frame)
+        let feed = self.feed(file: file, frames: frame..<(frame + 1))
         let span = ObjectFeed.Span(
             frames: frame..<(frame + 1), bytes: frames[frame].contentSize ?? 0, isLast: frame == frames.count - 1)
         let decoded = try feed.decode(span)
