@@ -3,6 +3,7 @@ import Coordination
 import CoordinationSQLite
 import Foundation
 import Lode
+import Synchronization
 import Testing
 
 @testable import ArchiverCore
@@ -145,6 +146,23 @@ import Testing
             let b = try await large.readStream("account-3", fromVersion: 1, through: through, limit: 10_000)
             #expect(!a.isEmpty && a == b)
             #expect(small.cache.index("index:" + cut.snapshotID) == nil && small.cache.bytes <= 256 << 10)
+        }
+    }
+
+    @Test func readersThatStartTogetherShareOneIndexBuild() async throws {
+        try await Self.withSnapshot { fixture, archive, cut in
+            let through = Int64(Self.eventCount)
+            let watcher = CacheWatcher()
+            let source = ColdEventSource(
+                archive: archive, keys: fixture.coordination, cacheBytes: 1 << 30, observer: watcher)
+            async let first = source.readAll(after: 0, through: through, limit: 1_000)
+            async let later = source.readAll(after: 5_000, through: through, limit: 1_000)
+            async let stream = source.readStream("order-7", fromVersion: 1, through: through, limit: 10_000)
+            let (a, b, c) = try await (first, later, stream)
+            #expect(a.map(\.position) == Array(1...1_000) && b.map(\.position) == Array(5_001...6_000))
+            #expect(c.count > 100 && c.allSatisfy { $0.stream == "order-7" })
+            #expect(watcher.counts.withLock { $0.misses } == 1, "one index build, whatever reader came first")
+            #expect(source.cache.index("index:" + cut.snapshotID) != nil)
         }
     }
 

@@ -15,13 +15,31 @@ extension ColdEventSource {
         guard SnapshotIndex.estimatedBytes(cut) <= cache.capacityBytes,
             !unindexable.withLock({ $0.contains(cut.snapshotID) })
         else { return nil }
-        observer?.cacheMiss(storedBytes: cut.manifest.files.reduce(Int64(0)) { $0 + $1.sizeBytes })
-        guard let index = try await SnapshotIndex.build(cut, archive: archive) else {
+        // Readers that start together (subscribers from 0) wait for one build instead of each making one.
+        let (build, started) = indexBuilds.withLock { builds in
+            if let running = builds[key] { return (running, false) }
+            let archive = self.archive
+            let build = Task { try await SnapshotIndex.build(cut, archive: archive) }
+            builds[key] = build
+            return (build, true)
+        }
+        if started { observer?.cacheMiss(storedBytes: cut.manifest.files.reduce(Int64(0)) { $0 + $1.sizeBytes }) }
+        let built: SnapshotIndex?
+        do {
+            built = try await build.value
+        } catch {
+            indexBuilds.withLock { if $0[key] == build { $0[key] = nil } }
+            throw error
+        }
+        indexBuilds.withLock { if $0[key] == build { $0[key] = nil } }
+        guard let index = built else {
             unindexable.withLock { _ = $0.insert(cut.snapshotID) }
             return nil
         }
-        cache.insert(key, index)
-        observer?.cacheBytes(cache.bytes)
+        if started {
+            cache.insert(key, index)
+            observer?.cacheBytes(cache.bytes)
+        }
         return index
     }
 

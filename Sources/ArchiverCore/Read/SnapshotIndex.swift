@@ -39,10 +39,10 @@ final class SnapshotIndex: Sendable {
         self.snapshotID = snapshotID
         self.files = files
         self.streams = streams
-        let lineCount = streams.values.reduce(0) { $0 + $1.count }
-        self.bytes = files.reduce(Int64(0)) { total, file in
-            total + Int64(file.stored.count) + Int64(file.frames.count * 40)
-        } + Int64(lineCount * MemoryLayout<LineRef>.stride) + Int64(streams.count * 64)
+        // Capacities, not counts: a recycled buffer or a grown array holds more than it uses.
+        let lineCount = streams.values.reduce(0) { $0 + $1.capacity }
+        let fileBytes = files.reduce(Int64(0)) { $0 + Int64($1.stored.capacity) + Int64($1.frames.count * 40) }
+        self.bytes = fileBytes + Int64(lineCount * MemoryLayout<LineRef>.stride) + Int64(streams.count * 64)
     }
 
     /// The memory an index of `cut` is expected to take, known before it is built (to decide whether to build it).
