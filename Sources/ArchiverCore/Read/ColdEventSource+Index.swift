@@ -4,26 +4,36 @@ import Lode
 import Synchronization
 
 extension ColdEventSource {
-    /// The open snapshot of `cut`, from the cache or built (and cached); nil when it cannot be indexed or would
-    /// not fit under the cache's cap (the caller then streams the snapshot).
-    func openIndex(_ cut: CutPoint) async throws -> SnapshotIndex? {
-        let key = "index:" + cut.snapshotID
+    /// The open snapshot of `unit`, from the cache or built (and cached), with the indices (into its
+    /// ``SnapshotIndex/files``) of the objects the unit reads; nil when it cannot be indexed or would not fit
+    /// under the cache's cap (the caller then streams the snapshot).
+    ///
+    /// A unit that reads some objects only (a stream or category read) uses the whole snapshot's index when one
+    /// is cached, and otherwise an index of just those objects: it never fetches objects it does not read.
+    func openIndex(_ unit: ReadQueue.Unit) async throws -> (index: SnapshotIndex, files: [Int])? {
+        let cut = unit.cut
+        let wholeKey = "index:" + cut.snapshotID
+        if let index = cache.index(wholeKey) {
+            observer?.cacheHit()
+            return (index, unit.only ?? Array(index.files.indices))
+        }
+        let key = wholeKey + (unit.only.map { "#" + $0.map(String.init).joined(separator: ",") } ?? "")
         if let index = cache.index(key) {
             observer?.cacheHit()
-            return index
+            return (index, Array(index.files.indices))
         }
-        guard SnapshotIndex.estimatedBytes(cut) <= cache.capacityBytes,
+        guard SnapshotIndex.estimatedBytes(cut, files: unit.only) <= cache.capacityBytes,
             !unindexable.withLock({ $0.contains(cut.snapshotID) })
         else { return nil }
         // Readers that start together (subscribers from 0) wait for one build instead of each making one.
         let (build, started) = indexBuilds.withLock { builds in
             if let running = builds[key] { return (running, false) }
             let archive = self.archive
-            let build = Task { try await SnapshotIndex.build(cut, archive: archive) }
+            let build = Task { [only = unit.only] in try await SnapshotIndex.build(cut, only: only, archive: archive) }
             builds[key] = build
             return (build, true)
         }
-        if started { observer?.cacheMiss(storedBytes: cut.manifest.files.reduce(Int64(0)) { $0 + $1.sizeBytes }) }
+        if started { observer?.cacheMiss(storedBytes: unit.size) }
         let built: SnapshotIndex?
         do {
             built = try await build.value
@@ -40,7 +50,7 @@ extension ColdEventSource {
             cache.insert(key, index)
             observer?.cacheBytes(cache.bytes)
         }
-        return index
+        return (index, Array(index.files.indices))
     }
 
     /// Adds the events of `query` from the objects `files` of an open snapshot, each decoded from the frame that
@@ -115,7 +125,7 @@ extension ColdEventSource {
 
     /// One frame's content, from the cache or decompressed (and cached).
     func decodedFrame(_ index: SnapshotIndex, file: Int, frame: Int) throws -> ChunkStorage {
-        let key = "frame:\(index.snapshotID):\(file):\(frame)"
+        let key = "frame:\(index.snapshotID):\(index.files[file].path):\(frame)"
         if let cached = cache.frame(key) { return cached }
         let storage = try index.decode(file: file, frame: frame)
         cache.insert(key, storage)

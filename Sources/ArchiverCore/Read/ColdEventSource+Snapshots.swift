@@ -47,11 +47,11 @@ extension ColdEventSource {
     /// or, for a snapshot that cannot be indexed, from the decoded-events cache, or decoded whole and cached, or
     /// (too big to cache) streamed until the read has enough.
     private func gather(_ unit: ReadQueue.Unit, _ query: ColdQuery, into out: inout [RecordedEvent]) async throws {
-        if let index = try await openIndex(unit.cut) {
+        if let (index, files) = try await openIndex(unit) {
             if let hash = query.streamHash {
                 try gatherStream(index, hash: hash, query, into: &out)
             } else {
-                try await gatherPage(index, files: unit.only ?? Array(index.files.indices), query, into: &out)
+                try await gatherPage(index, files: files, query, into: &out)
             }
             return
         }

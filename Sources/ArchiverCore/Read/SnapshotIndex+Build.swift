@@ -2,18 +2,18 @@ import ArchiveFormat
 import Lode
 
 extension SnapshotIndex {
-    /// Reads `cut` whole, once: every object checked against its manifest's size and MD5, the snapshot's hash
-    /// chain recomputed from its chain start to its chain head, and each frame's last position and each stream's
-    /// lines noted on the way.
+    /// Reads `cut` (or its objects `only`), once: every object checked against its manifest's size and MD5, the
+    /// snapshot's hash chain recomputed from its chain start to its chain head when it is read whole, and each
+    /// frame's last position and each stream's lines noted on the way.
     ///
     /// - Returns: nil when an object is not made of frames that each end at a record's end with their content
     ///   size recorded (gzip, uncompressed, or zstd streamed by older writers): such a snapshot is read as a
     ///   stream instead.
     /// - Throws: Lode errors for missing or altered objects, ``ArchiveFormatError`` for malformed records or a
     ///   broken hash chain.
-    static func build(_ cut: CutPoint, archive: Archive) async throws -> SnapshotIndex? {
+    static func build(_ cut: CutPoint, only: [Int]? = nil, archive: Archive) async throws -> SnapshotIndex? {
         // Spans of at most 0 bytes are single frames: chunk n of an object is its frame n.
-        let loaded = try await ArchiveReader.load(cut, archive: archive, spanBytes: 0)
+        let loaded = try await ArchiveReader.load(cut, archive: archive, only: only, spanBytes: 0)
         let frameLists = loaded.pipelines.compactMap(\.feed.frames)
         guard frameLists.count == loaded.pipelines.count else {
             loaded.pipelines.forEach { $0.cancel() }

@@ -1,15 +1,17 @@
 import ArchiveFormat
 import Lode
 
-/// An archived snapshot held open for cold reads: each data object's verified stored bytes, where each of its
+/// An archived snapshot (or the objects of it that a read selects) held open for cold reads: each data object's
+/// verified stored bytes, where each of its
 /// zstd frames starts in position order, and where each stream's records sit. Built once, on the first read
 /// that needs the snapshot (``build(_:archive:)``), and kept in the ``SnapshotEventCache``.
 ///
 /// A page that starts at `after` decodes from the frame that holds the first record above `after`
 /// (``firstFrame(file:after:)``), not from the object's start, so a catch-up through a large snapshot decodes
 /// each frame about once. A stream read decodes only the lines the stream index names (``lines(of:)``).
-/// The bytes were checked against the manifest's MD5 and the whole snapshot's hash chain was recomputed when the
-/// index was built: reads from it use only those checked bytes.
+/// The bytes were checked against the manifest's MD5 when the index was built, and the hash chain recomputed
+/// when it holds the whole snapshot (a snapshot read in part is checked by each object's MD5, as a streamed read
+/// of it is): reads from it use only those checked bytes.
 final class SnapshotIndex: Sendable {
     /// One data object of the snapshot.
     struct File: Sendable {
@@ -45,9 +47,11 @@ final class SnapshotIndex: Sendable {
         self.bytes = fileBytes + Int64(lineCount * MemoryLayout<LineRef>.stride) + Int64(streams.count * 64)
     }
 
-    /// The memory an index of `cut` is expected to take, known before it is built (to decide whether to build it).
-    static func estimatedBytes(_ cut: CutPoint) -> Int64 {
-        cut.manifest.files.reduce(Int64(0)) { $0 + $1.sizeBytes } + cut.facts.eventCount * 24
+    /// The memory an index of `cut` (or of its objects `files`) is expected to take, known before it is built
+    /// (to decide whether to build it).
+    static func estimatedBytes(_ cut: CutPoint, files: [Int]? = nil) -> Int64 {
+        let objects = files ?? Array(cut.manifest.files.indices)
+        return objects.reduce(Int64(0)) { $0 + cut.manifest.files[$1].sizeBytes } + cut.facts.eventCount * 24
     }
 
     /// The first frame of `file` holding a record above `after`, or nil when it holds none.
