@@ -146,9 +146,9 @@ def read_through_rows(archiver, work, args, row):
     events = min(args.events, getattr(args, "read_through_events", args.events) or args.events)
     corpus = os.path.join(work, "events.jsonl")
     if events < args.events:
-        # A smaller corpus of the same shape (about as many events per stream): a cold page decodes its snapshot
-        # from the start (see PERFORMANCE.md "Known limits"), so a catch-up through one large pruned snapshot
-        # grows quadratically with its size.
+        # A smaller corpus of the same shape (about as many events per stream), to keep the run short: the first
+        # cold read of the one large pruned snapshot checks and indexes it whole, later pages decode from the
+        # frame that holds their first event.
         from bench import generate
         corpus = os.path.join(work, "rt-events.jsonl")
         generate(corpus, events, max(1, round(args.streams * events / args.events)))

@@ -130,18 +130,26 @@ public struct ArchiveReader: Sendable {
     }
 
     /// Reads and checks a snapshot's objects (in parallel) and starts decoding the first chunk of each.
-    static func load(_ cut: CutPoint, archive: Archive, only: [Int]? = nil) async throws -> LoadedSnapshot {
+    /// - Parameter spanBytes: content bytes of the frames decoded as one chunk (``ObjectFeed/nextSpan()``).
+    static func load(
+        _ cut: CutPoint, archive: Archive, only: [Int]? = nil, spanBytes: Int = ObjectFeed.chunkBytes
+    ) async throws -> LoadedSnapshot {
         let indices = only ?? Array(cut.manifest.files.indices)
         let manifest = cut.manifest
         let dataset = try archive.dataset(of: cut)
         var feeds: [ObjectFeed?] = Array(repeating: nil, count: indices.count)
         if indices.count == 1 {
-            feeds[0] = try await ObjectFeed.open(manifest.files[indices[0]], manifest: manifest, dataset: dataset)
+            feeds[0] = try await ObjectFeed.open(
+                manifest.files[indices[0]], manifest: manifest, dataset: dataset, spanBytes: spanBytes)
         } else {
             try await withThrowingTaskGroup(of: (Int, ObjectFeed).self) { group in
                 for (slot, index) in indices.enumerated() {
                     group.addTask {
-                        (slot, try await ObjectFeed.open(manifest.files[index], manifest: manifest, dataset: dataset))
+                        let ref = manifest.files[index]
+                        return (
+                            slot,
+                            try await ObjectFeed.open(ref, manifest: manifest, dataset: dataset, spanBytes: spanBytes)
+                        )
                     }
                 }
                 for try await (slot, feed) in group {
@@ -159,6 +167,16 @@ public struct ArchiveReader: Sendable {
     func deliver(
         _ loaded: LoadedSnapshot, plan: ReadPlan, after: Int64, chainStart: ChainHash?, stats: inout ReadStats,
         _ body: (UnsafeRawBufferPointer, RecordFields) throws -> Void
+    ) async throws -> ChainHash? {
+        try await deliver(loaded, plan: plan, after: after, chainStart: chainStart, stats: &stats) { line, fields, _ in
+            try body(line, fields)
+        }
+    }
+
+    /// ``deliver(_:plan:after:chainStart:stats:_:)`` that also tells `body` where each line sits.
+    func deliver(
+        _ loaded: LoadedSnapshot, plan: ReadPlan, after: Int64, chainStart: ChainHash?, stats: inout ReadStats,
+        sited body: (UnsafeRawBufferPointer, RecordFields, LineSite) throws -> Void
     ) async throws -> ChainHash? {
         let facts = loaded.cut.facts
         let snapshotID = loaded.cut.snapshotID
@@ -179,7 +197,9 @@ public struct ArchiveReader: Sendable {
         var firstPosition: Int64 = .min
         var recordBytes: Int64 = 0
         var delivered: Int64 = 0
-        try await ChunkMerger.forEachLine(loaded.pipelines) { line, fields, path, lineNumber in
+        try await ChunkMerger.forEachSitedLine(loaded.pipelines) { line, fields, site in
+            let lineNumber = site.lineNumber
+            var path: String { loaded.pipelines[site.file].path }
             guard fields.position > lastPosition else {
                 throw ArchiveFormatError(
                     .chainMismatch,
@@ -212,7 +232,7 @@ public struct ArchiveReader: Sendable {
             if let max = plan.maxPosition, fields.position > max { return }
             if let max = plan.maxRecordedAt, fields.recordedAtNanos > max { return }
             delivered += 1
-            try body(line, fields)
+            try body(line, fields, site)
         }
         stats.recordBytes += recordBytes
         stats.events += delivered
@@ -278,6 +298,8 @@ enum ChunkMerger {
         var chunk: RecordChunk?
         var offset = 0
         var lineBase = 0
+        /// The current chunk's number in the object (0 for the first).
+        var ordinal = -1
 
         /// Moves to the next chunk with lines (nil after the last). A chunk that stopped at a malformed line
         /// throws here, after its good lines were delivered.
@@ -287,6 +309,7 @@ enum ChunkMerger {
                 lineBase += chunk.lineCount
             }
             while let next = try await pipeline.next(depth: depth) {
+                ordinal += 1
                 offset = 0
                 chunk = next
                 if !next.lines.isEmpty { return }
@@ -308,16 +331,27 @@ enum ChunkMerger {
         _ pipelines: [ChunkPipeline],
         _ body: (UnsafeRawBufferPointer, RecordFields, String, Int) throws -> Void
     ) async throws {
+        try await forEachSitedLine(pipelines) { line, fields, site in
+            try body(line, fields, pipelines[site.file].path, site.lineNumber)
+        }
+    }
+
+    /// Calls `body` with each line, its fields and where it sits.
+    static func forEachSitedLine(
+        _ pipelines: [ChunkPipeline],
+        _ body: (UnsafeRawBufferPointer, RecordFields, LineSite) throws -> Void
+    ) async throws {
         defer { pipelines.forEach { $0.cancel() } }
         let depth = Self.depth
         var cursors = pipelines.map { Cursor(pipeline: $0) }
         for i in cursors.indices { try await cursors[i].nextChunk(depth: depth) }
         if cursors.count == 1 {
             var cursor = cursors[0]
-            let path = cursor.pipeline.path
             while let chunk = cursor.chunk {
                 for (index, line) in chunk.lines.enumerated() {
-                    try body(chunk.bytes(of: index), line.fields, path, cursor.lineBase + line.number)
+                    let site = LineSite(
+                        file: 0, chunk: cursor.ordinal, start: line.start, lineNumber: cursor.lineBase + line.number)
+                    try body(chunk.bytes(of: index), line.fields, site)
                 }
                 try await cursor.nextChunk(depth: depth)
             }
@@ -340,12 +374,23 @@ enum ChunkMerger {
             let chunk = cursors[best].chunk!
             let offset = cursors[best].offset
             let line = chunk.lines[offset]
-            try body(
-                chunk.bytes(of: offset), line.fields, cursors[best].pipeline.path, cursors[best].lineBase + line.number)
+            let site = LineSite(
+                file: best, chunk: cursors[best].ordinal, start: line.start,
+                lineNumber: cursors[best].lineBase + line.number)
+            try body(chunk.bytes(of: offset), line.fields, site)
             cursors[best].offset += 1
             if cursors[best].offset == chunk.lines.count { try await cursors[best].nextChunk(depth: depth) }
         }
     }
+}
+
+/// Where a line delivered by ``ChunkMerger`` sits: its object (the index into the merged pipelines), the chunk of
+/// that object, its byte offset in the chunk, and its line number in the object.
+struct LineSite: Sendable {
+    var file: Int
+    var chunk: Int
+    var start: Int
+    var lineNumber: Int
 }
 
 /// Splits a buffer into lines: `\n` separated, a trailing `\r` dropped, blank lines skipped, the last line

@@ -15,7 +15,7 @@ struct ColdQuery: Sendable {
 }
 
 /// Thrown by a record callback to end a read early once it has what it needs.
-private struct EnoughRecords: Error {}
+struct EnoughRecords: Error {}
 
 extension ColdEventSource {
     /// Walks the plan's snapshots after `query.after` and gathers the matching events, snapshot by snapshot.
@@ -43,9 +43,18 @@ extension ColdEventSource {
         return out
     }
 
-    /// Adds the matching events of one snapshot: from the cache, or decoded whole and cached, or (a snapshot too
-    /// big to cache) streamed until the read has enough.
+    /// Adds the matching events of one snapshot: through its ``SnapshotIndex`` (cached, or built and cached);
+    /// or, for a snapshot that cannot be indexed, from the decoded-events cache, or decoded whole and cached, or
+    /// (too big to cache) streamed until the read has enough.
     private func gather(_ unit: ReadQueue.Unit, _ query: ColdQuery, into out: inout [RecordedEvent]) async throws {
+        if let (index, files) = try await openIndex(unit) {
+            if let hash = query.streamHash {
+                try gatherStream(index, hash: hash, query, into: &out)
+            } else {
+                try await gatherPage(index, files: files, query, into: &out)
+            }
+            return
+        }
         let key = unit.cut.snapshotID + (unit.only.map { "#" + $0.map(String.init).joined(separator: ",") } ?? "")
         // Decoded events take about five times their zstd-compressed bytes.
         let cacheable = cache.admits(estimatedBytes: unit.size * 5)

@@ -26,6 +26,11 @@ public final class ColdEventSource: Sendable {
     let gate: ColdReadGate
     let observer: (any ColdReadObserver)?
     private let cachedPlan = Mutex<ReadPlan?>(nil)
+    /// Snapshots whose objects are not line-aligned zstd frames (``SnapshotIndex/build(_:archive:)``): read as
+    /// streams, without trying to index them again.
+    let unindexable = Mutex<Set<String>>([])
+    /// Index builds under way, by cache key.
+    let indexBuilds = Mutex<[String: Task<SnapshotIndex?, any Error>]>([:])
 
     /// - Parameters:
     ///   - keys: where subject keys are looked up for encrypted data (nil: such data reads as unavailable).

@@ -225,6 +225,9 @@ final class ChunkPipeline: @unchecked Sendable {
     /// The unfinished line the last chunk handed out ended with (spans of frames need not end at a line end
     /// when another writer made the object); the next chunk is decoded again behind it.
     private var head: [UInt8] = []
+    /// True once a chunk was decoded again behind the previous chunk's unfinished line: its line offsets are
+    /// then not offsets into its own frames (a ``SnapshotIndex`` cannot be built from it).
+    private(set) var realigned = false
 
     init(feed: ObjectFeed) {
         self.feed = feed
@@ -265,7 +268,10 @@ final class ChunkPipeline: @unchecked Sendable {
             cancel()
             return nil
         }
-        if !head.isEmpty { chunk = chunk.prepending(head) }
+        if !head.isEmpty {
+            chunk = chunk.prepending(head)
+            realigned = true
+        }
         head = chunk.tailStart < chunk.storage.count ? Array(chunk.tail) : []
         schedule(depth: depth)
         return chunk
@@ -285,14 +291,22 @@ final class ChunkPipeline: @unchecked Sendable {
 /// ``decode(_:)`` reads only what never changes and runs in any number of tasks at once.
 final class ObjectFeed: @unchecked Sendable {
     let path: String
-    private let stored: [UInt8]
+    /// The object's verified stored bytes.
+    let stored: [UInt8]
     private let decompressor: DataObjectDecoder?
     /// The object's zstd frames when every one records its content size and holds at most ``maxFrameBytes``:
     /// spans of them are then decompressed independently (``nextSpan()``, ``decode(_:)``). nil for a zstd
     /// stream of other frames (one frame streamed without a size, as this project wrote before frames), which
     /// is decompressed as one stream by ``nextChunk()``.
-    private let frames: [LodeFrame]?
+    let frames: [LodeFrame]?
     private var nextFrame = 0
+    /// The frame where decoding stops (exclusive): the object's frame count unless a reader needs fewer.
+    private var endFrame = Int.max
+    /// Content bytes a span of frames holds at most (one frame per span when smaller than every frame: a
+    /// ``SnapshotIndex`` is built from chunks that are single frames).
+    private let spanBytes: Int
+    /// False when the stored bytes belong to a cache entry (a ``SnapshotIndex``): not handed to the recycler.
+    private let recyclesStored: Bool
     /// Frames larger than this are streamed instead (their one-piece buffer would grow the read's memory).
     static let maxFrameBytes = 8 << 20
     private var inputOffset = 0
@@ -304,8 +318,11 @@ final class ObjectFeed: @unchecked Sendable {
     /// - Parameters:
     ///   - stored: the object's verified stored bytes.
     ///   - compressor: the manifest's compressor name (`zstd`, `gzip`, `noop`).
-    init(path: String, stored: [UInt8], compressor: String) throws {
+    ///   - spanBytes: content bytes a span of frames holds at most (at least one frame).
+    init(path: String, stored: [UInt8], compressor: String, spanBytes: Int = chunkBytes) throws {
         self.path = path
+        self.spanBytes = spanBytes
+        self.recyclesStored = true
         switch compressor {
         case "zstd":
             self.stored = stored
@@ -332,14 +349,29 @@ final class ObjectFeed: @unchecked Sendable {
         }
     }
 
-    /// Reads and checks `ref` of `manifest` and prepares to decode it.
-    static func open(_ ref: FileRef, manifest: Manifest, dataset: LodeDataset) async throws -> ObjectFeed {
-        let (key, stored) = try await dataset.readStoredFile(
-            ref, manifest: manifest, reusing: ChunkRecycler.storedBuffer())
-        return try ObjectFeed(path: key, stored: stored, compressor: manifest.compressor)
+    /// A framed object already read and checked (a ``SnapshotIndex``'s), decoded from frame `frames.lowerBound`
+    /// up to (not including) `frames.upperBound`.
+    init(path: String, stored: [UInt8], frames: [LodeFrame], decoding range: Range<Int>) {
+        self.path = path
+        self.stored = stored
+        self.frames = frames
+        self.decompressor = nil
+        self.nextFrame = range.lowerBound
+        self.endFrame = range.upperBound
+        self.spanBytes = Self.chunkBytes
+        self.recyclesStored = false
     }
 
-    deinit { ChunkRecycler.recycle(stored: stored) }
+    /// Reads and checks `ref` of `manifest` and prepares to decode it.
+    static func open(
+        _ ref: FileRef, manifest: Manifest, dataset: LodeDataset, spanBytes: Int = chunkBytes
+    ) async throws -> ObjectFeed {
+        let (key, stored) = try await dataset.readStoredFile(
+            ref, manifest: manifest, reusing: ChunkRecycler.storedBuffer())
+        return try ObjectFeed(path: key, stored: stored, compressor: manifest.compressor, spanBytes: spanBytes)
+    }
+
+    deinit { if recyclesStored { ChunkRecycler.recycle(stored: stored) } }
 
     /// True when the object is decoded a span of frames at a time (``nextSpan()``), not by ``nextChunk()``.
     var isFramed: Bool { frames != nil }
@@ -355,12 +387,12 @@ final class ObjectFeed: @unchecked Sendable {
 
     /// The next frames that fit a chunk (``chunkBytes``; at least one frame), or nil after the last.
     func nextSpan() -> Span? {
-        guard let frames, nextFrame < frames.count else { return nil }
+        guard let frames, nextFrame < min(frames.count, endFrame) else { return nil }
         let start = nextFrame
         var bytes = 0
-        while nextFrame < frames.count {
+        while nextFrame < min(frames.count, endFrame) {
             let size = frames[nextFrame].contentSize ?? 0
-            if nextFrame > start && bytes + size > Self.chunkBytes { break }
+            if nextFrame > start && bytes + size > spanBytes { break }
             bytes += size
             nextFrame += 1
         }
