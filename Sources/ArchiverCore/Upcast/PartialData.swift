@@ -3,12 +3,23 @@ import RawJSON
 
 /// An event's `data` object taken apart only as far as a rule set reads it: the top-level members whose keys
 /// start a pointer of some rule become a tree the steps work on; every other member stays bytes and is written
-/// back in canonical form without a tree (most of a large event is something no rule reads).
+/// back without a tree (most of a large event is something no rule reads).
 ///
-/// The output is the bytes ``JSONValue/serialize()`` would give for the whole upcast object.
+/// In the ``Form/canonical`` form the output is the bytes ``JSONValue/serialize()`` would give for the whole
+/// upcast object; in the ``Form/asArchived`` form the members no rule names keep their archived bytes (same
+/// JSON value, for consumers that canonicalise what they are given anyway).
 struct PartialData {
+    /// How the members no rule names are written.
+    enum Form {
+        /// In canonical form: every consumer that sees the bytes (reads, export, `--exec`, Swift projections).
+        case canonical
+        /// As archived, for a ``ValueOnlyProjection``: canonicalising them would be done twice.
+        case asArchived
+    }
+
     /// The members the rules may read or write, as an object for ``UpcastEvent/data``.
     let named: JSONValue
+    let form: Form
     /// The frame of `scratch` holding every member of the object, sorted by key, the last of duplicates kept.
     private let members: MemberList
     private let object: UnsafeRawBufferPointer
@@ -19,10 +30,16 @@ struct PartialData {
 
     /// Nil when `data` is not an object. `data` must be valid JSON; it must outlive the value, as must the
     /// frame collected in `scratch` (release it with ``release(_:)``).
-    init?(_ data: UnsafeRawBufferPointer, names: UpcastTouchedKeys, scratch: inout MemberScratch) throws {
+    init?(
+        _ data: UnsafeRawBufferPointer, names: UpcastTouchedKeys, form: Form, scratch: inout MemberScratch
+    ) throws {
         let start = ValidJSON.skipSpace(data, from: 0)
         guard data[start] == UInt8(ascii: "{") else { return nil }
-        object = UnsafeRawBufferPointer(rebasing: data[start...])
+        object = UnsafeRawBufferPointer(rebasing: data[start..<ValidJSON.trimmedEnd(data)])
+        self.form = form
+        // Canonical writing descends into every nested value: indexed once, each end is a lookup, not a scan
+        // per level of nesting.
+        if form == .canonical { scratch.ends.index(object) }
         members = scratch.collect(object)
         var named: [String: JSONValue] = [:]
         var isNamed: [Bool] = []
@@ -44,10 +61,14 @@ struct PartialData {
         self.decodedKeys = decodedKeys
     }
 
-    /// Drops the frame this value collected (and any collected after it).
-    func release(_ scratch: inout MemberScratch) { scratch.release(members) }
+    /// Drops the frame this value collected (and any collected after it), and the index of `data`.
+    func release(_ scratch: inout MemberScratch) {
+        scratch.release(members)
+        scratch.ends.clear()
+    }
 
-    /// Appends the canonical form of `upcast` (the object ``named`` became) with the members no rule names.
+    /// Appends `upcast` (the object ``named`` became) with the members no rule names, in ``form``: the named
+    /// ones always canonical, the others as the form says.
     func write(_ upcast: JSONValue, to out: inout [UInt8], scratch: inout MemberScratch) {
         guard case .object(let changed) = upcast else {
             // Steps keep `data` an object (their pointers name members); anything else stands alone.
@@ -70,7 +91,10 @@ struct PartialData {
             separate()
             scratch.appendKey(index, of: object, to: &out)
             out.append(UInt8(ascii: ":"))
-            CanonicalJSON.append(scratch.value(index, of: object), to: &out, members: &scratch)
+            switch form {
+            case .canonical: CanonicalJSON.append(scratch.value(index, of: object), to: &out, members: &scratch)
+            case .asArchived: out.append(contentsOf: scratch.value(index, of: object))
+            }
         }
         for key in keys[next...] {
             separate()
@@ -92,49 +116,5 @@ struct PartialData {
         RawJSON.appendQuoted(key, to: &out)
         out.append(UInt8(ascii: ":"))
         value.write(to: &out)
-    }
-}
-
-/// The top-level `data` keys a rule set's pointers start with, or every key when a step works on the whole
-/// object (wrap, unwrap, split): the members ``PartialData`` parses.
-struct UpcastTouchedKeys: Sendable {
-    /// Nil when every member is read.
-    let keys: Set<String>?
-    /// The keys JSON-quoted, to compare with a member's literal bytes.
-    private let quoted: [[UInt8]]
-
-    init(_ rules: [UpcastRule]) {
-        var keys: Set<String>? = []
-        for step in rules.flatMap(\.steps) {
-            switch step {
-            case .move(let from, let to): keys?.formUnion([from.tokens[0], to.tokens[0]])
-            case .defaultValue(let at, _), .remove(let at), .toString(let at), .toNumber(let at):
-                keys?.insert(at.tokens[0])
-            case .wrap, .unwrap, .split: keys = nil
-            case .renameType, .setVersion, .drop: break
-            }
-            if keys == nil { break }
-        }
-        self.keys = keys
-        self.quoted = (keys ?? []).map { key in
-            var bytes: [UInt8] = []
-            RawJSON.appendQuoted(key, to: &bytes)
-            return bytes
-        }
-    }
-
-    /// The key of a member whose key literal (quotes included) is `literal`, when it is one of `keys`.
-    func name(quoted literal: UnsafeRawBufferPointer, escaped: Bool) -> String? {
-        guard let keys else { return (try? RawJSON.decodeString(literal)) ?? "" }
-        if escaped {
-            let text = (try? RawJSON.decodeString(literal)) ?? ""
-            return keys.contains(text) ? text : nil
-        }
-        for candidate in quoted where candidate.count == literal.count {
-            if candidate.withUnsafeBytes({ memcmp($0.baseAddress!, literal.baseAddress!, literal.count) == 0 }) {
-                return String(decoding: literal[1..<(literal.count - 1)], as: UTF8.self)
-            }
-        }
-        return nil
     }
 }

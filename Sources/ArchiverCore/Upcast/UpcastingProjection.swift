@@ -12,6 +12,8 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
     public private(set) var inner: Inner
     let upcaster: Upcaster
     let exec: ExecProjection?
+    /// How members no rule names reach the projection: as archived when it reads only values.
+    let form: PartialData.Form
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var scratch = MemberScratch()
@@ -20,6 +22,7 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         self.inner = inner
         self.upcaster = Upcaster(rules)
         self.exec = try rules.exec.map { try ExecProjection(command: $0) }
+        self.form = exec == nil && Inner.self is any ValueOnlyProjection.Type ? .asArchived : .canonical
     }
 
     public var identity: ProjectionIdentity { inner.identity }
@@ -36,8 +39,10 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         var scratch = MemberScratch()
         swap(&scratch, &self.scratch)
         defer { swap(&scratch, &self.scratch) }
-        let names = upcaster.touchedKeys
-        guard let partial = try Self.catching(event, { try PartialData(event.data, names: names, scratch: &scratch) })
+        let (names, form) = (upcaster.touchedKeys, form)
+        guard
+            let partial = try Self.catching(
+                event, { try PartialData(event.data, names: names, form: form, scratch: &scratch) })
         else { return try applyToWholeTree(event, type, metadata) }
         defer { partial.release(&scratch) }
         let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: partial.named, metadata: metadata))
@@ -53,7 +58,10 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         for result in results ?? [] { try deliver(result, of: event) { $0.write(to: &$1) } }
     }
 
-    /// Delivers one upcast event as a record line, its `data` written by `writeData`.
+    /// Delivers one upcast event, its `data` written by `writeData`.
+    ///
+    /// Projections read ``ReplayEvent/data``, which need not lie in the line (a decrypted event's does not
+    /// either): the line carries `{}` in its place, so decoding it does not scan the event's data again.
     private mutating func deliver(
         _ result: UpcastEvent, of event: ReplayEvent, writeData: (JSONValue, inout [UInt8]) -> Void
     ) throws {
@@ -68,25 +76,30 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         stream.withUTF8 { stream in
             id.withUTF8 { id in
                 type.withUTF8 { type in
-                    data.withUnsafeBytes { data in
-                        metadata.withUnsafeBytes { metadata in
-                            // A record line without its chain (no hash to compute): the decoder needs the shape.
-                            RecordEncoder.appendBody(
-                                position: event.position, stream: UnsafeRawBufferPointer(stream),
-                                version: event.version, id: UnsafeRawBufferPointer(id),
-                                type: UnsafeRawBufferPointer(type), recordedAtNanos: event.recordedAtNanos,
-                                data: data, metadata: metadata, into: &line)
-                        }
+                    metadata.withUnsafeBytes { metadata in
+                        // A record line without its chain (no hash to compute): the decoder needs the shape.
+                        RecordEncoder.appendBody(
+                            position: event.position, stream: UnsafeRawBufferPointer(stream),
+                            version: event.version, id: UnsafeRawBufferPointer(id),
+                            type: UnsafeRawBufferPointer(type), recordedAtNanos: event.recordedAtNanos,
+                            data: Self.emptyObject, metadata: metadata, into: &line)
                     }
                 }
             }
         }
         line.append(contentsOf: RenderedEvent.placeholderHash)
+        var data: [UInt8] = []
+        swap(&data, &self.data)
+        defer { swap(&data, &self.data) }
         try line.withUnsafeBytes { bytes in
             let fields = try RecordDecoder.decode(bytes)
-            try deliver(
-                ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data])))
+            try data.withUnsafeBytes { try deliver(ReplayEvent(line: bytes, fields: fields, data: $0)) }
         }
+    }
+
+    private static var emptyObject: UnsafeRawBufferPointer {
+        let text: StaticString = "{}"
+        return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     }
 
     private mutating func deliver(_ event: ReplayEvent) throws {
