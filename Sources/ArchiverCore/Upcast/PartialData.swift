@@ -20,27 +20,54 @@ struct PartialData {
     /// The members the rules may read or write, as an object for ``UpcastEvent/data``.
     let named: JSONValue
     let form: Form
-    /// The frame of `scratch` holding every member of the object, sorted by key, the last of duplicates kept.
-    private let members: MemberList
     private let object: UnsafeRawBufferPointer
-    /// Whether member `i` of the frame (counted from its start) is one of `named`'s.
+    /// Canonical form: the frame of `scratch` holding every member of the object, sorted by key, the last of
+    /// duplicates kept.
+    private let members: MemberList?
+    /// Canonical form: whether member `i` of the frame (counted from its start) is one of `named`'s.
     private let isNamed: [Bool]
-    /// The decoded key of member `i` when its literal has escapes (to order it among the named keys).
+    /// Canonical form: the decoded key of member `i` when its literal has escapes (to order it among the named
+    /// keys).
     private let decodedKeys: [String?]
+    /// As-archived form: the bytes (key to value) of each member no rule names, in archived order.
+    private let untouched: [Range<Int>]
 
-    /// Nil when `data` is not an object. `data` must be valid JSON; it must outlive the value, as must the
-    /// frame collected in `scratch` (release it with ``release(_:)``).
+    /// Nil when `data` is not an object; it must outlive the value, as must the frame collected in `scratch`
+    /// (release it with ``release(_:)``). In the canonical form `data` must be valid JSON; in the as-archived
+    /// form it is validated here, in the one pass that finds its members.
+    /// - Throws: what ``RawJSON`` throws for JSON that is not valid.
     init?(
         _ data: UnsafeRawBufferPointer, names: UpcastTouchedKeys, form: Form, scratch: inout MemberScratch
     ) throws {
         let start = ValidJSON.skipSpace(data, from: 0)
-        guard data[start] == UInt8(ascii: "{") else { return nil }
-        object = UnsafeRawBufferPointer(rebasing: data[start..<ValidJSON.trimmedEnd(data)])
+        guard start < data.count, data[start] == UInt8(ascii: "{") else { return nil }
         self.form = form
+        guard form == .canonical else {
+            object = data
+            (members, isNamed, decodedKeys) = (nil, [], [])
+            var named: [String: JSONValue] = [:]
+            var untouched: [Range<Int>] = []
+            var scanner = try ObjectScanner(data)
+            while let member = try scanner.next() {
+                let literal = (member.key.lowerBound - 1)..<(member.key.upperBound + 1)
+                let quoted = UnsafeRawBufferPointer(rebasing: data[literal])
+                let escaped = memchr(quoted.baseAddress!, 0x5C, quoted.count) != nil
+                if let key = names.name(quoted: quoted, escaped: escaped) {
+                    named[key] = try JSONValue.parse(scanner.value(member))
+                } else {
+                    untouched.append(literal.lowerBound..<member.value.upperBound)
+                }
+            }
+            self.named = .object(named)
+            self.untouched = untouched
+            return
+        }
+        object = UnsafeRawBufferPointer(rebasing: data[start..<ValidJSON.trimmedEnd(data)])
+        untouched = []
         // Canonical writing descends into every nested value: indexed once, each end is a lookup, not a scan
         // per level of nesting.
-        if form == .canonical { scratch.ends.index(object) }
-        members = scratch.collect(object)
+        scratch.ends.index(object)
+        let members = scratch.collect(object)
         var named: [String: JSONValue] = [:]
         var isNamed: [Bool] = []
         var decodedKeys: [String?] = []
@@ -56,6 +83,7 @@ struct PartialData {
             isNamed.append(true)
             named[key] = try JSONValue.parse(scratch.value(index, of: object))
         }
+        self.members = members
         self.named = .object(named)
         self.isNamed = isNamed
         self.decodedKeys = decodedKeys
@@ -63,6 +91,7 @@ struct PartialData {
 
     /// Drops the frame this value collected (and any collected after it), and the index of `data`.
     func release(_ scratch: inout MemberScratch) {
+        guard let members else { return }
         scratch.release(members)
         scratch.ends.clear()
     }
@@ -75,6 +104,7 @@ struct PartialData {
             return upcast.write(to: &out)
         }
         let keys = changed.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        guard let members else { return writeAsArchived(keys, changed, to: &out) }
         var next = 0
         var first = true
         func separate() {
@@ -91,16 +121,27 @@ struct PartialData {
             separate()
             scratch.appendKey(index, of: object, to: &out)
             out.append(UInt8(ascii: ":"))
-            switch form {
-            case .canonical: CanonicalJSON.append(scratch.value(index, of: object), to: &out, members: &scratch)
-            case .asArchived: out.append(contentsOf: scratch.value(index, of: object))
-            }
+            CanonicalJSON.append(scratch.value(index, of: object), to: &out, members: &scratch)
         }
         for key in keys[next...] {
             separate()
             Self.append(key, changed[key]!, to: &out)
         }
         if first { out.append(UInt8(ascii: "{")) }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The members no rule names as archived (whitespace and all), then the named ones in canonical form.
+    private func writeAsArchived(_ keys: [String], _ changed: [String: JSONValue], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (index, range) in untouched.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: object[range]))
+        }
+        for (index, key) in keys.enumerated() {
+            if index > 0 || !untouched.isEmpty { out.append(UInt8(ascii: ",")) }
+            Self.append(key, changed[key]!, to: &out)
+        }
         out.append(UInt8(ascii: "}"))
     }
 

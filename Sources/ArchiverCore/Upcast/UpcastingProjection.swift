@@ -35,7 +35,10 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         guard upcaster.matches(type: type, metadata: metadata) else { return try deliver(event) }
         // Most members of a large event are nothing the rules read: those stay bytes (``PartialData``).
         guard upcaster.touchedKeys.keys != nil else { return try applyToWholeTree(event, type, metadata) }
-        do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
+        // The as-archived form validates `data` in the pass that finds its members.
+        if form == .canonical {
+            do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
+        }
         var scratch = MemberScratch()
         swap(&scratch, &self.scratch)
         defer { swap(&scratch, &self.scratch) }
