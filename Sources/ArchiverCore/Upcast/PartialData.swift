@@ -13,7 +13,7 @@ struct PartialData {
     enum Form {
         /// In canonical form: every consumer that sees the bytes (reads, export, `--exec`, Swift projections).
         case canonical
-        /// As archived, for a ``ValueOnlyProjection``: canonicalising them would be done twice.
+        /// As archived, for a ``DataValueProjection``: it canonicalises them itself.
         case asArchived
     }
 

@@ -12,8 +12,10 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
     public private(set) var inner: Inner
     let upcaster: Upcaster
     let exec: ExecProjection?
-    /// How members no rule names reach the projection: as archived when it reads only values.
-    let form: PartialData.Form
+    /// The projection is a ``DataValueProjection``: it gets data members no rule names as archived, and the
+    /// archived line with only the data replaced.
+    let readsDataValueOnly: Bool
+    var form: PartialData.Form { readsDataValueOnly ? .asArchived : .canonical }
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var scratch = MemberScratch()
@@ -22,7 +24,7 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         self.inner = inner
         self.upcaster = Upcaster(rules)
         self.exec = try rules.exec.map { try ExecProjection(command: $0) }
-        self.form = exec == nil && Inner.self is any ValueOnlyProjection.Type ? .asArchived : .canonical
+        self.readsDataValueOnly = exec == nil && Inner.self is any DataValueProjection.Type
     }
 
     public var identity: ProjectionIdentity { inner.identity }
@@ -70,6 +72,12 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
     ) throws {
         data.removeAll(keepingCapacity: true)
         writeData(result.data, &data)
+        if readsDataValueOnly {
+            var data: [UInt8] = []
+            swap(&data, &self.data)
+            defer { swap(&data, &self.data) }
+            return try data.withUnsafeBytes { try deliver(ReplayEvent(line: event.line, fields: event.fields, data: $0)) }
+        }
         let metadata = result.metadata.serialize()
         var line: [UInt8] = []
         swap(&line, &self.line)
