@@ -90,7 +90,8 @@ import Testing
         line.append(contentsOf: RenderedEvent.placeholderHash)
         try line.withUnsafeBytes { bytes in
             let fields = try RecordDecoder.decode(bytes)
-            try body(ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data])))
+            try body(
+                ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data])))
         }
     }
 
@@ -101,7 +102,9 @@ import Testing
             try out.withUnsafeBytes { bytes in
                 var scanner = try ObjectScanner(bytes)
                 while let member = try scanner.next() {
-                    if scanner.key(member, equals: "data") { return String(decoding: scanner.value(member), as: UTF8.self) }
+                    if scanner.key(member, equals: "data") {
+                        return String(decoding: scanner.value(member), as: UTF8.self)
+                    }
                 }
                 return ""
             }

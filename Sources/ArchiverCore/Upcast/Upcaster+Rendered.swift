@@ -17,7 +17,9 @@ extension Upcaster {
         do {
             // The scanner validates every value: `data` is valid JSON from here on.
             var scanner = try ObjectScanner(bytes)
-            while let member = try scanner.next() { members.append((try scanner.keyString(member), scanner.value(member))) }
+            while let member = try scanner.next() {
+                members.append((try scanner.keyString(member), scanner.value(member)))
+            }
         } catch {
             throw ArchiverError(.invalidData, "an event to upcast is not a JSON object: \(error)")
         }

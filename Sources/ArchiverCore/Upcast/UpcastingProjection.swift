@@ -76,7 +76,9 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
             var data: [UInt8] = []
             swap(&data, &self.data)
             defer { swap(&data, &self.data) }
-            return try data.withUnsafeBytes { try deliver(ReplayEvent(line: event.line, fields: event.fields, data: $0)) }
+            return try data.withUnsafeBytes {
+                try deliver(ReplayEvent(line: event.line, fields: event.fields, data: $0))
+            }
         }
         let metadata = result.metadata.serialize()
         var line: [UInt8] = []
