@@ -36,8 +36,9 @@ extension Upcaster {
             throw ArchiverError(.invalidData, "an event to upcast has malformed type, data or metadata: \(error)")
         }
         var scratch = MemberScratch()
-        if touchedKeys.keys != nil, let data = value("data"),
-            let partial = try PartialData(data, names: touchedKeys, form: .canonical, scratch: &scratch)
+        let names = touchedKeys(ofType: typeText)
+        if names.keys != nil, let data = value("data"),
+            let partial = try PartialData(data, names: names, form: .canonical, scratch: &scratch)
         {
             defer { partial.release(&scratch) }
             let event = UpcastEvent(id: id, type: typeText, data: partial.named, metadata: metadata)

@@ -36,7 +36,8 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         let metadata = try Self.parse(event.metadata, event)
         guard upcaster.matches(type: type, metadata: metadata) else { return try deliver(event) }
         // Most members of a large event are nothing the rules read: those stay bytes (``PartialData``).
-        guard upcaster.touchedKeys.keys != nil else { return try applyToWholeTree(event, type, metadata) }
+        let names = upcaster.touchedKeys(ofType: type)
+        guard names.keys != nil else { return try applyToWholeTree(event, type, metadata) }
         // The as-archived form validates `data` in the pass that finds its members.
         if form == .canonical {
             do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
@@ -44,7 +45,7 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         var scratch = MemberScratch()
         swap(&scratch, &self.scratch)
         defer { swap(&scratch, &self.scratch) }
-        let (names, form) = (upcaster.touchedKeys, form)
+        let form = form
         guard
             let partial = try Self.catching(
                 event, { try PartialData(event.data, names: names, form: form, scratch: &scratch) })
