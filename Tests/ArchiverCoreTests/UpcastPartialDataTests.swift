@@ -57,4 +57,36 @@ import Testing
             projection.inner.seen.first
                 == #"U {"a":7,"b":{},"k":1,"m":"dup","ma":{"x":-0,"y":1e0},"n":"5","x":"é/"}"#)
     }
+
+    /// Each type parses only the members of the rules its chain can meet, renames included: B's rule reads /x
+    /// of an event that starts as A, and C's rule on /z changes nothing of A's.
+    @Test func aChainReadsTheMembersOfTheTypesItRenamesTo() throws {
+        let ruleSet = try UpcastRuleSet(
+            yaml: """
+                rules:
+                  - {name: a, type: A, steps: [{rename-type: B}]}
+                  - {name: b, type: B, steps: [{move: {from: /x, to: /y}}, {default: {at: /w, value: 0}}, {rename-type: D}]}
+                  - {name: c, type: C, steps: [{remove: /z}, {rename-type: E}]}
+                """, source: "test")
+        let upcaster = Upcaster(ruleSet)
+        #expect(upcaster.touchedKeys(ofType: "A").keys == ["x", "y", "w"])
+        #expect(upcaster.touchedKeys(ofType: "C").keys == ["z"])
+        let data = #"{"z":{"b":1,"a":"\u00e9"},"x":[1, 2]}"#
+        let expected = #"{"w":0,"y":[1,2],"z":{"a":"é","b":1}}"#
+        var projection = try UpcastingProjection(Collect(), rules: ruleSet)
+        var line: [UInt8] = []
+        RecordEncoder.appendBody(
+            position: 1, stream: "s", version: 1, id: "e", type: "A", recordedAtNanos: 0, data: data,
+            metadata: "{}", into: &line)
+        line.append(contentsOf: RenderedEvent.placeholderHash)
+        try line.withUnsafeBytes { bytes in
+            let fields = try RecordDecoder.decode(bytes)
+            try projection.apply(
+                ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data])))
+        }
+        #expect(projection.inner.seen == ["D " + expected])
+        let read = Array(#"{"id":"e","type":"A","data":\#(data)}"#.utf8)
+        let upcast = try read.withUnsafeBytes { try upcaster.upcast(rendered: $0) }
+        #expect(upcast.map { String(decoding: $0, as: UTF8.self) } == [#"{"id":"e","type":"D","data":\#(expected)}"#])
+    }
 }

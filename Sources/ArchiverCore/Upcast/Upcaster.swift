@@ -18,8 +18,11 @@ public struct Upcaster: Sendable {
     public let ruleSet: UpcastRuleSet
     /// The JSON-quoted names of the types some rule matches, to compare with a record's bytes.
     let quotedTypes: [[UInt8]]
-    /// The `data` members the rules read, so replay parses only those (``PartialData``).
-    let touchedKeys: UpcastTouchedKeys
+    /// Per type some rule matches, the `data` members the rules an event of that type can meet read (its own
+    /// rules, then those of the types they rename it to), so replay and reads parse only those (``PartialData``).
+    private let touchedKeysByType: [String: UpcastTouchedKeys]
+    /// The members every rule reads together.
+    private let allTouchedKeys: UpcastTouchedKeys
 
     public init(_ ruleSet: UpcastRuleSet) {
         self.ruleSet = ruleSet
@@ -30,7 +33,30 @@ public struct Upcaster: Sendable {
             quoted.insert(bytes)
         }
         self.quotedTypes = quoted.sorted { $0.lexicographicallyPrecedes($1) }
-        self.touchedKeys = UpcastTouchedKeys(ruleSet.rules)
+        self.allTouchedKeys = UpcastTouchedKeys(ruleSet.rules)
+        self.touchedKeysByType = Self.touchedKeysByType(ruleSet.rules)
+    }
+
+    /// The `data` members the rules an event of `type` can meet read.
+    func touchedKeys(ofType type: String) -> UpcastTouchedKeys { touchedKeysByType[type] ?? allTouchedKeys }
+
+    private static func touchedKeysByType(_ rules: [UpcastRule]) -> [String: UpcastTouchedKeys] {
+        var byType: [String: UpcastTouchedKeys] = [:]
+        for type in Set(rules.map(\.type)) {
+            // A chain changes an event's type only by renaming it: the rules it can meet are those of the
+            // types reachable that way.
+            var reached: Set<String> = [type]
+            var pending = [type]
+            while let current = pending.popLast() {
+                for rule in rules where rule.type == current {
+                    for case .renameType(let next) in rule.steps where reached.insert(next).inserted {
+                        pending.append(next)
+                    }
+                }
+            }
+            byType[type] = UpcastTouchedKeys(rules.filter { reached.contains($0.type) })
+        }
+        return byType
     }
 
     /// True when some rule matches an event of this type and metadata (``apply(_:applied:)`` returns events).

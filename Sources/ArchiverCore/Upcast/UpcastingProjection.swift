@@ -12,6 +12,10 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
     public private(set) var inner: Inner
     let upcaster: Upcaster
     let exec: ExecProjection?
+    /// The projection is a ``DataValueProjection``: it gets data members no rule names as archived, and the
+    /// archived line with only the data replaced.
+    let readsDataValueOnly: Bool
+    var form: PartialData.Form { readsDataValueOnly ? .asArchived : .canonical }
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var scratch = MemberScratch()
@@ -20,6 +24,7 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         self.inner = inner
         self.upcaster = Upcaster(rules)
         self.exec = try rules.exec.map { try ExecProjection(command: $0) }
+        self.readsDataValueOnly = exec == nil && Inner.self is any DataValueProjection.Type
     }
 
     public var identity: ProjectionIdentity { inner.identity }
@@ -31,13 +36,19 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         let metadata = try Self.parse(event.metadata, event)
         guard upcaster.matches(type: type, metadata: metadata) else { return try deliver(event) }
         // Most members of a large event are nothing the rules read: those stay bytes (``PartialData``).
-        guard upcaster.touchedKeys.keys != nil else { return try applyToWholeTree(event, type, metadata) }
-        do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
+        let names = upcaster.touchedKeys(ofType: type)
+        guard names.keys != nil else { return try applyToWholeTree(event, type, metadata) }
+        // The as-archived form validates `data` in the pass that finds its members.
+        if form == .canonical {
+            do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
+        }
         var scratch = MemberScratch()
         swap(&scratch, &self.scratch)
         defer { swap(&scratch, &self.scratch) }
-        let names = upcaster.touchedKeys
-        guard let partial = try Self.catching(event, { try PartialData(event.data, names: names, scratch: &scratch) })
+        let form = form
+        guard
+            let partial = try Self.catching(
+                event, { try PartialData(event.data, names: names, form: form, scratch: &scratch) })
         else { return try applyToWholeTree(event, type, metadata) }
         defer { partial.release(&scratch) }
         let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: partial.named, metadata: metadata))
@@ -53,12 +64,23 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         for result in results ?? [] { try deliver(result, of: event) { $0.write(to: &$1) } }
     }
 
-    /// Delivers one upcast event as a record line, its `data` written by `writeData`.
+    /// Delivers one upcast event, its `data` written by `writeData`.
+    ///
+    /// Projections read ``ReplayEvent/data``, which need not lie in the line (a decrypted event's does not
+    /// either): the line carries `{}` in its place, so decoding it does not scan the event's data again.
     private mutating func deliver(
         _ result: UpcastEvent, of event: ReplayEvent, writeData: (JSONValue, inout [UInt8]) -> Void
     ) throws {
         data.removeAll(keepingCapacity: true)
         writeData(result.data, &data)
+        if readsDataValueOnly {
+            var data: [UInt8] = []
+            swap(&data, &self.data)
+            defer { swap(&data, &self.data) }
+            return try data.withUnsafeBytes {
+                try deliver(ReplayEvent(line: event.line, fields: event.fields, data: $0))
+            }
+        }
         let metadata = result.metadata.serialize()
         var line: [UInt8] = []
         swap(&line, &self.line)
@@ -68,25 +90,30 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         stream.withUTF8 { stream in
             id.withUTF8 { id in
                 type.withUTF8 { type in
-                    data.withUnsafeBytes { data in
-                        metadata.withUnsafeBytes { metadata in
-                            // A record line without its chain (no hash to compute): the decoder needs the shape.
-                            RecordEncoder.appendBody(
-                                position: event.position, stream: UnsafeRawBufferPointer(stream),
-                                version: event.version, id: UnsafeRawBufferPointer(id),
-                                type: UnsafeRawBufferPointer(type), recordedAtNanos: event.recordedAtNanos,
-                                data: data, metadata: metadata, into: &line)
-                        }
+                    metadata.withUnsafeBytes { metadata in
+                        // A record line without its chain (no hash to compute): the decoder needs the shape.
+                        RecordEncoder.appendBody(
+                            position: event.position, stream: UnsafeRawBufferPointer(stream),
+                            version: event.version, id: UnsafeRawBufferPointer(id),
+                            type: UnsafeRawBufferPointer(type), recordedAtNanos: event.recordedAtNanos,
+                            data: Self.emptyObject, metadata: metadata, into: &line)
                     }
                 }
             }
         }
         line.append(contentsOf: RenderedEvent.placeholderHash)
+        var data: [UInt8] = []
+        swap(&data, &self.data)
+        defer { swap(&data, &self.data) }
         try line.withUnsafeBytes { bytes in
             let fields = try RecordDecoder.decode(bytes)
-            try deliver(
-                ReplayEvent(line: bytes, fields: fields, data: UnsafeRawBufferPointer(rebasing: bytes[fields.data])))
+            try data.withUnsafeBytes { try deliver(ReplayEvent(line: bytes, fields: fields, data: $0)) }
         }
+    }
+
+    private static var emptyObject: UnsafeRawBufferPointer {
+        let text: StaticString = "{}"
+        return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     }
 
     private mutating func deliver(_ event: ReplayEvent) throws {
