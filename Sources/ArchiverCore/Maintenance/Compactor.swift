@@ -160,6 +160,36 @@ public struct Compactor: Sendable {
         }
 
         let dataset = try archive.generationDataset(number)
+        let copied = try await copy(
+            units, of: originals, into: dataset, generation: number, compression: compression, lease: lease, options,
+            started: started, progress: progress)
+        let runs = copied.runs
+
+        let candidate = ActiveGeneration(
+            number: number, datasetID: dataset.id, headSnapshotID: runs.last!.snapshotID,
+            throughSnapshotID: through.snapshotID, throughSequence: Int64(originals.count),
+            throughPosition: through.facts.lastPosition, chainHead: through.facts.chainHead, activationID: "",
+            runs: runs)
+        try await verify(candidate, against: originals)
+        CrashPoints.hit(.compactBeforeActivate)
+        try await activate(candidate, replacing: active, lease: lease, options)
+        summary.generation = number
+        summary.datasetID = dataset.id
+        summary.runs = runs.count
+        summary.filesAfter = runs.reduce(0) { $0 + $1.manifest.files.count }
+        summary.storedBytesAfter = runs.reduce(0) { $0 + $1.manifest.files.reduce(0) { $0 + $1.sizeBytes } }
+        summary.recordBytes = copied.recordBytes
+        summary.seconds = Flusher.seconds(since: started)
+        return summary
+    }
+
+    /// Copies `units` (the originals, or the active generation's runs standing for them) into the new
+    /// generation's `dataset`, run by run; returns the runs committed and the record bytes copied.
+    private func copy(
+        _ units: [CutPoint], of originals: [CutPoint], into dataset: LodeDataset, generation number: Int,
+        compression: ArchiveCompression, lease: Lease, _ options: CompactionOptions,
+        started: ContinuousClock.Instant, progress: (@Sendable (CompactionProgress) -> Void)?
+    ) async throws -> (runs: [CutPoint], recordBytes: Int64) {
         var sequences: [String: Int64] = [:]
         for (index, cut) in originals.enumerated() { sequences[cut.snapshotID] = Int64(index + 1) }
         var builder = RunBuilder(
@@ -202,23 +232,7 @@ public struct Compactor: Sendable {
         if builder.count > 0 {
             runs.append(try await commit(&builder, into: dataset, after: runs.last, lease: lease, options))
         }
-
-        let candidate = ActiveGeneration(
-            number: number, datasetID: dataset.id, headSnapshotID: runs.last!.snapshotID,
-            throughSnapshotID: through.snapshotID, throughSequence: Int64(originals.count),
-            throughPosition: through.facts.lastPosition, chainHead: through.facts.chainHead, activationID: "",
-            runs: runs)
-        try await verify(candidate, against: originals)
-        CrashPoints.hit(.compactBeforeActivate)
-        try await activate(candidate, replacing: active, lease: lease, options)
-        summary.generation = number
-        summary.datasetID = dataset.id
-        summary.runs = runs.count
-        summary.filesAfter = runs.reduce(0) { $0 + $1.manifest.files.count }
-        summary.storedBytesAfter = runs.reduce(0) { $0 + $1.manifest.files.reduce(0) { $0 + $1.sizeBytes } }
-        summary.recordBytes = builder.totalRecordBytes
-        summary.seconds = Flusher.seconds(since: started)
-        return summary
+        return (runs, builder.totalRecordBytes)
     }
 
     /// The compression of the generation's files: the archive's, or zstd at `options.zstdLevel`.
