@@ -96,7 +96,8 @@ public enum PostgresTableSink {
         }
         // A failed send shows up as the copy's result (or as no result: a lost connection); a failed producer
         // cancels the copy, so that the transaction can roll back.
-        let cancel = producerError != nil ? "archiver: making rows failed" : sent ? nil : "archiver: sending rows failed"
+        let cancel =
+            producerError != nil ? "archiver: making rows failed" : sent ? nil : "archiver: sending rows failed"
         _ = PQputCopyEnd(handle, cancel)
         var outcome: OpaquePointer? = nil
         while let result = PQgetResult(handle) {

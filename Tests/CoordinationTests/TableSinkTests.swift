@@ -105,7 +105,8 @@ struct PostgresTableSinkTests {
         struct Stop: Error {}
         try await withPostgres { fixture in
             let table = "\(fixture.schema).made"
-            let hostile = #"{"s":"tab\t, backslash \\ and \\n, quote \" newline\n cr\r","u":"é 漢字 😀 \u00e9","k":[1,null,true]}"#
+            let hostile =
+                #"{"s":"tab\t, backslash \\ and \\n, quote \" newline\n cr\r","u":"é 漢字 😀 \u00e9","k":[1,null,true]}"#
             var rows = (0..<(PostgresTableSink.copyChunkSize / 60)).map { i in
                 (key: String(format: "k%06d", i), json: #"{"i":\#(i),"raw":"\#(i % 7 == 0 ? #"\t\n\r\\"# : "é")"}"#)
             }
@@ -127,7 +128,8 @@ struct PostgresTableSinkTests {
                 uniqueKeysWithValues: rows.map { row in
                     (row.key, try db.query("SELECT $1::jsonb::text", [row.json]).string(0, 0))
                 })
-            let got = Dictionary(uniqueKeysWithValues: (0..<stored.count).map { (stored.string($0, 0), stored.string($0, 1)) })
+            let got = Dictionary(
+                uniqueKeysWithValues: (0..<stored.count).map { (stored.string($0, 0), stored.string($0, 1)) })
             #expect(got == expected)
             let hostileKey = try db.query("SELECT row->>'s' FROM \(table) WHERE key = $1", [rows.last!.key])
             #expect(hostileKey.count == 1)
@@ -136,7 +138,9 @@ struct PostgresTableSinkTests {
                 try PostgresTableSink.replace(url: fixture.url, table: table, each: produce(failingAt: rows.count / 2))
             }
             let after = try db.query("SELECT key, row::text FROM \(table)")
-            #expect(Dictionary(uniqueKeysWithValues: (0..<after.count).map { (after.string($0, 0), after.string($0, 1)) }) == expected)
+            #expect(
+                Dictionary(uniqueKeysWithValues: (0..<after.count).map { (after.string($0, 0), after.string($0, 1)) })
+                    == expected)
         }
     }
 }
