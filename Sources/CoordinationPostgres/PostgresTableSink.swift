@@ -19,6 +19,21 @@ public enum PostgresTableSink {
     /// - Parameter table: `name` or `schema.name` (letters, digits and `_`).
     /// - Throws: ``CoordinationError`` `.invalidInput` for a bad table name; connection and query errors.
     public static func replace(url: String, table: String, rows: [(key: String, json: String)]) throws {
+        try replace(url: url, table: table) { body in
+            for row in rows {
+                var json = row.json
+                try json.withUTF8 { try body(row.key, UnsafeRawBufferPointer($0)) }
+            }
+        }
+    }
+
+    /// ``replace(url:table:rows:)`` for rows made as they are sent: `each` calls its argument once per row
+    /// (the JSON bytes valid during that call), so that no more than one COPY chunk is held at a time. If
+    /// `each` throws, the copy is cancelled, the table keeps its rows and the error is rethrown.
+    public static func replace(
+        url: String, table: String,
+        each: (_ body: (_ key: String, _ json: UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         let part = "[A-Za-z_][A-Za-z0-9_]{0,62}"
         guard table.range(of: "^(\(part)\\.)?\(part)$", options: .regularExpression) != nil else {
             throw CoordinationError(
@@ -36,7 +51,7 @@ public enum PostgresTableSink {
                 try db.execute("CREATE TABLE IF NOT EXISTS \(quoted) (key text PRIMARY KEY, row jsonb NOT NULL)")
                 // DELETE, not TRUNCATE: TRUNCATE is not MVCC-safe for readers with older snapshots.
                 try db.execute("DELETE FROM \(quoted)")
-                try copy(rows, into: quoted, db)
+                try copy(each, into: quoted, db)
             }
         } catch let error as PostgresServerError {
             throw CoordinationError(
@@ -45,9 +60,11 @@ public enum PostgresTableSink {
         }
     }
 
-    /// Streams the rows with `COPY quoted (key, row) FROM STDIN`; throws the server's error if the copy fails.
+    /// Streams the rows with `COPY quoted (key, row) FROM STDIN`; throws the server's error if the copy fails,
+    /// or the producer's error (after cancelling the copy) if `each` fails.
     private static func copy(
-        _ rows: [(key: String, json: String)], into quoted: String, _ db: PostgresConnection
+        _ each: (_ body: (_ key: String, _ json: UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        into quoted: String, _ db: PostgresConnection
     ) throws {
         let handle = db.handle
         try expect(PQexec(handle, "COPY \(quoted) (key, row) FROM STDIN"), PGRES_COPY_IN, db)
@@ -63,34 +80,55 @@ public enum PostgresTableSink {
             }
             chunk.removeAll(keepingCapacity: true)
         }
-        for row in rows {
-            appendCopyText(row.key, to: &chunk)
-            chunk.append(0x09)
-            appendCopyText(row.json, to: &chunk)
-            chunk.append(0x0A)
-            if chunk.count >= copyChunkSize { send() }
+        var producerError: (any Error)? = nil
+        do {
+            try each { key, json in
+                var key = key
+                key.withUTF8 { appendCopyText(UnsafeRawBufferPointer($0), to: &chunk) }
+                chunk.append(0x09)
+                appendCopyText(json, to: &chunk)
+                chunk.append(0x0A)
+                if chunk.count >= copyChunkSize { send() }
+            }
+            send()
+        } catch {
+            producerError = error
         }
-        send()
-        // A failed send shows up as the copy's result (or as no result: a lost connection).
-        _ = PQputCopyEnd(handle, sent ? nil : "archiver: sending rows failed")
+        // A failed send shows up as the copy's result (or as no result: a lost connection); a failed producer
+        // cancels the copy, so that the transaction can roll back.
+        let cancel =
+            producerError != nil ? "archiver: making rows failed" : sent ? nil : "archiver: sending rows failed"
+        _ = PQputCopyEnd(handle, cancel)
         var outcome: OpaquePointer? = nil
         while let result = PQgetResult(handle) {
             if outcome == nil { outcome = result } else { PQclear(result) }
         }
+        if let producerError {
+            if let outcome { PQclear(outcome) }
+            throw producerError
+        }
         try expect(outcome, PGRES_COMMAND_OK, db)
     }
 
-    /// A value in COPY's text format: backslash, tab, newline and carriage return escaped.
-    static func appendCopyText(_ text: String, to out: inout [UInt8]) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            default: out.append(byte)
+    /// A value in COPY's text format: backslash, tab, newline and carriage return escaped. Runs of bytes that
+    /// need no escape are appended whole.
+    static func appendCopyText(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let escaped: UInt8
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): escaped = UInt8(ascii: "\\")
+            case 0x09: escaped = UInt8(ascii: "t")
+            case 0x0A: escaped = UInt8(ascii: "n")
+            case 0x0D: escaped = UInt8(ascii: "r")
+            default: continue
             }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<index]))
+            out.append(0x5C)
+            out.append(escaped)
+            runStart = index + 1
         }
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart...]))
     }
 
     /// Clears `result`; throws unless its status is `status` (the server's SQLSTATE and message when it has one).

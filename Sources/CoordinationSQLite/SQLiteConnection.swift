@@ -203,12 +203,15 @@ final class SQLiteStatement {
 
     /// Binds UTF-8 `bytes` as text (SQLite copies them).
     func bind(_ index: Int32, text bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { buffer in
-            // An empty array may have no address; SQLite wants one for an empty text.
-            let start = UnsafeRawPointer(buffer.baseAddress) ?? UnsafeRawPointer(("" as StaticString).utf8Start)
-            _ = sqlite3_bind_text(
-                stmt, index, start.assumingMemoryBound(to: CChar.self), Int32(buffer.count), csqlite_transient())
-        }
+        bytes.withUnsafeBytes { bind(index, text: $0) }
+    }
+
+    /// Binds UTF-8 `bytes` as text (SQLite copies them).
+    func bind(_ index: Int32, text bytes: UnsafeRawBufferPointer) {
+        // An empty buffer may have no address; SQLite wants one for an empty text.
+        let start = bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)
+        _ = sqlite3_bind_text(
+            stmt, index, start.assumingMemoryBound(to: CChar.self), Int32(bytes.count), csqlite_transient())
     }
 
     /// Steps once: true while a row is available.

@@ -36,7 +36,8 @@ public enum SQLiteTableSink {
                 .invalidInput, "table name '\(table)' must be letters, digits and _ (starting with a letter or _)")
         }
         let db = try SQLiteConnection(path: path)
-        try db.execute("PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL;")
+        // A page cache that holds a bulk load's pages, so that they reach the WAL once, at commit.
+        try db.execute("PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA cache_size=-65536;")
         try db.transaction {
             try db.execute("CREATE TABLE IF NOT EXISTS \"\(table)\" (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
             try db.execute("DELETE FROM \"\(table)\"")
@@ -53,23 +54,36 @@ public enum SQLiteTableSink {
             return try db.statement("INSERT INTO \"\(table)\" (key, row) VALUES \(values)")
         }
         let full = try statement(rows: rowsPerInsert)
-        // One batch of rows, copied: the bytes a row comes with last only for its call.
-        var batch: [(key: String, json: [UInt8])] = []
-        batch.reserveCapacity(rowsPerInsert)
+        // One batch of rows, copied: the bytes a row comes with last only for its call. The JSON of the whole
+        // batch shares one buffer (no allocation per row); jsonEnds[i] is where row i's JSON ends in it.
+        var keys: [String] = []
+        var jsonBytes: [UInt8] = []
+        var jsonEnds: [Int] = []
+        keys.reserveCapacity(rowsPerInsert)
+        jsonEnds.reserveCapacity(rowsPerInsert)
         func insertBatch() throws {
-            let insert = batch.count == rowsPerInsert ? full : try statement(rows: batch.count)
+            let insert = keys.count == rowsPerInsert ? full : try statement(rows: keys.count)
             insert.reset()
-            for (offset, row) in batch.enumerated() {
-                insert.bind(Int32(2 * offset + 1), row.key)
-                insert.bind(Int32(2 * offset + 2), text: row.json)
+            jsonBytes.withUnsafeBytes { all in
+                var start = 0
+                for (offset, key) in keys.enumerated() {
+                    insert.bind(Int32(2 * offset + 1), key)
+                    let end = jsonEnds[offset]
+                    insert.bind(Int32(2 * offset + 2), text: UnsafeRawBufferPointer(rebasing: all[start..<end]))
+                    start = end
+                }
             }
             try insert.step()
-            batch.removeAll(keepingCapacity: true)
+            keys.removeAll(keepingCapacity: true)
+            jsonBytes.removeAll(keepingCapacity: true)
+            jsonEnds.removeAll(keepingCapacity: true)
         }
         try each { key, json in
-            batch.append((key, Array(json)))
-            if batch.count == rowsPerInsert { try insertBatch() }
+            keys.append(key)
+            jsonBytes.append(contentsOf: json)
+            jsonEnds.append(jsonBytes.count)
+            if keys.count == rowsPerInsert { try insertBatch() }
         }
-        if !batch.isEmpty { try insertBatch() }
+        if !keys.isEmpty { try insertBatch() }
     }
 }

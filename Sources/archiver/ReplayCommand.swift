@@ -172,9 +172,11 @@ struct PostgresRows: RowSink {
     let url: String
     let table: String
 
-    func write(_ rows: [ProjectedRow]) throws {
+    func write(_ rows: [ProjectedRow]) throws { try write(RowStream(rows)) }
+
+    func write(_ rows: RowStream) throws {
         do {
-            try PostgresTableSink.replace(url: url, table: table, rows: rows.map { ($0.key, $0.json) })
+            try PostgresTableSink.replace(url: url, table: table) { body in try rows.forEach(body) }
         } catch let error as CoordinationError {
             // Keep the password out of the message.
             throw CoordinationError(

@@ -98,4 +98,49 @@ struct PostgresTableSinkTests {
             #expect(try contents() == jsonb(second))
         }
     }
+
+    /// Rows made as they are copied, with every byte COPY's text format escapes (in keys too) and unicode,
+    /// compared with what PostgreSQL returns; a producer failure mid-copy cancels it and leaves the table alone.
+    @Test func rowsMadeWhileCopyingSurviveEscapesAndAProducerFailure() async throws {
+        struct Stop: Error {}
+        try await withPostgres { fixture in
+            let table = "\(fixture.schema).made"
+            let hostile =
+                #"{"s":"tab\t, backslash \\ and \\n, quote \" newline\n cr\r","u":"é 漢字 😀 \u00e9","k":[1,null,true]}"#
+            var rows = (0..<(PostgresTableSink.copyChunkSize / 60)).map { i in
+                (key: String(format: "k%06d", i), json: #"{"i":\#(i),"raw":"\#(i % 7 == 0 ? #"\t\n\r\\"# : "é")"}"#)
+            }
+            rows.append((key: "key\twith\ttabs\\and\nnewline\r😀", json: hostile))
+            func produce(failingAt failure: Int?) -> ((String, UnsafeRawBufferPointer) throws -> Void) throws -> Void {
+                { body in
+                    for (index, row) in rows.enumerated() {
+                        if index == failure { throw Stop() }
+                        var json = row.json
+                        try json.withUTF8 { try body(row.key, UnsafeRawBufferPointer($0)) }
+                    }
+                }
+            }
+            try PostgresTableSink.replace(url: fixture.url, table: table, each: produce(failingAt: nil))
+            let db = try fixture.rawConnection()
+            let stored = try db.query("SELECT key, row::text, row = $1::jsonb FROM \(table) ORDER BY key", [hostile])
+            #expect(stored.count == rows.count)
+            let expected = try Dictionary(
+                uniqueKeysWithValues: rows.map { row in
+                    (row.key, try db.query("SELECT $1::jsonb::text", [row.json]).string(0, 0))
+                })
+            let got = Dictionary(
+                uniqueKeysWithValues: (0..<stored.count).map { (stored.string($0, 0), stored.string($0, 1)) })
+            #expect(got == expected)
+            let hostileKey = try db.query("SELECT row->>'s' FROM \(table) WHERE key = $1", [rows.last!.key])
+            #expect(hostileKey.count == 1)
+            #expect(hostileKey.string(0, 0) == "tab\t, backslash \\ and \\n, quote \" newline\n cr\r")
+            #expect(throws: Stop.self) {
+                try PostgresTableSink.replace(url: fixture.url, table: table, each: produce(failingAt: rows.count / 2))
+            }
+            let after = try db.query("SELECT key, row::text FROM \(table)")
+            #expect(
+                Dictionary(uniqueKeysWithValues: (0..<after.count).map { (after.string($0, 0), after.string($0, 1)) })
+                    == expected)
+        }
+    }
 }
