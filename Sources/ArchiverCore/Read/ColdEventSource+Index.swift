@@ -84,13 +84,7 @@ extension ColdEventSource {
         found.reserveCapacity(min(wanted, 10_000))
         do {
             try await ChunkMerger.forEachSitedLine(pipelines) { line, fields, _ in
-                if fields.position <= query.after { return }
-                if fields.position > query.through { throw EnoughRecords() }
-                if let hash = query.streamHash, fields.streamHash != hash { return }
-                let event = Self.event(line, fields)
-                guard query.matches(event) else { return }
-                found.append(event)
-                if found.count == wanted { throw EnoughRecords() }
+                try Self.collect(line, fields, query, into: &found, wanted: wanted)
             }
         } catch is EnoughRecords {}
         out += found

@@ -76,12 +76,7 @@ extension ColdEventSource {
             var found: [RecordedEvent] = []
             do {
                 try await read(unit, query.selector, after: query.after) { line, fields in
-                    if fields.position > query.through { throw EnoughRecords() }
-                    if let hash = query.streamHash, fields.streamHash != hash { return }
-                    let event = Self.event(line, fields)
-                    guard query.matches(event) else { return }
-                    found.append(event)
-                    if found.count == wanted { throw EnoughRecords() }
+                    try Self.collect(line, fields, query, into: &found, wanted: wanted)
                 }
             } catch is EnoughRecords {}
             out += found
@@ -105,6 +100,21 @@ extension ColdEventSource {
         reader.selector = unit.only == nil ? nil : selector
         let single = ReadPlan(cuts: [unit.cut], maxPosition: nil, maxRecordedAt: nil, selector: .latest)
         _ = try await reader.read(single, after: after, body)
+    }
+
+    /// Adds the event on `line` to `found` when `query` selects it.
+    /// - Throws: ``EnoughRecords`` past the query's last position or once `wanted` events are found.
+    static func collect(
+        _ line: UnsafeRawBufferPointer, _ fields: RecordFields, _ query: ColdQuery,
+        into found: inout [RecordedEvent], wanted: Int
+    ) throws {
+        if fields.position <= query.after { return }
+        if fields.position > query.through { throw EnoughRecords() }
+        if let hash = query.streamHash, fields.streamHash != hash { return }
+        let event = Self.event(line, fields)
+        guard query.matches(event) else { return }
+        found.append(event)
+        if found.count == wanted { throw EnoughRecords() }
     }
 
     /// The event a record line holds, as the hot store returns it (data still sealed when it was encrypted).
