@@ -110,7 +110,9 @@ import Testing
     func standbyTakesOverFlushingAfterTheHolderIsKilled(backend: String) async throws {
         try await withTemporaryDirectory { dir in
             try Self.configureStore(backend, in: dir)
-            let common = ["--flush-interval", "0.3", "--lease-ttl", "3"]
+            // A lease long enough that a busy machine cannot delay replica-a's renewals past it; the takeover
+            // after the kill comes at once (a dead holder on this host) or when the lease runs out.
+            let common = ["--flush-interval", "0.3", "--lease-ttl", "10"]
             let a = try await ServeProcess(common + ["--holder", "replica-a"], in: dir)
             defer { a.cleanUp() }
             #expect(try await a.waitUntilReady { $0["flush_lease_held"] as? Bool == true })
