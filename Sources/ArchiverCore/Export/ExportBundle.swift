@@ -1,5 +1,6 @@
 public import ArchiveFormat
 import Foundation
+import RawJSON
 
 /// The layout of an export bundle (docs/AUDIT.md "Export bundles"): what `archiver export` writes and
 /// `archiver verify-bundle` checks.
@@ -65,14 +66,16 @@ public enum ExportBundle {
 
         /// Parses ``line``.
         public init(parsing line: String) throws {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let position = (object["position"] as? NSNumber)?.int64Value,
-                let snapshotID = object["snapshot"] as? String,
-                let index = (object["index"] as? NSNumber)?.intValue,
-                let size = (object["size"] as? NSNumber)?.intValue,
-                let previousHex = object["previous"] as? String, let previous = ChainHash(hex: previousHex),
-                !previousHex.isEmpty, let pathHex = object["path"] as? [String]
+            guard case .object(let object)? = try? JSONValue.parse(line),
+                let position = object["position"]?.int64,
+                let snapshotID = object["snapshot"]?.string,
+                let index = object["index"]?.int64.map({ Int($0) }),
+                let size = object["size"]?.int64.map({ Int($0) }),
+                let previousHex = object["previous"]?.string, let previous = ChainHash(hex: previousHex),
+                !previousHex.isEmpty, case .array(let pathValues)? = object["path"]
             else { throw ArchiverError(.unreadable, "malformed proof line") }
+            let pathHex = pathValues.compactMap(\.string)
+            guard pathHex.count == pathValues.count else { throw ArchiverError(.unreadable, "malformed audit path") }
             let path = pathHex.compactMap { $0.count == 64 ? ChainHash(hex: $0) : nil }
             guard path.count == pathHex.count else { throw ArchiverError(.unreadable, "malformed audit path") }
             self.init(

@@ -1,6 +1,7 @@
 import ArchiveFormat
 import Foundation
 import Lode
+import RawJSON
 
 /// A small, publishable statement of the archive's state: which snapshot is the head, where the hash chain
 /// stands and what the head manifest's bytes hash to. Published outside the archive's reach (a ticket, a
@@ -35,10 +36,10 @@ public struct Anchor: Sendable, Hashable {
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                object["anchor"] as? Int == 1, let snapshot = object["snapshot_id"] as? String,
-                let position = (object["last_position"] as? String).flatMap({ Int64($0) }),
-                let chain = object["chain_head"] as? String, let sha = object["manifest_sha256"] as? String
+            guard case .object(let object)? = try? JSONValue.parse(line), object["anchor"]?.int64 == 1,
+                let snapshot = object["snapshot_id"]?.string,
+                let position = object["last_position"]?.string.flatMap({ Int64($0) }),
+                let chain = object["chain_head"]?.string, let sha = object["manifest_sha256"]?.string
             else {
                 throw ArchiverError(
                     .invalidArgument, "\(file) line \(number + 1) is not an anchor line (see `archiver anchor --help`)")
@@ -46,8 +47,8 @@ public struct Anchor: Sendable, Hashable {
             anchors.append(
                 Anchor(
                     snapshotID: snapshot, lastPosition: position, chainHead: chain, manifestSHA256: sha,
-                    createdAt: object["created_at"] as? String ?? "", signature: object["signature"] as? String,
-                    keyID: object["key_id"] as? String))
+                    createdAt: object["created_at"]?.string ?? "", signature: object["signature"]?.string,
+                    keyID: object["key_id"]?.string))
         }
         return anchors
     }
