@@ -158,9 +158,7 @@ struct SQLiteRows: RowSink {
     let path: String
     let table: String
 
-    func write(_ rows: [ProjectedRow]) throws {
-        try SQLiteTableSink.replace(path: path, table: table, rows: rows.map { ($0.key, $0.json) })
-    }
+    func write(_ rows: [ProjectedRow]) throws { try write(RowStream(rows)) }
 
     func write(_ rows: RowStream) throws {
         try SQLiteTableSink.replace(path: path, table: table) { body in try rows.forEach(body) }

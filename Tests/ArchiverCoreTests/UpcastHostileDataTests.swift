@@ -22,13 +22,7 @@ import Testing
     static func ruleSet() throws -> UpcastRuleSet { try UpcastRuleSet(yaml: rules, source: "hostile") }
 
     /// Keeps each presented event's type and data.
-    struct Collect: Projection {
-        var seen: [String] = []
-        var identity: ProjectionIdentity { ProjectionIdentity(name: "collect", version: "1") }
-        mutating func apply(_ event: ReplayEvent) throws { seen.append(event.type + " " + event.dataString) }
-        func rows() throws -> [ProjectedRow] { [] }
-        mutating func restore(rows: [ProjectedRow]) throws {}
-    }
+    typealias Collect = UpcastPartialDataTests.Collect
 
     @Test(arguments: 0..<8)
     func everySurfacePresentsTheBytesOfTheWholeTree(seed: UInt64) throws {
