@@ -1,4 +1,5 @@
 import ArchiveFormat
+import Basics
 public import Coordination
 import Crypto
 import Foundation
@@ -192,7 +193,6 @@ public struct Flusher: Sendable {
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        (ContinuousClock.now - start).inSeconds
     }
 }

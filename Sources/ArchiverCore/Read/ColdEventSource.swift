@@ -1,4 +1,5 @@
 import ArchiveFormat
+import Basics
 public import Coordination
 import Foundation
 import Lode
@@ -80,10 +81,7 @@ public final class ColdEventSource: Sendable {
     func read(_ query: ColdQuery) async throws -> [RecordedEvent] {
         guard query.limit > 0, query.after < query.through else { return [] }
         let started = ContinuousClock.now
-        defer {
-            let d = ContinuousClock.now - started
-            observer?.coldRead(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
-        }
+        defer { observer?.coldRead(seconds: (ContinuousClock.now - started).inSeconds) }
         return try await gate.run {
             var events: [RecordedEvent]
             do {
