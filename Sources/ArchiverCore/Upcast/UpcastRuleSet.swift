@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import Foundation
 import RawJSON
@@ -57,7 +58,7 @@ public struct UpcastRuleSet: Sendable, Hashable {
 
     /// SHA-256 of ``canonicalJSON``, 64 lowercase hex digits.
     public var hash: String {
-        SHA256.hash(data: Array(canonicalJSON.utf8)).map { String(format: "%02x", $0) }.joined()
+        LowercaseHex.encode(SHA256.hash(data: Array(canonicalJSON.utf8)))
     }
 
     /// ``hash`` when there is anything to apply, nil otherwise (the identity of "no upcasting").

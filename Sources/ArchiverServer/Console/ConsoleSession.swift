@@ -1,4 +1,5 @@
 import ArchiverConfiguration
+import Basics
 import Crypto
 import Foundation
 import HTTPTypes
@@ -30,7 +31,7 @@ struct ConsoleSession: Sendable {
         guard let token = presentedToken(request), let entry = authenticator.authenticate(bearer: token) else {
             return nil
         }
-        let identity = APITokenEntry.digest(of: token).map { String(format: "%02x", $0) }.joined()
+        let identity = LowercaseHex.encode(APITokenEntry.digest(of: token))
         return ConsoleSession(entry: entry, csrfToken: csrf(for: identity, key: key))
     }
 
@@ -44,7 +45,7 @@ struct ConsoleSession: Sendable {
 
     static func csrf(for identity: String, key: SymmetricKey) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(("archiver-console-csrf:" + identity).utf8), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return LowercaseHex.encode(mac)
     }
 
     /// True when `presented` is this session's CSRF token (compared in constant time).

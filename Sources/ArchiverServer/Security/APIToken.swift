@@ -1,4 +1,5 @@
 public import ArchiverConfiguration
+import Basics
 import Crypto
 import Foundation
 
@@ -7,7 +8,7 @@ extension APITokenEntry {
     public static func generate(name: String, scopes: Set<APIScope>) -> (token: String, entry: APITokenEntry) {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let token = "arch_" + bytes.map { String(format: "%02x", $0) }.joined()
+        let token = "arch_" + LowercaseHex.encode(bytes)
         return (token, APITokenEntry(name: name, scopes: scopes, digest: digest(of: token)))
     }
 
