@@ -46,8 +46,10 @@ actor PostgresStateReader {
 
     /// The highest position below which no in-flight transaction can still commit.
     ///
-    /// Positions come from a sequence and commit out of order. Every transaction that takes a position
-    /// first takes a transaction id (`pg_current_xact_id()` in the append function, before `nextval`).
+    /// Positions come from a sequence and commit out of order. The run of committed positions above the last
+    /// safe mark is safe at once (``committedRun(through:)``); above a gap, transaction ids decide. Every
+    /// transaction that takes a position first takes a transaction id (`pg_current_xact_id()` in the append
+    /// function, before `nextval`).
     /// 1. Read the sequence → S. Every transaction holding a position ≤ S already has its xid.
     /// 2. In a later statement, read the next xid to be assigned → N (`age()` of the snapshot's xmax uses
     ///    `ReadNextTransactionId` without assigning one). Every such transaction's xid is < N.
@@ -61,6 +63,9 @@ actor PostgresStateReader {
     func safeHighWaterMark(waitSeconds: Double) async throws -> Int64 {
         let observed = try headPosition()
         if observed <= safeMark { return safeMark }
+        safeMark = max(safeMark, try committedRun(through: observed))
+        pendingMarks.removeAll { $0.position <= safeMark }
+        if safeMark >= observed { return safeMark }
         let next = try nextTransactionID()
         pendingMarks.append((observed, next))
         let deadline = ContinuousClock.now + .milliseconds(Int64(waitSeconds * 1000))
@@ -75,6 +80,31 @@ actor PostgresStateReader {
             pause = min(pause * 2, 10)
             if Task.isCancelled { return safeMark }
         }
+    }
+
+    /// The highest position up to which every position from the last known safe one is a visible (committed)
+    /// event, at most `head`. Up to there none can still be in flight, so it is safe without waiting for
+    /// transaction ids. A gap-free head is the common case, and this keeps a transaction open elsewhere on
+    /// the server (it holds back every snapshot's xmin, in any database) from holding archiving back; only
+    /// positions above a gap (an append in flight, or a rolled-back one) wait for transaction ids.
+    ///
+    /// Sound because `head` was read first: a position ≤ `head` whose row this later statement cannot see is
+    /// uncommitted or rolled back, and breaks the run. Rows are deleted only by prune, at or below
+    /// `pruned_through`, which is at most the flush cursor, and everything at or below the flush cursor was
+    /// archived, so the run starts above the highest of the three marks.
+    private func committedRun(through head: Int64) throws -> Int64 {
+        let rows = try rows(
+            "SELECT b.lo, count(e.position), coalesce(min(e.n) FILTER (WHERE e.position <> b.lo + e.n), 0) "
+                + "FROM (SELECT greatest($1::bigint, (SELECT position FROM \(schema).flush_cursor WHERE id = 1), "
+                + "(SELECT value FROM \(schema).state WHERE name = 'pruned_through')) AS lo) b "
+                + "LEFT JOIN LATERAL (SELECT position, row_number() OVER (ORDER BY position) AS n "
+                + "FROM \(schema).events WHERE position > b.lo AND position <= $2::bigint) e ON true GROUP BY b.lo",
+            [String(safeMark), String(head)], prepared: true)
+        let low = rows.int64(0, 0)
+        let firstMissing = rows.int64(0, 2)
+        // Positions lo+1 … lo+n−1 are present when the n-th row is the first out of place; all rows are in
+        // place otherwise, and the run ends at the last of them.
+        return min(head, firstMissing > 0 ? low + firstMissing - 1 : low + rows.int64(0, 1))
     }
 
     /// The next transaction id to be assigned (an upper bound on every xid assigned so far), as a full xid8.

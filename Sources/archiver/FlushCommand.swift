@@ -117,7 +117,11 @@ struct FlushArguments: ParsableArguments {
     }
 
     static func describe(_ s: FlushSummary) -> String {
-        guard s.events > 0 else { return "nothing to flush: the archive is up to date (position \(s.lastPosition))" }
+        guard s.events > 0 else {
+            return s.heldBack > 0
+                ? "nothing flushed: \(s.heldBackReason)"
+                : "nothing to flush: the archive is up to date (position \(s.lastPosition))"
+        }
         let rate = s.seconds > 0 ? Int(Double(s.events) / s.seconds) : 0
         var line =
             "flushed \(s.events) events in \(s.snapshotIDs.count) snapshot(s), \(s.files) segment(s): "

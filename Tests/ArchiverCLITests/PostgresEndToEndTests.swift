@@ -148,4 +148,61 @@ struct PostgresEndToEndTests {
             _ = try await shell("psql '\(url)' -q -c 'DROP SCHEMA \(schema) CASCADE'", in: dir)
         }
     }
+
+    /// A rolled-back append leaves a gap; while another write transaction is open on the server the events above
+    /// the gap wait for it (their positions cannot be proved final). Flush archives the committed run below the
+    /// gap, then says which events wait and why instead of calling the archive up to date; a named cut fails
+    /// with the same reason. Once the transaction ends, they are archived.
+    @Test func eventsHeldBackAboveAGapAreNamedNotCalledUpToDate() async throws {
+        let url = try #require(Self.url)
+        let schema = "hb_" + UUID().uuidString.prefix(8).lowercased()
+        let pg = ["--store", url, "--schema", schema]
+        let holder = "holder_\(schema)"
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"] + pg, in: dir)
+            try await CLI.ok(["append"] + pg, in: dir, input: bankEvents(events: 3, accounts: 2, seed: 1))
+            _ = try await shell("psql '\(url)' -qAt -c \"SELECT nextval('\(schema).positions_seq')\"", in: dir)
+            try await CLI.ok(["append"] + pg, in: dir, input: bankEvents(events: 2, accounts: 2, seed: 2))
+            // A process of its own, not `shell … &`: a background child would keep the shell's output pipe open.
+            let psql = Process()
+            psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            psql.arguments = [
+                "psql", url, "-q", "-c", "BEGIN; SELECT pg_current_xact_id(); SELECT pg_sleep(120); COMMIT",
+            ]
+            psql.environment = ProcessInfo.processInfo.environment.merging(["PGAPPNAME": holder]) { $1 }
+            psql.standardOutput = FileHandle.nullDevice
+            psql.standardError = FileHandle.nullDevice
+            try psql.run()
+            defer { psql.terminate() }
+            let holding =
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(holder)' AND backend_xid IS NOT NULL"
+            var held = ""
+            for _ in 0..<200 where held != "1" {
+                held = try await shell("psql '\(url)' -At -c \"\(holding)\"", in: dir).out
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                if held != "1" { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(held == "1", "the holding transaction did not start")
+
+            let below = try await CLI.ok(["flush"] + pg, in: dir)
+            #expect(below.contains("flushed 3 events"), "\(below)")
+            let waiting = try await CLI.ok(["flush"] + pg, in: dir)
+            #expect(waiting.hasPrefix("nothing flushed: 2 committed event(s) above position 3 wait"), "\(waiting)")
+            #expect(waiting.contains("pg_stat_activity"))
+            let named = try await CLI.run(["flush", "--cut", "named"] + pg, in: dir)
+            #expect(named.status == 64, "\(named)")
+            #expect(named.stderr.contains("cut point name 'named': 2 committed event(s)"), "\(named.stderr)")
+
+            _ = try await shell(
+                "psql '\(url)' -qAt -c \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    + "WHERE application_name = '\(holder)'\"", in: dir)
+            var flushed = ""
+            for _ in 0..<20 where !flushed.contains("flushed 2 events") {
+                flushed = try await CLI.ok(["flush"] + pg, in: dir)
+            }
+            #expect(flushed.contains("flushed 2 events"), "\(flushed)")
+            #expect(try await CLI.ok(["verify"], in: dir).contains("5 events"))
+            _ = try await shell("psql '\(url)' -q -c 'DROP SCHEMA \(schema) CASCADE'", in: dir)
+        }
+    }
 }

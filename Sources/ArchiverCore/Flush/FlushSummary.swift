@@ -19,6 +19,16 @@ public struct FlushSummary: Sendable, Hashable {
     public var checkpoints: [String] = []
     /// Why a due checkpoint was not written (it is derived data: the flush still succeeded).
     public var notes: [String] = []
+    /// When the pass archived nothing: committed events above the cursor that the safe high-water mark held
+    /// back (see ``heldBackReason``).
+    public var heldBack: Int64 = 0
+
+    /// Why committed events were not archived, for a pass that archived none while ``heldBack`` > 0.
+    public var heldBackReason: String {
+        "\(heldBack) committed event(s) above position \(lastPosition) wait for the safe high-water mark: an append "
+            + "still in flight holds it back, or a rolled-back append's gap while another write transaction is open "
+            + "on the PostgreSQL server (see pg_stat_activity); they are archived once it ends"
+    }
 
     public init() {}
 

@@ -82,14 +82,21 @@ public struct Flusher: Sendable {
         }
         try await flushNewSnapshots(holding: lease, format: format, ledger: &ledger)
 
-        // A named cut on an idle store names the existing head, so `cut create` always yields a cut point.
-        if let name = options.cutName, ledger.summary.cutName == nil {
-            throw ArchiverError(
-                .nothingToFlush,
-                "nothing to flush, so no new snapshot can carry the cut point name '\(name)'; append events first")
-        }
         var summary = ledger.summary
         summary.lastPosition = try await store.flushCursor().position
+        // Committed events above a safe mark that has not moved since (new events would have moved it).
+        if summary.events == 0, try await store.safeHighWaterMark() <= summary.lastPosition {
+            summary.heldBack = try await store.flushLag().unflushedCount
+        }
+        // A named cut on an idle store names the existing head, so `cut create` always yields a cut point.
+        if let name = options.cutName, summary.cutName == nil {
+            throw ArchiverError(
+                .nothingToFlush,
+                summary.heldBack > 0
+                    ? "nothing flushed, so no new snapshot can carry the cut point name '\(name)': \(summary.heldBackReason)"
+                    : "nothing to flush, so no new snapshot can carry the cut point name '\(name)'; append events first"
+            )
+        }
         summary.seconds = Self.seconds(since: started)
         return summary
     }
