@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+from bench_format import flush_twin, format_section, measure as format_measure
 from bench_read_through import read_through_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -418,8 +419,9 @@ def replay_paths(archiver, work, archive, label, events, sum_field, row, pg_url)
     row(f"{label}: replay --verify-chain (sum fold) vs DuckDB grouped sum", *chain, events, "events", 1.0)
 
 
-def archive_of(archiver, work, corpus, archive):
-    """Appends `corpus` into a fresh SQLite store and flushes it into `archive` (not timed)."""
+def archive_of(archiver, work, corpus, archive, v1_twin=False):
+    """Appends `corpus` into a fresh SQLite store and flushes it into `archive` (not timed); with `v1_twin`, a copy of
+    the unflushed store also into `archive`-v1 in format 1."""
     shutil.rmtree(os.path.join(work, archive), ignore_errors=True)
     db = os.path.join(work, archive + ".db")
     for suffix in ["", "-wal", "-shm"]:
@@ -428,15 +430,20 @@ def archive_of(archiver, work, corpus, archive):
     run(f"{archiver} init --store sqlite:{db}", work)
     with open(os.path.join(work, corpus)) as f:
         run(f"{archiver} append --batch-size 1000 --store sqlite:{db}", work, stdin=f)
+    if v1_twin:
+        flush_twin(archiver, run, work, archive + ".db", archive + "-v1")
     run(f"{archiver} flush --store sqlite:{db} --archive {archive} --compression zstd:1 --quiet", work)
 
 
-def nested_paths(archiver, work, args, row, pg_url):
+def nested_paths(archiver, work, args, row, pg_url, formats=None):
     if args.nested_events <= 0:
         return
     print(f"bench: generating {args.nested_events:,} nested events over {args.nested_streams:,} streams", flush=True)
     generate_nested(os.path.join(work, "nested.jsonl"), args.nested_events, args.nested_streams)
-    archive_of(archiver, work, "nested.jsonl", "nested-archive")
+    archive_of(archiver, work, "nested.jsonl", "nested-archive", v1_twin=formats is not None)
+    if formats is not None:
+        formats.append(("nested", args.nested_events, 0.8, format_measure(
+            archiver, run, paired, work, "nested-archive", "nested-archive-v1", args.nested_events, "seq")))
     replay_paths(archiver, work, "nested-archive", "nested", args.nested_events, "seq", row, pg_url)
     upcast_bench(archiver, work, args.nested_events, row, "nested-archive", NESTED_UPCASTERS, "nested: ")
 
@@ -572,8 +579,11 @@ def main():
         "sh -c \"sqlite3 bench.db \\\"SELECT json_object('position',position,'stream',stream,'version',version,'id',id,"
         "'type',type,'recorded_at',recorded_at,'data',json(data),'metadata',json(metadata)) FROM events ORDER BY position\\\""
         " | zstd -3 -T1 -q > naive.zst\"", work))
+    flush_twin(archiver, run, work, "unflushed.db", "archive-v1")
     os.remove(os.path.join(work, "unflushed.db"))
     row("flush from SQLite vs `sqlite3 json_object | zstd -3`", ours, ref, args.events, "events", 1.0)
+    formats = [("flat", args.events, 0.6,
+                format_measure(archiver, run, paired, work, "archive", "archive-v1", args.events, "amount"))]
     archive_mb = sum(os.path.getsize(f) for f in glob.glob(os.path.join(work, "archive", "**", "*.zst"), recursive=True)) / 1e6
 
     # Replay: per-stream sum fold (checksums verified) vs DuckDB read_json over the same files.
@@ -596,7 +606,7 @@ def main():
     row("verify (MD5 of objects + decompress + SHA-256 chain) vs zstd -dc | sha256sum", ours, ref, args.events, "events", 0.8)
 
     replay_paths(archiver, work, "archive", "flat", args.events, "amount", row, pg_url)
-    nested_paths(archiver, work, args, row, pg_url)
+    nested_paths(archiver, work, args, row, pg_url, formats)
     read_through_rows(archiver, work, args, row)
 
     s3_concurrency = [int(n) for n in args.s3_concurrency.split(",") if n]
@@ -791,6 +801,7 @@ def main():
             "conditional writes atomic), so parts sent at once still land one after another there: these rows",
             "measure the archiver's S3 path on loopback, not what a real bucket's parallelism gives.",
         ]
+    lines += format_section(formats)
     lines += plan_section(plan_rows, selective, args.streams)
     if compaction:
         n, files_before, files_after, scan_before, scan_after, compact_s, events = compaction
