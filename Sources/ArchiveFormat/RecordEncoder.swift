@@ -142,6 +142,18 @@ public struct RecordEncoder: Sendable {
         _ = Self.writeRest(chain, format: format, to: out)
     }
 
+    /// Writes the record `line` (either format, decoded as `fields`), whose chain value is `hash`, in `format`
+    /// into `out`: the same body, then the rest that format puts after it. The chain runs over the body, so the
+    /// rewritten record keeps its chain value (a compaction writes a generation in another format this way).
+    public static func rewrite(
+        _ line: UnsafeRawBufferPointer, _ fields: RecordFields, hash: ChainHash, as format: RecordFormat,
+        into out: inout [UInt8]
+    ) {
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
+        RawJSON.appendWritten(to: &out, atMost: format.restCount) { writeRest(hash, format: format, to: $0) }
+    }
+
     /// Writes the rest of a record line after its body; returns ``RecordFormat/restCount``.
     @inline(__always)
     static func writeRest(_ hash: ChainHash, format: RecordFormat, to out: UnsafeMutableRawPointer) -> Int {

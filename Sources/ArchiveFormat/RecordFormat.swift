@@ -2,7 +2,7 @@
 ///
 /// Both formats chain the same bytes: `hash(n) = SHA-256(hash(n-1) ‖ body(n))`, so the chain heads, records
 /// roots, signatures and anchors of an archive do not depend on its format (docs/FORMAT.md).
-public enum RecordFormat: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum RecordFormat: String, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
     /// Each record line ends with its chain hash: `<body>,"hash":"<64 hex>"}`.
     case v1 = "1"
     /// Record lines carry no hash (`<body>}`); readers recompute the chain. Each data file's chain values
@@ -23,4 +23,7 @@ public enum RecordFormat: String, Sendable, Hashable, CaseIterable, CustomString
     public var restCount: Int { self == .v1 ? RecordLayout.hashSuffixLength : 1 }
 
     public var description: String { rawValue }
+
+    /// Later formats compare greater: an archive that holds several writes new snapshots in the latest.
+    public static func < (a: RecordFormat, b: RecordFormat) -> Bool { Int(a.rawValue)! < Int(b.rawValue)! }
 }

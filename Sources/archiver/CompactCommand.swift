@@ -43,14 +43,7 @@ struct CompactCommand: AsyncParsableCommand {
             valueName: "cut"))
     var before: String = "latest"
 
-    @Option(
-        help: ArgumentHelp(
-            "Uncompressed record bytes per generation snapshot (default 256MiB). Also ARCHIVER_COMPACT_TARGET_SIZE.",
-            valueName: "size"))
-    var targetSize: String?
-
-    @Option(name: .customLong("zstd-level"), help: ConfigKeys.compactZstdLevel.help(valueName: "level"))
-    var compactZstdLevel: Int?
+    @OptionGroup var generation: GenerationArguments
 
     @Flag(help: "Delete the data files the active generation supersedes (after a full verification).")
     var retire = false
@@ -61,24 +54,10 @@ struct CompactCommand: AsyncParsableCommand {
                 + "count too). Also ARCHIVER_COMPACT_RETENTION.", valueName: "age"))
     var retention: String?
 
-    @Flag(help: "Say what would be done; write and delete nothing.")
-    var dryRun = false
-
-    @Flag(help: "Print nothing but the summary and errors.")
-    var quiet = false
-
     func run() async throws {
         try await CLIErrors.reporting {
-            var options = CompactionOptions(producer: ArchiverVersion.producer)
+            var options = try generation.options()
             options.before = CutSelector(parsing: before)
-            options.dryRun = dryRun
-            let size = targetSize ?? CLIConfig.value("compact-target-size") ?? "256MiB"
-            guard let bytes = ByteSize.parse(size), bytes >= 1024 else {
-                throw ValidationError("--target-size '\(size)' is not a size such as 256MiB, 64MiB or 1000000")
-            }
-            options.targetBytes = Int64(bytes)
-            let level = try CLIConfig.value(ConfigKeys.compactZstdLevel, flag: compactZstdLevel.map(String.init))
-            options.zstdLevel = level.map(Int32.init)
             try await storeOptions.withStore { store in
                 var archive = try await ArchiveOpener.open(archiveOptions)
                 try signing.apply(to: &archive)
@@ -86,13 +65,59 @@ struct CompactCommand: AsyncParsableCommand {
                 if retire {
                     try await runRetire(compactor, options: options, objectLock: archive.store as? S3Store)
                 } else {
-                    try await runCompact(compactor, options: options)
+                    try await generation.compact(compactor, options: options)
                 }
             }
         }
     }
 
-    private func runCompact(_ compactor: Compactor, options: CompactionOptions) async throws {
+    private func runRetire(_ compactor: Compactor, options: CompactionOptions, objectLock s3: S3Store?) async throws {
+        let age = retention ?? CLIConfig.value("compact-retention") ?? "0d"
+        guard var seconds = PruneCommand.seconds(age) else {
+            throw ValidationError("--retention '\(age)' is not an age like 30d or 12h")
+        }
+        if let lock = s3?.configuration.objectLock { seconds = max(seconds, Double(lock.days) * 86_400) }
+        let s = try await compactor.retire(options, retentionSeconds: seconds)
+        print(
+            "\(generation.dryRun ? "would retire" : "retired") \(s.deleted) superseded data object(s) "
+                + "(\(ByteSize.format(s.deletedBytes))) after verifying \(s.verifiedEvents) events through generation "
+                + "\(s.generation)"
+                + (s.keptYoung > 0 ? "; kept \(s.keptYoung) younger than the retention (\(age))" : ""))
+    }
+}
+
+/// The options of a command that writes a compaction generation (`compact`, `format upgrade`), and its report.
+struct GenerationArguments: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Uncompressed record bytes per generation snapshot (default 256MiB). Also ARCHIVER_COMPACT_TARGET_SIZE.",
+            valueName: "size"))
+    var targetSize: String?
+
+    @Option(name: .customLong("zstd-level"), help: ConfigKeys.compactZstdLevel.help(valueName: "level"))
+    var compactZstdLevel: Int?
+
+    @Flag(help: "Say what would be done; write and delete nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print nothing but the summary and errors.")
+    var quiet = false
+
+    func options() throws -> CompactionOptions {
+        var options = CompactionOptions(producer: ArchiverVersion.producer)
+        options.dryRun = dryRun
+        let size = targetSize ?? CLIConfig.value("compact-target-size") ?? "256MiB"
+        guard let bytes = ByteSize.parse(size), bytes >= 1024 else {
+            throw ValidationError("--target-size '\(size)' is not a size such as 256MiB, 64MiB or 1000000")
+        }
+        options.targetBytes = Int64(bytes)
+        let level = try CLIConfig.value(ConfigKeys.compactZstdLevel, flag: compactZstdLevel.map(String.init))
+        options.zstdLevel = level.map(Int32.init)
+        return options
+    }
+
+    /// Writes and activates the generation, with progress, and prints what it did.
+    func compact(_ compactor: Compactor, options: CompactionOptions) async throws {
         let reporter = ProgressReporter(label: "compact", quiet: quiet)
         let s = try await compactor.run(options) { p in
             reporter.update(done: p.events, total: 0, seconds: p.seconds)
@@ -110,27 +135,14 @@ struct CompactCommand: AsyncParsableCommand {
         let before =
             "\(s.snapshots) snapshots (sequences 1…\(s.throughSequence), through \(s.throughSnapshotID)): "
             + "\(s.filesBefore) files, \(ByteSize.format(s.storedBytesBefore))"
+        let format = options.format.map { " in record format \($0)" } ?? ""
         if dryRun {
-            print("would compact \(before) into \(s.datasetID ?? "?") (\(s.events) events)")
+            print("would compact \(before) into \(s.datasetID ?? "?")\(format) (\(s.events) events)")
             return
         }
         print(
-            "compacted \(before) into \(s.datasetID ?? "?"): \(s.runs) snapshots, \(s.filesAfter) files, "
+            "compacted \(before) into \(s.datasetID ?? "?")\(format): \(s.runs) snapshots, \(s.filesAfter) files, "
                 + "\(ByteSize.format(s.storedBytesAfter)) (\(s.events) events, \(ByteSize.format(s.recordBytes)) of "
                 + "records); verified and active in \(String(format: "%.2f", s.seconds))s")
-    }
-
-    private func runRetire(_ compactor: Compactor, options: CompactionOptions, objectLock s3: S3Store?) async throws {
-        let age = retention ?? CLIConfig.value("compact-retention") ?? "0d"
-        guard var seconds = PruneCommand.seconds(age) else {
-            throw ValidationError("--retention '\(age)' is not an age like 30d or 12h")
-        }
-        if let lock = s3?.configuration.objectLock { seconds = max(seconds, Double(lock.days) * 86_400) }
-        let s = try await compactor.retire(options, retentionSeconds: seconds)
-        print(
-            "\(dryRun ? "would retire" : "retired") \(s.deleted) superseded data object(s) "
-                + "(\(ByteSize.format(s.deletedBytes))) after verifying \(s.verifiedEvents) events through generation "
-                + "\(s.generation)"
-                + (s.keptYoung > 0 ? "; kept \(s.keptYoung) younger than the retention (\(age))" : ""))
     }
 }

@@ -74,6 +74,8 @@ public struct ActiveGeneration: Sendable {
     public var activationID: String
     /// The generation's snapshots, oldest first; each has ``CutPoint/run`` set.
     public var runs: [CutPoint]
+    /// The record format its snapshots are written in.
+    public var format: RecordFormat { runs.last?.facts.format ?? .v1 }
 
     enum Key {
         static let generation = "archiver.generation"

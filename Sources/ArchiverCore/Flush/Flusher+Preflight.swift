@@ -10,8 +10,16 @@ extension Flusher {
         if let name = options.cutName { try CutName.validate(name) }
         let resolution = try await archive.events.resolveHead()
         try archive.checkSettingsMatchArchive(resolution.head)
-        let format = try resolution.head.map { try ArchiveMetadata(entries: $0.stringMetadata).format }
-        return (try await preflightNotes(resolution, pending: pending), format ?? archive.settings.recordFormat)
+        let notes = try await preflightNotes(resolution, pending: pending)
+        guard let head = resolution.head else { return (notes, archive.settings.recordFormat) }
+        return (notes, try await writeFormat(head: try ArchiveMetadata(entries: head.stringMetadata).format))
+    }
+
+    /// New snapshots continue the head's record format, or the active generation's when that is later: after
+    /// `archiver format upgrade`, the archive's history reads in the new format and new snapshots join it.
+    private func writeFormat(head: RecordFormat) async throws -> RecordFormat {
+        guard head < RecordFormat.allCases.max()! else { return head }
+        return max(head, try await archive.activeGeneration()?.format ?? head)
     }
 
     private func preflightNotes(_ resolution: HeadResolution, pending: FlushIntent?) async throws -> [String] {

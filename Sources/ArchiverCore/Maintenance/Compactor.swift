@@ -1,4 +1,4 @@
-import ArchiveFormat
+public import ArchiveFormat
 public import Coordination
 import Crypto
 public import Foundation
@@ -25,6 +25,9 @@ public struct CompactionOptions: Sendable {
     /// generation is written once and read rarely, so a slower, smaller level can pay off; readers need nothing
     /// new (the level is not part of the format).
     public var zstdLevel: Int32?
+    /// The generation's record format; nil writes the latest format among the snapshots it covers (so an archive
+    /// keeps its format). `archiver format upgrade` sets it to rewrite an archive's history in a later format.
+    public var format: RecordFormat?
 
     public init(producer: String, holder: String? = nil, spoolDirectory: String? = nil) {
         self.producer = producer
@@ -130,13 +133,17 @@ public struct Compactor: Sendable {
         let partial = existing.keys.filter { $0 > (active?.number ?? 0) }.sorted()
         let number = max(active?.number ?? 0, existing.keys.max() ?? 0) + 1
         let units = active?.substitute(originals) ?? originals
+        let format = options.format ?? units.map(\.facts.format).max() ?? .v1
         summary.snapshots = originals.count
         summary.throughSnapshotID = through.snapshotID
         summary.throughSequence = Int64(originals.count)
         summary.filesBefore = units.reduce(0) { $0 + $1.manifest.files.count }
         summary.storedBytesBefore = units.reduce(0) { $0 + $1.manifest.files.reduce(0) { $0 + $1.sizeBytes } }
         summary.events = originals.reduce(0) { $0 + $1.facts.eventCount }
-        if let active, active.throughSequence >= Int64(originals.count) {
+        if let wanted = options.format, units.allSatisfy({ $0.facts.format == wanted }) {
+            summary.note =
+                "every snapshot through \(through.snapshotID) is already in record format \(wanted): nothing to do"
+        } else if let active, active.throughSequence >= Int64(originals.count), active.format == format {
             summary.note =
                 "generation \(active.number) already covers sequences 1…\(active.throughSequence) (through snapshot "
                 + "\(active.throughSnapshotID)): nothing to compact"
@@ -161,8 +168,8 @@ public struct Compactor: Sendable {
 
         let dataset = try archive.generationDataset(number)
         let copied = try await copy(
-            units, of: originals, into: dataset, generation: number, compression: compression, lease: lease, options,
-            started: started, progress: progress)
+            units, of: originals, into: dataset, generation: number, as: (compression, format), lease: lease,
+            options, started: started, progress: progress)
         let runs = copied.runs
 
         let candidate = ActiveGeneration(
@@ -187,14 +194,14 @@ public struct Compactor: Sendable {
     /// generation's `dataset`, run by run; returns the runs committed and the record bytes copied.
     private func copy(
         _ units: [CutPoint], of originals: [CutPoint], into dataset: LodeDataset, generation number: Int,
-        compression: ArchiveCompression, lease: Lease, _ options: CompactionOptions,
+        as written: (compression: ArchiveCompression, format: RecordFormat), lease: Lease, _ options: CompactionOptions,
         started: ContinuousClock.Instant, progress: (@Sendable (CompactionProgress) -> Void)?
     ) async throws -> (runs: [CutPoint], recordBytes: Int64) {
         var sequences: [String: Int64] = [:]
         for (index, cut) in originals.enumerated() { sequences[cut.snapshotID] = Int64(index + 1) }
         var builder = RunBuilder(
             archive: archive, generation: number, spoolDirectory: options.spoolDirectory,
-            compression: compression)
+            compression: written.compression, format: written.format)
         defer { builder.discard() }
         var runs: [CutPoint] = []
         var done = 0
@@ -434,7 +441,8 @@ public struct Compactor: Sendable {
 }
 
 /// Collects whole units (original snapshots or older generation snapshots) into one generation snapshot: their
-/// lines copied byte for byte into one staged file per partition, in position order.
+/// lines copied byte for byte into one staged file per partition, in position order. A unit in another record
+/// format than the generation's is rewritten into it (same body, so the same chain values).
 struct RunBuilder {
     struct Staged {
         var partition: String
@@ -466,8 +474,10 @@ struct RunBuilder {
     private var streams: [String: Set<String>] = [:]
     /// Per partition file: the chain value before its first record and after its last.
     private var fileChains: [String: FileChain] = [:]
-    /// The units' record format: a generation snapshot, like any snapshot, holds one.
-    private var format: RecordFormat?
+    /// The generation's record format: a generation snapshot, like any snapshot, holds one.
+    let format: RecordFormat
+    /// A rewritten line (units in another format).
+    private var scratch: [UInt8] = []
     private var tree = RecordsTree.Accumulator()
     private(set) var count: Int64 = 0
     private(set) var recordBytes: Int64 = 0
@@ -483,11 +493,15 @@ struct RunBuilder {
     private var minRecordedAt = Int64.max
     private var maxRecordedAt = Int64.min
 
-    init(archive: Archive, generation: Int, spoolDirectory: String, compression: ArchiveCompression) {
+    init(
+        archive: Archive, generation: Int, spoolDirectory: String, compression: ArchiveCompression,
+        format: RecordFormat
+    ) {
         self.archive = archive
         self.generation = generation
         self.spoolDirectory = spoolDirectory
         self.compression = compression
+        self.format = format
     }
 
     func partitionCount(adding partitions: Set<String>) -> Int {
@@ -499,7 +513,6 @@ struct RunBuilder {
         _ loaded: ArchiveReader.LoadedSnapshot, first: (String, Int64), last: (String, Int64)
     ) async throws {
         let facts = loaded.cut.facts
-        try adoptFormat(of: loaded.cut)
         if count == 0 {
             chainStart = facts.chainStart
             self.first = first
@@ -527,6 +540,8 @@ struct RunBuilder {
         var tree = self.tree
         var recordBytes = self.recordBytes
         var totalRecordBytes = self.totalRecordBytes
+        var scratch = self.scratch
+        let format = self.format
         try await ChunkMerger.forEachLine(loaded.pipelines) { line, fields, path, lineNumber in
             guard fields.position > previous, let hash = RecordDecoder.chainHash(line, fields, after: chain) else {
                 throw ArchiveFormatError(
@@ -534,15 +549,23 @@ struct RunBuilder {
             }
             previous = fields.position
             let target = targets[path]!
-            try target.writer.append(line: line)
+            var written = line.count
+            if fields.format == format {
+                try target.writer.append(line: line)
+            } else {
+                RecordEncoder.rewrite(line, fields, hash: hash, as: format, into: &scratch)
+                try target.writer.append(line: scratch)
+                written = scratch.count
+            }
             streams[target.partition, default: []].insert(RecordDecoder.string(line, fields.stream))
             fileChains[target.partition, default: FileChain(start: chain, head: hash)].head = hash
             chain = hash
             tree.append(chainHash: hash)
             added += 1
-            recordBytes += Int64(line.count + 1)
-            totalRecordBytes += Int64(line.count + 1)
+            recordBytes += Int64(written + 1)
+            totalRecordBytes += Int64(written + 1)
         }
+        self.scratch = scratch
         self.streams = streams
         self.fileChains = fileChains
         self.tree = tree
@@ -557,17 +580,6 @@ struct RunBuilder {
         lastPosition = previous
         count += added
         events += added
-    }
-
-    /// A generation snapshot holds one record format, as every snapshot does.
-    private mutating func adoptFormat(of cut: CutPoint) throws {
-        if let format, format != cut.facts.format {
-            throw ArchiveFormatError(
-                .chainMismatch,
-                "snapshot \(cut.snapshotID) is in record format \(cut.facts.format), the ones before it in "
-                    + "\(format): a generation snapshot never mixes formats")
-        }
-        format = cut.facts.format
     }
 
     /// The copied records (their hashes stored in v1, recomputed in v2) end at the manifest's chain head.
@@ -591,7 +603,7 @@ struct RunBuilder {
                     chain: fileChains[partition] ?? FileChain(start: chainStart, head: chainStart)))
         }
         let finished = Finished(
-            files: files, format: format ?? .v1,
+            files: files, format: format,
             provenance: GenerationRun(
                 generation: generation, firstSnapshotID: first.0, lastSnapshotID: last.0, firstSequence: first.1,
                 lastSequence: last.1),
