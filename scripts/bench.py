@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+from bench_flush import postgres_flush, sqlite_flush
 from bench_format import flush_twin, format_section, measure as format_measure
 from bench_read_through import read_through_rows
 
@@ -419,9 +420,10 @@ def replay_paths(archiver, work, archive, label, events, sum_field, row, pg_url)
     row(f"{label}: replay --verify-chain (sum fold) vs DuckDB grouped sum", *chain, events, "events", 1.0)
 
 
-def archive_of(archiver, work, corpus, archive, v1_twin=False):
-    """Appends `corpus` into a fresh SQLite store and flushes it into `archive` (not timed); with `v1_twin`, a copy of
-    the unflushed store also into `archive`-v1 in format 1."""
+def archive_of(archiver, work, corpus, archive, v1_twin=False, flush_row=None):
+    """Appends `corpus` into a fresh SQLite store and flushes it into `archive` (not timed; with `flush_row`, timed
+    next to the naive pipeline and reported as `flush_row(ours, ref)`); with `v1_twin`, a copy of the unflushed store
+    also into `archive`-v1 in format 1."""
     shutil.rmtree(os.path.join(work, archive), ignore_errors=True)
     db = os.path.join(work, archive + ".db")
     for suffix in ["", "-wal", "-shm"]:
@@ -432,7 +434,11 @@ def archive_of(archiver, work, corpus, archive, v1_twin=False):
         run(f"{archiver} append --batch-size 1000 --store sqlite:{db}", work, stdin=f)
     if v1_twin:
         flush_twin(archiver, run, work, archive + ".db", archive + "-v1")
-    run(f"{archiver} flush --store sqlite:{db} --archive {archive} --compression zstd:1 --quiet", work)
+    if flush_row:
+        flush_row(*sqlite_flush(archiver, run, paired, work, archive + ".db", archive))
+        os.remove(db + ".unflushed")
+    else:
+        run(f"{archiver} flush --store sqlite:{db} --archive {archive} --compression zstd:1 --quiet", work)
 
 
 def nested_paths(archiver, work, args, row, pg_url, formats=None):
@@ -440,7 +446,8 @@ def nested_paths(archiver, work, args, row, pg_url, formats=None):
         return
     print(f"bench: generating {args.nested_events:,} nested events over {args.nested_streams:,} streams", flush=True)
     generate_nested(os.path.join(work, "nested.jsonl"), args.nested_events, args.nested_streams)
-    archive_of(archiver, work, "nested.jsonl", "nested-archive", v1_twin=formats is not None)
+    archive_of(archiver, work, "nested.jsonl", "nested-archive", v1_twin=formats is not None, flush_row=lambda o, r: row(
+        "nested: flush from SQLite vs `sqlite3 json_object | zstd -3`", o, r, args.nested_events, "events", 1.5))
     if formats is not None:
         formats.append(("nested", args.nested_events, 0.8, format_measure(
             archiver, run, paired, work, "nested-archive", "nested-archive-v1", args.nested_events, "seq")))
@@ -558,30 +565,12 @@ def main():
         row(f"append, SQLite, {label} (with expected-version and validation) vs raw INSERT (Python sqlite3)",
             ours, ref, count, "events", 0.7, "the raw loop includes Python's JSON parse of the same lines")
 
-    # Flush: archiver flush (encode, hash chain, zstd, fsync, manifests) vs SQLite json_object | zstd -3.
-    # The append just wrote the database: let the kernel write it back first, so that the flush's fsyncs do not
-    # queue behind hundreds of MB of someone else's dirty pages (the reference does not fsync at all).
-    # Median of 3 runs, each from a copy of the same unflushed store into an empty archive (the copy and the
-    # sync are not timed); the last run leaves bench.db flushed into `archive` for the rows below.
-    subprocess.run(["sqlite3", os.path.join(work, "bench.db"), "PRAGMA wal_checkpoint(TRUNCATE);"], check=True,
-                   capture_output=True)
-    shutil.copyfile(os.path.join(work, "bench.db"), os.path.join(work, "unflushed.db"))
-
-    def flush_once():
-        shutil.rmtree(os.path.join(work, "archive"), ignore_errors=True)
-        for suffix in ["-wal", "-shm"]:
-            if os.path.exists(os.path.join(work, "bench.db" + suffix)):
-                os.remove(os.path.join(work, "bench.db" + suffix))
-        shutil.copyfile(os.path.join(work, "unflushed.db"), os.path.join(work, "bench.db"))
-        subprocess.run("sync", shell=True, check=True)
-        return run(f"{archiver} flush --store sqlite:bench.db --archive archive --compression zstd:1 --quiet", work)
-    ours, ref = paired(3, flush_once, lambda: run(
-        "sh -c \"sqlite3 bench.db \\\"SELECT json_object('position',position,'stream',stream,'version',version,'id',id,"
-        "'type',type,'recorded_at',recorded_at,'data',json(data),'metadata',json(metadata)) FROM events ORDER BY position\\\""
-        " | zstd -3 -T1 -q > naive.zst\"", work))
-    flush_twin(archiver, run, work, "unflushed.db", "archive-v1")
-    os.remove(os.path.join(work, "unflushed.db"))
-    row("flush from SQLite vs `sqlite3 json_object | zstd -3`", ours, ref, args.events, "events", 1.0)
+    # Flush: archiver flush (encode, hash chain, zstd, fsync, manifests) vs SQLite json_object | zstd -3, each from
+    # a copy of the same unflushed store; leaves bench.db flushed into `archive` for the rows below.
+    ours, ref = sqlite_flush(archiver, run, paired, work, "bench.db", "archive")
+    flush_twin(archiver, run, work, "bench.db.unflushed", "archive-v1")
+    os.remove(os.path.join(work, "bench.db.unflushed"))
+    row("flat: flush from SQLite vs `sqlite3 json_object | zstd -3`", ours, ref, args.events, "events", 1.5)
     formats = [("flat", args.events, 0.6,
                 format_measure(archiver, run, paired, work, "archive", "archive-v1", args.events, "amount"))]
     archive_mb = sum(os.path.getsize(f) for f in glob.glob(os.path.join(work, "archive", "**", "*.zst"), recursive=True)) / 1e6
@@ -724,28 +713,13 @@ def main():
             row(f"append, PostgreSQL, {clients} client(s), {label} vs psql INSERT of the same events",
                 ours, ref, per * clients, "events", 0.7, "each archiver client is a CLI process reading JSON lines")
             pg_ceilings.append((clients, label, per * clients / ceiling[0], per * clients / ours[0]))
-        subprocess.run(["psql", pg_url, "-q", "-o", "/dev/null", "-c", "DROP SCHEMA IF EXISTS benchflush CASCADE"], check=True)
-        run(f"{archiver} init --store '{pg_url}' --schema benchflush", work)
-        with open(corpus) as f:
-            run(f"{archiver} append --batch-size 500 --store '{pg_url}' --schema benchflush", work, stdin=f)
-
-
-        def pg_flush_once():
-            # Each run starts from the same unflushed store: the harness resets the flush cursor (the archive
-            # is deleted, so nothing refers to the snapshots any more).
-            shutil.rmtree(os.path.join(work, "pgarchive"), ignore_errors=True)
-            subprocess.run(["psql", pg_url, "-q", "-o", "/dev/null", "-c",
-                            "UPDATE benchflush.flush_cursor SET position = 0, chain_head = '', snapshot_id = '', "
-                            "archived_count = 0; DELETE FROM benchflush.flush_intent"], check=True)
-            subprocess.run("sync", shell=True, check=True)
-            return run(f"{archiver} flush --store '{pg_url}' --schema benchflush --archive pgarchive --quiet", work)
-        with open(os.path.join(work, "copy.sql"), "w") as f:
-            f.write("COPY (SELECT json_build_object('position',position,'stream',stream,'version',version,'id',id,"
-                    "'type',type,'recorded_at',recorded_at,'data',data,'metadata',metadata) FROM benchflush.events "
-                    "ORDER BY position) TO STDOUT;\n")
-        ours, ref = paired(3, pg_flush_once,
-                           lambda: run(f"sh -c 'psql {pg_url} -q -f copy.sql | zstd -3 -T1 -q > pgnaive.zst'", work))
-        row("flush from PostgreSQL vs `psql COPY (json_build_object) | zstd -3`", ours, ref, args.events, "events", 1.5)
+        ours, ref = postgres_flush(archiver, run, paired, work, pg_url, "events.jsonl", "benchflush")
+        row("flat: flush from PostgreSQL vs `psql COPY (json_build_object) | zstd -3`", ours, ref, args.events, "events",
+            2.0)
+        if args.nested_events > 0:
+            ours, ref = postgres_flush(archiver, run, paired, work, pg_url, "nested.jsonl", "benchflushnested")
+            row("nested: flush from PostgreSQL vs `psql COPY (json_build_object) | zstd -3`", ours, ref,
+                args.nested_events, "events", 2.0)
     else:
         pg_ceilings = []
         print("bench: no PostgreSQL (run through scripts/with-services.sh) - skipping PostgreSQL rows", flush=True)
