@@ -186,4 +186,24 @@ import Testing
             #expect(try await CLI.ok(["verify"], in: dir).hasPrefix("verify OK"))
         }
     }
+
+    /// docs/FORMAT.md's hand procedure, run as written on files of several frames: it checks each frame's digest
+    /// and frame-start chain value, and fails once two frames are swapped between files.
+    @Test func theDocumentedProcedureChecksEachFrame() async throws {
+        try await withTemporaryDirectory { dir in
+            let archive = try await Self.makeArchive(in: dir)
+            let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("docs/FORMAT.md").path
+            let run = "python3 - '\(docs)' 2>stderr.txt <<'EOF'\n\(FormatV2Tests.runDocumentedProcedure)\nEOF"
+            let head = try #require(try FormatV2Tests.manifestMetadata(dir).first?["archiver.chain_head"] as? String)
+            #expect(try Tamperer(dir: dir).sh(run).trimmingCharacters(in: .whitespacesAndNewlines) == head)
+            var a = try Self.frames(of: archive.files[0], in: dir, offsets: archive.offsets[0])
+            var b = try Self.frames(of: archive.files[1], in: dir, offsets: archive.offsets[1])
+            (a[1], b[1]) = (b[1], a[1])
+            try Self.write(a, to: archive.files[0], in: dir)
+            try Self.write(b, to: archive.files[1], in: dir)
+            #expect(throws: (any Error).self) { try Tamperer(dir: dir).sh(run) }
+            #expect(try String(contentsOfFile: dir + "/stderr.txt", encoding: .utf8).contains("AssertionError"))
+        }
+    }
 }
