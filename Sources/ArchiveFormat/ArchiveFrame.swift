@@ -75,7 +75,8 @@ extension ArchiveFrame {
         let starts = startsText.split(separator: " ", omittingEmptySubsequences: false)
         let digests = digestsText.split(separator: " ", omittingEmptySubsequences: false)
         guard offsets.count == starts.count, offsets.count == digests.count else {
-            throw malformed("lists \(offsets.count), \(starts.count) and \(digests.count) files in its three frame keys")
+            throw malformed(
+                "lists \(offsets.count), \(starts.count) and \(digests.count) files in its three frame keys")
         }
         var files: [[ArchiveFrame]] = []
         for file in offsets.indices {

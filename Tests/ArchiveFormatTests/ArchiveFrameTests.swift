@@ -74,8 +74,9 @@ import Testing
         }
         let index = try #require(
             ArchiveFrame.index(of: staged, chainStarts: firstLines.map { _ in ChainHash.genesis }))
-        #expect(ArchiveFrame.byteRange(of: index.count - 1, in: index, objectSize: staged.storedSize).upperBound
-            == Int64(stored.count))
+        #expect(
+            ArchiveFrame.byteRange(of: index.count - 1, in: index, objectSize: staged.storedSize).upperBound
+                == Int64(stored.count))
         #expect(ArchiveFrame.index(of: staged, chainStarts: []) == nil)
     }
 

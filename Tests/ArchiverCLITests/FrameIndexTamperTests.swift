@@ -90,7 +90,9 @@ import Testing
     func editedIndexEntryIsCaught(key: String, explanation: String) async throws {
         try await withTemporaryDirectory { dir in
             let archive = try await Self.makeArchive(in: dir)
-            try Self.editMetadata(dir, key: key) { Self.replacingSecondEntry($0, with: String(repeating: "ab", count: 32)) }
+            try Self.editMetadata(dir, key: key) {
+                Self.replacingSecondEntry($0, with: String(repeating: "ab", count: 32))
+            }
             try await TamperTests().expectDetected(
                 dir, mentioning: [String(archive.files[0].dropFirst(8)), "frame 1", explanation])
         }
@@ -118,7 +120,8 @@ import Testing
             let archive = try await Self.makeArchive(in: dir)
             var frames = try Self.frames(of: archive.files[0], in: dir, offsets: archive.offsets[0])
             try frames.last!.write(to: URL(fileURLWithPath: dir + "/last.zst"))
-            _ = try Tamperer(dir: dir).sh("zstd -q -dc last.zst > last.plain && zstd -q --fast=1 last.plain -o again.zst")
+            _ = try Tamperer(dir: dir).sh(
+                "zstd -q -dc last.zst > last.plain && zstd -q --fast=1 last.plain -o again.zst")
             let again = try Data(contentsOf: URL(fileURLWithPath: dir + "/again.zst"))
             try #require(again != frames.last!)
             frames[frames.count - 1] = again
@@ -153,7 +156,8 @@ import Testing
         try await withTemporaryDirectory { dir in
             _ = try await Self.makeArchive(in: dir)
             let t = Tamperer(dir: dir)
-            for copy in try t.sh("grep -rl --include=manifest.json 'archiver.frame_offsets' archive").split(separator: "\n") {
+            let copies = try t.sh("grep -rl --include=manifest.json 'archiver.frame_offsets' archive")
+            for copy in copies.split(separator: "\n") {
                 try t.editManifest(String(copy)) { object in
                     var metadata = object["metadata"] as! [String: Any]
                     for key in ["archiver.frame_offsets", "archiver.frame_chain_starts", "archiver.frame_sha256"] {
@@ -179,7 +183,8 @@ import Testing
             let t = Tamperer(dir: dir)
             let generation = try t.sh("grep -rl --include=manifest.json 'archiver.frame_offsets' archive | grep gen")
             let manifest = try #require(generation.split(separator: "\n").first.map(String.init))
-            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + manifest)))
+            let object = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + manifest)))
             let metadata = (object as! [String: Any])["metadata"] as! [String: Any]
             let offsets = try #require(metadata["archiver.frame_offsets"] as? String)
             #expect(offsets.split(separator: " ").allSatisfy { $0.split(separator: ",").count >= 2 }, "\(offsets)")
