@@ -19,6 +19,9 @@ struct FrameIndexCheck {
     private struct File {
         let feed: ObjectFeed
         let expected: [ArchiveFrame]
+        /// The zstd frames found in the stored bytes (also those a reader streams, such as a frame over 8 MiB
+        /// that one record longer than the writer's 1 MiB input made).
+        let found: [LodeFrame]
         /// Content offset where each found frame starts.
         let contentStarts: [Int64]
         var contentOffset: Int64 = 0
@@ -38,11 +41,14 @@ struct FrameIndexCheck {
             let index = indexOfPath[pipeline.feed.path].flatMap { $0 < frames.count ? $0 : nil }
             var starts: [Int64] = []
             var offset: Int64 = 0
-            for frame in pipeline.feed.frames ?? [] {
+            let found =
+                pipeline.feed.frames ?? pipeline.feed.stored.withUnsafeBytes { DataObjectDecoder.frames(in: $0) } ?? []
+            for frame in found {
                 starts.append(offset)
                 offset += Int64(frame.contentSize ?? 0)
             }
-            return File(feed: pipeline.feed, expected: index.map { frames[$0] } ?? [], contentStarts: starts)
+            return File(
+                feed: pipeline.feed, expected: index.map { frames[$0] } ?? [], found: found, contentStarts: starts)
         }
     }
 
@@ -69,7 +75,7 @@ struct FrameIndexCheck {
 
     private func check(_ file: File) throws(ArchiveFormatError) {
         let path = file.feed.path
-        let found = file.feed.frames ?? []
+        let found = file.found
         let offsets = found.map { Int64($0.offset) }
         guard offsets == file.expected.map(\.offset) else {
             throw ArchiveFormatError(
