@@ -211,4 +211,20 @@ import Testing
             #expect(try String(contentsOfFile: dir + "/stderr.txt", encoding: .utf8).contains("AssertionError"))
         }
     }
+
+    /// A cold read of a whole snapshot (paging all events of a pruned store) checks each frame's starting chain
+    /// value too: an edited one is a read error naming the object, and no event is printed.
+    @Test func aColdReadChecksFrameStartChainValues() async throws {
+        try await withTemporaryDirectory { dir in
+            let archive = try await Self.makeArchive(in: dir)
+            try await CLI.ok(["prune", "--before", "latest", "--without-drill"], in: dir)
+            try Self.editMetadata(dir, key: "archiver.frame_chain_starts") {
+                Self.replacingSecondEntry($0, with: String(repeating: "cd", count: 32))
+            }
+            let read = try await CLI.run(["read", "--all"], in: dir)
+            #expect(read.status == 10 && read.stdout.isEmpty, "\(read.status): \(read.stderr)")
+            #expect(read.stderr.contains(String(archive.files[0].dropFirst(8))), "\(read.stderr)")
+            #expect(read.stderr.contains("frame chain values were altered"), "\(read.stderr)")
+        }
+    }
 }
