@@ -37,6 +37,9 @@ public struct ArchiveMetadata: Sendable, Hashable {
     /// (`archiver.file_chain_starts`, `archiver.file_chain_heads`, hex separated by spaces). Format v2 records
     /// them; v1 snapshots lack them.
     public var fileChains: [FileChain]?
+    /// Per data file, in the manifest's `files` order: its zstd frames (``ArchiveFrame``). Format 2 snapshots
+    /// written since the frame index existed record them; absent otherwise (the whole object is then read).
+    public var fileFrames: [[ArchiveFrame]]?
     /// The metadata key of ``sequence``, for readers of raw manifests.
     public static let sequenceKey = Key.sequence
 
@@ -105,6 +108,7 @@ public struct ArchiveMetadata: Sendable, Hashable {
             m[Key.fileChainStarts] = fileChains.map(\.start.hex).joined(separator: " ")
             m[Key.fileChainHeads] = fileChains.map(\.head.hex).joined(separator: " ")
         }
+        if let fileFrames { m.merge(ArchiveFrame.entries(fileFrames)) { $1 } }
         return m
     }
 
@@ -159,6 +163,7 @@ public struct ArchiveMetadata: Sendable, Hashable {
         self.streamFilters = m[Key.streamFilters]
         self.format = format
         self.fileChains = try Self.fileChains(starts: m[Key.fileChainStarts], heads: m[Key.fileChainHeads])
+        self.fileFrames = try ArchiveFrame.files(in: m)
     }
 
     /// Parses the per-file chain values; both keys or neither, one value per file in each.

@@ -26,6 +26,8 @@ extension Flusher {
         var staged: StagedFile
         var streamFilter: StreamFilter
         var chain: FileChain
+        /// Its frame index (nil when its compressor writes no independent frames).
+        var frames: [ArchiveFrame]?
     }
 
     /// Encodes the events after `cursor` into a new snapshot; nil when there is nothing to flush.

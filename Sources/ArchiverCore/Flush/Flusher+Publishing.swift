@@ -112,11 +112,16 @@ extension Flusher {
         facts.format = batch.format
         facts.recordsRoot = batch.recordsRoot
         facts.sequence = sequence
-        // One filter (and in v2 one chain pair) per file, in the manifest's `files` order (sorted by path bytes).
-        let perFile = zip(files, batch.files).map { (path: $0.path, filter: $1.streamFilter.text, chain: $1.chain) }
-            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        // One filter (and in v2 one chain pair and frame list) per file, in the manifest's `files` order (sorted by
+        // path bytes).
+        let perFile = zip(files, batch.files).map {
+            (path: $0.path, filter: $1.streamFilter.text, chain: $1.chain, frames: $1.frames)
+        }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         facts.streamFilters = perFile.map(\.filter).joined(separator: " ")
-        if batch.format != .v1 { facts.fileChains = perFile.map(\.chain) }
+        if batch.format != .v1 {
+            facts.fileChains = perFile.map(\.chain)
+            facts.fileFrames = ArchiveFrame.snapshotIndex(perFile.map(\.frames))
+        }
         var metadata = facts.entries
         if let signer = archive.signer {
             metadata[ArchiveSigning.signatureKey] = try signer.sign(

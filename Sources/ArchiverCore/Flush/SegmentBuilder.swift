@@ -66,6 +66,7 @@ struct SegmentBuilder {
             order.append(event.slot)
         }
         if file.lineCount == 0 { file.chainStart = encoder.chain }
+        if file.writer.nextLineStartsFrame { file.frameChainStarts.append(encoder.chain) }
         try rest.withUnsafeMutableBytes { rest in
             encoder.seal(body: event.body, restTo: rest.baseAddress!)
             try file.writer.append(line: event.body, then: UnsafeRawBufferPointer(rest))
@@ -101,11 +102,13 @@ struct SegmentBuilder {
         var staged: [Flusher.StagedPartitionFile] = []
         for slot in order {
             let file = files[slot]!
+            let stagedFile = try await file.writer.finish()
             staged.append(
                 Flusher.StagedPartitionFile(
-                    partition: file.partition, staged: try await file.writer.finish(),
+                    partition: file.partition, staged: stagedFile,
                     streamFilter: StreamFilter(streamHashes: file.streamHashes),
-                    chain: FileChain(start: file.chainStart, head: file.chainHead)))
+                    chain: FileChain(start: file.chainStart, head: file.chainHead),
+                    frames: ArchiveFrame.index(of: stagedFile, chainStarts: file.frameChainStarts)))
         }
         files.removeAll()
         order.removeAll()
@@ -138,6 +141,8 @@ final class PartitionFile {
     /// The chain value before its first record and after its last (its ``FileChain``).
     var chainStart = ChainHash.genesis
     var chainHead = ChainHash.genesis
+    /// The chain value before each record that starts a zstd frame (its ``ArchiveFrame/chainStart``).
+    var frameChainStarts: [ChainHash] = []
     var lineCount = 0
 
     init(partition: [(key: String, value: String)], writer: SegmentFileWriter) {

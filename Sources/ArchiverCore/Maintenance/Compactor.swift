@@ -292,10 +292,14 @@ public struct Compactor: Sendable {
         facts.format = run.format
         facts.recordsRoot = run.recordsRoot
         facts.sequence = (parent?.facts.sequence ?? 0) + 1
-        let perFile = zip(refs, run.files).map { (path: $0.path, filter: $1.streamFilter.text, chain: $1.chain) }
-            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let perFile = zip(refs, run.files).map {
+            (path: $0.path, filter: $1.streamFilter.text, chain: $1.chain, frames: $1.frames)
+        }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         facts.streamFilters = perFile.map(\.filter).joined(separator: " ")
-        if run.format != .v1 { facts.fileChains = perFile.map(\.chain) }
+        if run.format != .v1 {
+            facts.fileChains = perFile.map(\.chain)
+            facts.fileFrames = ArchiveFrame.snapshotIndex(perFile.map(\.frames))
+        }
         let metadata = facts.entries.merging(run.provenance.entries) { current, _ in current }
         let manifest = try await dataset.commit(
             snapshotID: snapshotID, files: refs, rowCount: run.count, metadata: metadata.mapValues { .string($0) },
@@ -449,6 +453,7 @@ struct RunBuilder {
         var staged: StagedFile
         var streamFilter: StreamFilter
         var chain: FileChain
+        var frames: [ArchiveFrame]?
     }
 
     struct Finished {
@@ -474,6 +479,8 @@ struct RunBuilder {
     private var streams: [String: Set<String>] = [:]
     /// Per partition file: the chain value before its first record and after its last.
     private var fileChains: [String: FileChain] = [:]
+    /// Per partition file: the chain value before each record that starts a zstd frame.
+    private var frameChainStarts: [String: [ChainHash]] = [:]
     /// The generation's record format: a generation snapshot, like any snapshot, holds one.
     let format: RecordFormat
     /// A rewritten line (units in another format).
@@ -536,6 +543,7 @@ struct RunBuilder {
         var previous = count > 0 ? lastPosition : Int64.min
         var streams = self.streams
         var fileChains = self.fileChains
+        var frameChainStarts = self.frameChainStarts
         var chain = facts.chainStart
         var tree = self.tree
         var recordBytes = self.recordBytes
@@ -549,6 +557,7 @@ struct RunBuilder {
             }
             previous = fields.position
             let target = targets[path]!
+            if target.writer.nextLineStartsFrame { frameChainStarts[target.partition, default: []].append(chain) }
             var written = line.count
             if fields.format == format {
                 try target.writer.append(line: line)
@@ -568,6 +577,7 @@ struct RunBuilder {
         self.scratch = scratch
         self.streams = streams
         self.fileChains = fileChains
+        self.frameChainStarts = frameChainStarts
         self.tree = tree
         self.recordBytes = recordBytes
         self.totalRecordBytes = totalRecordBytes
@@ -596,11 +606,13 @@ struct RunBuilder {
     mutating func finish() async throws -> Finished {
         var files: [Staged] = []
         for partition in order {
+            let staged = try await writers[partition]!.finish()
             files.append(
                 Staged(
-                    partition: partition, staged: try await writers[partition]!.finish(),
+                    partition: partition, staged: staged,
                     streamFilter: StreamFilter(streams: streams[partition] ?? []),
-                    chain: fileChains[partition] ?? FileChain(start: chainStart, head: chainStart)))
+                    chain: fileChains[partition] ?? FileChain(start: chainStart, head: chainStart),
+                    frames: ArchiveFrame.index(of: staged, chainStarts: frameChainStarts[partition] ?? [])))
         }
         let finished = Finished(
             files: files, format: format,
@@ -613,6 +625,7 @@ struct RunBuilder {
         order.removeAll()
         streams.removeAll()
         fileChains.removeAll()
+        frameChainStarts.removeAll()
         tree = RecordsTree.Accumulator()
         count = 0
         recordBytes = 0

@@ -191,6 +191,8 @@ public struct ArchiveReader: Sendable {
         let hashing = verifyChain || (verifySnapshotChains && !loaded.partial)
         var tree = RecordsTree.Accumulator()
         var fileChains = hashing ? FileChainCheck(loaded.cut, partial: loaded.partial) : nil
+        // Frame digests repeat the MD5 check of the whole object: only the audit (`verifyChain`) recomputes them.
+        var frameIndex = hashing ? FrameIndexCheck(loaded, digests: verifyChain) : nil
         let hashed = facts.format == .v1
         var count: Int64 = 0
         var lastPosition: Int64 = .min
@@ -225,6 +227,7 @@ public struct ArchiveReader: Sendable {
                             + "follow from the previous record: the record was altered, inserted, removed or moved")
                 }
                 fileChains?.record(path: path, before: chain, after: expected)
+                frameIndex?.record(file: site.file, lineBytes: line.count, before: chain)
                 chain = expected
                 if facts.recordsRoot != nil { tree.append(chainHash: expected) }
             }
@@ -243,6 +246,7 @@ public struct ArchiveReader: Sendable {
         guard hashing else { return facts.chainHead }
         try Self.checkChainEnd(loaded.cut, chain: chain, tree: tree)
         try fileChains?.check()
+        try frameIndex?.check()
         return chain
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Dispatch
 import Synchronization
 #if canImport(Glibc)
@@ -13,7 +14,9 @@ import Darwin
 /// Each ``append(line:)`` adds one JSON value and its `\n`; bytes are compressed as they arrive and written to
 /// a temporary file, so memory stays bounded (a 1 MiB input buffer plus ~1 MiB of compressed output).
 /// zstd output is a sequence of frames of about 1 MiB of input each, every one ending at a record boundary
-/// and recording its content size, so readers can decompress the frames of one object in parallel.
+/// and recording its content size, so readers can decompress the frames of one object in parallel. Each frame's
+/// offset and SHA-256 are noted (``StagedFile/frames``), and ``nextLineStartsFrame`` tells a caller which records
+/// start a frame, so a manifest can index the frames and a reader check one frame without the whole object.
 /// ``finish()`` returns the file's path, stored size, MD5 and counts; publish it with
 /// ``LodeDataset/publish(_:as:)`` or ``ObjectStore/putFile(_:fromLocalFile:)``, then delete the local file.
 ///
@@ -121,6 +124,12 @@ public final class SegmentFileWriter {
         if input.count >= Self.inputBufferBytes { try compressInput() }
     }
 
+    /// True when the next record appended will be the first of a new zstd frame (frames end only between
+    /// records). Always false for other compressors, which write no independent frames.
+    public var nextLineStartsFrame: Bool {
+        state == .open && input.isEmpty && sink.writesFrames
+    }
+
     @inline(__always)
     private static func containsNewline(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
@@ -160,7 +169,7 @@ public final class SegmentFileWriter {
         state = .finished
         return StagedFile(
             path: path, storedSize: sink.storedBytes, md5Hex: sink.hasher.finalizeHex(), rowCount: rowCount,
-            uncompressedBytes: uncompressedBytes)
+            uncompressedBytes: uncompressedBytes, frames: sink.frames)
     }
 
     /// Runs `work` on `queue` after the jobs already queued there, resuming the caller when it is done.
@@ -234,6 +243,9 @@ private final class CompressedSink: @unchecked Sendable {
     var output: [UInt8] = []
     var hasher = MD5Hasher()
     var storedBytes: Int64 = 0
+    /// The zstd frames written so far (none for other compressors).
+    var frames: [StagedFrame] = []
+    let writesFrames: Bool
     private var wroteInput = false
     let failure = Mutex<LodeError?>(nil)
 
@@ -242,29 +254,42 @@ private final class CompressedSink: @unchecked Sendable {
         self.path = path
         self.stream = stream
         self.flushBytes = flushBytes
+        if case .zstd = stream { writesFrames = true } else { writesFrames = false }
         output.reserveCapacity(flushBytes + 256 * 1024)
     }
 
     func compress(_ bytes: UnsafeRawBufferPointer) throws {
         if !bytes.isEmpty { wroteInput = true }
+        let start = output.count
         do {
             try stream.compress(bytes, into: &output)
         } catch {
             throw LodeError(.io, "compression failed for '\(path)'", cause: String(describing: error))
         }
+        noteFrame(from: start)
         if output.count >= flushBytes { try flushOutput() }
     }
 
     /// Ends the stream, writes what is left and fsyncs the file.
     func finish() throws {
         if let failure = failure.withLock({ $0 }) { throw failure }
+        let start = output.count
         do {
             try stream.finish(into: &output, wroteInput: wroteInput)
         } catch {
             throw LodeError(.io, "compression failed for '\(path)'", cause: String(describing: error))
         }
+        noteFrame(from: start)
         try flushOutput()
         try POSIX.fsync(fd, path: path)
+    }
+
+    /// Notes the zstd frame `output[start...]` just written (each compress call, and an empty stream's finish,
+    /// writes exactly one).
+    private func noteFrame(from start: Int) {
+        guard writesFrames, output.count > start else { return }
+        let digest = output.withUnsafeBytes { SHA256.hash(data: UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        frames.append(StagedFrame(offset: storedBytes + Int64(start), sha256: Array(digest)))
     }
 
     private func flushOutput() throws {
@@ -296,13 +321,19 @@ public struct StagedFile: Sendable, Hashable {
     public var rowCount: Int64
     /// Bytes before compression (records plus newlines).
     public var uncompressedBytes: Int64
+    /// The file's zstd frames in order (empty for other compressors).
+    public var frames: [StagedFrame]
 
-    public init(path: String, storedSize: Int64, md5Hex: String, rowCount: Int64, uncompressedBytes: Int64) {
+    public init(
+        path: String, storedSize: Int64, md5Hex: String, rowCount: Int64, uncompressedBytes: Int64,
+        frames: [StagedFrame] = []
+    ) {
         self.path = path
         self.storedSize = storedSize
         self.md5Hex = md5Hex
         self.rowCount = rowCount
         self.uncompressedBytes = uncompressedBytes
+        self.frames = frames
     }
 
     /// The manifest entry for this file published under `key`.
@@ -313,5 +344,17 @@ public struct StagedFile: Sendable, Hashable {
     /// Deletes the local file (a missing file is fine).
     public func removeLocalFile() {
         POSIX.unlink(path)
+    }
+}
+
+/// One zstd frame of a staged file: where it starts in the stored bytes and the SHA-256 of its stored bytes.
+public struct StagedFrame: Sendable, Hashable {
+    public var offset: Int64
+    /// 32 bytes.
+    public var sha256: [UInt8]
+
+    public init(offset: Int64, sha256: [UInt8]) {
+        self.offset = offset
+        self.sha256 = sha256
     }
 }
