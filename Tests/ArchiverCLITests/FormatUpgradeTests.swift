@@ -43,7 +43,8 @@ import Testing
             let stored = try Tamperer(dir: a).sh("find archive -name 'data*.zst' -print0 | xargs -0 zstdcat")
             #expect(stored.split(separator: "\n").count == 960 && !stored.contains(#""hash":"#))
             try await CLI.ok(["prune", "--before", "latest", "--without-drill"], in: a)
-            #expect(try await CLI.ok(["read", "--all", "--limit", "100000"], in: a).split(separator: "\n").count == 960)
+            #expect(
+                try await CLI.ok(["read", "--all", "--limit", "100000"], in: a).split(separator: "\n").count == 960)
         }
     }
 
