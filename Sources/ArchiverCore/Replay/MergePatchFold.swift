@@ -42,12 +42,12 @@ public struct MergePatchFold: Projection, PartitionableFold {
     )
         throws
     {
-        try RawJSON.validate(patch)
         var aggregate = aggregates[entry]
         // Moved out for the merge (and back): the merger writes while the state it reads is borrowed.
         var merger = RawMergePatch()
         swap(&merger, &self.merger)
         defer { swap(&merger, &self.merger) }
+        try merger.validate(patch)
         states.withState(aggregate.state) { merger.merge(target: $0, patch: patch) }
         states.store(merger.output, in: &aggregate.state)
         aggregate.version = version
