@@ -92,9 +92,8 @@ struct StreamTable<Value> {
     /// spellings, such as a precomposed and a decomposed "é", are different streams), so that the order does not
     /// depend on which table, or in which order, the streams were seen.
     static func precedes(_ a: String, _ b: String) -> Bool {
-        if a < b { return true }
-        if b < a { return false }
-        return a.utf8.lexicographicallyPrecedes(b.utf8)
+        // `==` settles most pairs that `<` did not at a fraction of a second `<`'s cost (sorting calls this).
+        a < b || (a == b && a.utf8.lexicographicallyPrecedes(b.utf8))
     }
 
     /// One row per stream, in name order, each made in one reused buffer as the sink takes it: the row starts
