@@ -17,10 +17,19 @@ struct JSONScanner {
     let bytes: UnsafeRawBufferPointer
     var index = 0
     let maxDepth: Int
+    /// When set, ``skipValue(depth:)`` writes the offset after every string and container at the offset where it
+    /// starts (``RawJSON/validate(_:recordingEndsIn:maxDepth:)``).
+    var ends: UnsafeMutablePointer<Int32>? = nil
 
     init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 512) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+    }
+
+    /// Records that the string or container starting at `start` ends here.
+    @inline(__always)
+    func recordEnd(_ start: Int) {
+        if let ends { ends[start] = Int32(truncatingIfNeeded: index) }
     }
 
     @inline(__always)
@@ -48,6 +57,7 @@ struct JSONScanner {
             skipWhitespace()
             if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
                 index += 1
+                recordEnd(start)
                 return start..<index
             }
             while true {
@@ -55,7 +65,9 @@ struct JSONScanner {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                     throw fail("expected a string key in object")
                 }
+                let key = index
                 try skipString()
+                recordEnd(key)
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
                     throw fail("expected ':' after key")
@@ -68,6 +80,7 @@ struct JSONScanner {
                     index += 1
                 } else if bytes[index] == UInt8(ascii: "}") {
                     index += 1
+                    recordEnd(start)
                     return start..<index
                 } else {
                     throw fail("expected ',' or '}' in object")
@@ -79,6 +92,7 @@ struct JSONScanner {
             skipWhitespace()
             if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
                 index += 1
+                recordEnd(start)
                 return start..<index
             }
             while true {
@@ -89,6 +103,7 @@ struct JSONScanner {
                     index += 1
                 } else if bytes[index] == UInt8(ascii: "]") {
                     index += 1
+                    recordEnd(start)
                     return start..<index
                 } else {
                     throw fail("expected ',' or ']' in array")
@@ -96,6 +111,7 @@ struct JSONScanner {
             }
         case UInt8(ascii: "\""):
             try skipString()
+            recordEnd(start)
         case UInt8(ascii: "t"):
             try literal("true")
         case UInt8(ascii: "f"):

@@ -5,7 +5,7 @@ import RawJSON
 /// or with a non-number there, count but add nothing). The benchmark's reference fold.
 ///
 /// Row: `{"stream":"account-42","version":7,"position":1234,"count":7,"sum":250.5}`.
-public struct FieldSumFold: Projection {
+public struct FieldSumFold: Projection, PartitionableFold {
     public let field: String
     struct Total {
         var version: Int64 = 0
@@ -53,8 +53,10 @@ public struct FieldSumFold: Projection {
     public func rows() throws -> [ProjectedRow] { try rowStream.collect() }
 
     /// Each row is made in one reused buffer as the sink takes it.
-    public var rowStream: RowStream {
-        totals.rowStream { t, out in
+    public var rowStream: RowStream { Self.rowStream(merging: [self]) }
+
+    static func rowStream(merging parts: [FieldSumFold]) -> RowStream {
+        StreamTable<Total>.rowStream(merging: parts.map(\.totals)) { (_, t: Total, out: inout [UInt8]) in
             out.append(
                 contentsOf:
                     #","version":\#(t.version),"position":\#(t.position),"count":\#(t.count),"sum":\#(formatNumber(t.sum))}"#

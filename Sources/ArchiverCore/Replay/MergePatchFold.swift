@@ -11,7 +11,7 @@ import RawJSON
 /// Each event is merged over bytes (``RawMergePatch``): the state is kept in canonical form but for the arrays
 /// and strings that patches replaced (canonicalized when the row is written), and only the objects a patch
 /// merges into are taken apart.
-public struct MergePatchFold: Projection {
+public struct MergePatchFold: Projection, PartitionableFold {
     struct Aggregate {
         var version: Int64 = 0
         var position: Int64 = 0
@@ -42,12 +42,12 @@ public struct MergePatchFold: Projection {
     )
         throws
     {
-        try RawJSON.validate(patch)
         var aggregate = aggregates[entry]
         // Moved out for the merge (and back): the merger writes while the state it reads is borrowed.
         var merger = RawMergePatch()
         swap(&merger, &self.merger)
         defer { swap(&merger, &self.merger) }
+        try merger.validate(patch)
         states.withState(aggregate.state) { merger.merge(target: $0, patch: patch) }
         states.store(merger.output, in: &aggregate.state)
         aggregate.version = version
@@ -59,16 +59,19 @@ public struct MergePatchFold: Projection {
     public func rows() throws -> [ProjectedRow] { try rowStream.collect() }
 
     /// Each row is made in one reused buffer as the sink takes it.
-    public var rowStream: RowStream {
-        let states = self.states
+    public var rowStream: RowStream { Self.rowStream(merging: [self]) }
+
+    static func rowStream(merging parts: [MergePatchFold]) -> RowStream {
+        let states = parts.map(\.states)
         var members = MemberScratch()
-        return aggregates.rowStream { aggregate, out in
+        return StreamTable<Aggregate>.rowStream(merging: parts.map(\.aggregates)) {
+            (part: Int, aggregate: Aggregate, out: inout [UInt8]) in
             out.append(contentsOf: #","version":"#.utf8)
             appendDecimal(aggregate.version, to: &out)
             out.append(contentsOf: #","position":"#.utf8)
             appendDecimal(aggregate.position, to: &out)
             out.append(contentsOf: #","state":"#.utf8)
-            states.withState(aggregate.state) { state in
+            states[part].withState(aggregate.state) { state in
                 guard let state else { return out.append(contentsOf: "null".utf8) }
                 CanonicalJSON.appendStored(state, to: &out, members: &members)
             }

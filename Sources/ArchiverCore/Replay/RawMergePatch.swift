@@ -17,17 +17,25 @@ struct RawMergePatch {
 
     init() {}
 
+    /// Validates `patch` (as ``RawJSON/validate(_:maxDepth:)`` does, with its errors) and indexes the ends of its
+    /// strings and containers in the same pass, for the ``merge(target:patch:)`` of it that follows.
+    mutating func validate(_ patch: UnsafeRawBufferPointer) throws {
+        try members.ends.validateAndIndex(patch)
+    }
+
     /// Sets ``output`` to the merge of `patch` into `target` (nil: no target yet).
     /// - Parameters:
     ///   - target: one JSON value in stored form.
-    ///   - patch: one valid JSON value (whitespace and escapes allowed).
+    ///   - patch: one valid JSON value (whitespace and escapes allowed), indexed by ``validate(_:)`` or not.
     mutating func merge(target: UnsafeRawBufferPointer?, patch: UnsafeRawBufferPointer) {
+        // The patch's bytes may be other bytes by the next call.
+        defer { members.ends.clear() }
         output.removeAll(keepingCapacity: true)
         let start = ValidJSON.skipSpace(patch, from: 0)
         // Valid JSON: one value, then only whitespace.
         let end = ValidJSON.trimmedEnd(patch)
-        // Not indexed: a patch is descended into only where it merges into an object, and the ends of the
-        // containers it replaces are found by the block scan (``ValidJSON/valueEnd(_:from:)``).
+        // Values are found by the index of ``validate(_:)``: the bytes of a nested value are not scanned again
+        // at each level a merge descends through.
         mergeValue(target: target, patch: UnsafeRawBufferPointer(rebasing: patch[start..<end]))
     }
 

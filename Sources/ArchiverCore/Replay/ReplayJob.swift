@@ -1,3 +1,5 @@
+import Foundation
+
 /// One replay as `archiver replay` runs it: the projection a ``ProjectionSpec`` names, started from the newest
 /// compatible aggregate snapshot (unless ``fromScratch``), and its state saved as a new one when
 /// ``saveSnapshot`` is set.
@@ -36,6 +38,10 @@ public struct ReplayJob: Sendable {
     public var saveSnapshot = false
     /// Upcasters applied to every event before the projection sees it (docs/REPLAY.md "Upcasting").
     public var upcasters = UpcastRuleSet()
+    /// Threads a built-in fold is split over by stream; the rows do not depend on it. Default (nil): the active
+    /// cores for the merge-patch fold, one for the sum fold, whose work per event costs less than handing the
+    /// event to another core (measured: split over 2 cores it ran at 0.7x).
+    public var foldWorkers: Int?
 
     public init(replayer: Replayer, projection: ProjectionSpec) {
         self.replayer = replayer
@@ -83,11 +89,11 @@ public struct ReplayJob: Sendable {
     ) async throws -> (Outcome, RowStream) {
         switch projection {
         case .fold:
-            var fold = MergePatchFold()
-            return try await project(&fold, plan: plan, progress: progress)
+            let workers = foldWorkers ?? ProcessInfo.processInfo.activeProcessorCount
+            return try await project(MergePatchFold(), workers: workers, plan: plan, progress: progress)
         case .sum(let field):
-            var fold = FieldSumFold(field: field)
-            return try await project(&fold, plan: plan, progress: progress)
+            return try await project(
+                FieldSumFold(field: field), workers: foldWorkers ?? 1, plan: plan, progress: progress)
         case .exec(let command):
             guard !saveSnapshot else {
                 throw ArchiverError(
@@ -104,10 +110,10 @@ public struct ReplayJob: Sendable {
     }
 
     /// Runs a projection whose state can be restored from and saved to aggregate snapshots.
-    func project<P: Projection>(
-        _ inner: inout P, plan: ReadPlan, progress: ((Int64, Double) -> Void)?
+    func project<P: PartitionableFold>(
+        _ fold: P, workers: Int, plan: ReadPlan, progress: ((Int64, Double) -> Void)?
     ) async throws -> (Outcome, RowStream) {
-        var projection = try UpcastingProjection(inner, rules: upcasters)
+        var projection = try PartitionedFold(fold, rules: upcasters, workers: max(1, workers))
         var snapshots = try AggregateSnapshots(
             archive: replayer.archive, identity: projection.identity, filter: replayer.filter)
         snapshots.upcasters = upcasters.identity
@@ -124,10 +130,9 @@ public struct ReplayJob: Sendable {
         let stats = try await replayer.run(
             &projection, plan: plan, after: startedFrom?.lastPosition ?? 0, progress: progress)
         try projection.finish()
-        inner = projection.inner
         var outcome = Outcome(stats: stats, rows: [], startedFrom: startedFrom, notes: notes)
-        guard saveSnapshot else { return (outcome, inner.rowStream) }
-        outcome.rows = try inner.rows()
+        guard saveSnapshot else { return (outcome, projection.rowStream) }
+        outcome.rows = try projection.rows()
         if let existing = try await snapshots.existing(at: plan) {
             outcome.notes.append("aggregate snapshot \(existing.snapshotID) already holds this cut: not saved again")
         } else {

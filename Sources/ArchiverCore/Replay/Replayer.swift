@@ -100,13 +100,8 @@ public struct Replayer: Sendable {
                 let event = ReplayEvent(line: line, fields: fields, data: data)
                 do {
                     try projection.apply(event)
-                } catch let error as ArchiverError {
-                    throw error
                 } catch {
-                    throw ArchiverError(
-                        .projectionFailed,
-                        "projection \(projection.identity) failed at position \(fields.position) (stream "
-                            + "\(event.stream)): \(error)")
+                    throw Self.projectionFailure(error, identity: projection.identity, event: event)
                 }
             }
             if var opened {
@@ -124,5 +119,14 @@ public struct Replayer: Sendable {
         stats.lastPosition = plan.lastPosition
         stats.seconds = Flusher.seconds(since: started)
         return stats
+    }
+
+    /// What a replay throws when `identity`'s ``Projection/apply(_:)`` of `event` threw `error`: an
+    /// ``ArchiverError`` as it is, anything else as `.projectionFailed` naming the event.
+    static func projectionFailure(_ error: any Error, identity: ProjectionIdentity, event: ReplayEvent) -> any Error {
+        if let error = error as? ArchiverError { return error }
+        return ArchiverError(
+            .projectionFailed,
+            "projection \(identity) failed at position \(event.position) (stream \(event.stream)): \(error)")
     }
 }

@@ -1,10 +1,11 @@
+import RawJSON
+
 /// The end of every string and container in one valid JSON buffer, found in one pass.
 ///
 /// Canonicalizing a whole value (a state restored from a saved row) asks for the end of a nested value once per
 /// level it descends through (a member's value, then that object's members, then their arrays' elements…):
 /// without the index, the bytes of a value three levels down were scanned three times over. With it, each is
-/// found by one lookup. (A merge does not index its patch: it descends only where the patch merges into an
-/// object, and replaces the rest whole.)
+/// found by one lookup. A merge indexes its patch in the pass that validates it (``validateAndIndex(_:)``).
 struct ValueEnds {
     private var base: UnsafeRawPointer?
     private var count = 0
@@ -46,6 +47,17 @@ struct ValueEnds {
             }
             at += 1
         }
+    }
+
+    /// Validates `bytes` (``RawJSON/validate(_:maxDepth:)``, with its errors) and indexes it in the same pass,
+    /// replacing the last index.
+    mutating func validateAndIndex(_ bytes: UnsafeRawBufferPointer) throws {
+        base = nil
+        count = bytes.count
+        guard count > 0, count < Int(Int32.max) else { return try RawJSON.validate(bytes) }
+        if ends.count < count { ends = [Int32](repeating: 0, count: count + count / 2) }
+        try ends.withUnsafeMutableBufferPointer { try RawJSON.validate(bytes, recordingEndsIn: $0.baseAddress!) }
+        base = bytes.baseAddress
     }
 
     /// Forgets the indexed buffer (its memory may hold other bytes later).

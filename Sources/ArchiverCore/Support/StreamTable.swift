@@ -85,23 +85,59 @@ struct StreamTable<Value> {
 
     /// The entries sorted by stream name.
     func sortedEntries() -> [Int] {
-        names.indices.sorted { names[$0] < names[$1] }
+        names.indices.sorted { Self.precedes(names[$0], names[$1]) }
+    }
+
+    /// Row order: by `String` order, then by UTF-8 bytes for names `String` calls equal (canonically equivalent
+    /// spellings, such as a precomposed and a decomposed "é", are different streams), so that the order does not
+    /// depend on which table, or in which order, the streams were seen.
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        // `==` settles most pairs that `<` did not at a fraction of a second `<`'s cost (sorting calls this).
+        a < b || (a == b && a.utf8.lexicographicallyPrecedes(b.utf8))
     }
 
     /// One row per stream, in name order, each made in one reused buffer as the sink takes it: the row starts
     /// `{"stream":"NAME"` and `tail` appends the rest, closing brace included (`,"version":7…}`).
     func rowStream(tail: @escaping (_ value: Value, _ out: inout [UInt8]) -> Void) -> RowStream {
-        RowStream { [self] body in
+        Self.rowStream(merging: [self]) { _, value, out in tail(value, &out) }
+    }
+
+    /// ``rowStream(tail:)`` of tables that hold different streams (the parts of a fold split by stream), merged
+    /// in name order; `tail` is also told which table the value is from.
+    static func rowStream(
+        merging tables: [StreamTable],
+        tail: @escaping (_ table: Int, _ value: Value, _ out: inout [UInt8]) -> Void
+    ) -> RowStream {
+        RowStream { body in
+            let orders = tables.map { $0.sortedEntries() }
+            var next = [Int](repeating: 0, count: tables.count)
             var out: [UInt8] = []
-            for entry in sortedEntries() {
-                let stream = names[entry]
+            while let table = Self.leastName(tables, orders, next) {
+                let entry = orders[table][next[table]]
+                next[table] += 1
+                let stream = tables[table].names[entry]
                 out.removeAll(keepingCapacity: true)
                 out.append(contentsOf: #"{"stream":"#.utf8)
                 RawJSON.appendQuoted(stream, to: &out)
-                tail(values[entry], &out)
+                tail(table, tables[table].values[entry], &out)
                 try out.withUnsafeBytes { try body(stream, $0) }
             }
         }
+    }
+
+    /// The table whose next name in `orders` comes first (nil when every table is done): few tables, so a scan.
+    private static func leastName(_ tables: [StreamTable], _ orders: [[Int]], _ next: [Int]) -> Int? {
+        var least: Int? = nil
+        for table in tables.indices where next[table] < orders[table].count {
+            guard let best = least else {
+                least = table
+                continue
+            }
+            if precedes(tables[table].names[orders[table][next[table]]], tables[best].names[orders[best][next[best]]]) {
+                least = table
+            }
+        }
+        return least
     }
 }
 
