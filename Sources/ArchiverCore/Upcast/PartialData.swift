@@ -1,15 +1,16 @@
 import Foundation
 import RawJSON
 
-/// An event's `data` object taken apart only as far as a rule set reads it: the top-level members whose keys
-/// start a pointer of some rule become a tree the steps work on; every other member stays bytes and is written
-/// back without a tree (most of a large event is something no rule reads).
+/// An event's `data` object taken apart only as far as a resolved chain (``UpcastChain``) reads it: the
+/// top-level members its steps name become ``MemberSlot``s, byte ranges that the edits move, drop and fill
+/// without building a tree (only a step that reaches inside a member or makes a value builds one); every other
+/// member stays bytes and is written back as it was found.
 ///
 /// In the ``Form/canonical`` form the output is the bytes ``JSONValue/serialize()`` would give for the whole
-/// upcast object; in the ``Form/asArchived`` form the members no rule names keep their archived bytes (same
-/// JSON value, for consumers that canonicalise what they are given anyway).
+/// upcast object; in the ``Form/asArchived`` form the members no rule names, and named ones no step changed,
+/// keep their archived bytes (same JSON value, for consumers that canonicalise what they are given anyway).
 struct PartialData {
-    /// How the members no rule names are written.
+    /// How the members are written.
     enum Form {
         /// In canonical form: every consumer that sees the bytes (reads, export, `--exec`, Swift projections).
         case canonical
@@ -17,14 +18,15 @@ struct PartialData {
         case asArchived
     }
 
-    /// The members the rules may read or write, as an object for ``UpcastEvent/data``.
-    let named: JSONValue
+    /// The named members, in the order of the chain's keys, as the edits leave them.
+    var named: MemberSlots
+    let keys: UpcastTouchedKeys
     let form: Form
-    private let object: UnsafeRawBufferPointer
+    private var object: UnsafeRawBufferPointer { named.object }
     /// Canonical form: the frame of `scratch` holding every member of the object, sorted by key, the last of
     /// duplicates kept.
     private let members: MemberList?
-    /// Canonical form: whether member `i` of the frame (counted from its start) is one of `named`'s.
+    /// Canonical form: whether member `i` of the frame (counted from its start) is one of the named ones.
     private let isNamed: [Bool]
     /// Canonical form: the decoded key of member `i` when its literal has escapes (to order it among the named
     /// keys).
@@ -37,38 +39,37 @@ struct PartialData {
     /// form it is validated here, in the one pass that finds its members.
     /// - Throws: what ``RawJSON`` throws for JSON that is not valid.
     init?(
-        _ data: UnsafeRawBufferPointer, names: UpcastTouchedKeys, form: Form, scratch: inout MemberScratch
+        _ data: UnsafeRawBufferPointer, keys: UpcastTouchedKeys, form: Form, scratch: inout MemberScratch
     ) throws {
         let start = ValidJSON.skipSpace(data, from: 0)
         guard start < data.count, data[start] == UInt8(ascii: "{") else { return nil }
         self.form = form
+        self.keys = keys
+        var slots = [MemberSlot](repeating: .absent, count: keys.keys.count)
         guard form == .canonical else {
-            object = data
             (members, isNamed, decodedKeys) = (nil, [], [])
-            var named: [String: JSONValue] = [:]
             var untouched: [Range<Int>] = []
             var scanner = try ObjectScanner(data)
             while let member = try scanner.next() {
                 let literal = (member.key.lowerBound - 1)..<(member.key.upperBound + 1)
                 let quoted = UnsafeRawBufferPointer(rebasing: data[literal])
                 let escaped = memchr(quoted.baseAddress!, 0x5C, quoted.count) != nil
-                if let key = names.name(quoted: quoted, escaped: escaped) {
-                    named[key] = try JSONValue.parse(scanner.value(member))
+                if let index = keys.index(quoted: quoted, escaped: escaped) {
+                    slots[index] = .archived(member.value)
                 } else {
                     untouched.append(literal.lowerBound..<member.value.upperBound)
                 }
             }
-            self.named = .object(named)
+            self.named = MemberSlots(slots: slots, object: data)
             self.untouched = untouched
             return
         }
-        object = UnsafeRawBufferPointer(rebasing: data[start..<ValidJSON.trimmedEnd(data)])
+        let object = UnsafeRawBufferPointer(rebasing: data[start..<ValidJSON.trimmedEnd(data)])
         untouched = []
         // Canonical writing descends into every nested value: indexed once, each end is a lookup, not a scan
         // per level of nesting.
         scratch.ends.index(object)
         let members = scratch.collect(object)
-        var named: [String: JSONValue] = [:]
         var isNamed: [Bool] = []
         var decodedKeys: [String?] = []
         isNamed.reserveCapacity(members.end - members.start)
@@ -76,15 +77,15 @@ struct PartialData {
             let member = scratch[index]
             let literal = UnsafeRawBufferPointer(rebasing: object[member.key])
             decodedKeys.append(member.decoded == nil ? nil : try RawJSON.decodeString(literal))
-            guard let key = names.name(quoted: literal, escaped: member.decoded != nil) else {
+            guard let slot = keys.index(quoted: literal, escaped: member.decoded != nil) else {
                 isNamed.append(false)
                 continue
             }
             isNamed.append(true)
-            named[key] = try JSONValue.parse(scratch.value(index, of: object))
+            slots[slot] = .archived(member.value)
         }
         self.members = members
-        self.named = .object(named)
+        self.named = MemberSlots(slots: slots, object: object)
         self.isNamed = isNamed
         self.decodedKeys = decodedKeys
     }
@@ -96,15 +97,13 @@ struct PartialData {
         scratch.ends.clear()
     }
 
-    /// Appends `upcast` (the object ``named`` became) with the members no rule names, in ``form``: the named
-    /// ones always canonical, the others as the form says.
-    func write(_ upcast: JSONValue, to out: inout [UInt8], scratch: inout MemberScratch) {
-        guard case .object(let changed) = upcast else {
-            // Steps keep `data` an object (their pointers name members); anything else stands alone.
-            return upcast.write(to: &out)
+    /// Appends the object with the named members as the edits left them and the others, in ``form``.
+    func write(to out: inout [UInt8], scratch: inout MemberScratch) {
+        let present = named.slots.indices.filter {
+            if case .absent = named.slots[$0] { return false }
+            return true
         }
-        let keys = changed.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        guard let members else { return writeAsArchived(keys, changed, to: &out) }
+        guard let members else { return writeAsArchived(present, to: &out, scratch: &scratch) }
         var next = 0
         var first = true
         func separate() {
@@ -113,9 +112,9 @@ struct PartialData {
         }
         for (offset, index) in scratch.indices(members).enumerated() where !isNamed[offset] {
             // The named and the other members have different keys: merge the two sorted lists.
-            while next < keys.count, precedes(keys[next], member: index, offset: offset, scratch) {
+            while next < present.count, precedes(keys.keys[present[next]], member: index, offset: offset, scratch) {
                 separate()
-                Self.append(keys[next], changed[keys[next]]!, to: &out)
+                append(present[next], to: &out, scratch: &scratch)
                 next += 1
             }
             separate()
@@ -123,24 +122,24 @@ struct PartialData {
             out.append(UInt8(ascii: ":"))
             CanonicalJSON.append(scratch.value(index, of: object), to: &out, members: &scratch)
         }
-        for key in keys[next...] {
+        for slot in present[next...] {
             separate()
-            Self.append(key, changed[key]!, to: &out)
+            append(slot, to: &out, scratch: &scratch)
         }
         if first { out.append(UInt8(ascii: "{")) }
         out.append(UInt8(ascii: "}"))
     }
 
-    /// The members no rule names as archived (whitespace and all), then the named ones in canonical form.
-    private func writeAsArchived(_ keys: [String], _ changed: [String: JSONValue], to out: inout [UInt8]) {
+    /// The members no rule names as archived (whitespace and all), then the named ones.
+    private func writeAsArchived(_ present: [Int], to out: inout [UInt8], scratch: inout MemberScratch) {
         out.append(UInt8(ascii: "{"))
         for (index, range) in untouched.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: object[range]))
         }
-        for (index, key) in keys.enumerated() {
+        for (index, slot) in present.enumerated() {
             if index > 0 || !untouched.isEmpty { out.append(UInt8(ascii: ",")) }
-            Self.append(key, changed[key]!, to: &out)
+            append(slot, to: &out, scratch: &scratch)
         }
         out.append(UInt8(ascii: "}"))
     }
@@ -153,9 +152,20 @@ struct PartialData {
         return key.withUTF8 { MemberScratch.compare(UnsafeRawBufferPointer($0), text) < 0 }
     }
 
-    private static func append(_ key: String, _ value: JSONValue, to out: inout [UInt8]) {
-        RawJSON.appendQuoted(key, to: &out)
+    /// Appends named member `slot`: its value as archived in the as-archived form, canonical otherwise.
+    private func append(_ slot: Int, to out: inout [UInt8], scratch: inout MemberScratch) {
+        out.append(contentsOf: keys.quoted[slot])
         out.append(UInt8(ascii: ":"))
-        value.write(to: &out)
+        switch named.slots[slot] {
+        case .absent: break
+        case .value(let value): value.write(to: &out)
+        case .archived(let range):
+            let bytes = UnsafeRawBufferPointer(rebasing: object[range])
+            if form == .asArchived {
+                out.append(contentsOf: bytes)
+            } else {
+                CanonicalJSON.append(bytes, to: &out, members: &scratch)
+            }
+        }
     }
 }

@@ -31,13 +31,16 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
 
     public mutating func apply(_ event: ReplayEvent) throws {
         let quotedType = UnsafeRawBufferPointer(rebasing: event.line[event.fields.type])
-        guard upcaster.mayMatch(quotedType: quotedType) else { return try deliver(event) }
-        let type = event.type
-        let metadata = try Self.parse(event.metadata, event)
-        guard upcaster.matches(type: type, metadata: metadata) else { return try deliver(event) }
+        guard let type = upcaster.typeIndex(quotedType: quotedType) else { return try deliver(event) }
+        let version = try Self.catching(event) { try upcaster.schemaVersion(metadata: event.metadata) }
+        let chain = upcaster.chain(type: type, version: version)
+        switch chain.outcome {
+        case .unchanged: return try deliver(event)
+        case .loops(let rule): throw Upcaster.loops(rule, eventID: event.id)
+        case .tree: return try applyToWholeTree(event)
+        case .edits: break
+        }
         // Most members of a large event are nothing the rules read: those stay bytes (``PartialData``).
-        let names = upcaster.touchedKeys(ofType: type)
-        guard names.keys != nil else { return try applyToWholeTree(event, type, metadata) }
         // The as-archived form validates `data` in the pass that finds its members.
         if form == .canonical {
             do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
@@ -47,20 +50,29 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         defer { swap(&scratch, &self.scratch) }
         let form = form
         guard
-            let partial = try Self.catching(
-                event, { try PartialData(event.data, names: names, form: form, scratch: &scratch) })
-        else { return try applyToWholeTree(event, type, metadata) }
+            var partial = try Self.catching(
+                event, { try PartialData(event.data, keys: chain.keys, form: form, scratch: &scratch) })
+        else { return try applyToWholeTree(event) }
         defer { partial.release(&scratch) }
-        let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: partial.named, metadata: metadata))
-        for result in results ?? [] {
-            try deliver(result, of: event) { partial.write($0, to: &$1, scratch: &scratch) }
+        try Self.catching(event) { try partial.named.apply(chain.edits) }
+        guard !chain.dropped else { return }
+        // A data-value projection reads no id, type or metadata: only the others get them upcast.
+        var result = UpcastEvent(id: event.id, type: chain.type, data: .null, metadata: .null)
+        if !readsDataValueOnly {
+            result.metadata = try Self.parse(event.metadata, event)
+            if let version = chain.version {
+                result.metadata = UpcastRule.setting(
+                    upcaster.ruleSet.versionKey, .number(String(version)), in: result.metadata)
+            }
         }
+        try deliver(result, of: event) { _, out in partial.write(to: &out, scratch: &scratch) }
     }
 
     /// The rules on a tree of all of `data`: when a step works on the whole object, or `data` is not an object.
-    private mutating func applyToWholeTree(_ event: ReplayEvent, _ type: String, _ metadata: JSONValue) throws {
+    private mutating func applyToWholeTree(_ event: ReplayEvent) throws {
+        let metadata = try Self.parse(event.metadata, event)
         let data = try Self.parse(event.data, event)
-        let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: data, metadata: metadata))
+        let results = try upcaster.apply(UpcastEvent(id: event.id, type: event.type, data: data, metadata: metadata))
         for result in results ?? [] { try deliver(result, of: event) { $0.write(to: &$1) } }
     }
 
