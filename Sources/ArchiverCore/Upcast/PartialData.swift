@@ -99,12 +99,8 @@ struct PartialData {
 
     /// Appends the object with the named members as the edits left them and the others, in ``form``.
     func write(to out: inout [UInt8], scratch: inout MemberScratch) {
-        let present = named.slots.indices.filter {
-            if case .absent = named.slots[$0] { return false }
-            return true
-        }
-        guard let members else { return writeAsArchived(present, to: &out, scratch: &scratch) }
-        var next = 0
+        guard let members else { return writeAsArchived(to: &out, scratch: &scratch) }
+        var next = nextPresent(from: 0)
         var first = true
         func separate() {
             out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
@@ -112,34 +108,46 @@ struct PartialData {
         }
         for (offset, index) in scratch.indices(members).enumerated() where !isNamed[offset] {
             // The named and the other members have different keys: merge the two sorted lists.
-            while next < present.count, precedes(keys.keys[present[next]], member: index, offset: offset, scratch) {
+            while next < keys.keys.count, precedes(keys.keys[next], member: index, offset: offset, scratch) {
                 separate()
-                append(present[next], to: &out, scratch: &scratch)
-                next += 1
+                append(next, to: &out, scratch: &scratch)
+                next = nextPresent(from: next + 1)
             }
             separate()
             scratch.appendKey(index, of: object, to: &out)
             out.append(UInt8(ascii: ":"))
             CanonicalJSON.append(scratch.value(index, of: object), to: &out, members: &scratch)
         }
-        for slot in present[next...] {
+        while next < keys.keys.count {
             separate()
-            append(slot, to: &out, scratch: &scratch)
+            append(next, to: &out, scratch: &scratch)
+            next = nextPresent(from: next + 1)
         }
         if first { out.append(UInt8(ascii: "{")) }
         out.append(UInt8(ascii: "}"))
     }
 
+    /// The first named member from `start` on that is present (the count of keys when none is).
+    private func nextPresent(from start: Int) -> Int {
+        var slot = start
+        while slot < named.slots.count, case .absent = named.slots[slot] { slot += 1 }
+        return slot
+    }
+
     /// The members no rule names as archived (whitespace and all), then the named ones.
-    private func writeAsArchived(_ present: [Int], to out: inout [UInt8], scratch: inout MemberScratch) {
+    private func writeAsArchived(to out: inout [UInt8], scratch: inout MemberScratch) {
         out.append(UInt8(ascii: "{"))
         for (index, range) in untouched.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: object[range]))
         }
-        for (index, slot) in present.enumerated() {
-            if index > 0 || !untouched.isEmpty { out.append(UInt8(ascii: ",")) }
+        var slot = nextPresent(from: 0)
+        var separated = untouched.isEmpty
+        while slot < keys.keys.count {
+            if !separated { out.append(UInt8(ascii: ",")) }
+            separated = false
             append(slot, to: &out, scratch: &scratch)
+            slot = nextPresent(from: slot + 1)
         }
         out.append(UInt8(ascii: "}"))
     }

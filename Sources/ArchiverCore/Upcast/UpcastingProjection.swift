@@ -57,9 +57,10 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         try Self.catching(event) { try partial.named.apply(chain.edits) }
         guard !chain.dropped else { return }
         // A data-value projection reads no id, type or metadata: only the others get them upcast.
-        var result = UpcastEvent(id: event.id, type: chain.type, data: .null, metadata: .null)
+        var result = UpcastEvent(id: "", type: "", data: .null, metadata: .null)
         if !readsDataValueOnly {
-            result.metadata = try Self.parse(event.metadata, event)
+            result = UpcastEvent(
+                id: event.id, type: chain.type, data: .null, metadata: try Self.parse(event.metadata, event))
             if let version = chain.version {
                 result.metadata = UpcastRule.setting(
                     upcaster.ruleSet.versionKey, .number(String(version)), in: result.metadata)
