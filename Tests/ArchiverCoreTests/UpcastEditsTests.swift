@@ -74,6 +74,33 @@ import Testing
         #expect(changed > 0, "no rule matched: rules \(ruleSet.canonicalJSON)")
     }
 
+    /// Data that is not JSON is refused on every surface, whether the broken part is a member the rules
+    /// remove, convert or move, or one they never name (the fold checks those as it merges them).
+    @Test(arguments: [
+        #"{"a" 1}"#, #"{"x":tru}"#, #"{"x":[1,}"#, #"{"x":"\q"}"#, #"{"a":1}x"#, #"{"b":{"c":1}"#, #"{"x":"open}"#,
+        #"{"a":01}"#, #"{"n":-}"#, #"{"b":[1 2]}"#, #"{"x":1,}"#, #"{,"x":1}"#, "{\u{01}:1}", #"{"a":\#u{01}}"#,
+        #"{"x":{"y":nul}}"#, #"{"n":1.}"#,
+    ])
+    func dataThatIsNotJSONIsRefused(data: String) throws {
+        let ruleSet = try UpcastRuleSet(
+            yaml: """
+                rules:
+                  - {name: t, type: T, steps: [{remove: /a}, {to-string: /n}, {move: {from: /b, to: /m}}, {rename-type: U}]}
+                """, source: "test")
+        var replay = try UpcastingProjection(Collect(), rules: ruleSet)
+        var fold = try UpcastingProjection(MergePatchFold(), rules: ruleSet)
+        #expect(throws: (any Error).self) {
+            try Self.withEvent(index: 0, type: "T", data: data, metadata: "{}") { try replay.apply($0) }
+        }
+        #expect(throws: (any Error).self) {
+            try Self.withEvent(index: 0, type: "T", data: data, metadata: "{}") { try fold.apply($0) }
+        }
+        #expect(throws: (any Error).self) {
+            try Self.read(Upcaster(ruleSet), id: "e", type: "T", data: data, metadata: "{}")
+        }
+        #expect(replay.inner.seen.isEmpty)
+    }
+
     /// Random rules over three types and two versions; sets the validator refuses are drawn again.
     static func ruleSet(_ random: inout SplitMix) -> UpcastRuleSet {
         while true {

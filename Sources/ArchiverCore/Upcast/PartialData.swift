@@ -49,16 +49,22 @@ struct PartialData {
         guard form == .canonical else {
             (members, isNamed, decodedKeys) = (nil, [], [])
             var untouched: [Range<Int>] = []
-            var scanner = try ObjectScanner(data)
-            while let member = try scanner.next() {
-                let literal = (member.key.lowerBound - 1)..<(member.key.upperBound + 1)
+            let found = try Self.findMembers(data, from: start) { literal, value in
                 let quoted = UnsafeRawBufferPointer(rebasing: data[literal])
                 let escaped = memchr(quoted.baseAddress!, 0x5C, quoted.count) != nil
                 if let index = keys.index(quoted: quoted, escaped: escaped) {
-                    slots[index] = .archived(member.value)
+                    // The one check of a named value: it may not reach the output (a remove, a move over it).
+                    try RawJSON.validate(UnsafeRawBufferPointer(rebasing: data[value]), maxDepth: 511)
+                    slots[index] = .archived(value)
                 } else {
-                    untouched.append(literal.lowerBound..<member.value.upperBound)
+                    untouched.append(literal.lowerBound..<value.upperBound)
                 }
+            }
+            guard found else {
+                // Not the shape of an object: the validating scanner names what is wrong.
+                var scanner = try ObjectScanner(data)
+                while try scanner.next() != nil {}
+                throw RawJSONError("malformed object", offset: 0)
             }
             self.named = MemberSlots(slots: slots, object: data)
             self.untouched = untouched
@@ -88,6 +94,46 @@ struct PartialData {
         self.named = MemberSlots(slots: slots, object: object)
         self.isNamed = isNamed
         self.decodedKeys = decodedKeys
+    }
+
+    /// Calls `member` with the key literal (quotes included) and value of each member of the object at `start`,
+    /// finding their ends without validating them: the as-archived form's consumer validates the data it is
+    /// given, which holds every member no rule names, as archived. False when the bytes are not shaped like an
+    /// object (a missing colon, comma or brace, a value that cannot start JSON, text after the object).
+    private static func findMembers(
+        _ data: UnsafeRawBufferPointer, from start: Int, _ member: (Range<Int>, Range<Int>) throws -> Void
+    ) rethrows -> Bool {
+        let count = data.count
+        var at = ValidJSON.skipSpace(data, from: start + 1)
+        if at < count, data[at] == UInt8(ascii: "}") {
+            return ValidJSON.skipSpace(data, from: at + 1) == count
+        }
+        while at < count, data[at] == UInt8(ascii: "\"") {
+            let keyEnd = ValidJSON.stringEnd(data, from: at)
+            let colon = ValidJSON.skipSpace(data, from: keyEnd)
+            guard keyEnd <= count, colon < count, data[colon] == UInt8(ascii: ":") else { return false }
+            let valueStart = ValidJSON.skipSpace(data, from: colon + 1)
+            guard valueStart < count, Self.startsValue(data[valueStart]) else { return false }
+            let valueEnd = ValidJSON.valueEnd(data, from: valueStart)
+            guard valueEnd > valueStart, valueEnd <= count else { return false }
+            try member(at..<keyEnd, valueStart..<valueEnd)
+            let next = ValidJSON.skipSpace(data, from: valueEnd)
+            guard next < count else { return false }
+            if data[next] == UInt8(ascii: "}") { return ValidJSON.skipSpace(data, from: next + 1) == count }
+            guard data[next] == UInt8(ascii: ",") else { return false }
+            at = ValidJSON.skipSpace(data, from: next + 1)
+        }
+        return false
+    }
+
+    /// True when `byte` can start a JSON value.
+    private static func startsValue(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            return true
+        default: return false
+        }
     }
 
     /// Drops the frame this value collected (and any collected after it), and the index of `data`.
