@@ -210,16 +210,6 @@ struct PartialData {
     private func append(_ slot: Int, to out: inout [UInt8], scratch: inout MemberScratch) {
         out.append(contentsOf: keys.quoted[slot])
         out.append(UInt8(ascii: ":"))
-        switch named.slots[slot] {
-        case .absent: break
-        case .value(let value): value.write(to: &out)
-        case .archived(let range):
-            let bytes = UnsafeRawBufferPointer(rebasing: object[range])
-            if form == .asArchived {
-                out.append(contentsOf: bytes)
-            } else {
-                CanonicalJSON.append(bytes, to: &out, members: &scratch)
-            }
-        }
+        named.write(named.slots[slot], asArchived: form == .asArchived, to: &out, scratch: &scratch)
     }
 }

@@ -35,15 +35,19 @@ enum UpcastDataEdit: Sendable {
 }
 
 /// The value of one top-level `data` member a chain names, while its edits run.
-enum MemberSlot {
+indirect enum MemberSlot {
     case absent
     /// The value's bytes in the object, untouched.
     case archived(Range<Int>)
-    /// A value a step made or reached inside.
+    /// A value a step made.
     case value(JSONValue)
+    /// An object a step reached inside: its members (the last of duplicate keys kept), opened one level only.
+    case object([(key: String, value: MemberSlot)])
 }
 
-/// The named members of one event's `data` (``PartialData``), edited the way ``UpcastRule`` edits the tree.
+/// The named members of one event's `data` (``PartialData``), edited the way ``UpcastRule`` edits the tree:
+/// a step that reaches inside a member opens only the objects on its path, one level each, and the values it
+/// does not reach stay bytes.
 struct MemberSlots {
     var slots: [MemberSlot]
     let object: UnsafeRawBufferPointer
@@ -77,44 +81,93 @@ struct MemberSlots {
         }
     }
 
-    /// The value at `path`, nil when absent (or a parent on the way is not an object).
+    /// The value at `path`, nil when absent (or a parent on the way is not an object). The objects on the way
+    /// stay open.
     private mutating func value(at path: UpcastDataEdit.Path) throws -> MemberSlot? {
-        let slot = slots[path.member]
+        try Self.value(path.inner, in: &slots[path.member], object)
+    }
+
+    private static func value(
+        _ tokens: ArraySlice<String>, in slot: inout MemberSlot, _ object: UnsafeRawBufferPointer
+    ) throws -> MemberSlot? {
         if case .absent = slot { return nil }
-        guard !path.inner.isEmpty else { return slot }
-        let tree = try self.tree(slot)
-        slots[path.member] = .value(tree)
-        return JSONPointer.value(path.inner, in: tree).map { .value($0) }
+        guard let token = tokens.first else { return slot }
+        guard var members = try open(slot, object) else { return nil }
+        guard let index = members.firstIndex(where: { $0.key == token }) else {
+            slot = .object(members)
+            return nil
+        }
+        let found = try value(tokens.dropFirst(), in: &members[index].value, object)
+        slot = .object(members)
+        return found
     }
 
     /// Sets `path` to `value`, creating missing parent objects; false (nothing changed) when a parent is not one.
     private mutating func set(_ value: MemberSlot, at path: UpcastDataEdit.Path) throws -> Bool {
-        guard !path.inner.isEmpty else {
-            slots[path.member] = value
-            return true
-        }
-        let slot = slots[path.member]
-        let node: JSONValue? = if case .absent = slot { nil } else { try tree(slot) }
-        guard let updated = JSONPointer.set(try tree(value), path.inner, in: node) else { return false }
-        slots[path.member] = .value(updated)
+        guard let updated = try Self.set(value, path.inner, in: slots[path.member], object) else { return false }
+        slots[path.member] = updated
         return true
     }
 
-    private mutating func remove(at path: UpcastDataEdit.Path) throws {
-        let slot = slots[path.member]
-        if case .absent = slot { return }
-        guard !path.inner.isEmpty else {
-            slots[path.member] = .absent
-            return
+    private static func set(
+        _ value: MemberSlot, _ tokens: ArraySlice<String>, in node: MemberSlot, _ object: UnsafeRawBufferPointer
+    ) throws -> MemberSlot? {
+        guard let token = tokens.first else { return value }
+        var members: [(key: String, value: MemberSlot)] = []
+        if case .absent = node {} else {
+            guard let opened = try open(node, object) else { return nil }
+            members = opened
         }
-        slots[path.member] = .value(JSONPointer.remove(path.inner, from: try tree(slot)))
+        let index = members.firstIndex { $0.key == token }
+        guard let child = try set(value, tokens.dropFirst(), in: index.map { members[$0].value } ?? .absent, object)
+        else { return nil }
+        if let index { members[index].value = child } else { members.append((token, child)) }
+        return .object(members)
     }
 
-    private func tree(_ slot: MemberSlot) throws -> JSONValue {
+    private mutating func remove(at path: UpcastDataEdit.Path) throws {
+        slots[path.member] = try Self.remove(path.inner, from: slots[path.member], object)
+    }
+
+    private static func remove(
+        _ tokens: ArraySlice<String>, from node: MemberSlot, _ object: UnsafeRawBufferPointer
+    ) throws -> MemberSlot {
+        guard let token = tokens.first else { return .absent }
+        guard var members = try open(node, object), let index = members.firstIndex(where: { $0.key == token }) else {
+            return node
+        }
+        if tokens.count == 1 {
+            members.remove(at: index)
+        } else {
+            members[index].value = try remove(tokens.dropFirst(), from: members[index].value, object)
+        }
+        return .object(members)
+    }
+
+    /// The members of `slot` when it is an object, one level opened; nil otherwise.
+    private static func open(
+        _ slot: MemberSlot, _ object: UnsafeRawBufferPointer
+    ) throws -> [(key: String, value: MemberSlot)]? {
         switch slot {
-        case .absent: return .null
-        case .archived(let range): return try JSONValue.parse(UnsafeRawBufferPointer(rebasing: object[range]))
-        case .value(let value): return value
+        case .object(let members): return members
+        case .value(.object(let members)): return members.map { ($0.key, .value($0.value)) }
+        case .archived(let range) where object[range.lowerBound] == UInt8(ascii: "{"):
+            let bytes = UnsafeRawBufferPointer(rebasing: object[range])
+            var members: [(key: String, value: MemberSlot)] = []
+            var scanner = try ObjectScanner(bytes)
+            while let member = try scanner.next() {
+                let key = try scanner.keyString(member)
+                let value = MemberSlot.archived(
+                    (range.lowerBound + member.value.lowerBound)..<(range.lowerBound + member.value.upperBound))
+                // The last of duplicate keys wins, as in a tree.
+                if let index = members.firstIndex(where: { $0.key == key }) {
+                    members[index].value = value
+                } else {
+                    members.append((key, value))
+                }
+            }
+            return members
+        default: return nil
         }
     }
 
@@ -137,6 +190,32 @@ struct MemberSlots {
             return try? RawJSON.decodeString(UnsafeRawBufferPointer(rebasing: object[range]))
         case .value(.string(let text)): return text
         default: return nil
+        }
+    }
+
+    /// Appends `slot`'s value: as archived in the as-archived form, canonical otherwise (objects opened by a
+    /// step with their keys sorted).
+    func write(_ slot: MemberSlot, asArchived: Bool, to out: inout [UInt8], scratch: inout MemberScratch) {
+        switch slot {
+        case .absent: break
+        case .value(let value): value.write(to: &out)
+        case .archived(let range):
+            let bytes = UnsafeRawBufferPointer(rebasing: object[range])
+            if asArchived {
+                out.append(contentsOf: bytes)
+            } else {
+                CanonicalJSON.append(bytes, to: &out, members: &scratch)
+            }
+        case .object(var members):
+            if !asArchived { members.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) } }
+            out.append(UInt8(ascii: "{"))
+            for (index, member) in members.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                RawJSON.appendQuoted(member.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                write(member.value, asArchived: asArchived, to: &out, scratch: &scratch)
+            }
+            out.append(UInt8(ascii: "}"))
         }
     }
 }
