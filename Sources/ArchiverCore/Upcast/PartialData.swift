@@ -31,7 +31,8 @@ struct PartialData {
     /// Canonical form: the decoded key of member `i` when its literal has escapes (to order it among the named
     /// keys).
     private let decodedKeys: [String?]
-    /// As-archived form: the bytes (key to value) of each member no rule names, in archived order.
+    /// As-archived form: the bytes (key to value) of the members no rule names, in archived order, a run of
+    /// adjacent members as one range.
     private let untouched: [Range<Int>]
 
     /// Nil when `data` is not an object; it must outlive the value, as must the frame collected in `scratch`
@@ -56,6 +57,9 @@ struct PartialData {
                     // The one check of a named value: it may not reach the output (a remove, a move over it).
                     try RawJSON.validate(UnsafeRawBufferPointer(rebasing: data[value]), maxDepth: 511)
                     slots[index] = .archived(value)
+                } else if let last = untouched.last, Self.onlySeparates(data, last.upperBound, literal.lowerBound) {
+                    // Members next to each other are copied as one run.
+                    untouched[untouched.count - 1] = last.lowerBound..<value.upperBound
                 } else {
                     untouched.append(literal.lowerBound..<value.upperBound)
                 }
@@ -124,6 +128,12 @@ struct PartialData {
             at = ValidJSON.skipSpace(data, from: next + 1)
         }
         return false
+    }
+
+    /// True when the bytes from `end` to `start` are one comma, whitespace around it.
+    private static func onlySeparates(_ data: UnsafeRawBufferPointer, _ end: Int, _ start: Int) -> Bool {
+        let comma = ValidJSON.skipSpace(data, from: end)
+        return comma < start && data[comma] == UInt8(ascii: ",") && ValidJSON.skipSpace(data, from: comma + 1) == start
     }
 
     /// True when `byte` can start a JSON value.
