@@ -33,23 +33,35 @@ struct PartialData {
     private let decodedKeys: [String?]
     /// As-archived form: the bytes (key to value) of the members no rule names, in archived order, a run of
     /// adjacent members as one range.
-    private let untouched: [Range<Int>]
+    private var untouched: [Range<Int>]
+
+    /// Room for the slots and runs of one event, handed from one event to the next (``release(_:into:)``).
+    struct Buffers {
+        var slots: [MemberSlot] = []
+        var untouched: [Range<Int>] = []
+    }
 
     /// Nil when `data` is not an object; it must outlive the value, as must the frame collected in `scratch`
     /// (release it with ``release(_:)``). In the canonical form `data` must be valid JSON; in the as-archived
     /// form it is validated here, in the one pass that finds its members.
     /// - Throws: what ``RawJSON`` throws for JSON that is not valid.
     init?(
-        _ data: UnsafeRawBufferPointer, keys: UpcastTouchedKeys, form: Form, scratch: inout MemberScratch
+        _ data: UnsafeRawBufferPointer, keys: UpcastTouchedKeys, form: Form, scratch: inout MemberScratch,
+        buffers: inout Buffers
     ) throws {
         let start = ValidJSON.skipSpace(data, from: 0)
         guard start < data.count, data[start] == UInt8(ascii: "{") else { return nil }
         self.form = form
         self.keys = keys
-        var slots = [MemberSlot](repeating: .absent, count: keys.keys.count)
+        var slots: [MemberSlot] = []
+        swap(&slots, &buffers.slots)
+        slots.removeAll(keepingCapacity: true)
+        slots.append(contentsOf: repeatElement(.absent, count: keys.keys.count))
         guard form == .canonical else {
             (members, isNamed, decodedKeys) = (nil, [], [])
             var untouched: [Range<Int>] = []
+            swap(&untouched, &buffers.untouched)
+            untouched.removeAll(keepingCapacity: true)
             let found = try Self.findMembers(data, from: start) { literal, value in
                 let quoted = UnsafeRawBufferPointer(rebasing: data[literal])
                 let escaped = memchr(quoted.baseAddress!, 0x5C, quoted.count) != nil
@@ -146,8 +158,11 @@ struct PartialData {
         }
     }
 
-    /// Drops the frame this value collected (and any collected after it), and the index of `data`.
-    func release(_ scratch: inout MemberScratch) {
+    /// Drops the frame this value collected (and any collected after it), and the index of `data`; hands the
+    /// room of its slots and runs back to `buffers`.
+    mutating func release(_ scratch: inout MemberScratch, into buffers: inout Buffers) {
+        swap(&named.slots, &buffers.slots)
+        swap(&untouched, &buffers.untouched)
         guard let members else { return }
         scratch.release(members)
         scratch.ends.clear()

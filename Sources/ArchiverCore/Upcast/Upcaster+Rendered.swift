@@ -41,11 +41,12 @@ extension Upcaster {
         case .loops(let rule): throw Self.loops(rule, eventID: id)
         case .edits, .tree: break
         }
-        var scratch = MemberScratch()
+        var (scratch, buffers) = (MemberScratch(), PartialData.Buffers())
         if case .edits = chain.outcome, let data = value("data"),
-            var partial = try PartialData(data, keys: chain.keys, form: .canonical, scratch: &scratch)
+            var partial = try PartialData(
+                data, keys: chain.keys, form: .canonical, scratch: &scratch, buffers: &buffers)
         {
-            defer { partial.release(&scratch) }
+            defer { partial.release(&scratch, into: &buffers) }
             try partial.named.apply(chain.edits)
             guard !chain.dropped else { return [] }
             var result = UpcastEvent(id: id, type: chain.type, data: .null, metadata: metadata)

@@ -19,6 +19,7 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var scratch = MemberScratch()
+    private var buffers = PartialData.Buffers()
 
     public init(_ inner: Inner, rules: UpcastRuleSet) throws {
         self.inner = inner
@@ -45,15 +46,20 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         if form == .canonical {
             do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
         }
-        var scratch = MemberScratch()
+        var (scratch, buffers) = (MemberScratch(), PartialData.Buffers())
         swap(&scratch, &self.scratch)
-        defer { swap(&scratch, &self.scratch) }
+        swap(&buffers, &self.buffers)
+        defer {
+            swap(&scratch, &self.scratch)
+            swap(&buffers, &self.buffers)
+        }
         let form = form
         guard
             var partial = try Self.catching(
-                event, { try PartialData(event.data, keys: chain.keys, form: form, scratch: &scratch) })
+                event,
+                { try PartialData(event.data, keys: chain.keys, form: form, scratch: &scratch, buffers: &buffers) })
         else { return try applyToWholeTree(event) }
-        defer { partial.release(&scratch) }
+        defer { partial.release(&scratch, into: &buffers) }
         try Self.catching(event) { try partial.named.apply(chain.edits) }
         guard !chain.dropped else { return }
         // A data-value projection reads no id, type or metadata: only the others get them upcast.
