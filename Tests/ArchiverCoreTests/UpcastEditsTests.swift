@@ -53,7 +53,8 @@ import Testing
             let event = UpcastEvent(
                 id: "e\(index)", type: type, data: try JSONValue.parse(data), metadata: try JSONValue.parse(metadata))
             let results = try upcaster.apply(event)
-            let presented = results?.map { ($0.id, $0.type, $0.data.serializedString, $0.metadata.serializedString) }
+            let presented =
+                results?.map { ($0.id, $0.type, $0.data.serializedString, $0.metadata.serializedString) }
                 ?? [(event.id, type, data, metadata)]
             if results != nil { changed += 1 }
             expected += presented.map { "\($0.0) \($0.1) \($0.2) \($0.3)" }

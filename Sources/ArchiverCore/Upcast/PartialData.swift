@@ -151,7 +151,8 @@ struct PartialData {
     /// True when `byte` can start a JSON value.
     private static func startsValue(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
             UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
             return true
         default: return false
@@ -201,7 +202,7 @@ struct PartialData {
     /// The first named member from `start` on that is present (the count of keys when none is).
     private func nextPresent(from start: Int) -> Int {
         var slot = start
-        while slot < named.slots.count, case .absent = named.slots[slot] { slot += 1 }
+        while slot < named.slots.count, named.slots[slot].isAbsent { slot += 1 }
         return slot
     }
 

@@ -43,6 +43,11 @@ indirect enum MemberSlot {
     case value(JSONValue)
     /// An object a step reached inside: its members (the last of duplicate keys kept), opened one level only.
     case object([(key: String, value: MemberSlot)])
+
+    var isAbsent: Bool {
+        if case .absent = self { return true }
+        return false
+    }
 }
 
 /// The named members of one event's `data` (``PartialData``), edited the way ``UpcastRule`` edits the tree:
@@ -90,7 +95,7 @@ struct MemberSlots {
     private static func value(
         _ tokens: ArraySlice<String>, in slot: inout MemberSlot, _ object: UnsafeRawBufferPointer
     ) throws -> MemberSlot? {
-        if case .absent = slot { return nil }
+        if slot.isAbsent { return nil }
         guard let token = tokens.first else { return slot }
         guard var members = try open(slot, object) else { return nil }
         guard let index = members.firstIndex(where: { $0.key == token }) else {
@@ -114,7 +119,7 @@ struct MemberSlots {
     ) throws -> MemberSlot? {
         guard let token = tokens.first else { return value }
         var members: [(key: String, value: MemberSlot)] = []
-        if case .absent = node {} else {
+        if !node.isAbsent {
             guard let opened = try open(node, object) else { return nil }
             members = opened
         }
