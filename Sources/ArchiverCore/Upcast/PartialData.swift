@@ -116,7 +116,7 @@ struct PartialData {
     /// finding their ends without validating them: the as-archived form's consumer validates the data it is
     /// given, which holds every member no rule names, as archived. False when the bytes are not shaped like an
     /// object (a missing colon, comma or brace, a value that cannot start JSON, text after the object).
-    private static func findMembers(
+    static func findMembers(
         _ data: UnsafeRawBufferPointer, from start: Int, _ member: (Range<Int>, Range<Int>) throws -> Void
     ) rethrows -> Bool {
         let count = data.count

@@ -157,18 +157,18 @@ struct MemberSlots {
         case .object(let members): return members
         case .value(.object(let members)): return members.map { ($0.key, .value($0.value)) }
         case .archived(let range) where object[range.lowerBound] == UInt8(ascii: "{"):
+            // Valid JSON already (the named values are checked where they are found): only ends are found.
             let bytes = UnsafeRawBufferPointer(rebasing: object[range])
             var members: [(key: String, value: MemberSlot)] = []
-            var scanner = try ObjectScanner(bytes)
-            while let member = try scanner.next() {
-                let key = try scanner.keyString(member)
-                let value = MemberSlot.archived(
-                    (range.lowerBound + member.value.lowerBound)..<(range.lowerBound + member.value.upperBound))
+            _ = try PartialData.findMembers(bytes, from: 0) { literal, value in
+                let key = try RawJSON.decodeString(UnsafeRawBufferPointer(rebasing: bytes[literal]))
+                let slot = MemberSlot.archived(
+                    (range.lowerBound + value.lowerBound)..<(range.lowerBound + value.upperBound))
                 // The last of duplicate keys wins, as in a tree.
                 if let index = members.firstIndex(where: { $0.key == key }) {
-                    members[index].value = value
+                    members[index].value = slot
                 } else {
-                    members.append((key, value))
+                    members.append((key, slot))
                 }
             }
             return members
