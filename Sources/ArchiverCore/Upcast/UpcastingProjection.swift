@@ -42,7 +42,7 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         case .edits: break
         }
         // Most members of a large event are nothing the rules read: those stay bytes (``PartialData``).
-        // The as-archived form validates `data` in the pass that finds its members.
+        // The as-archived form checks the members the rules name; the projection checks the others.
         if form == .canonical {
             do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
         }
@@ -62,17 +62,18 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
         defer { partial.release(&scratch, into: &buffers) }
         try Self.catching(event) { try partial.named.apply(chain.edits) }
         guard !chain.dropped else { return }
-        // A data-value projection reads no id, type or metadata: only the others get them upcast.
-        var result = UpcastEvent(id: "", type: "", data: .null, metadata: .null)
-        if !readsDataValueOnly {
-            result = UpcastEvent(
-                id: event.id, type: chain.type, data: .null, metadata: try Self.parse(event.metadata, event))
-            if let version = chain.version {
-                result.metadata = UpcastRule.setting(
-                    upcaster.ruleSet.versionKey, .number(String(version)), in: result.metadata)
-            }
+        try deliver(try envelope(event, chain), of: event) { _, out in partial.write(to: &out, scratch: &scratch) }
+    }
+
+    /// The id, type and metadata `chain` gives `event` (its data is written apart). A data-value projection
+    /// reads none of them: it gets empty ones, and no metadata is parsed for it.
+    private func envelope(_ event: ReplayEvent, _ chain: UpcastChain) throws -> UpcastEvent {
+        guard !readsDataValueOnly else { return UpcastEvent(id: "", type: "", data: .null, metadata: .null) }
+        var metadata = try Self.parse(event.metadata, event)
+        if let version = chain.version {
+            metadata = UpcastRule.setting(upcaster.ruleSet.versionKey, .number(String(version)), in: metadata)
         }
-        try deliver(result, of: event) { _, out in partial.write(to: &out, scratch: &scratch) }
+        return UpcastEvent(id: event.id, type: chain.type, data: .null, metadata: metadata)
     }
 
     /// The rules on a tree of all of `data`: when a step works on the whole object, or `data` is not an object.
