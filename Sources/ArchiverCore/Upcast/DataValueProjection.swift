@@ -6,9 +6,12 @@
 /// as-archived form) instead of canonicalising them first, which the projection would do a second time, and
 /// the archived record line with only the data replaced: the upcast id, type and metadata, which it does not
 /// read, are not written.
+///
+/// It must validate the data it is given: upcasting checks only the members the rules name, and hands the
+/// others on unchecked.
 protocol DataValueProjection: Projection {}
 
-/// The merge patch canonicalises the patch it merges (``RawMergePatch``): keys sorted and deduplicated, the
-/// last kept, strings requoted, numbers as written. Its rows hold the stream, version, position and state only.
+/// The merge patch validates and canonicalises the patch it merges (``RawMergePatch``): keys sorted and
+/// deduplicated, the last kept, strings requoted, numbers as written. Its rows hold the stream, version, position and state only.
 /// A change that makes the fold read the type or metadata must drop this conformance.
 extension MergePatchFold: DataValueProjection {}

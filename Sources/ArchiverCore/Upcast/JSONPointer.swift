@@ -45,7 +45,9 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The value at this pointer, if every step is an object member.
-    public func value(in root: JSONValue) -> JSONValue? {
+    public func value(in root: JSONValue) -> JSONValue? { Self.value(tokens[...], in: root) }
+
+    static func value(_ tokens: ArraySlice<String>, in root: JSONValue) -> JSONValue? {
         var current = root
         for token in tokens {
             guard case .object(let members) = current, let next = members[token] else { return nil }
@@ -59,7 +61,7 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
         Self.set(value, tokens[...], in: root)
     }
 
-    private static func set(_ value: JSONValue, _ tokens: ArraySlice<String>, in node: JSONValue?) -> JSONValue? {
+    static func set(_ value: JSONValue, _ tokens: ArraySlice<String>, in node: JSONValue?) -> JSONValue? {
         guard let token = tokens.first else { return value }
         var members: [String: JSONValue]
         switch node {
@@ -77,7 +79,7 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
         Self.remove(tokens[...], from: root)
     }
 
-    private static func remove(_ tokens: ArraySlice<String>, from node: JSONValue) -> JSONValue {
+    static func remove(_ tokens: ArraySlice<String>, from node: JSONValue) -> JSONValue {
         guard let token = tokens.first, case .object(var members) = node, let child = members[token] else {
             return node
         }

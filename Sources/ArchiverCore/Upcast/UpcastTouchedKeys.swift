@@ -1,44 +1,43 @@
 import Foundation
 import RawJSON
 
-/// The top-level `data` keys a rule set's pointers start with, or every key when a step works on the whole
-/// object (wrap, unwrap, split): the members ``PartialData`` parses.
+/// The top-level `data` keys a chain's member steps start their pointers with: the members ``PartialData``
+/// finds. Sorted by UTF-8 bytes, the order they are written in.
 struct UpcastTouchedKeys: Sendable {
-    /// Nil when every member is read.
-    let keys: Set<String>?
-    /// The keys JSON-quoted, to compare with a member's literal bytes.
-    private let quoted: [[UInt8]]
+    let keys: [String]
+    /// The keys JSON-quoted as appendQuoted writes them, to compare with a member's literal bytes and to write.
+    let quoted: [[UInt8]]
 
-    init(_ rules: [UpcastRule]) {
-        var keys: Set<String>? = []
-        for step in rules.flatMap(\.steps) {
+    init(steps: [UpcastStep]) {
+        var keys: Set<String> = []
+        for step in steps {
             switch step {
-            case .move(let from, let to): keys?.formUnion([from.tokens[0], to.tokens[0]])
+            case .move(let from, let to): keys.formUnion([from.tokens[0], to.tokens[0]])
             case .defaultValue(let at, _), .remove(let at), .toString(let at), .toNumber(let at):
-                keys?.insert(at.tokens[0])
-            case .wrap, .unwrap, .split: keys = nil
-            case .renameType, .setVersion, .drop: break
+                keys.insert(at.tokens[0])
+            case .wrap, .unwrap, .split, .renameType, .setVersion, .drop: break
             }
-            if keys == nil { break }
         }
-        self.keys = keys
-        self.quoted = (keys ?? []).map { key in
+        self.keys = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        self.quoted = self.keys.map { key in
             var bytes: [UInt8] = []
             RawJSON.appendQuoted(key, to: &bytes)
             return bytes
         }
     }
 
-    /// The key of a member whose key literal (quotes included) is `literal`, when it is one of `keys`.
-    func name(quoted literal: UnsafeRawBufferPointer, escaped: Bool) -> String? {
-        guard let keys else { return (try? RawJSON.decodeString(literal)) ?? "" }
+    /// The index of `key` in ``keys``.
+    func index(of key: String) -> Int? { keys.firstIndex(of: key) }
+
+    /// The index of the key whose literal (quotes included) is `literal`, when it is one of ``keys``.
+    func index(quoted literal: UnsafeRawBufferPointer, escaped: Bool) -> Int? {
         if escaped {
-            let text = (try? RawJSON.decodeString(literal)) ?? ""
-            return keys.contains(text) ? text : nil
+            guard let text = try? RawJSON.decodeString(literal) else { return nil }
+            return keys.firstIndex(of: text)
         }
-        for candidate in quoted where candidate.count == literal.count {
+        for (index, candidate) in quoted.enumerated() where candidate.count == literal.count {
             if candidate.withUnsafeBytes({ memcmp($0.baseAddress!, literal.baseAddress!, literal.count) == 0 }) {
-                return String(decoding: literal[1..<(literal.count - 1)], as: UTF8.self)
+                return index
             }
         }
         return nil

@@ -24,28 +24,36 @@ extension Upcaster {
             throw ArchiverError(.invalidData, "an event to upcast is not a JSON object: \(error)")
         }
         func value(_ key: String) -> UnsafeRawBufferPointer? { members.last { $0.key == key }?.value }
-        guard let type = value("type"), mayMatch(quotedType: type) else { return [Array(bytes)] }
+        guard let type = value("type"), let typeIndex = typeIndex(quotedType: type) else { return [Array(bytes)] }
         let id: String
-        let typeText: String
         let metadata: JSONValue
+        let version: Int64?
         do {
             id = value("id").flatMap { try? RawJSON.decodeString($0) } ?? ""
-            typeText = try RawJSON.decodeString(type)
             metadata = try value("metadata").map { try JSONValue.parse($0) } ?? .object([:])
+            version = try value("metadata").map { try schemaVersion(metadata: $0) } ?? 1
         } catch {
             throw ArchiverError(.invalidData, "an event to upcast has malformed type, data or metadata: \(error)")
         }
-        var scratch = MemberScratch()
-        let names = touchedKeys(ofType: typeText)
-        if names.keys != nil, let data = value("data"),
-            let partial = try PartialData(data, names: names, form: .canonical, scratch: &scratch)
+        let chain = chain(type: typeIndex, version: version)
+        switch chain.outcome {
+        case .unchanged: return [Array(bytes)]
+        case .loops(let rule): throw Self.loops(rule, eventID: id)
+        case .edits, .tree: break
+        }
+        var (scratch, buffers) = (MemberScratch(), PartialData.Buffers())
+        if case .edits = chain.outcome, let data = value("data"),
+            var partial = try PartialData(
+                data, keys: chain.keys, form: .canonical, scratch: &scratch, buffers: &buffers)
         {
-            defer { partial.release(&scratch) }
-            let event = UpcastEvent(id: id, type: typeText, data: partial.named, metadata: metadata)
-            guard let results = try apply(event) else { return [Array(bytes)] }
-            return results.map { result in
-                render(result, members: members) { partial.write($0, to: &$1, scratch: &scratch) }
+            defer { partial.release(&scratch, into: &buffers) }
+            try partial.named.apply(chain.edits)
+            guard !chain.dropped else { return [] }
+            var result = UpcastEvent(id: id, type: chain.type, data: .null, metadata: metadata)
+            if let version = chain.version {
+                result.metadata = UpcastRule.setting(ruleSet.versionKey, .number(String(version)), in: metadata)
             }
+            return [render(result, members: members) { _, out in partial.write(to: &out, scratch: &scratch) }]
         }
         // A step on the whole object (wrap, unwrap, split), or `data` that is not an object: the whole tree.
         let data: JSONValue
@@ -54,6 +62,7 @@ extension Upcaster {
         } catch {
             throw ArchiverError(.invalidData, "an event to upcast has malformed type, data or metadata: \(error)")
         }
+        let typeText = types[typeIndex]
         guard let results = try apply(UpcastEvent(id: id, type: typeText, data: data, metadata: metadata)) else {
             return [Array(bytes)]
         }

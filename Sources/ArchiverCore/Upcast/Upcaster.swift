@@ -16,69 +16,97 @@ public struct Upcaster: Sendable {
     public static let maxApplications = 64
 
     public let ruleSet: UpcastRuleSet
-    /// The JSON-quoted names of the types some rule matches, to compare with a record's bytes.
+    /// The JSON-quoted names of the types some rule matches, sorted, to compare with a record's bytes.
     let quotedTypes: [[UInt8]]
-    /// Per type some rule matches, the `data` members the rules an event of that type can meet read (its own
-    /// rules, then those of the types they rename it to), so replay and reads parse only those (``PartialData``).
-    private let touchedKeysByType: [String: UpcastTouchedKeys]
-    /// The members every rule reads together.
-    private let allTouchedKeys: UpcastTouchedKeys
+    /// The same names as text, in the same order.
+    let types: [String]
+    /// The schema versions some rule matches, sorted: every other version (or none) meets the same rules.
+    let versions: [Int64]
+    /// The resolved chain of each type (by index in ``types``) and version (by index in ``versions``, the last
+    /// column for every other version): `chains[type * (versions.count + 1) + version]`.
+    let chains: [UpcastChain]
 
     public init(_ ruleSet: UpcastRuleSet) {
         self.ruleSet = ruleSet
-        var quoted: Set<[UInt8]> = []
+        var quoted: [[UInt8]: String] = [:]
         for rule in ruleSet.rules {
             var bytes: [UInt8] = []
             RawJSON.appendQuoted(rule.type, to: &bytes)
-            quoted.insert(bytes)
+            quoted[bytes] = rule.type
         }
-        self.quotedTypes = quoted.sorted { $0.lexicographicallyPrecedes($1) }
-        self.allTouchedKeys = UpcastTouchedKeys(ruleSet.rules)
-        self.touchedKeysByType = Self.touchedKeysByType(ruleSet.rules)
-    }
-
-    /// The `data` members the rules an event of `type` can meet read.
-    func touchedKeys(ofType type: String) -> UpcastTouchedKeys { touchedKeysByType[type] ?? allTouchedKeys }
-
-    private static func touchedKeysByType(_ rules: [UpcastRule]) -> [String: UpcastTouchedKeys] {
-        var byType: [String: UpcastTouchedKeys] = [:]
-        for type in Set(rules.map(\.type)) {
-            // A chain changes an event's type only by renaming it: the rules it can meet are those of the
-            // types reachable that way.
-            var reached: Set<String> = [type]
-            var pending = [type]
-            while let current = pending.popLast() {
-                for rule in rules where rule.type == current {
-                    for case .renameType(let next) in rule.steps where reached.insert(next).inserted {
-                        pending.append(next)
-                    }
-                }
+        let sorted = quoted.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        self.quotedTypes = sorted.map(\.key)
+        self.types = sorted.map(\.value)
+        self.versions = Set(ruleSet.rules.compactMap(\.version)).sorted()
+        var chains: [UpcastChain] = []
+        for type in types {
+            for version in versions.map(Optional.some) + [nil] {
+                chains.append(UpcastChain(type: type, version: version, rules: ruleSet.rules))
             }
-            byType[type] = UpcastTouchedKeys(rules.filter { reached.contains($0.type) })
         }
-        return byType
+        self.chains = chains
     }
 
-    /// True when some rule matches an event of this type and metadata (``apply(_:applied:)`` returns events).
-    func matches(type: String, metadata: JSONValue) -> Bool {
-        let version = UpcastEvent(id: "", type: type, data: .null, metadata: metadata).schemaVersion(
-            key: ruleSet.versionKey)
-        return ruleSet.rules.contains { $0.matches(type: type, version: version) }
+    /// The resolved chain of an event of type `types[type]` whose schema version is `version`.
+    func chain(type: Int, version: Int64?) -> UpcastChain {
+        let column = version.flatMap { versions.firstIndex(of: $0) } ?? versions.count
+        return chains[type * (versions.count + 1) + column]
     }
 
-    /// True when a rule may match an event whose `type` member is `quoted` (the JSON string, quotes included).
+    /// The resolved chain of an event of `type`, nil when no rule names the type.
+    func chain(type: String, version: Int64?) -> UpcastChain? {
+        types.firstIndex(of: type).map { chain(type: $0, version: version) }
+    }
+
+    /// The index in ``types`` of the type whose JSON string (quotes included) is `quoted`, nil when no rule
+    /// matches that type.
     @inline(__always)
-    public func mayMatch(quotedType quoted: UnsafeRawBufferPointer) -> Bool {
-        for candidate in quotedTypes where candidate.count == quoted.count {
+    func typeIndex(quotedType quoted: UnsafeRawBufferPointer) -> Int? {
+        for (index, candidate) in quotedTypes.enumerated() where candidate.count == quoted.count {
             let equal = candidate.withUnsafeBytes { memcmp($0.baseAddress!, quoted.baseAddress!, quoted.count) == 0 }
-            if equal { return true }
+            if equal { return index }
         }
         // A type written with escapes other than the ones appendQuoted makes is compared decoded.
         guard memchr(quoted.baseAddress!, 0x5C, quoted.count) != nil,
             let type = try? RawJSON.decodeString(quoted)
-        else { return false }
-        return ruleSet.rules.contains { $0.type == type }
+        else { return nil }
+        return types.firstIndex(of: type)
     }
+
+    /// The schema version in the metadata key the rule set names, read from the metadata's bytes as
+    /// ``UpcastEvent/schemaVersion(key:)`` reads it from the tree: 1 when absent (or the metadata is not an
+    /// object), nil when it is neither a whole number nor a string of one.
+    /// - Throws: what ``RawJSON`` throws for metadata that is not valid JSON.
+    func schemaVersion(metadata: UnsafeRawBufferPointer) throws -> Int64? {
+        let start = ValidJSON.skipSpace(metadata, from: 0)
+        guard start < metadata.count, metadata[start] == UInt8(ascii: "{") else {
+            try RawJSON.validate(metadata)
+            return 1
+        }
+        var found: UnsafeRawBufferPointer? = nil
+        var scanner = try ObjectScanner(metadata)
+        while let member = try scanner.next() {
+            if scanner.key(member, equals: ruleSet.versionKey) { found = scanner.value(member) }
+        }
+        guard let found else { return 1 }
+        switch found[0] {
+        case UInt8(ascii: "\""): return Int64(try RawJSON.decodeString(found))
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return Int64(String(decoding: found, as: UTF8.self))
+        default: return nil
+        }
+    }
+
+    /// The error of an event the rules loop on: `rule` still matches after ``maxApplications`` applications.
+    static func loops(_ rule: UpcastRule, eventID: String) -> ArchiverError {
+        ArchiverError(
+            .projectionFailed,
+            "upcaster rule '\(rule.name)' (line \(rule.line)) still matches event \(eventID) after "
+                + "\(maxApplications) rule applications: the rules loop; fix them and run again")
+    }
+
+    /// True when a rule may match an event whose `type` member is `quoted` (the JSON string, quotes included).
+    public func mayMatch(quotedType quoted: UnsafeRawBufferPointer) -> Bool { typeIndex(quotedType: quoted) != nil }
 
     /// The events `event` becomes, or nil when no rule matches it (it is then presented as it was, byte for byte).
     /// - Throws: ``ArchiverError`` `.projectionFailed` when the chain runs longer than ``maxApplications``,
@@ -96,12 +124,7 @@ public struct Upcaster: Sendable {
                 output.append(current)
                 continue
             }
-            guard applications < Self.maxApplications else {
-                throw ArchiverError(
-                    .projectionFailed,
-                    "upcaster rule '\(rule.name)' (line \(rule.line)) still matches event \(event.id) after "
-                        + "\(Self.maxApplications) rule applications: the rules loop; fix them and run again")
-            }
+            guard applications < Self.maxApplications else { throw Self.loops(rule, eventID: event.id) }
             applied?(rule)
             let produced = rule.apply(to: current, versionKey: ruleSet.versionKey)
             pending.append(contentsOf: produced.reversed().map { ($0, applications + 1) })

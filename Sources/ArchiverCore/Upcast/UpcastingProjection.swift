@@ -19,6 +19,7 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var scratch = MemberScratch()
+    private var buffers = PartialData.Buffers()
 
     public init(_ inner: Inner, rules: UpcastRuleSet) throws {
         self.inner = inner
@@ -31,36 +32,55 @@ public struct UpcastingProjection<Inner: Projection>: Projection {
 
     public mutating func apply(_ event: ReplayEvent) throws {
         let quotedType = UnsafeRawBufferPointer(rebasing: event.line[event.fields.type])
-        guard upcaster.mayMatch(quotedType: quotedType) else { return try deliver(event) }
-        let type = event.type
-        let metadata = try Self.parse(event.metadata, event)
-        guard upcaster.matches(type: type, metadata: metadata) else { return try deliver(event) }
+        guard let type = upcaster.typeIndex(quotedType: quotedType) else { return try deliver(event) }
+        let version = try Self.catching(event) { try upcaster.schemaVersion(metadata: event.metadata) }
+        let chain = upcaster.chain(type: type, version: version)
+        switch chain.outcome {
+        case .unchanged: return try deliver(event)
+        case .loops(let rule): throw Upcaster.loops(rule, eventID: event.id)
+        case .tree: return try applyToWholeTree(event)
+        case .edits: break
+        }
         // Most members of a large event are nothing the rules read: those stay bytes (``PartialData``).
-        let names = upcaster.touchedKeys(ofType: type)
-        guard names.keys != nil else { return try applyToWholeTree(event, type, metadata) }
-        // The as-archived form validates `data` in the pass that finds its members.
+        // The as-archived form checks the members the rules name; the projection checks the others.
         if form == .canonical {
             do { try RawJSON.validate(event.data) } catch { throw Self.notJSON(event, error) }
         }
-        var scratch = MemberScratch()
+        var (scratch, buffers) = (MemberScratch(), PartialData.Buffers())
         swap(&scratch, &self.scratch)
-        defer { swap(&scratch, &self.scratch) }
+        swap(&buffers, &self.buffers)
+        defer {
+            swap(&scratch, &self.scratch)
+            swap(&buffers, &self.buffers)
+        }
         let form = form
         guard
-            let partial = try Self.catching(
-                event, { try PartialData(event.data, names: names, form: form, scratch: &scratch) })
-        else { return try applyToWholeTree(event, type, metadata) }
-        defer { partial.release(&scratch) }
-        let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: partial.named, metadata: metadata))
-        for result in results ?? [] {
-            try deliver(result, of: event) { partial.write($0, to: &$1, scratch: &scratch) }
+            var partial = try Self.catching(
+                event,
+                { try PartialData(event.data, keys: chain.keys, form: form, scratch: &scratch, buffers: &buffers) })
+        else { return try applyToWholeTree(event) }
+        defer { partial.release(&scratch, into: &buffers) }
+        try Self.catching(event) { try partial.named.apply(chain.edits) }
+        guard !chain.dropped else { return }
+        try deliver(try envelope(event, chain), of: event) { _, out in partial.write(to: &out, scratch: &scratch) }
+    }
+
+    /// The id, type and metadata `chain` gives `event` (its data is written apart). A data-value projection
+    /// reads none of them: it gets empty ones, and no metadata is parsed for it.
+    private func envelope(_ event: ReplayEvent, _ chain: UpcastChain) throws -> UpcastEvent {
+        guard !readsDataValueOnly else { return UpcastEvent(id: "", type: "", data: .null, metadata: .null) }
+        var metadata = try Self.parse(event.metadata, event)
+        if let version = chain.version {
+            metadata = UpcastRule.setting(upcaster.ruleSet.versionKey, .number(String(version)), in: metadata)
         }
+        return UpcastEvent(id: event.id, type: chain.type, data: .null, metadata: metadata)
     }
 
     /// The rules on a tree of all of `data`: when a step works on the whole object, or `data` is not an object.
-    private mutating func applyToWholeTree(_ event: ReplayEvent, _ type: String, _ metadata: JSONValue) throws {
+    private mutating func applyToWholeTree(_ event: ReplayEvent) throws {
+        let metadata = try Self.parse(event.metadata, event)
         let data = try Self.parse(event.data, event)
-        let results = try upcaster.apply(UpcastEvent(id: event.id, type: type, data: data, metadata: metadata))
+        let results = try upcaster.apply(UpcastEvent(id: event.id, type: event.type, data: data, metadata: metadata))
         for result in results ?? [] { try deliver(result, of: event) { $0.write(to: &$1) } }
     }
 
