@@ -197,21 +197,7 @@ import Testing
                     + "&& cat swap.tmp > '\(files[1])'")
             // Both files' sizes and MD5s in every manifest copy at once (a rewritten manifest escapes its slashes,
             // so `Tamperer.refreshChecksums` finds each copy only once).
-            let copies = try t.sh("grep -rl --include=manifest.json 'data/data.zst' archive").split(separator: "\n")
-            for file in files {
-                let md5 = String(try t.sh("md5sum '\(file)'").prefix(32))
-                let size = try FileManager.default.attributesOfItem(atPath: dir + "/" + file)[.size] as! Int
-                for copy in copies {
-                    try t.editManifest(String(copy)) { object in
-                        var entries = object["files"] as! [[String: Any]]
-                        for i in entries.indices where "archive/" + (entries[i]["path"] as! String) == file {
-                            entries[i]["checksum"] = md5
-                            entries[i]["size_bytes"] = size
-                        }
-                        object["files"] = entries
-                    }
-                }
-            }
+            try FrameIndexTamperTests.refreshChecksums(dir, files)
             try await TamperTests().expectDetected(dir, mentioning: ["swapped"])
         }
     }
