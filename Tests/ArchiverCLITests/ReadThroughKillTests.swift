@@ -3,9 +3,9 @@ import Synchronization
 import Testing
 
 /// What the subscriber thread reads from the test: where the server listens now (nil while it is down) and the
-/// position after which it may stop.
+/// position after which it may stop; and what the test reads back: how many times it has connected.
 final class SubscriberControl: Sendable {
-    private let state = Mutex<(port: Int?, stopAt: Int64?)>((nil, nil))
+    private let state = Mutex<(port: Int?, stopAt: Int64?, connections: Int)>((nil, nil, 0))
 
     func serve(at baseURL: String?) {
         let port = baseURL.flatMap { $0.split(separator: ":").last.flatMap { Int($0) } }
@@ -14,6 +14,8 @@ final class SubscriberControl: Sendable {
     func stop(at position: Int64) { state.withLock { $0.stopAt = position } }
     var port: Int? { state.withLock { $0.port } }
     var stopAt: Int64? { state.withLock { $0.stopAt } }
+    func connected() { state.withLock { $0.connections += 1 } }
+    var connections: Int { state.withLock { $0.connections } }
 }
 
 /// Kill -9 of `archiver serve` under a subscription from position 0 (issue 21): HTTP clients append, the server
@@ -53,6 +55,12 @@ final class SubscriberControl: Sendable {
                     // server acknowledges at least `appendsPerLife` appends first (bounded), so the run always
                     // has events on both sides of every kill.
                     try await Self.waitForAppends(target, count: (cycle + 1) * Self.appendsPerLife)
+                    // Likewise the subscriber connects to each life before its kill (bounded), so every kill
+                    // interrupts a subscription.
+                    let connected = ContinuousClock.now + .seconds(60)
+                    while control.connections <= cycle && ContinuousClock.now < connected {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
                     server.signal(SIGKILL)
                     await target.serve(at: nil)
                     control.serve(at: nil)
@@ -159,6 +167,7 @@ final class SubscriberControl: Sendable {
                             continue
                         }
                         connections += 1
+                        control.connected()
                         while !stream.closed && !done() && ContinuousClock.now < deadline {
                             let batch = stream.next()
                             events += batch
