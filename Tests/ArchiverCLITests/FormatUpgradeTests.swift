@@ -48,6 +48,40 @@ import Testing
         }
     }
 
+    /// A format 1 flush killed after publishing a data object, then `format upgrade`, then the retry: the retry
+    /// writes the pending snapshot in the format of the object already published (not format 2, which would
+    /// differ from it), and the archive verifies and holds every event once.
+    @Test(arguments: ["after-segment", "after-canonical-manifest"])
+    func aFlushInterruptedBeforeAnUpgradeResumesInItsOwnFormat(crashPoint: String) async throws {
+        try await withTemporaryDirectory { dir in
+            try await CLI.ok(["init"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: FormatV2Tests.twoCategoryEvents(200))
+            try await CLI.ok(["flush", "--target-size", "16KiB", "--archive-format", "1", "--quiet"], in: dir)
+            try await CLI.ok(["append"], in: dir, input: FormatV2Tests.twoCategoryEvents(60, offset: 900))
+            let killed = try await CLI.run(
+                ["flush", "--quiet"], in: dir, environment: ["ARCHIVER_CRASH_POINT": crashPoint])
+            #expect(killed.signaled && killed.status == SIGKILL, "\(killed.stderr)")
+
+            try await CLI.ok(["format", "upgrade", "--quiet"], in: dir)
+            let resumed = try await CLI.run(["flush"], in: dir)
+            #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+            let formats = try FormatV2Tests.manifestMetadata(dir).map { $0["archiver.format"] as? String ?? "" }
+            #expect(formats.allSatisfy { $0 == "1" }, "\(formats)")
+            let positions = try Self.records(dir, dataset: "events").map {
+                try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["position"] as! Int
+            }
+            #expect(positions.sorted() == Array(1...260), "each event archived once")
+            let verify = try await CLI.run(["verify"], in: dir)
+            #expect(verify.status == 0 && verify.stdout.hasPrefix("verify OK"), "\(verify.stdout)\(verify.stderr)")
+
+            // The next snapshot joins the upgraded history's format.
+            try await CLI.ok(["append"], in: dir, input: FormatV2Tests.twoCategoryEvents(10, offset: 2_000))
+            try await CLI.ok(["flush", "--quiet"], in: dir)
+            let after = try FormatV2Tests.manifestMetadata(dir).map { $0["archiver.format"] as? String ?? "" }
+            #expect(after.last == "2", "\(after)")
+        }
+    }
+
     /// An archive created in format 2 has nothing to upgrade, and the command writes nothing.
     @Test func aFormat2ArchiveHasNothingToUpgrade() async throws {
         try await withTemporaryDirectory { dir in

@@ -121,6 +121,30 @@ extension Flusher {
         return try await segment.finish(intent: intent)
     }
 
+    /// Re-encodes a pending intent in the record format of the data objects an earlier attempt published, when
+    /// that differs from `format`: an `archiver format upgrade` between the crash and the retry must not make
+    /// the retry's objects differ from those already in the archive (the snapshot stays in one format).
+    func encode(retrying intent: FlushIntent, format: RecordFormat) async throws -> StagedSnapshot {
+        let batch = try await encode(range: intent, format: format)
+        guard let published = try await publishedFormat(of: batch), published != format else { return batch }
+        batch.removeStagedFiles()
+        return try await encode(range: intent, format: published)
+    }
+
+    /// The record format of the first of `batch`'s data objects already in the archive (read from its first
+    /// record), or nil when none is.
+    private func publishedFormat(of batch: StagedSnapshot) async throws -> RecordFormat? {
+        for file in batch.files {
+            let key = archive.events.dataFileKey(snapshotID: batch.intent.snapshotID, partition: file.partition)
+            guard try await archive.store.exists(key) else { continue }
+            let content = try archive.decompress(try await archive.store.get(key))
+            guard let end = content.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            let fields = try content.withUnsafeBytes { try RecordDecoder.decode(.init(rebasing: $0[..<end])) }
+            return fields.hasHash ? .v1 : .v2
+        }
+        return nil
+    }
+
     /// Takes over an intent recorded under an older lease: same snapshot id and range, new token.
     func adopt(_ pending: FlushIntent, lease: Lease) async throws -> FlushIntent {
         var intent = pending

@@ -66,28 +66,28 @@ public struct Flusher: Sendable {
     ) async throws -> FlushSummary {
         let pending = try await store.pendingFlushIntent()
         let (notes, format) = try await preflight(pending: pending)
+        // Read once per pass: on PostgreSQL a read waits (up to highWaterMarkWaitSeconds) while an append
+        // transaction below newer commits is open.
+        let highWaterMark = try await store.safeHighWaterMark()
         // The backlog by positions, for progress: the store's full status counts every event (a scan of the
         // whole table on PostgreSQL, 0.14 s at 1M events, before the first page could be read).
-        let backlog = max(0, try await store.safeHighWaterMark() - store.flushCursor().position)
+        let backlog = max(0, highWaterMark - (try await store.flushCursor().position))
         var ledger = PassLedger { events in
             progress?(FlushProgress(events: events, backlog: backlog, seconds: Self.seconds(since: started)))
         }
         ledger.summary.notes = notes
         if let pending {
             let intent = pending.fencingToken == lease.fencingToken ? pending : try await adopt(pending, lease: lease)
-            let batch = try await encode(range: intent, format: format)
+            let batch = try await encode(retrying: intent, format: format)
             try await publishAndComplete(batch, intent: intent, summary: &ledger.summary, catalog: &ledger.catalog)
             ledger.summary.resumedIntent = true
             ledger.report(ledger.summary.events)
         }
-        try await flushNewSnapshots(holding: lease, format: format, ledger: &ledger)
+        try await flushNewSnapshots(holding: lease, upTo: highWaterMark, format: format, ledger: &ledger)
 
         var summary = ledger.summary
         summary.lastPosition = try await store.flushCursor().position
-        // Committed events above a safe mark that has not moved since (new events would have moved it).
-        if summary.events == 0, try await store.safeHighWaterMark() <= summary.lastPosition {
-            summary.heldBack = try await store.flushLag().unflushedCount
-        }
+        if summary.events == 0 { summary.heldBack = try await heldBack(after: summary.lastPosition) }
         // A named cut on an idle store names the existing head, so `cut create` always yields a cut point.
         if let name = options.cutName, summary.cutName == nil {
             throw ArchiverError(
@@ -101,13 +101,14 @@ public struct Flusher: Sendable {
         return summary
     }
 
-    /// Encodes and publishes snapshots from the cursor up to the safe high-water mark (or `maxSnapshots`).
+    /// Encodes and publishes snapshots from the cursor up to the pass's safe high-water mark (or `maxSnapshots`).
     ///
     /// Snapshot N is published, committed and completed by a task of its own while N+1 is encoded (from the
     /// cursor N's completion will leave): its fsyncs and round trips overlap the encoding, which needs the CPU.
     /// N+1's intent is recorded only once N completed, so the durable steps keep their order.
-    private func flushNewSnapshots(holding lease: Lease, format: RecordFormat, ledger: inout PassLedger) async throws {
-        let highWaterMark = try await store.safeHighWaterMark()
+    private func flushNewSnapshots(
+        holding lease: Lease, upTo highWaterMark: Int64, format: RecordFormat, ledger: inout PassLedger
+    ) async throws {
         // Pages read ahead, carried from one snapshot of the pass to the next.
         var prefetch: PagePrefetch?
         defer { prefetch?.cancel() }
@@ -144,6 +145,15 @@ public struct Flusher: Sendable {
             _ = try? await ledger.publishing?.task.value
             throw error
         }
+    }
+
+    /// For a pass that archived nothing: the committed events above `cursor` that wait for the safe mark, or 0.
+    /// Events that arrived during the pass are told apart by a second read of the mark (they moved it); the read
+    /// is made only when unflushed events exist, as it may wait.
+    private func heldBack(after cursor: Int64) async throws -> Int64 {
+        let unflushed = try await store.flushLag().unflushedCount
+        guard unflushed > 0, try await store.safeHighWaterMark() <= cursor else { return 0 }
+        return unflushed
     }
 
     /// Publishes, commits and completes `batch` in a task of its own; returns what it added to the pass.
