@@ -123,14 +123,16 @@ let package = Package(
         // A Swift app that keeps its events in the sidecar over HTTP (examples/BankSidecar/main.swift).
         .executableTarget(name: "bank-sidecar-example", path: "examples/BankSidecar"),
 
-        .testTarget(name: "ZstdTests", dependencies: ["Zstd", "Gzip"]),
+        // What several test targets share: reference tools run off the cooperative pool, an SSE parser.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ZstdTests", dependencies: ["Zstd", "Gzip", "TestSupport"]),
         .testTarget(name: "RawJSONTests", dependencies: ["RawJSON"]),
         .testTarget(
-            name: "LodeTests", dependencies: ["Lode", "LodeS3", "Zstd", "Gzip"], resources: [.copy("Fixtures")]),
+            name: "LodeTests", dependencies: ["Lode", "LodeS3", "Zstd", "Gzip", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LodeS3Tests",
             dependencies: [
-                "LodeS3", "Lode",
+                "LodeS3", "Lode", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -139,15 +141,17 @@ let package = Package(
             exclude: ["Reference"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "Basics", "RawJSON", "Lode"]),
+        .testTarget(
+            name: "ArchiveFormatTests", dependencies: ["ArchiveFormat", "Basics", "RawJSON", "Lode", "TestSupport"]),
         .testTarget(
             name: "CoordinationTests",
-            dependencies: ["Coordination", "CoordinationSQLite", "CoordinationPostgres"]
+            dependencies: ["Coordination", "CoordinationSQLite", "CoordinationPostgres", "TestSupport"]
         ),
         .testTarget(
             name: "ArchiverCoreTests",
             dependencies: [
                 "ArchiverCore", "Lode", "ArchiveFormat", "Coordination", "CoordinationSQLite", "RawJSON", "Zstd",
+                "TestSupport",
             ]
         ),
         .testTarget(name: "ArchiverConfigurationTests", dependencies: ["ArchiverConfiguration"]),
@@ -155,6 +159,7 @@ let package = Package(
             name: "ArchiverServerTests",
             dependencies: [
                 "ArchiverServer", "ArchiverConfiguration", "ArchiverCore", "Coordination", "CoordinationSQLite", "Lode",
+                "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -162,7 +167,8 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "ArchiverCLITests", dependencies: ["ArchiverConfiguration", "Lode", "LodeS3"], exclude: ["Fixtures"]),
+            name: "ArchiverCLITests", dependencies: ["ArchiverConfiguration", "Lode", "LodeS3", "TestSupport"],
+            exclude: ["Fixtures"]),
     ]
 )
 

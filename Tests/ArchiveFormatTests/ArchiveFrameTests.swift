@@ -1,6 +1,7 @@
 import ArchiveFormat
 import Foundation
 import Lode
+import TestSupport
 import Testing
 
 /// The per-file frame index of format 2 manifests: what the writer notes, and how metadata carries it.
@@ -70,7 +71,7 @@ import Testing
         #expect(firstLines.count == found.count && firstLines.first == 0)
         for (frame, noted) in zip(found, staged.frames) {
             let bytes = stored[frame.offset..<(frame.offset + frame.compressedSize)]
-            #expect(ChainHash(bytes: noted.sha256).hex == (try Self.sha256sum(Data(bytes))))
+            #expect(ChainHash(bytes: noted.sha256).hex == (try await Self.sha256sum(Array(bytes))))
         }
         let index = try #require(
             ArchiveFrame.index(of: staged, chainStarts: firstLines.map { _ in ChainHash.genesis }))
@@ -81,18 +82,7 @@ import Testing
     }
 
     /// SHA-256 hex by coreutils' `sha256sum`, a reference independent of the writer's hashing.
-    static func sha256sum(_ bytes: Data) throws -> String {
-        let path = NSTemporaryDirectory() + "/frame-\(UUID().uuidString)"
-        try bytes.write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let out = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(String(decoding: out, as: UTF8.self).prefix(64))
+    static func sha256sum(_ bytes: [UInt8]) async throws -> String {
+        String(try await runTool("sha256sum", stdin: bytes).text.prefix(64))
     }
 }

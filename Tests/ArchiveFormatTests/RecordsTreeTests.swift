@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ArchiveFormat
@@ -33,7 +34,7 @@ import Testing
     }
 
     /// Reference: a direct transcription of RFC 9162's MTH and PATH in Python (hashlib), on random trees.
-    @Test func matchesAReferenceImplementation() throws {
+    @Test func matchesAReferenceImplementation() async throws {
         let script = #"""
             import hashlib, json, random, sys
             H = lambda b: hashlib.sha256(b).digest()
@@ -59,14 +60,7 @@ import Testing
                             "paths": {str(i): [p.hex() for p in path(i, d)] for i in idx}})
             print(json.dumps(out))
             """#
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, "11"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = Data(try await runPython(["-c", script, "11"]))
         let cases = try #require(try JSONSerialization.jsonObject(with: output) as? [[String: Any]])
         #expect(cases.count == 60)
         for c in cases {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The operator console in a real browser: a real `archiver serve`, driven in headless Chromium by selenium
@@ -54,11 +55,11 @@ import Testing
             try await Task.sleep(for: .seconds(2))
 
             try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
-            let run = try await Self.python([
-                Self.script, server.baseURL, token, Self.xss, "from-the-browser", Self.artifacts,
-            ])
-            #expect(run.status == 0, "browser checks failed:\n\(run.output)")
-            #expect(run.output.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count >= 20, "\(run.output)")
+            let run = try await runTool(
+                "python3", [Self.script, server.baseURL, token, Self.xss, "from-the-browser", Self.artifacts])
+            let output = run.text + run.errorText
+            #expect(run.status == 0, "browser checks failed:\n\(output)")
+            #expect(run.text.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count >= 20, "\(output)")
 
             let cuts = try await CLI.ok(["cut", "list"], in: dir)
             #expect(cuts.contains("from-the-browser"), "archiver cut list: \(cuts)")
@@ -69,28 +70,6 @@ import Testing
             server.signal(SIGINT)
             #expect(try await server.waitForExit()?.status == 0)
             #expect(!server.stderr.contains(token), "the token must not reach the log")
-        }
-    }
-
-    /// Runs python3 with `arguments` off the cooperative pool; stdout and stderr together.
-    static func python(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                process.arguments = ["python3"] + arguments
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                do {
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ArchiverCore
@@ -6,20 +7,8 @@ import Testing
 /// The bundle's CSV writer and reader against Python's csv module (the reference), on generated hostile
 /// fields: quotes, commas, CR, LF, CRLF, unicode, empty fields, truncation.
 @Suite struct ExportBundleCSVTests {
-    static func python(_ script: String, input: [UInt8]) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input))
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Array(out)
+    static func python(_ script: String, input: [UInt8]) async throws -> [UInt8] {
+        try await runPython(["-c", script], stdin: input)
     }
 
     static func randomField(_ state: inout UInt64) -> [UInt8] {
@@ -37,7 +26,7 @@ import Testing
         return field
     }
 
-    @Test func writerAndReaderAgreeWithPythonsCSV() throws {
+    @Test func writerAndReaderAgreeWithPythonsCSV() async throws {
         var state: UInt64 = 99
         var rows: [[[UInt8]]] = []
         var ours: [UInt8] = []
@@ -53,7 +42,7 @@ import Testing
             ours.append(0x0A)
         }
         // Python reads what we wrote: same rows.
-        let readByPython = try Self.python(
+        let readByPython = try await Self.python(
             """
             import csv, io, json, sys
             rows = list(csv.reader(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="")))
@@ -64,7 +53,7 @@ import Testing
         // We read what Python wrote (it quotes differently: QUOTE_ALL on every other row).
         let json = try JSONSerialization.data(
             withJSONObject: rows.map { $0.map { String(decoding: $0, as: UTF8.self) } })
-        let writtenByPython = try Self.python(
+        let writtenByPython = try await Self.python(
             """
             import csv, json, sys
             rows = json.load(sys.stdin)

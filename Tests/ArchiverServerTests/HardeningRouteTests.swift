@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Lode
+import TestSupport
 import Testing
 
 /// Faults of issue 23, each as a client of the router meets it.

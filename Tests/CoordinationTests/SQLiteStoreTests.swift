@@ -1,5 +1,6 @@
 import Coordination
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CoordinationSQLite
@@ -45,11 +46,9 @@ func withStore<T>(_ body: (SQLiteCoordinationStore, StoreFixture) async throws -
         #expect(second.allSatisfy { !$0.appliedNow })
         await store.close()
         // Alter the recorded checksum as a hand-edited schema would.
-        let tamper = Process()
-        tamper.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        tamper.arguments = [fixture.path, "UPDATE archiver_migrations SET checksum = 'bad' WHERE version = 1"]
-        try tamper.run()
-        tamper.waitUntilExit()
+        let tamper = try await runTool(
+            "/usr/bin/sqlite3", [fixture.path, "UPDATE archiver_migrations SET checksum = 'bad' WHERE version = 1"])
+        #expect(tamper.status == 0, "\(tamper.errorText)")
         let reopened = try await SQLiteCoordinationStore(path: fixture.path)
         await #expect(throws: CoordinationError.self) { try await reopened.migrate() }
         await reopened.close()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Coordination
@@ -58,7 +59,7 @@ import Testing
 
     /// Python's `uuid` module (an independent reader) sees version 7, RFC 4122 variant and the same timestamp.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
-    func pythonReadsTheIds() throws {
+    func pythonReadsTheIds() async throws {
         let ids = (0..<100).map { _ in UUIDv7.next() }
         let script = """
             import sys, uuid
@@ -67,19 +68,9 @@ import Testing
                 assert str(u) == line.strip() and u.version == 7 and u.variant == uuid.RFC_4122, line
                 print(u.int >> 80)
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(ids.joined(separator: "\n").utf8))
-        try input.fileHandleForWriting.close()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let printed = String(
+            decoding: try await runPython(["-c", script], stdin: Array(ids.joined(separator: "\n").utf8)), as: UTF8.self
+        )
         let expected = ids.map { String(UInt64($0.prefix(8) + $0.dropFirst(9).prefix(4), radix: 16)!) }
         #expect(printed.split(separator: "\n").map(String.init) == expected)
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Lode
 import NIOCore
-import Synchronization
+import TestSupport
 import Testing
 
 @testable import LodeS3
@@ -18,40 +18,10 @@ enum Fixtures {
     }
 }
 
-/// Runs `python3 script` with `input` on stdin and returns stdout; a non-zero exit is a thrown error with stderr.
-func runPython(_ script: String, input: [UInt8]) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", Fixtures.referenceScripts + "/" + script]
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    let writer = Thread {
-        stdin.fileHandleForWriting.write(Data(input))
-        try? stdin.fileHandleForWriting.close()
-    }
-    writer.start()
-    let errorOutput = Mutex(Data())
-    let errorReader = Thread {
-        let data = stderr.fileHandleForReading.readDataToEndOfFile()
-        errorOutput.withLock { $0 = data }
-    }
-    errorReader.start()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw PythonFailure(message: errorOutput.withLock { String(decoding: $0, as: UTF8.self) })
-    }
-    return Array(output)
-}
-
-struct PythonFailure: Error, CustomStringConvertible {
-    var message: String
-    var description: String { "python failed: \(message)" }
+/// Runs the reference script `script` with `input` on stdin and returns stdout; a non-zero exit is a thrown error
+/// with stderr.
+func runReference(_ script: String, input: [UInt8]) async throws -> [UInt8] {
+    try await runPython([Fixtures.referenceScripts + "/" + script], stdin: input)
 }
 
 /// A deterministic generator (xorshift64*), so a failing random case can be reproduced from its seed.

@@ -26,13 +26,14 @@ import Testing
         }
     }
 
-    static func references(seed: Int, count: Int) throws -> [Reference] {
-        let output = try runPython("xml_reference.py", input: Array(#"{"seed": \#(seed), "count": \#(count)}"#.utf8))
+    static func references(seed: Int, count: Int) async throws -> [Reference] {
+        let output = try await runReference(
+            "xml_reference.py", input: Array(#"{"seed": \#(seed), "count": \#(count)}"#.utf8))
         return try JSONDecoder().decode([Reference].self, from: Data(output))
     }
 
-    @Test func listPagesMatchTheReferenceParser() throws {
-        let references = try Self.references(seed: 20_250_101, count: 600)
+    @Test func listPagesMatchTheReferenceParser() async throws {
+        let references = try await Self.references(seed: 20_250_101, count: 600)
         var parsed = 0
         var rejected = 0
         for (index, reference) in references.enumerated() {
@@ -104,8 +105,8 @@ import Testing
     }
 
     /// Random mutations of valid documents: the parser must never crash, and whatever it accepts is a page.
-    @Test func fuzzedDocumentsNeverCrash() throws {
-        let seeds = try Self.references(seed: 7, count: 60).filter(\.ok).map(\.bytes)
+    @Test func fuzzedDocumentsNeverCrash() async throws {
+        let seeds = try await Self.references(seed: 7, count: 60).filter(\.ok).map(\.bytes)
         var generator = SeededGenerator(seed: 99)
         var accepted = 0
         for _ in 0..<(ProcessInfo.processInfo.environment["ARCHIVER_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 3_000) {

@@ -1,6 +1,7 @@
 import Foundation
 import Lode
 import LodeS3
+import TestSupport
 import Testing
 
 /// Creates a fresh temporary directory, runs `body`, and removes the directory on every path.
@@ -114,29 +115,8 @@ func readAll(_ dataset: LodeDataset, upTo snapshotID: String? = nil) async throw
 }
 
 /// MD5 hex computed by the `md5sum` tool: an independent reference for Lode's own hashing.
-func md5Hex(_ bytes: [UInt8]) throws -> String {
-    let output = try runTool("/usr/bin/md5sum", input: bytes)
-    return String(text(output).prefix(32))
-}
-
-/// Runs a tool with `input` on stdin and returns its stdout.
-func runTool(_ path: String, _ arguments: [String] = [], input: [UInt8]) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    try process.run()
-    let writer = Thread {
-        stdin.fileHandleForWriting.write(Data(input))
-        try? stdin.fileHandleForWriting.close()
-    }
-    writer.start()
-    let data = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Array(data)
+func md5Hex(_ bytes: [UInt8]) async throws -> String {
+    String(try await runTool("/usr/bin/md5sum", stdin: bytes).text.prefix(32))
 }
 
 /// Compares large byte arrays without Swift Testing's element-wise diff (quadratic on megabytes): reports the

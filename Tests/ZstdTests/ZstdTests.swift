@@ -1,5 +1,6 @@
 import Foundation
 import Gzip
+import TestSupport
 import Testing
 import Zstd
 
@@ -23,27 +24,6 @@ func sampleBytes(count: Int, seed: UInt64, compressible: Bool) -> [UInt8] {
     return Array(out.prefix(count))
 }
 
-/// The zstd command-line tool, used as the reference implementation.
-func runTool(_ tool: String, _ args: [String], input: [UInt8]) throws -> (status: Int32, output: [UInt8]) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + args
-    let inPipe = Pipe()
-    let outPipe = Pipe()
-    process.standardInput = inPipe
-    process.standardOutput = outPipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let writer = Thread {
-        inPipe.fileHandleForWriting.write(Data(input))
-        try? inPipe.fileHandleForWriting.close()
-    }
-    writer.start()
-    let output = outPipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, [UInt8](output))
-}
-
 @Suite struct ZstdTests {
     static let sizes = [0, 1, 100, 131_072, 1_000_003, 5_000_000]
 
@@ -59,20 +39,20 @@ func runTool(_ tool: String, _ args: [String], input: [UInt8]) throws -> (status
         }
     }
 
-    @Test func compressedDataIsReadByTheZstdTool() throws {
+    @Test func compressedDataIsReadByTheZstdTool() async throws {
         let input = sampleBytes(count: 300_000, seed: 3, compressible: true)
         let packed = try Zstd.compress(input, level: 3)
         #expect(packed.count < input.count / 2)
-        let (status, plain) = try runTool("zstd", ["-d", "-c"], input: packed)
-        #expect(status == 0)
-        #expect(plain == input)
+        let tool = try await runTool("zstd", ["-d", "-c"], stdin: packed)
+        #expect(tool.status == 0)
+        #expect(tool.stdout == input)
     }
 
-    @Test func readsWhatTheZstdToolWrites() throws {
+    @Test func readsWhatTheZstdToolWrites() async throws {
         let input = sampleBytes(count: 250_000, seed: 4, compressible: true)
-        let (status, packed) = try runTool("zstd", ["-3", "-c", "--no-progress"], input: input)
-        #expect(status == 0)
-        #expect(try Zstd.decompress(packed) == input)
+        let tool = try await runTool("zstd", ["-3", "-c", "--no-progress"], stdin: input)
+        #expect(tool.status == 0)
+        #expect(try Zstd.decompress(tool.stdout) == input)
     }
 
     @Test func multipleFramesAndSkippableFrames() throws {
@@ -86,7 +66,7 @@ func runTool(_ tool: String, _ args: [String], input: [UInt8]) throws -> (status
 
     /// Whole frames from `compressFrame`: one stream to the zstd tool and to the streaming reader, and frames
     /// that `Zstd.frames(in:)` finds with their sizes and that decompress one by one.
-    @Test func wholeFramesAreOneStreamAndDecompressAlone() throws {
+    @Test func wholeFramesAreOneStreamAndDecompressAlone() async throws {
         let pieces = [0, 1, 4096, 1_000_003, 70_000].enumerated().map {
             sampleBytes(count: $1, seed: UInt64($0 + 20), compressible: $0 != 2)
         }
@@ -95,8 +75,8 @@ func runTool(_ tool: String, _ args: [String], input: [UInt8]) throws -> (status
         for piece in pieces { try piece.withUnsafeBytes { try compressor.compressFrame($0, into: &stored) } }
         let whole = Array(pieces.joined())
         #expect(try Zstd.decompress(stored) == whole)
-        let tool = try runTool("zstd", ["-dc"], input: stored)
-        #expect(tool.status == 0 && tool.output == whole)
+        let tool = try await runTool("zstd", ["-dc"], stdin: stored)
+        #expect(tool.status == 0 && tool.stdout == whole)
         let frames = try #require(stored.withUnsafeBytes { Zstd.frames(in: $0) })
         #expect(frames.map(\.contentSize) == pieces.map { $0.count })
         #expect(frames.last.map { $0.offset + $0.compressedSize } == stored.count)
@@ -217,13 +197,13 @@ func runTool(_ tool: String, _ args: [String], input: [UInt8]) throws -> (status
         #expect(try Gzip.decompress(packed) == input)
     }
 
-    @Test func interoperatesWithTheGzipTool() throws {
+    @Test func interoperatesWithTheGzipTool() async throws {
         let input = sampleBytes(count: 200_000, seed: 12, compressible: true)
-        let (s1, plain) = try runTool("gzip", ["-d", "-c"], input: try Gzip.compress(input))
-        #expect(s1 == 0 && plain == input)
-        let (s2, packed) = try runTool("gzip", ["-c"], input: input)
-        #expect(s2 == 0)
-        #expect(try Gzip.decompress(packed) == input)
+        let plain = try await runTool("gzip", ["-d", "-c"], stdin: try Gzip.compress(input))
+        #expect(plain.status == 0 && plain.stdout == input)
+        let packed = try await runTool("gzip", ["-c"], stdin: input)
+        #expect(packed.status == 0)
+        #expect(try Gzip.decompress(packed.stdout) == input)
     }
 
     @Test func multipleMembers() throws {

@@ -113,7 +113,7 @@ import Testing
         return String(url[...mark]) + url[url.index(after: mark)...].replacingOccurrences(of: "+", with: "%20")
     }
 
-    @Test func matchesBotocoreOnRandomHostileRequests() throws {
+    @Test func matchesBotocoreOnRandomHostileRequests() async throws {
         var generator = SeededGenerator(seed: 0x5349_4756_3442)
         var ours: [(url: String, authorization: String, canonical: String)] = []
         var cases: [Case] = []
@@ -125,7 +125,7 @@ import Testing
             ours.append((url, signed.header("Authorization") ?? "", canonical))
             cases.append(reference)
         }
-        let output = try runPython("botocore_sign.py", input: Array(try JSONEncoder().encode(cases)))
+        let output = try await runReference("botocore_sign.py", input: Array(try JSONEncoder().encode(cases)))
         let references = try JSONDecoder().decode([Reference].self, from: Data(output))
         try #require(references.count == ours.count)
         var mismatches = 0

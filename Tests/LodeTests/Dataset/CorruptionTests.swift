@@ -42,7 +42,7 @@ import Testing
             #expect(delivered == 0)
             #expect(error?.key == key)
             #expect(error?.expected == second.files[0].checksum)
-            #expect(error?.actual == (try md5Hex(try await store.get(key))))
+            #expect(error?.actual == (try await md5Hex(try await store.get(key))))
             #expect(error?.message.contains(key) == true)
             await expectLodeError(.checksumMismatch) { try await dataset.readFile(second.files[0], manifest: second) }
             // The intact snapshot still reads.

@@ -99,7 +99,7 @@ import Zstd
                 for file in manifest.files {
                     let stored = try await store.get(file.path)
                     #expect(Int64(stored.count) == file.sizeBytes)
-                    #expect(file.checksum == (try md5Hex(stored)))
+                    #expect(file.checksum == (try await md5Hex(stored)))
                     #expect(file.path.hasSuffix("/data/data" + combination.compressor.fileExtension))
                     #expect(file.path.hasPrefix(combination.layout == .flat ? "orders/" : "datasets/orders/"))
                     // The decompressed object is exactly the records plus newlines.

@@ -2,14 +2,14 @@
 /// (lines end at CRLF, LF or CR; `data` fields are joined with LF; one space after the colon is dropped; a blank
 /// line dispatches; an event without data is not dispatched), to check the server's framing as a browser's
 /// `EventSource` reads it.
-struct ServerSentEventParser {
-    struct Event: Equatable {
-        var id: String?
-        var type: String
-        var data: String
+public struct ServerSentEventParser {
+    public struct Event: Equatable, Sendable {
+        public var id: String?
+        public var type: String
+        public var data: String
     }
 
-    static func parse(_ stream: String) -> [Event] {
+    public static func parse(_ stream: String) -> [Event] {
         var events: [Event] = []
         var data = ""
         var type = ""
