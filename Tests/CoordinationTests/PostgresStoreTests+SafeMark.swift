@@ -21,13 +21,7 @@ extension PostgresStoreTests {
             #expect(try await store.safeHighWaterMark() == 3)
             #expect(try await store.readAll(after: 0, limit: 10).map(\.position) == [1, 2, 3])
 
-            let rolledBack = try fixture.rawConnection()
-            try rolledBack.execute("BEGIN")
-            try rolledBack.query(
-                "SELECT out_result FROM \(fixture.schema).append('gone-1', 'any', NULL, NULL, $1::uuid[], "
-                    + "'{T}'::text[], '{\"{}\"}'::json[], '{\"{}\"}'::json[])",
-                [PostgresCoordinationStore.arrayLiteral([UUID().uuidString.lowercased()])])
-            try rolledBack.execute("ROLLBACK")
+            try fixture.rollBackAnAppend(on: try fixture.rawConnection())
             #expect(try await store.append(AppendRequest(stream: "g-1", events: [event()])).lastPosition == 5)
             #expect(try await store.safeHighWaterMark() == 3, "position 4 is a gap; the open transaction holds 5 back")
             // A store opened afresh (no safe mark remembered) finds the committed run below the gap.

@@ -21,6 +21,16 @@ struct PostgresFixture {
     /// A second session, outside any store (blocking calls are fine in a test).
     func rawConnection() throws -> PostgresConnection { try PostgresConnection(url: url) }
 
+    /// Appends one event to `gone-1` on `connection` and rolls it back: its position becomes a gap.
+    func rollBackAnAppend(on connection: PostgresConnection) throws {
+        try connection.execute("BEGIN")
+        try connection.query(
+            "SELECT out_result FROM \(schema).append('gone-1', 'any', NULL, NULL, $1::uuid[], "
+                + "'{T}'::text[], '{\"{}\"}'::json[], '{\"{}\"}'::json[])",
+            [PostgresCoordinationStore.arrayLiteral([UUID().uuidString.lowercased()])])
+        try connection.execute("ROLLBACK")
+    }
+
     func drop() {
         _ = try? rawConnection().execute("DROP SCHEMA IF EXISTS \(schema) CASCADE")
     }
@@ -385,12 +395,7 @@ struct PostgresStoreTests {
             #expect(all[1].id == slowID && all[1].data == #"{"slow":true}"#)
 
             // A rolled-back position is a gap that does not hold readers back.
-            try raw.execute("BEGIN")
-            try raw.query(
-                "SELECT out_result FROM \(fixture.schema).append('gone-1', 'any', NULL, NULL, $1::uuid[], "
-                    + "'{T}'::text[], '{\"{}\"}'::json[], '{\"{}\"}'::json[])",
-                [PostgresCoordinationStore.arrayLiteral([UUID().uuidString.lowercased()])])
-            try raw.execute("ROLLBACK")
+            try fixture.rollBackAnAppend(on: raw)
             _ = try await store.append(AppendRequest(stream: "fast-1", events: [pgEvent()]))
             #expect(try await settledMark(store, atLeast: 5) == 5)
             #expect(try await store.readAll(after: 3, limit: 10).map(\.position) == [5])
