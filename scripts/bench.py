@@ -19,7 +19,7 @@ import sys
 import time
 
 from bench_flush import postgres_flush, sqlite_flush
-from bench_format import flush_twin, format_section, measure as format_measure
+from bench_format import flush_before, flush_twin, format_section, measure as format_measure
 from bench_read_through import read_through_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -434,6 +434,7 @@ def archive_of(archiver, work, corpus, archive, v1_twin=False, flush_row=None):
         run(f"{archiver} append --batch-size 1000 --store sqlite:{db}", work, stdin=f)
     if v1_twin:
         flush_twin(archiver, run, work, archive + ".db", archive + "-v1")
+        flush_before(archiver, run, work, corpus, archive + "-before")
     if flush_row:
         flush_row(*sqlite_flush(archiver, run, paired, work, archive + ".db", archive))
         os.remove(db + ".unflushed")
@@ -450,7 +451,8 @@ def nested_paths(archiver, work, args, row, pg_url, formats=None):
         "nested: flush from SQLite vs `sqlite3 json_object | zstd -3`", o, r, args.nested_events, "events", 1.5))
     if formats is not None:
         formats.append(("nested", args.nested_events, 0.8, format_measure(
-            archiver, run, paired, work, "nested-archive", "nested-archive-v1", args.nested_events, "seq")))
+            archiver, run, paired, work, "nested-archive", "nested-archive-v1", args.nested_events, "seq",
+            "nested-archive-before")))
     replay_paths(archiver, work, "nested-archive", "nested", args.nested_events, "seq", row, pg_url)
     upcast_bench(archiver, work, args.nested_events, row, "nested-archive", NESTED_UPCASTERS, "nested: ")
 
@@ -570,9 +572,11 @@ def main():
     ours, ref = sqlite_flush(archiver, run, paired, work, "bench.db", "archive")
     flush_twin(archiver, run, work, "bench.db.unflushed", "archive-v1")
     os.remove(os.path.join(work, "bench.db.unflushed"))
+    flush_before(archiver, run, work, "events.jsonl", "archive-before")
     row("flat: flush from SQLite vs `sqlite3 json_object | zstd -3`", ours, ref, args.events, "events", 1.5)
     formats = [("flat", args.events, 0.6,
-                format_measure(archiver, run, paired, work, "archive", "archive-v1", args.events, "amount"))]
+                format_measure(archiver, run, paired, work, "archive", "archive-v1", args.events, "amount",
+                               "archive-before"))]
     archive_mb = sum(os.path.getsize(f) for f in glob.glob(os.path.join(work, "archive", "**", "*.zst"), recursive=True)) / 1e6
 
     # Replay: per-stream sum fold (checksums verified) vs DuckDB read_json over the same files.

@@ -40,21 +40,34 @@ import Testing
     }
 
     /// The counter counts within a millisecond, carries into the next one on overflow, and holds the last
-    /// timestamp when the wall clock steps back.
+    /// timestamp when the wall clock steps back; a millisecond's ids share its random bits, a new one draws anew.
     @Test func clockCountsCarriesAndNeverGoesBack() {
-        let clock = UUIDv7.Clock(millis: 1_000, counter: 5)
-        #expect(clock.advanced(now: 1_001, seed: 42) == UUIDv7.Clock(millis: 1_001, counter: 42))
-        #expect(clock.advanced(now: 1_000, seed: 42) == UUIDv7.Clock(millis: 1_000, counter: 6))
-        #expect(clock.advanced(now: 900, seed: 42) == UUIDv7.Clock(millis: 1_000, counter: 6))
-        let full = UUIDv7.Clock(millis: 1_000, counter: 0xFFF)
-        #expect(full.advanced(now: 1_000, seed: 42) == UUIDv7.Clock(millis: 1_001, counter: 42))
+        let clock = UUIDv7.Clock(millis: 1_000, counter: 5, random: 7)
+        #expect(clock.advanced(now: 1_001, seed: 42, random: 9) == UUIDv7.Clock(millis: 1_001, counter: 42, random: 9))
+        #expect(clock.advanced(now: 1_000, seed: 42, random: 9) == UUIDv7.Clock(millis: 1_000, counter: 6, random: 7))
+        #expect(clock.advanced(now: 900, seed: 42, random: 9) == UUIDv7.Clock(millis: 1_000, counter: 6, random: 7))
+        let full = UUIDv7.Clock(millis: 1_000, counter: 0xFFF, random: 7)
+        #expect(full.advanced(now: 1_000, seed: 42, random: 9) == UUIDv7.Clock(millis: 1_001, counter: 42, random: 9))
     }
 
     /// The bit layout of RFC 9562 §5.7, on fixed inputs: timestamp, version, counter, variant, random.
     @Test func textHasTheRFCLayout() {
-        let clock = UUIDv7.Clock(millis: 0x0190_1234_5678, counter: 0xABC)
-        #expect(UUIDv7.text(clock: clock, random: .max) == "01901234-5678-7abc-bfff-ffffffffffff")
-        #expect(UUIDv7.text(clock: clock, random: 0) == "01901234-5678-7abc-8000-000000000000")
+        let clock = UUIDv7.Clock(millis: 0x0190_1234_5678, counter: 0xABC, random: .max)
+        #expect(UUIDv7.text(clock: clock) == "01901234-5678-7abc-bfff-ffffffffffff")
+        #expect(
+            UUIDv7.text(clock: UUIDv7.Clock(millis: 0x0190_1234_5678, counter: 0xABC))
+                == "01901234-5678-7abc-8000-000000000000")
+    }
+
+    /// Ids of one millisecond share their random bits (the archive stores them once per batch); ids of different
+    /// milliseconds do not, and no two ids of a burst are equal.
+    @Test func aMillisecondsIdsShareTheirRandomBits() {
+        let ids = (0..<5_000).map { _ in UUIDv7.next() }
+        let byMillisecond = Dictionary(grouping: ids) { $0.prefix(13) }
+        for (_, group) in byMillisecond { #expect(Set(group.map { $0.suffix(17) }).count == 1, "\(group.prefix(3))") }
+        let randoms = Set(byMillisecond.values.map { $0[0].suffix(17) })
+        #expect(randoms.count == byMillisecond.count, "each millisecond draws its own random bits")
+        #expect(Set(ids).count == ids.count)
     }
 
     /// Python's `uuid` module (an independent reader) sees version 7, RFC 4122 variant and the same timestamp.
