@@ -16,7 +16,7 @@ actor PostgresEventReader {
     static let eventColumns = "position, stream, version, id, type, data, metadata, recorded_at"
 
     init(url: String, schema: String) {
-        self.connection = LazyPostgresConnection(url: url, setUp: Self.widenReceiveBuffer)
+        self.connection = LazyPostgresConnection(url: url, setUp: Self.setUp)
         self.schema = schema
         self.executor = StoreThreadExecutor(name: "postgres-read:\(schema)")
     }
@@ -30,6 +30,20 @@ actor PostgresEventReader {
     /// The connection, opened on first use and reconnected when lost.
     private func db() throws -> PostgresConnection { try connection.open() }
 
+    static func setUp(_ connection: PostgresConnection) throws {
+        try widenReceiveBuffer(connection)
+        try preferOrderedIndexScans(connection)
+    }
+
+    /// Every read here wants rows in index order and stops at a LIMIT. Without statistics (a table never
+    /// analysed: a new store, or a bulk import that autovacuum has not reached yet) the planner guesses that a
+    /// range holds a few hundred rows and picks a bitmap scan that fetches and sorts the whole range, the rest
+    /// of the table, for each page: 220 ms instead of 2.5 ms for a page of 5,000 of 60,000 nested events, and a
+    /// flush quadratic in its backlog. Without bitmap scans it reads the primary key in order and stops.
+    static func preferOrderedIndexScans(_ connection: PostgresConnection) throws {
+        try connection.execute("SET enable_bitmapscan = off")
+    }
+
     /// Bytes of the one value read when the connection opens; see ``widenReceiveBuffer(_:)``.
     static let receiveBufferBytes = 256 << 10
 
@@ -41,7 +55,7 @@ actor PostgresEventReader {
         try connection.query("SELECT repeat(' ', $1::int)", [String(receiveBufferBytes)])
     }
 
-    private var readAllSQL: String {
+    nonisolated var readAllSQL: String {
         "SELECT \(Self.eventColumns) FROM \(schema).events WHERE position > $1 AND position <= $2 "
             + "ORDER BY position LIMIT $3"
     }

@@ -127,6 +127,34 @@ struct PostgresStoreTests {
         }
     }
 
+    /// On a table never analysed (a new store, a bulk import autovacuum has not reached) the page read still
+    /// reads the primary key in order and stops at its LIMIT, instead of fetching and sorting the rest of the
+    /// table for every page (a flush quadratic in its backlog).
+    @Test func pageReadsUseThePrimaryKeyInOrderWithoutStatistics() async throws {
+        try await withPostgres { fixture in
+            let store = try await fixture.open()
+            for batch in 0..<20 {
+                let events = (0..<500).map { i in pgEvent("T", #"{"batch":\#(batch),"i":\#(i)}"#) }
+                _ = try await store.append(AppendRequest(stream: "big-\(batch)", events: events))
+            }
+            await store.close()
+            let raw = try fixture.rawConnection()
+            let tuples = try raw.query(
+                "SELECT reltuples FROM pg_class WHERE oid = '\(fixture.schema).events'::regclass")
+            #expect(tuples.string(0, 0) == "-1", "the table must not have been analysed for this test")
+            let sql = PostgresEventReader(url: fixture.url, schema: fixture.schema).readAllSQL
+            let explain =
+                "EXPLAIN "
+                + sql.replacingOccurrences(of: "$1", with: "5000")
+                .replacingOccurrences(of: "$2", with: "10000").replacingOccurrences(of: "$3", with: "500")
+            let plain = try raw.query(explain).rows.map { $0[0] ?? "" }.joined(separator: "\n")
+            #expect(plain.contains("Bitmap"), "without the reader's setting the planner sorts the range:\n\(plain)")
+            try PostgresEventReader.setUp(raw)
+            let plan = try raw.query(explain).rows.map { $0[0] ?? "" }.joined(separator: "\n")
+            #expect(plan.contains("Index Scan using events_pkey") && !plan.contains("Sort"), "\(plan)")
+        }
+    }
+
     /// The flusher's reads: page after page of `readAllPacked`, each full page sending the read of the next
     /// one ahead. A statement in between drops it, and a read of another position does not take it.
     @Test func packedPagesReadAheadEqualReadAll() async throws {
