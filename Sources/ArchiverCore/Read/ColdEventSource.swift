@@ -62,6 +62,7 @@ public final class ColdEventSource: Sendable {
         var query = ColdQuery(after: 0, through: through, limit: limit)
         query.selector = FileSelector(streams: [stream])
         query.streamHash = StreamHash.fnv1a64(stream)
+        query.stream = stream
         query.matches = { $0.stream == stream && $0.version >= fromVersion }
         return try await read(query)
     }
