@@ -42,6 +42,13 @@ extension ColdEventSource {
             try await gather(unit, query, into: &out)
             if unit.cut.facts.lastPosition >= query.through { break }
         }
+        // A catch-up that filled its page reads on into the next snapshot: its index is built while the reader
+        // takes this page.
+        if query.selector == nil, query.streamHash == nil, out.count >= query.limit,
+            let next = try? await queue.peek(), next.cut.facts.firstPosition <= query.through, cachedIndex(next) == nil
+        {
+            indexBuild(next)
+        }
         return out
     }
 

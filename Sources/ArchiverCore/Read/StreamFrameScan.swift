@@ -41,17 +41,7 @@ struct StreamFrameScan: Sendable {
         guard let index = cut.facts.fileFrames, index.count == manifest.files.count, manifest.compressor == "zstd"
         else { return nil }
         let objects = try await Self.load(cut, files: files, archive: archive)
-        var jobs: [Job] = []
-        for (slot, file) in files.enumerated() {
-            let size = Int64(objects[slot].bytes.count)
-            for frame in index[file].indices {
-                let range = ArchiveFrame.byteRange(of: frame, in: index[file], objectSize: size)
-                guard range.lowerBound < range.upperBound, range.upperBound <= size else {
-                    throw Self.altered(objects[slot].key, cut, "its frame \(frame) lies outside its \(size) bytes")
-                }
-                jobs.append(Job(slot: slot, frame: frame, range: range, sha256: index[file][frame].sha256))
-            }
-        }
+        let jobs = try Self.jobs(cut, index: index, files: files, objects: objects)
         let found: [[RecordedEvent]]
         do {
             found = try await scan(jobs, objects: objects, cut: cut, accept: accept)
@@ -122,14 +112,7 @@ struct StreamFrameScan: Sendable {
         accept: (RecordedEvent) -> Bool
     ) throws -> [RecordedEvent] {
         try object.bytes.withUnsafeBytes { whole in
-            let stored = UnsafeRawBufferPointer(rebasing: whole[Int(job.range.lowerBound)..<Int(job.range.upperBound)])
-            let digest = ChainHash(bytes: Array(SHA256.hash(data: stored)))
-            guard digest == job.sha256 else {
-                throw Self.altered(
-                    object.key, cut,
-                    "its frame \(job.frame) (bytes \(job.range.lowerBound)..<\(job.range.upperBound)) has SHA-256 "
-                        + "\(digest.hex.prefix(16))…, but the manifest records \(job.sha256.hex.prefix(16))…")
-            }
+            let stored = try Self.checked(job, in: whole, key: object.key, cut: cut)
             guard let frames = DataObjectDecoder.frames(in: stored), frames.count == 1,
                 let size = frames[0].contentSize, frames[0].compressedSize == stored.count
             else { throw NotScannable() }
@@ -140,6 +123,60 @@ struct StreamFrameScan: Sendable {
                     .badRecord, "object '\(object.key)' frame \(job.frame): \(error.message)")
             }
         }
+    }
+
+    /// The stored bytes of the job's frame, once checked against the SHA-256 its manifest lists.
+    static func checked(
+        _ job: Job, in object: UnsafeRawBufferPointer, key: String, cut: CutPoint
+    ) throws -> UnsafeRawBufferPointer {
+        let stored = UnsafeRawBufferPointer(rebasing: object[Int(job.range.lowerBound)..<Int(job.range.upperBound)])
+        let digest = ChainHash(bytes: Array(SHA256.hash(data: stored)))
+        guard digest == job.sha256 else {
+            throw Self.altered(
+                key, cut,
+                "its frame \(job.frame) (bytes \(job.range.lowerBound)..<\(job.range.upperBound)) has SHA-256 "
+                    + "\(digest.hex.prefix(16))…, but the manifest records \(job.sha256.hex.prefix(16))…")
+        }
+        return stored
+    }
+
+    /// Checks every frame of the objects `files` of `cut` (their stored bytes `objects`, in that order) against
+    /// the SHA-256 its manifest lists, on one worker per core.
+    static func checkFrames(
+        _ cut: CutPoint, files: [Int], objects: [(key: String, bytes: [UInt8])]
+    ) async throws {
+        guard let index = cut.facts.fileFrames else { return }
+        let jobs = try Self.jobs(cut, index: index, files: files, objects: objects)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, jobs.count))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    for j in stride(from: worker, to: jobs.count, by: workers) {
+                        let object = objects[jobs[j].slot]
+                        _ = try object.bytes.withUnsafeBytes { try Self.checked(jobs[j], in: $0, key: object.key, cut: cut) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// One job per frame of each object, with its stored byte range.
+    static func jobs(
+        _ cut: CutPoint, index: [[ArchiveFrame]], files: [Int], objects: [(key: String, bytes: [UInt8])]
+    ) throws -> [Job] {
+        var jobs: [Job] = []
+        for (slot, file) in files.enumerated() {
+            let size = Int64(objects[slot].bytes.count)
+            for frame in index[file].indices {
+                let range = ArchiveFrame.byteRange(of: frame, in: index[file], objectSize: size)
+                guard range.lowerBound < range.upperBound, range.upperBound <= size else {
+                    throw Self.altered(objects[slot].key, cut, "its frame \(frame) lies outside its \(size) bytes")
+                }
+                jobs.append(Job(slot: slot, frame: frame, range: range, sha256: index[file][frame].sha256))
+            }
+        }
+        return jobs
     }
 
     /// The frame's content in a buffer of at least `size` bytes (to be handed back to the recycler).
