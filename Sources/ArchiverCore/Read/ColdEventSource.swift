@@ -10,13 +10,14 @@ import Synchronization
 ///
 /// Reads plan from the catalog (the latest cut, re-planned when a read needs a later position) and walk only
 /// the snapshots after the read's start; a stream read reads only the data files whose stream filters and
-/// category partition may hold the stream. Every object is checked against the size its manifest records
-/// before any of its records is used, and each frame of a format 2 snapshot against the SHA-256 its manifest
-/// lists (``StreamFrameScan``; when the snapshot is indexed, the object's MD5 too), while a format 1 snapshot read whole has its hash chain recomputed from
-/// the chain start to the chain head its manifest records (``ArchiveReader/verifySnapshotChains``): an altered
-/// object is an error naming it, never altered data. The first read of one stream from a format 2 snapshot
-/// answers from its frames; the snapshot's index, which later reads use, is built off the request path. Encrypted data (crypto-shredding) is opened with the
-/// subject's key from the store, or redacted exactly as replay shows it.
+/// category partition may hold the stream. Every object is checked against the size and MD5 its manifest
+/// records before any of its records is used (the first read of a stream from a format 2 snapshot checks each
+/// frame against the SHA-256 its manifest lists instead, ``StreamFrameScan``), and a snapshot read whole has its
+/// hash chain recomputed from the chain start to the chain head its manifest records
+/// (``ArchiveReader/verifySnapshotChains``): an altered object is an error naming it, never altered data. The
+/// first read of one stream from a format 2 snapshot answers from its frames; the snapshot's index, which later
+/// reads use, is built off the request path. Encrypted data (crypto-shredding) is opened with the subject's key
+/// from the store, or redacted exactly as replay shows it.
 ///
 /// ```swift
 /// let cold = ColdEventSource(archive: archive, keys: store)

@@ -2,10 +2,9 @@ import ArchiveFormat
 import Lode
 
 extension SnapshotIndex {
-    /// Reads `cut` (or its objects `only`), once: every object checked against its manifest's size and MD5, then
-    /// each frame against its SHA-256 (format 2) or, when the snapshot is read whole, the snapshot's hash chain
-    /// recomputed from its chain start to its chain head (format 1); each frame's last position and each
-    /// stream's lines noted on the way.
+    /// Reads `cut` (or its objects `only`), once: every object checked against its manifest's size and MD5, the
+    /// snapshot's hash chain recomputed from its chain start to its chain head when it is read whole, and each
+    /// frame's last position and each stream's lines noted on the way.
     ///
     /// - Returns: nil when an object is not made of frames that each end at a record's end with their content
     ///   size recorded (gzip, uncompressed, or zstd streamed by older writers): such a snapshot is read as a
@@ -23,16 +22,8 @@ extension SnapshotIndex {
         var lastPositions = frameLists.map { Array(repeating: Int64.min, count: $0.count) }
         var streams: [UInt64: [LineRef]] = [:]
         var misplaced = false
-        // A format 2 snapshot's frames are checked by their SHA-256 (on every core), documented as the equivalent
-        // of the chain's recomputation (which runs on one); a format 1 snapshot has its chain recomputed.
         var reader = ArchiveReader(archive: archive)
-        if cut.facts.fileFrames != nil {
-            let files = only ?? Array(cut.manifest.files.indices)
-            try await StreamFrameScan.checkFrames(
-                cut, files: files, objects: loaded.pipelines.map { ($0.path, $0.feed.stored) })
-        } else {
-            reader.verifySnapshotChains = true
-        }
+        reader.verifySnapshotChains = true
         var stats = ReadStats()
         let plan = ReadPlan(cuts: [cut], maxPosition: nil, maxRecordedAt: nil, selector: .latest)
         _ = try await reader.deliver(loaded, plan: plan, after: 0, chainStart: nil, stats: &stats) {

@@ -9,10 +9,9 @@ import Lode
 /// A page that starts at `after` decodes from the frame that holds the first record above `after`
 /// (``firstFrame(file:after:)``), not from the object's start, so a catch-up through a large snapshot decodes
 /// each frame about once. A stream read decodes only the lines the stream index names (``lines(of:)``).
-/// The bytes were checked against the manifest's MD5 when the index was built, and then each frame against its
-/// SHA-256 (format 2) or the hash chain recomputed when it holds the whole snapshot (format 1; a format 1 snapshot
-/// read in part is checked by each object's MD5, as a streamed read of it is): reads from it use only those
-/// checked bytes.
+/// The bytes were checked against the manifest's MD5 when the index was built, and the hash chain recomputed
+/// when it holds the whole snapshot (a snapshot read in part is checked by each object's MD5, as a streamed read
+/// of it is): reads from it use only those checked bytes.
 final class SnapshotIndex: Sendable {
     /// One data object of the snapshot.
     struct File: Sendable {

@@ -140,27 +140,6 @@ struct StreamFrameScan: Sendable {
         return stored
     }
 
-    /// Checks every frame of the objects `files` of `cut` (their stored bytes `objects`, in that order) against
-    /// the SHA-256 its manifest lists, on one worker per core.
-    static func checkFrames(
-        _ cut: CutPoint, files: [Int], objects: [(key: String, bytes: [UInt8])]
-    ) async throws {
-        guard let index = cut.facts.fileFrames else { return }
-        let jobs = try Self.jobs(cut, index: index, files: files, objects: objects)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, jobs.count))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<workers {
-                group.addTask {
-                    for j in stride(from: worker, to: jobs.count, by: workers) {
-                        let object = objects[jobs[j].slot]
-                        _ = try object.bytes.withUnsafeBytes { try Self.checked(jobs[j], in: $0, key: object.key, cut: cut) }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-    }
-
     /// One job per frame of each object, with its stored byte range.
     static func jobs(
         _ cut: CutPoint, index: [[ArchiveFrame]], files: [Int], objects: [(key: String, bytes: [UInt8])]
