@@ -71,7 +71,8 @@ struct StreamFrameScan: Sendable {
         return try await withThrowingTaskGroup(of: (Int, (key: String, bytes: [UInt8])).self) { group in
             for (slot, file) in files.enumerated() {
                 group.addTask {
-                    (slot, try await dataset.readStoredFile(manifest.files[file], manifest: manifest, verifyChecksum: false))
+                    let ref = manifest.files[file]
+                    return (slot, try await dataset.readStoredFile(ref, manifest: manifest, verifyChecksum: false))
                 }
             }
             var loaded = [(key: String, bytes: [UInt8])](repeating: ("", []), count: files.count)
