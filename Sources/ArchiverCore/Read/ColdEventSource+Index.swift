@@ -11,46 +11,75 @@ extension ColdEventSource {
     /// A unit that reads some objects only (a stream or category read) uses the whole snapshot's index when one
     /// is cached, and otherwise an index of just those objects: it never fetches objects it does not read.
     func openIndex(_ unit: ReadQueue.Unit) async throws -> (index: SnapshotIndex, files: [Int])? {
+        if let cached = cachedIndex(unit) {
+            observer?.cacheHit()
+            return cached
+        }
+        guard let build = indexBuild(unit), let index = try await build.value else { return nil }
+        return (index, Array(index.files.indices))
+    }
+
+    /// The cached open snapshot of `unit` (see ``openIndex(_:)``), or nil.
+    func cachedIndex(_ unit: ReadQueue.Unit) -> (index: SnapshotIndex, files: [Int])? {
+        let wholeKey = "index:" + unit.cut.snapshotID
+        if let index = cache.index(wholeKey) { return (index, unit.only ?? Array(index.files.indices)) }
+        if let index = cache.index(Self.indexKey(unit)) { return (index, Array(index.files.indices)) }
+        return nil
+    }
+
+    private static func indexKey(_ unit: ReadQueue.Unit) -> String {
+        "index:" + unit.cut.snapshotID + (unit.only.map { "#" + $0.map(String.init).joined(separator: ",") } ?? "")
+    }
+
+    /// The build of `unit`'s index under way, or a new one, which caches the index it builds; nil when the unit
+    /// cannot be indexed or its index would not fit under the cache's cap. Readers that start together
+    /// (subscribers from 0) wait for one build instead of each making one.
+    @discardableResult
+    func indexBuild(_ unit: ReadQueue.Unit) -> Task<SnapshotIndex?, any Error>? {
         let cut = unit.cut
-        let wholeKey = "index:" + cut.snapshotID
-        if let index = cache.index(wholeKey) {
-            observer?.cacheHit()
-            return (index, unit.only ?? Array(index.files.indices))
-        }
-        let key = wholeKey + (unit.only.map { "#" + $0.map(String.init).joined(separator: ",") } ?? "")
-        if let index = cache.index(key) {
-            observer?.cacheHit()
-            return (index, Array(index.files.indices))
-        }
         guard SnapshotIndex.estimatedBytes(cut, files: unit.only) <= cache.capacityBytes,
             !unindexable.withLock({ $0.contains(cut.snapshotID) })
         else { return nil }
-        // Readers that start together (subscribers from 0) wait for one build instead of each making one.
+        let key = Self.indexKey(unit)
         let (build, started) = indexBuilds.withLock { builds in
             if let running = builds[key] { return (running, false) }
-            let archive = self.archive
-            let build = Task { [only = unit.only] in try await SnapshotIndex.build(cut, only: only, archive: archive) }
+            let build = Task { [self, only = unit.only] () throws -> SnapshotIndex? in
+                // Only this task removes its entry, after it was added (under the same lock).
+                defer { indexBuilds.withLock { $0[key] = nil } }
+                guard let index = try await SnapshotIndex.build(cut, only: only, archive: archive) else {
+                    unindexable.withLock { _ = $0.insert(cut.snapshotID) }
+                    return nil
+                }
+                cache.insert(key, index)
+                observer?.cacheBytes(cache.bytes)
+                return index
+            }
             builds[key] = build
             return (build, true)
         }
         if started { observer?.cacheMiss(storedBytes: unit.size) }
-        let built: SnapshotIndex?
-        do {
-            built = try await build.value
-        } catch {
-            indexBuilds.withLock { if $0[key] == build { $0[key] = nil } }
-            throw error
+        return build
+    }
+
+    /// Waits for the index builds under way (those a stream read started after answering from the frames).
+    func indexBuildsFinished() async {
+        for build in indexBuilds.withLock({ Array($0.values) }) { _ = try? await build.value }
+    }
+
+    /// The events of the stream of a format 2 snapshot that `query` selects, read from its frames
+    /// (``StreamFrameScan``) when the snapshot has no cached index; nil when it has no frame index. The index
+    /// that later reads of the snapshot use is then built off the request path.
+    func scanFrames(_ unit: ReadQueue.Unit, stream: String, _ query: ColdQuery) async throws -> [RecordedEvent]? {
+        let files = unit.only ?? Array(unit.cut.manifest.files.indices)
+        let accept: @Sendable (RecordedEvent) -> Bool = { [query] event in
+            event.position > query.after && event.position <= query.through && query.matches(event)
         }
-        indexBuilds.withLock { if $0[key] == build { $0[key] = nil } }
-        guard let index = built else {
-            unindexable.withLock { _ = $0.insert(cut.snapshotID) }
-            return nil
-        }
-        if started {
-            cache.insert(key, index)
-            observer?.cacheBytes(cache.bytes)
-        }
-        return (index, Array(index.files.indices))
+        guard
+            let found = try await StreamFrameScan(stream: stream).read(
+                unit.cut, files: files, archive: archive, accept: accept)
+        else { return nil }
+        indexBuild(unit)
+        return found
     }
 
     /// Adds the events of `query` from the objects `files` of an open snapshot, each decoded from the frame that

@@ -10,6 +10,8 @@ struct ColdQuery: Sendable {
     var selector: FileSelector?
     /// Only records of the stream with this ``StreamHash`` can match (a check before decoding the record).
     var streamHash: UInt64?
+    /// The one stream the read selects (a stream read), whose first read scans frames (``StreamFrameScan``).
+    var stream: String?
     /// Whether an event is one the read returns.
     var matches: @Sendable (RecordedEvent) -> Bool = { _ in true }
 }
@@ -40,6 +42,13 @@ extension ColdEventSource {
             try await gather(unit, query, into: &out)
             if unit.cut.facts.lastPosition >= query.through { break }
         }
+        // A catch-up that filled its page reads on into the next snapshot: its index is built while the reader
+        // takes this page.
+        if query.selector == nil, query.streamHash == nil, out.count >= query.limit,
+            let next = try? await queue.peek(), next.cut.facts.firstPosition <= query.through, cachedIndex(next) == nil
+        {
+            indexBuild(next)
+        }
         return out
     }
 
@@ -47,6 +56,12 @@ extension ColdEventSource {
     /// or, for a snapshot that cannot be indexed, from the decoded-events cache, or decoded whole and cached, or
     /// (too big to cache) streamed until the read has enough.
     private func gather(_ unit: ReadQueue.Unit, _ query: ColdQuery, into out: inout [RecordedEvent]) async throws {
+        if let stream = query.stream, cachedIndex(unit) == nil,
+            let found = try await scanFrames(unit, stream: stream, query)
+        {
+            out += found.prefix(query.limit - out.count)
+            return
+        }
         if let (index, files) = try await openIndex(unit) {
             if let hash = query.streamHash {
                 try gatherStream(index, hash: hash, query, into: &out)

@@ -11,10 +11,13 @@ import Synchronization
 /// Reads plan from the catalog (the latest cut, re-planned when a read needs a later position) and walk only
 /// the snapshots after the read's start; a stream read reads only the data files whose stream filters and
 /// category partition may hold the stream. Every object is checked against the size and MD5 its manifest
-/// records before any of its records is used, and a snapshot read whole has its hash chain recomputed from the
-/// chain start to the chain head its manifest records (``ArchiveReader/verifySnapshotChains``): an altered
-/// object is an error naming it, never altered data. Encrypted data (crypto-shredding) is opened with the
-/// subject's key from the store, or redacted exactly as replay shows it.
+/// records before any of its records is used (the first read of a stream from a format 2 snapshot checks each
+/// frame against the SHA-256 its manifest lists instead, ``StreamFrameScan``), and a snapshot read whole has its
+/// hash chain recomputed from the chain start to the chain head its manifest records
+/// (``ArchiveReader/verifySnapshotChains``): an altered object is an error naming it, never altered data. The
+/// first read of one stream from a format 2 snapshot answers from its frames; the snapshot's index, which later
+/// reads use, is built off the request path. Encrypted data (crypto-shredding) is opened with the subject's key
+/// from the store, or redacted exactly as replay shows it.
 ///
 /// ```swift
 /// let cold = ColdEventSource(archive: archive, keys: store)
@@ -62,6 +65,7 @@ public final class ColdEventSource: Sendable {
         var query = ColdQuery(after: 0, through: through, limit: limit)
         query.selector = FileSelector(streams: [stream])
         query.streamHash = StreamHash.fnv1a64(stream)
+        query.stream = stream
         query.matches = { $0.stream == stream && $0.version >= fromVersion }
         return try await read(query)
     }
