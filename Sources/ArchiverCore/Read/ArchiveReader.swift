@@ -241,11 +241,11 @@ public struct ArchiveReader: Sendable {
         if !loaded.partial {
             try Self.checkTotals(loaded.cut, count: count, first: firstPosition, last: lastPosition)
         }
-        guard let worker else { return facts.chainHead }
-        try Self.checkChainEnd(loaded.cut, chain: worker.chain, tree: worker.tree)
-        try worker.fileChains?.check()
-        try worker.frameIndex?.check()
-        return worker.chain
+        guard let progress = worker?.progress else { return facts.chainHead }
+        try Self.checkChainEnd(loaded.cut, chain: progress.chain, tree: progress.tree)
+        try progress.fileChains?.check()
+        try progress.frameIndex?.check()
+        return progress.chain
     }
 
     /// A whole snapshot read holds as many records as its manifest says, over the positions it says.

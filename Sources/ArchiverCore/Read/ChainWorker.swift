@@ -19,9 +19,11 @@ final class ChainWorker: @unchecked Sendable {
     }
 
     /// Records handed over together; reused once the worker is done with it.
+    /// One thread at a time touches a batch (the reader fills it, the worker reads it, the lock hands it over), so
+    /// the per-record accesses skip the dynamic exclusivity check.
     private final class Batch {
-        var bytes: [UInt8] = []
-        var entries: [Entry] = []
+        @exclusivity(unchecked) var bytes: [UInt8] = []
+        @exclusivity(unchecked) var entries: [Entry] = []
 
         init() {
             bytes.reserveCapacity(ChainWorker.batchBytes + (1 << 12))
@@ -34,10 +36,16 @@ final class ChainWorker: @unchecked Sendable {
     /// Batches waiting for the worker before the reader waits in turn (memory stays at a few batches).
     private static let queueLimit = 4
 
-    private(set) var chain: ChainHash
-    private(set) var tree = RecordsTree.Accumulator()
-    private(set) var fileChains: FileChainCheck?
-    private(set) var frameIndex: FrameIndexCheck?
+    /// What the chain has reached: read after ``stop()``.
+    struct Progress {
+        var chain: ChainHash
+        var tree = RecordsTree.Accumulator()
+        var fileChains: FileChainCheck?
+        var frameIndex: FrameIndexCheck?
+    }
+
+    /// Owned by the worker thread until ``stop()`` returns (no lock: the hand-over orders the accesses).
+    private(set) var progress: Progress
     private let hashed: Bool
     private let buildsTree: Bool
     private let paths: [String]
@@ -49,7 +57,7 @@ final class ChainWorker: @unchecked Sendable {
     private var exited = false
     private var firstFailure: ArchiveFormatError?
     /// The reader's batch being filled (touched only by the reader).
-    private var filling = Batch()
+    @exclusivity(unchecked) private var filling = Batch()
 
     /// Starts the worker thread.
     /// - Parameters:
@@ -60,12 +68,10 @@ final class ChainWorker: @unchecked Sendable {
         chainStart: ChainHash, hashed: Bool, buildsTree: Bool, paths: [String], fileChains: FileChainCheck?,
         frameIndex: FrameIndexCheck?
     ) {
-        chain = chainStart
+        progress = Progress(chain: chainStart, fileChains: fileChains, frameIndex: frameIndex)
         self.hashed = hashed
         self.buildsTree = buildsTree
         self.paths = paths
-        self.fileChains = fileChains
-        self.frameIndex = frameIndex
         Thread.detachNewThread { [self] in run() }
     }
 
@@ -136,11 +142,24 @@ final class ChainWorker: @unchecked Sendable {
 
     /// Chains the batch's records; returns the first that does not follow (format 1's stored hash).
     private func process(_ batch: Batch) -> ArchiveFormatError? {
-        batch.bytes.withUnsafeBytes { bytes in
-            for (i, entry) in batch.entries.enumerated() {
-                let end = i + 1 < batch.entries.count ? batch.entries[i + 1].start : bytes.count
+        // A local copy, moved out and back: a class property mutated per record pays a dynamic exclusivity
+        // check on every access.
+        var progress = Progress(chain: .genesis)
+        swap(&progress, &self.progress)
+        defer { swap(&progress, &self.progress) }
+        return Self.chain(batch, &progress, hashed: hashed, buildsTree: buildsTree, paths: paths)
+    }
+
+    private static func chain(
+        _ batch: Batch, _ progress: inout Progress, hashed: Bool, buildsTree: Bool, paths: [String]
+    ) -> ArchiveFormatError? {
+        let entries = batch.entries
+        return batch.bytes.withUnsafeBytes { bytes in
+            for (i, entry) in entries.enumerated() {
+                let end = i + 1 < entries.count ? entries[i + 1].start : bytes.count
                 let line = UnsafeRawBufferPointer(rebasing: bytes[entry.start..<end])
                 let fields = entry.fields
+                let chain = progress.chain
                 let expected = chain.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
                 let path = paths[entry.file]
                 guard !hashed || RecordDecoder.hashMatches(line, fields, expected) else {
@@ -149,10 +168,10 @@ final class ChainWorker: @unchecked Sendable {
                         "\(path) line \(entry.lineNumber) (position \(fields.position)): the record's hash does not "
                             + "follow from the previous record: the record was altered, inserted, removed or moved")
                 }
-                fileChains?.record(path: path, before: chain, after: expected)
-                frameIndex?.record(file: entry.file, lineBytes: line.count, before: chain)
-                chain = expected
-                if buildsTree { tree.append(chainHash: expected) }
+                progress.fileChains?.record(path: path, before: chain, after: expected)
+                progress.frameIndex?.record(file: entry.file, lineBytes: line.count, before: chain)
+                progress.chain = expected
+                if buildsTree { progress.tree.append(chainHash: expected) }
             }
             return nil
         }
