@@ -8,7 +8,9 @@ import Testing
     /// The worker's batch size: a batch is handed over once its record bytes (lines without newlines) reach it.
     static let batchBytes = 1 << 16
 
-    /// One snapshot of `format` holding several batches' worth of records, in one unpartitioned file.
+    /// One snapshot of `format` holding several batches' worth of records, in one unpartitioned file: 1,200
+    /// records, enough for a thread of its own (ChainWorker.threadedFrom, 1,000; TamperTests' snapshots of 200
+    /// records are chained on the reader's thread).
     func makeArchive(in dir: String, format: String) async throws -> (file: String, lines: [String]) {
         try await CLI.ok(["init"], in: dir)
         try await CLI.ok(["append"], in: dir, input: bankEvents(events: 1_200, accounts: 10, seed: 5))

@@ -195,7 +195,8 @@ public struct ArchiveReader: Sendable {
                 chainStart: chainStart ?? facts.chainStart, hashed: facts.format == .v1,
                 buildsTree: facts.recordsRoot != nil, paths: loaded.pipelines.map(\.path),
                 fileChains: FileChainCheck(loaded.cut, partial: loaded.partial),
-                frameIndex: FrameIndexCheck(loaded, digests: verifyChain)) : nil
+                frameIndex: FrameIndexCheck(loaded, digests: verifyChain),
+                threaded: facts.eventCount >= ChainWorker.threadedFrom) : nil
         let hashed = facts.format == .v1
         var count: Int64 = 0
         var lastPosition: Int64 = .min

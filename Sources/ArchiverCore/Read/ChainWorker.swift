@@ -8,7 +8,8 @@ import Foundation
 /// per-file and per-frame chain values are computed on the other core while the projection folds. The reader
 /// rechecks ``failure`` at each hand-over and, when anything fails, waits for the batches already handed over
 /// (``stop()``): a record whose hash does not follow is reported before any error at a later record, as when the
-/// chain ran inline.
+/// chain ran inline. A snapshot of fewer than ``threadedFrom`` records is chained on the reader's thread, a batch
+/// at a time, the same way.
 final class ChainWorker: @unchecked Sendable {
     /// A record copied into a batch: where its line starts in the batch's bytes, and what the checks need.
     private struct Entry {
@@ -35,6 +36,9 @@ final class ChainWorker: @unchecked Sendable {
     static let batchBytes = 1 << 16
     /// Batches waiting for the worker before the reader waits in turn (memory stays at a few batches).
     private static let queueLimit = 4
+    /// Records from which a snapshot's chain gets a thread of its own: below, starting one costs more than it
+    /// saves, and the reader chains each batch itself.
+    static let threadedFrom: Int64 = 1_000
 
     /// What the chain has reached: read after ``stop()``.
     struct Progress {
@@ -49,6 +53,7 @@ final class ChainWorker: @unchecked Sendable {
     private let hashed: Bool
     private let buildsTree: Bool
     private let paths: [String]
+    private let threaded: Bool
 
     private let condition = NSCondition()
     private var queue: [Batch] = []
@@ -59,20 +64,22 @@ final class ChainWorker: @unchecked Sendable {
     /// The reader's batch being filled (touched only by the reader).
     @exclusivity(unchecked) private var filling = Batch()
 
-    /// Starts the worker thread.
+    /// Starts the worker thread (when `threaded`).
     /// - Parameters:
     ///   - chainStart: the chain value before the snapshot's first record.
     ///   - hashed: format 1, whose records carry their own chain value to compare.
     ///   - buildsTree: the manifest records a records root to recompute.
     init(
         chainStart: ChainHash, hashed: Bool, buildsTree: Bool, paths: [String], fileChains: FileChainCheck?,
-        frameIndex: FrameIndexCheck?
+        frameIndex: FrameIndexCheck?, threaded: Bool
     ) {
         progress = Progress(chain: chainStart, fileChains: fileChains, frameIndex: frameIndex)
         self.hashed = hashed
         self.buildsTree = buildsTree
         self.paths = paths
-        Thread.detachNewThread { [self] in run() }
+        self.threaded = threaded
+        exited = !threaded
+        if threaded { Thread.detachNewThread { [self] in run() } }
     }
 
     /// The first record whose hash does not follow, once the worker has reached it.
@@ -111,6 +118,12 @@ final class ChainWorker: @unchecked Sendable {
 
     private func handOver() {
         guard !filling.entries.isEmpty else { return }
+        guard threaded else {
+            if firstFailure == nil { firstFailure = process(filling) }
+            filling.bytes.removeAll(keepingCapacity: true)
+            filling.entries.removeAll(keepingCapacity: true)
+            return
+        }
         condition.lock()
         while queue.count >= Self.queueLimit { condition.wait() }
         queue.append(filling)
