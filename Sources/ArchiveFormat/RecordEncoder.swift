@@ -178,7 +178,7 @@ public struct RecordEncoder: Sendable {
 
     /// Writes the decimal digits of `value` (a `-` first when negative) at `out`; at most 20 bytes.
     @inline(__always)
-    static func writeInt(_ value: Int64, to out: UnsafeMutableRawPointer) -> Int {
+    public static func writeInt(_ value: Int64, to out: UnsafeMutableRawPointer) -> Int {
         var v = value.magnitude
         var digits = 1
         var rest = v / 10

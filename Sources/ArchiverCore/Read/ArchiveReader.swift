@@ -187,67 +187,66 @@ public struct ArchiveReader: Sendable {
                     + "previous snapshot ends at \(chainStart.hex.prefix(16))…: a snapshot was removed, replaced "
                     + "or reordered")
         }
-        var chain = chainStart ?? facts.chainStart
         let hashing = verifyChain || (verifySnapshotChains && !loaded.partial)
-        var tree = RecordsTree.Accumulator()
-        var fileChains = hashing ? FileChainCheck(loaded.cut, partial: loaded.partial) : nil
         // Frame digests repeat the MD5 check of the whole object: only the audit (`verifyChain`) recomputes them.
-        var frameIndex = hashing ? FrameIndexCheck(loaded, digests: verifyChain) : nil
+        let worker =
+            hashing
+            ? ChainWorker(
+                chainStart: chainStart ?? facts.chainStart, hashed: facts.format == .v1,
+                buildsTree: facts.recordsRoot != nil, paths: loaded.pipelines.map(\.path),
+                fileChains: FileChainCheck(loaded.cut, partial: loaded.partial),
+                frameIndex: FrameIndexCheck(loaded, digests: verifyChain),
+                threaded: facts.eventCount >= ChainWorker.threadedFrom) : nil
         let hashed = facts.format == .v1
         var count: Int64 = 0
         var lastPosition: Int64 = .min
         var firstPosition: Int64 = .min
         var recordBytes: Int64 = 0
         var delivered: Int64 = 0
-        try await ChunkMerger.forEachSitedLine(loaded.pipelines) { line, fields, site in
-            let lineNumber = site.lineNumber
-            var path: String { loaded.pipelines[site.file].path }
-            guard fields.position > lastPosition else {
-                throw ArchiveFormatError(
-                    .chainMismatch,
-                    "\(path) line \(lineNumber): position \(fields.position) is not above the previous record's "
-                        + "\(lastPosition): records were reordered or duplicated")
-            }
-            if firstPosition == .min { firstPosition = fields.position }
-            lastPosition = fields.position
-            count += 1
-            recordBytes += Int64(line.count + 1)
-            guard fields.hasHash == hashed else {
-                throw ArchiveFormatError(
-                    .chainMismatch,
-                    "\(path) line \(lineNumber): a format \(fields.format) record in a format \(facts.format) "
-                        + "snapshot: a snapshot never mixes formats, so the record was altered or inserted")
-            }
-            if hashing {
-                let expected = chain.next(body: UnsafeRawBufferPointer(rebasing: line[0..<fields.bodyEnd]))
-                guard !hashed || RecordDecoder.hashMatches(line, fields, expected) else {
+        do {
+            try await ChunkMerger.forEachSitedLine(loaded.pipelines) { line, fields, site in
+                let lineNumber = site.lineNumber
+                var path: String { loaded.pipelines[site.file].path }
+                guard fields.position > lastPosition else {
                     throw ArchiveFormatError(
                         .chainMismatch,
-                        "\(path) line \(lineNumber) (position \(fields.position)): the record's hash does not "
-                            + "follow from the previous record: the record was altered, inserted, removed or moved")
+                        "\(path) line \(lineNumber): position \(fields.position) is not above the previous record's "
+                            + "\(lastPosition): records were reordered or duplicated")
                 }
-                fileChains?.record(path: path, before: chain, after: expected)
-                frameIndex?.record(file: site.file, lineBytes: line.count, before: chain)
-                chain = expected
-                if facts.recordsRoot != nil { tree.append(chainHash: expected) }
+                if firstPosition == .min { firstPosition = fields.position }
+                lastPosition = fields.position
+                count += 1
+                recordBytes += Int64(line.count + 1)
+                guard fields.hasHash == hashed else {
+                    throw ArchiveFormatError(
+                        .chainMismatch,
+                        "\(path) line \(lineNumber): a format \(fields.format) record in a format \(facts.format) "
+                            + "snapshot: a snapshot never mixes formats, so the record was altered or inserted")
+                }
+                try worker?.add(line, fields, file: site.file, lineNumber: lineNumber)
+                if fields.position <= after { return }
+                if let max = plan.maxPosition, fields.position > max { return }
+                if let max = plan.maxRecordedAt, fields.recordedAtNanos > max { return }
+                delivered += 1
+                try body(line, fields, site)
             }
-            if fields.position <= after { return }
-            if let max = plan.maxPosition, fields.position > max { return }
-            if let max = plan.maxRecordedAt, fields.recordedAtNanos > max { return }
-            delivered += 1
-            try body(line, fields, site)
+        } catch {
+            // A broken chain at an earlier record is the first problem, as when the chain was computed inline.
+            if let failure = worker?.stop() { throw failure }
+            throw error
         }
+        try worker?.finish()
         stats.recordBytes += recordBytes
         stats.events += delivered
         // A partial read skipped whole files (each MD5-checked when read): the snapshot's totals do not apply.
         if !loaded.partial {
             try Self.checkTotals(loaded.cut, count: count, first: firstPosition, last: lastPosition)
         }
-        guard hashing else { return facts.chainHead }
-        try Self.checkChainEnd(loaded.cut, chain: chain, tree: tree)
-        try fileChains?.check()
-        try frameIndex?.check()
-        return chain
+        guard let progress = worker?.progress else { return facts.chainHead }
+        try Self.checkChainEnd(loaded.cut, chain: progress.chain, tree: progress.tree)
+        try progress.fileChains?.check()
+        try progress.frameIndex?.check()
+        return progress.chain
     }
 
     /// A whole snapshot read holds as many records as its manifest says, over the positions it says.

@@ -43,6 +43,7 @@ public final class ExecProjection: Projection {
         } catch {
             throw ArchiverError(.projectionFailed, "cannot start projector `\(command)`: \(error)")
         }
+        Self.widen(stdinPipe)
         let collected = self.collected
         for (pipe, isOut) in [(stdoutPipe, true), (stderrPipe, false)] {
             collected.done.enter()
@@ -71,6 +72,15 @@ public final class ExecProjection: Projection {
 
     /// How many bytes of event lines are gathered before one write to the child.
     static let writeSize = 1 << 18
+
+    /// Grows the pipe to the child's stdin to one write's size (Linux `F_SETPIPE_SZ`), so that a write is taken
+    /// whole rather than in 64 KiB pieces, each waking the child; the default size stays when the system refuses.
+    private static func widen(_ pipe: Pipe) {
+        #if os(Linux)
+        let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, which Glibc's module does not export
+        _ = fcntl(pipe.fileHandleForWriting.fileDescriptor, setPipeSize, Int32(writeSize))
+        #endif
+    }
 
     public func apply(_ event: ReplayEvent) throws {
         RenderedEvent.append(event, to: &buffer)

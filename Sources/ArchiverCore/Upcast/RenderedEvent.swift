@@ -11,23 +11,67 @@ enum RenderedEvent {
 
     /// Appends the line of `event` (without a newline): the one form `replay --exec` children, `--upcast-exec`
     /// children and export's upcast view all get. The record's string literals are valid JSON as they are:
-    /// copied, not decoded and quoted again.
+    /// copied, not decoded and quoted again. The line is written through a pointer in one growth of `out` (no
+    /// `String` interpolation): `--exec` renders every event, so this is its per-event cost.
     static func append(_ event: ReplayEvent, to out: inout [UInt8]) {
         let line = event.line
         let fields = event.fields
-        out.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.stream]))
-        out.append(contentsOf: #","version":\#(event.version),"id":"#.utf8)
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.id]))
-        out.append(contentsOf: #","type":"#.utf8)
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[fields.type]))
-        out.append(contentsOf: #","recorded_at_ns":\#(event.recordedAtNanos),"recorded_at":""#.utf8)
-        ArchiveTime.appendRFC3339Micros(event.recordedAtNanos, to: &out)
-        out.append(contentsOf: #"","data":"#.utf8)
-        out.append(contentsOf: event.data)
-        out.append(contentsOf: #","metadata":"#.utf8)
-        out.append(contentsOf: event.metadata)
-        out.append(UInt8(ascii: "}"))
+        let stream = UnsafeRawBufferPointer(rebasing: line[fields.stream])
+        let id = UnsafeRawBufferPointer(rebasing: line[fields.id])
+        let type = UnsafeRawBufferPointer(rebasing: line[fields.type])
+        let data = event.data
+        let metadata = event.metadata
+        // Three integers of at most 20 bytes each, the time, the literal members and the copied values.
+        let bound =
+            Literal.total + 3 * 20 + ArchiveTime.rfc3339MicrosCount + stream.count + id.count + type.count
+            + data.count + metadata.count
+        RawJSON.appendWritten(to: &out, atMost: bound) { start in
+            var p = start
+            func put(_ bytes: UnsafeRawBufferPointer) {
+                guard !bytes.isEmpty else { return }
+                p.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                p += bytes.count
+            }
+            func put(_ literal: StaticString) {
+                put(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+            }
+            put(Literal.position)
+            p += RecordEncoder.writeInt(event.position, to: p)
+            put(Literal.stream)
+            put(stream)
+            put(Literal.version)
+            p += RecordEncoder.writeInt(event.version, to: p)
+            put(Literal.id)
+            put(id)
+            put(Literal.type)
+            put(type)
+            put(Literal.recordedAtNanos)
+            p += RecordEncoder.writeInt(event.recordedAtNanos, to: p)
+            put(Literal.recordedAt)
+            p += ArchiveTime.writeRFC3339Micros(event.recordedAtNanos, to: p)
+            put(Literal.data)
+            put(data)
+            put(Literal.metadata)
+            put(metadata)
+            put(Literal.end)
+            return p - start
+        }
+    }
+
+    /// The literal parts of a rendered line, in order.
+    private enum Literal {
+        static let position: StaticString = #"{"position":"#
+        static let stream: StaticString = #","stream":"#
+        static let version: StaticString = #","version":"#
+        static let id: StaticString = #","id":"#
+        static let type: StaticString = #","type":"#
+        static let recordedAtNanos: StaticString = #","recorded_at_ns":"#
+        static let recordedAt: StaticString = #","recorded_at":""#
+        static let data: StaticString = #"","data":"#
+        static let metadata: StaticString = #","metadata":"#
+        static let end: StaticString = "}"
+        static let total = [position, stream, version, id, type, recordedAtNanos, recordedAt, data, metadata, end]
+            .reduce(0) { $0 + $1.utf8CodeUnitCount }
     }
 
     /// Encodes a rendered event as a record line (with a placeholder chain), so it can be handed on as a
