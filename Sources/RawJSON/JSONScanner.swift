@@ -186,7 +186,9 @@ struct JSONScanner {
     }
 
     /// Skips 8 bytes at a time while none of them is `"`, `\`, a control character or non-ASCII (SWAR:
-    /// "SIMD within a register"), so long plain strings cost a few instructions per 8 bytes.
+    /// "SIMD within a register"), so long plain strings cost a few instructions per 8 bytes; then to the first
+    /// such byte itself (the lowest flagged byte is exact: a false flag can only sit above a true one), so a
+    /// short key costs one word, not a branchy loop per byte.
     @inline(__always)
     mutating func skipPlainASCII() {
         guard let base = bytes.baseAddress else { return }
@@ -200,7 +202,11 @@ struct JSONScanner {
             let special =
                 ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
                 | word
-            if special & highs != 0 { return }
+            let flagged = special & highs
+            if flagged != 0 {
+                index += flagged.trailingZeroBitCount >> 3
+                return
+            }
             index += 8
         }
     }

@@ -79,6 +79,15 @@ struct MemberScratch {
         }
     }
 
+    /// Compares member `index` of `object` with a key given as its text (escapes resolved) and its ``prefix(_:)``.
+    func compareKey(_ index: Int, of object: UnsafeRawBufferPointer, to key: UnsafeRawBufferPointer, prefix: UInt64)
+        -> Int
+    {
+        let member = items[index]
+        if member.prefix != prefix { return member.prefix < prefix ? -1 : 1 }
+        return decodedKeys.withUnsafeBytes { decoded in Self.compare(Self.key(member, object, decoded), key) }
+    }
+
     /// Appends member `index`'s key literal as appendQuoted writes it.
     func appendKey(_ index: Int, of object: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let member = items[index]
@@ -160,7 +169,7 @@ struct MemberScratch {
 
     /// The first eight bytes of `key` as a big-endian integer, zero-padded: integers compare as the keys do,
     /// unless equal (then one key may still be longer, or differ later).
-    private static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
+    static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
         if key.count >= 8 { return UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) }
         var prefix: UInt64 = 0
         for i in 0..<8 { prefix = prefix << 8 | (i < key.count ? UInt64(key[i]) : 0) }
@@ -204,12 +213,17 @@ enum ValidJSON {
     }
 
     /// The end of the string literal that starts at `start` (its opening quote), eight bytes at a time
-    /// between quotes and backslashes.
+    /// between quotes and backslashes, then straight to the first of them in the word.
     static func stringEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         var at = start + 1
         let count = bytes.count
         while true {
-            while at + 8 <= count, !hasQuoteOrBackslash(bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) {
+            while at + 8 <= count {
+                let found = quoteOrBackslashBits(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+                if found != 0 {
+                    at += found.trailingZeroBitCount >> 3
+                    break
+                }
                 at += 8
             }
             guard at < count else { return count }
@@ -223,12 +237,14 @@ enum ValidJSON {
 
     /// True when one of the eight bytes of `word` is `"` or `\` (the "has a zero byte" word trick on
     /// `word ^ repeated byte`: exact for the word as a whole).
+    /// The high bit of each byte of `word` that is `"` or `\`, and possibly of bytes above the first such one
+    /// (a borrow): the lowest bit set is exact.
     @inline(__always)
-    static func hasQuoteOrBackslash(_ word: UInt64) -> Bool {
+    static func quoteOrBackslashBits(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = word ^ (ones &* 0x22)
         let backslash = word ^ (ones &* 0x5C)
-        return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & 0x8080_8080_8080_8080 != 0
+        return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & 0x8080_8080_8080_8080
     }
 
     /// The offset after `bytes`' last non-whitespace byte.
