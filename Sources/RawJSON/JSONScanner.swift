@@ -26,7 +26,7 @@ struct JSONScanner {
         self.maxDepth = maxDepth
     }
 
-    /// Records that the string or container starting at `start` ends here.
+    /// Records that the value (or key) starting at `start` ends here.
     @inline(__always)
     func recordEnd(_ start: Int) {
         if let ends { ends[start] = Int32(truncatingIfNeeded: index) }
@@ -111,7 +111,6 @@ struct JSONScanner {
             }
         case UInt8(ascii: "\""):
             try skipString()
-            recordEnd(start)
         case UInt8(ascii: "t"):
             try literal("true")
         case UInt8(ascii: "f"):
@@ -123,6 +122,7 @@ struct JSONScanner {
         default:
             throw fail("unexpected character '\(Self.printable(bytes[index]))'")
         }
+        recordEnd(start)
         return start..<index
     }
 

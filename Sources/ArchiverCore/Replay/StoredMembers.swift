@@ -1,4 +1,3 @@
-import Foundation
 import RawJSON
 
 /// The members of an object in stored form (``RawMergePatch``), one at a time, for a merge that walks the target
@@ -54,9 +53,9 @@ struct StoredMembers {
         guard !isFinished else { return }
         keyEnd = ValidJSON.stringEnd(object, from: at)
         let text = UnsafeRawBufferPointer(rebasing: object[(at + 1)..<(keyEnd - 1)])
-        if text.isEmpty || memchr(text.baseAddress!, 0x5C, text.count) == nil {
+        if !ValidJSON.hasBackslash(text) {
             decoded = nil
-            prefix = MemberScratch.prefix(text)
+            prefix = MemberScratch.prefix(in: object, (at + 1)..<(keyEnd - 1))
             return
         }
         let literal = UnsafeRawBufferPointer(rebasing: object[at..<keyEnd])
