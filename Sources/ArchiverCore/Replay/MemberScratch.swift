@@ -80,7 +80,9 @@ struct MemberScratch {
     }
 
     /// Compares member `index` of `object` with a key given as its text (escapes resolved) and its ``prefix(_:)``.
-    func compareKey(_ index: Int, of object: UnsafeRawBufferPointer, to key: UnsafeRawBufferPointer, prefix: UInt64)
+    func compareKey(
+        _ index: Int, of object: UnsafeRawBufferPointer, to key: UnsafeRawBufferPointer, prefix: UInt64
+    )
         -> Int
     {
         let member = items[index]
@@ -228,7 +230,8 @@ enum ValidJSON {
         let count = bytes.count
         while true {
             while at + 8 <= count {
-                let found = quoteOrBackslashBits(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+                let found = quoteOrBackslashBits(
+                    UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
                 if found != 0 {
                     at += found.trailingZeroBitCount >> 3
                     break
