@@ -137,17 +137,6 @@ extension MergePatchFold {
         #expect(try fold.state(of: "s") == #"{"a":{"y":2,"z":0},"b":7}"#)
     }
 
-    @Test func patchesOfOneSizeInOtherKeyOrdersSortEachTheirOwnWay() throws {
-        // A frame is first tried in the order the last frame of its size sorted into: a different order, a
-        // duplicate key or an escaped key must still sort (and deduplicate) on its own.
-        let state = try Self.foldAndOracle([
-            #"{"b":1,"a":2,"c":3}"#, #"{"b":4,"a":5,"c":6}"#, #"{"c":7,"b":8,"a":9}"#, #"{"b":1,"a":2,"c":3}"#,
-            #"{"b":{"y":1,"x":2,"z":3},"a":0,"c":null}"#, #"{"b":1,"b":2,"a":3}"#, #"{"b":5,"a":6,"a":7}"#,
-            #"{"d":1,"b":{"z":9,"x":8,"y":7},"c":2}"#,
-        ])
-        #expect(state == #"{"a":7,"b":{"x":8,"y":7,"z":9},"c":2,"d":1}"#)
-    }
-
     @Test func escapesAreWrittenAsTheTreeFoldWroteThem() throws {
         var fold = MergePatchFold()
         try fold.apply(

@@ -27,13 +27,6 @@ struct MemberScratch {
 
     private var items: [Member] = []
     private var decodedKeys: [UInt8] = []
-    /// `orders[n]`: for the last sorted frame of `n` members with distinct keys, the collected index of each
-    /// member in sorted order (empty when unknown). Small frames only: a larger one is sorted every time.
-    private var orders = [[Int8]](repeating: [], count: 25)
-    /// A frame's members as collected, while ``sortsAsLastTime(from:of:)`` tries an order.
-    private var original: [Member] = []
-    /// The frame that ``sortAndDeduplicate(from:of:)`` is about to sort, whose order is then remembered.
-    private var pendingOrder: (start: Int, count: Int)?
     /// The ends of the values in a value being canonicalized whole (a restored state): ``collect(_:)`` looks
     /// them up instead of scanning each level again.
     var ends = ValueEnds()
@@ -66,29 +59,8 @@ struct MemberScratch {
             at = ValidJSON.skipSpace(object, from: valueEnd)
             if object[at] == UInt8(ascii: ",") { at = ValidJSON.skipSpace(object, from: at + 1) }
         }
-        if !isStrictlySorted(start, of: object) && !sortsAsLastTime(from: start, of: object) {
-            sortAndDeduplicate(from: start, of: object)
-        }
+        if !isStrictlySorted(start, of: object) { sortAndDeduplicate(from: start, of: object) }
         return MemberList(start: start, end: items.count, keyMark: keyMark)
-    }
-
-    /// Puts the frame from `start` in the order the last sorted frame of its size was put in, if that leaves it
-    /// strictly ascending (then it is the one sorted, duplicate-free order); else leaves it as it was and, after
-    /// the sort that follows, remembers that order. A producer writes its events' keys in one order, so most
-    /// patches sort as the one before (a check of n-1 keys instead of a sort).
-    private mutating func sortsAsLastTime(from start: Int, of object: UnsafeRawBufferPointer) -> Bool {
-        let count = items.count - start
-        pendingOrder = nil
-        guard count < orders.count else { return false }
-        defer { pendingOrder = (start, count) }
-        let order = orders[count]
-        guard order.count == count else { return false }
-        original.removeAll(keepingCapacity: true)
-        original.append(contentsOf: items[start...])
-        for (slot, from) in order.enumerated() { items[start + slot] = original[Int(from)] }
-        if isStrictlySorted(start, of: object) { return true }
-        items.replaceSubrange(start..., with: original)
-        return false
     }
 
     /// Drops `list` and every frame collected after it.
@@ -146,25 +118,12 @@ struct MemberScratch {
 
     private mutating func sortAndDeduplicate(from start: Int, of object: UnsafeRawBufferPointer) {
         let decodedKeys = self.decodedKeys
-        let remember = pendingOrder.map { $0.start == start && $0.count == items.count - start } ?? false
-        pendingOrder = nil
-        if remember {
-            original.removeAll(keepingCapacity: true)
-            original.append(contentsOf: items[start...])
-        }
         let kept = decodedKeys.withUnsafeBytes { decoded in
             items.withUnsafeMutableBufferPointer { all in
                 Self.sortAndDeduplicate(UnsafeMutableBufferPointer(rebasing: all[start...]), object, decoded)
             }
         }
         items.removeSubrange((start + kept)...)
-        guard remember else { return }
-        // Only an order without duplicates is reused (a reused order must keep every member).
-        guard kept == original.count else { return orders[original.count] = [] }
-        orders[kept] = items[start...].map { member in
-            // Members are told apart by where their values start.
-            Int8(original.firstIndex { $0.value.lowerBound == member.value.lowerBound }!)
-        }
     }
 
     /// Sorts `frame` by key and keeps the last of each run of equal keys at the front; returns how many.
