@@ -26,7 +26,7 @@ struct JSONScanner {
         self.maxDepth = maxDepth
     }
 
-    /// Records that the string or container starting at `start` ends here.
+    /// Records that the value (or key) starting at `start` ends here.
     @inline(__always)
     func recordEnd(_ start: Int) {
         if let ends { ends[start] = Int32(truncatingIfNeeded: index) }
@@ -111,7 +111,6 @@ struct JSONScanner {
             }
         case UInt8(ascii: "\""):
             try skipString()
-            recordEnd(start)
         case UInt8(ascii: "t"):
             try literal("true")
         case UInt8(ascii: "f"):
@@ -123,6 +122,7 @@ struct JSONScanner {
         default:
             throw fail("unexpected character '\(Self.printable(bytes[index]))'")
         }
+        recordEnd(start)
         return start..<index
     }
 
@@ -186,7 +186,9 @@ struct JSONScanner {
     }
 
     /// Skips 8 bytes at a time while none of them is `"`, `\`, a control character or non-ASCII (SWAR:
-    /// "SIMD within a register"), so long plain strings cost a few instructions per 8 bytes.
+    /// "SIMD within a register"), so long plain strings cost a few instructions per 8 bytes; then to the first
+    /// such byte itself (the lowest flagged byte is exact: a false flag can only sit above a true one), so a
+    /// short key costs one word, not a branchy loop per byte.
     @inline(__always)
     mutating func skipPlainASCII() {
         guard let base = bytes.baseAddress else { return }
@@ -200,7 +202,11 @@ struct JSONScanner {
             let special =
                 ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
                 | word
-            if special & highs != 0 { return }
+            let flagged = special & highs
+            if flagged != 0 {
+                index += flagged.trailingZeroBitCount >> 3
+                return
+            }
             index += 8
         }
     }

@@ -32,8 +32,8 @@ public enum RawJSON {
         guard scanner.index == bytes.count else { throw scanner.fail("unexpected text after the JSON value") }
     }
 
-    /// ``validate(_:maxDepth:)`` that also writes, for every string (keys included) and container, the offset
-    /// after it at `ends[offset where it starts]`; other entries are left as they were. `ends` has room for
+    /// ``validate(_:maxDepth:)`` that also writes, for every value and key, the offset after it at
+    /// `ends[offset where it starts]`; other entries are left as they were. `ends` has room for
     /// `bytes.count` entries. The one pass that checks an event also indexes it for a merge.
     public static func validate(
         _ bytes: UnsafeRawBufferPointer, recordingEndsIn ends: UnsafeMutablePointer<Int32>, maxDepth: Int = 512

@@ -46,6 +46,7 @@ enum CanonicalJSON {
     /// True when every escape in the literal is one appendQuoted writes itself: `\"`, `\\`, `\n`, `\r`, `\t`,
     /// `\b`, `\f` (raw control characters cannot occur in valid JSON).
     static func isCanonicalString(_ literal: UnsafeRawBufferPointer) -> Bool {
+        if !ValidJSON.hasBackslash(literal) { return true }
         let base = literal.baseAddress!
         var at = 1
         let end = literal.count - 1

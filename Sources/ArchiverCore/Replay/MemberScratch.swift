@@ -44,14 +44,14 @@ struct MemberScratch {
             let keyEnd = ends.stringEnd(object, from: at)
             var decoded: Range<Int>? = nil
             var prefix: UInt64
-            if memchr(object.baseAddress! + at, 0x5C, keyEnd - at) != nil {
+            if ValidJSON.hasBackslash(UnsafeRawBufferPointer(rebasing: object[at..<keyEnd])) {
                 let text = (try? RawJSON.decodeString(UnsafeRawBufferPointer(rebasing: object[at..<keyEnd]))) ?? ""
                 let first = decodedKeys.count
                 decodedKeys.append(contentsOf: text.utf8)
                 decoded = first..<decodedKeys.count
                 prefix = decodedKeys.withUnsafeBytes { Self.prefix(UnsafeRawBufferPointer(rebasing: $0[first...])) }
             } else {
-                prefix = Self.prefix(UnsafeRawBufferPointer(rebasing: object[(at + 1)..<(keyEnd - 1)]))
+                prefix = Self.prefix(in: object, (at + 1)..<(keyEnd - 1))
             }
             let valueStart = ValidJSON.skipSpace(object, from: ValidJSON.skipSpace(object, from: keyEnd) + 1)
             let valueEnd = ends.valueEnd(object, from: valueStart)
@@ -77,6 +77,17 @@ struct MemberScratch {
         return decodedKeys.withUnsafeBytes { decoded in
             Self.compare(Self.key(memberA, objectA, decoded), Self.key(memberB, objectB, decoded))
         }
+    }
+
+    /// Compares member `index` of `object` with a key given as its text (escapes resolved) and its ``prefix(_:)``.
+    func compareKey(
+        _ index: Int, of object: UnsafeRawBufferPointer, to key: UnsafeRawBufferPointer, prefix: UInt64
+    )
+        -> Int
+    {
+        let member = items[index]
+        if member.prefix != prefix { return member.prefix < prefix ? -1 : 1 }
+        return decodedKeys.withUnsafeBytes { decoded in Self.compare(Self.key(member, object, decoded), key) }
     }
 
     /// Appends member `index`'s key literal as appendQuoted writes it.
@@ -160,7 +171,16 @@ struct MemberScratch {
 
     /// The first eight bytes of `key` as a big-endian integer, zero-padded: integers compare as the keys do,
     /// unless equal (then one key may still be longer, or differ later).
-    private static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
+    /// ``prefix(_:)`` of the key at `range` in `bytes`: one load and a mask when eight bytes can be read there
+    /// (a key is followed by at least its closing quote, a colon and a value, so most can).
+    @inline(__always)
+    static func prefix(in bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> UInt64 {
+        guard range.lowerBound + 8 <= bytes.count else { return prefix(UnsafeRawBufferPointer(rebasing: bytes[range])) }
+        let word = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: range.lowerBound, as: UInt64.self))
+        return range.count >= 8 ? word : word & ~(UInt64.max >> (range.count * 8))
+    }
+
+    static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
         if key.count >= 8 { return UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) }
         var prefix: UInt64 = 0
         for i in 0..<8 { prefix = prefix << 8 | (i < key.count ? UInt64(key[i]) : 0) }
@@ -204,12 +224,18 @@ enum ValidJSON {
     }
 
     /// The end of the string literal that starts at `start` (its opening quote), eight bytes at a time
-    /// between quotes and backslashes.
+    /// between quotes and backslashes, then straight to the first of them in the word.
     static func stringEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         var at = start + 1
         let count = bytes.count
         while true {
-            while at + 8 <= count, !hasQuoteOrBackslash(bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) {
+            while at + 8 <= count {
+                let found = quoteOrBackslashBits(
+                    UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+                if found != 0 {
+                    at += found.trailingZeroBitCount >> 3
+                    break
+                }
                 at += 8
             }
             guard at < count else { return count }
@@ -223,12 +249,32 @@ enum ValidJSON {
 
     /// True when one of the eight bytes of `word` is `"` or `\` (the "has a zero byte" word trick on
     /// `word ^ repeated byte`: exact for the word as a whole).
+    /// The high bit of each byte of `word` that is `"` or `\`, and possibly of bytes above the first such one
+    /// (a borrow): the lowest bit set is exact.
     @inline(__always)
-    static func hasQuoteOrBackslash(_ word: UInt64) -> Bool {
+    static func quoteOrBackslashBits(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = word ^ (ones &* 0x22)
         let backslash = word ^ (ones &* 0x5C)
-        return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & 0x8080_8080_8080_8080 != 0
+        return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & 0x8080_8080_8080_8080
+    }
+
+    /// True when `bytes` holds a backslash: a word at a time and inline, as keys and short strings are most of
+    /// what is asked (a call to memchr cost more than the search).
+    @inline(__always)
+    static func hasBackslash(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var at = 0
+        while at + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self) ^ (ones &* 0x5C)
+            if (word &- ones) & ~word & 0x8080_8080_8080_8080 != 0 { return true }
+            at += 8
+        }
+        while at < bytes.count {
+            if bytes[at] == 0x5C { return true }
+            at += 1
+        }
+        return false
     }
 
     /// The offset after `bytes`' last non-whitespace byte.

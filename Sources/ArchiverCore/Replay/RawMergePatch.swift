@@ -56,41 +56,58 @@ struct RawMergePatch {
             return
         }
         // A target that is not an object merges as {} (RFC 7386).
-        let objectTarget = target.flatMap { $0[0] == UInt8(ascii: "{") ? $0 : nil }
+        _ = mergeObject(into: target.flatMap { $0[0] == UInt8(ascii: "{") ? StoredMembers($0) : nil }, patch: patch)
+    }
+
+    /// Appends the merge of the object `patch` into the object whose members `target` walks (nil: `{}`), and
+    /// returns the offset after the target object (0 without one). The target is walked once: its members are
+    /// compared with the patch's sorted members as they come, and a member both sides hold as objects is merged
+    /// by the nested call, which finds its end on the way.
+    private mutating func mergeObject(into target: StoredMembers?, patch: UnsafeRawBufferPointer) -> Int {
         let patchList = members.collect(patch)
-        let targetList = objectTarget.map { members.collect($0) }
+        var target = target
         output.append(UInt8(ascii: "{"))
         var next = patchList.start
-        var kept = targetList?.start ?? 0
-        let keptEnd = targetList?.end ?? 0
         var wroteOne = false
-        while next < patchList.end || kept < keptEnd {
+        while next < patchList.end || target?.isFinished == false {
             let order =
                 next == patchList.end
-                ? 1 : kept == keptEnd ? -1 : members.compareKeys(next, of: patch, kept, of: objectTarget!)
+                ? 1 : target.map { $0.isFinished ? -1 : $0.compare(members, next, of: patch) } ?? -1
             if order > 0 {
                 // Untouched by the patch: the canonical member is copied, key, colon and value.
+                let kept = target!
+                let valueEnd = kept.valueEnd()
                 if wroteOne { output.append(UInt8(ascii: ",")) }
-                let member = members[kept]
-                output.append(contentsOf: objectTarget![member.key.lowerBound..<member.value.upperBound])
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: kept.object[kept.at..<valueEnd]))
                 wroteOne = true
-                kept += 1
+                target!.advance(pastValueEndingAt: valueEnd)
                 continue
             }
             let patchValue = members.value(next, of: patch)
-            let targetValue = order == 0 ? members.value(kept, of: objectTarget!) : nil
-            if order == 0 { kept += 1 }
-            if patchValue[0] != UInt8(ascii: "n") {  // null removes the member
+            next += 1
+            let isDeletion = patchValue[0] == UInt8(ascii: "n")  // null removes the member
+            if !isDeletion {
                 if wroteOne { output.append(UInt8(ascii: ",")) }
-                members.appendKey(next, of: patch, to: &output)
+                members.appendKey(next - 1, of: patch, to: &output)
                 output.append(UInt8(ascii: ":"))
-                mergeValue(target: targetValue, patch: patchValue)
                 wroteOne = true
             }
-            next += 1
+            guard order == 0, let kept = target else {
+                if !isDeletion { mergeValue(target: nil, patch: patchValue) }
+                continue
+            }
+            let start = kept.valueStart
+            if !isDeletion, patchValue[0] == UInt8(ascii: "{"), kept.object[start] == UInt8(ascii: "{") {
+                let nested = StoredMembers(UnsafeRawBufferPointer(rebasing: kept.object[start...]))
+                target!.advance(pastValueEndingAt: start + mergeObject(into: nested, patch: patchValue))
+            } else {
+                if !isDeletion { mergeValue(target: nil, patch: patchValue) }
+                target!.advance(pastValueEndingAt: kept.valueEnd())
+            }
         }
         output.append(UInt8(ascii: "}"))
         members.release(patchList)
+        return target?.end ?? 0
     }
 
     /// A patch value that is not an object replaces the target whole: an array, or a string whose escapes the

@@ -9,14 +9,18 @@ import RawJSON
 struct ValueEnds {
     private var base: UnsafeRawPointer?
     private var count = 0
-    /// `ends[i]`: the offset after the string or container that starts at offset `i` (other entries unused).
+    /// `ends[i]`: the offset after the string or container that starts at offset `i`, or any value when
+    /// `scalars` (other entries unused).
     private var ends: [Int32] = []
+    /// True when the index holds the ends of numbers and literals too (the validating pass records them).
+    private var scalars = false
     private var open: [Int32] = []
 
     /// Indexes `bytes` (one valid JSON value, whitespace allowed), replacing the last index.
     mutating func index(_ bytes: UnsafeRawBufferPointer) {
         base = bytes.baseAddress
         count = bytes.count
+        scalars = false
         guard count > 0, count < Int(Int32.max) else {
             base = nil
             return
@@ -58,18 +62,21 @@ struct ValueEnds {
         if ends.count < count { ends = [Int32](repeating: 0, count: count + count / 2) }
         try ends.withUnsafeMutableBufferPointer { try RawJSON.validate(bytes, recordingEndsIn: $0.baseAddress!) }
         base = bytes.baseAddress
+        scalars = true
     }
 
     /// Forgets the indexed buffer (its memory may hold other bytes later).
     mutating func clear() { base = nil }
 
     /// The end of the value at `start` in `bytes` (a part of valid JSON), from the index when `bytes` lies in
-    /// the indexed buffer and the value is a string or container, else by scanning.
+    /// the indexed buffer and the index holds the value's kind, else by scanning.
     func valueEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         switch bytes[start] {
         case UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "["):
             if let shift = offset(of: bytes) { return Int(ends[shift + start]) - shift }
-        default: break
+        case DeferredValue.marker: break  // never in an indexed buffer (a state, not a patch)
+        default:
+            if scalars, let shift = offset(of: bytes) { return Int(ends[shift + start]) - shift }
         }
         return ValidJSON.valueEnd(bytes, from: start)
     }
