@@ -1,5 +1,6 @@
 import Foundation
 import RawJSON
+import TestSupport
 import Testing
 
 @testable import ArchiverCore
@@ -45,20 +46,12 @@ extension MergePatchFold {
     /// Events and expected states from the Python RFC 7386 reference (Tests/ArchiverCLITests/Fixtures).
     static func reference(
         seed: Int, events: Int, streams: Int
-    ) throws -> (
+    ) async throws -> (
         events: [(stream: String, raw: String)], expected: [String: String]
     ) {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ArchiverCLITests/Fixtures/merge_patch_reference.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "\(seed)", "\(events)", "\(streams)"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        let output = try await runPython([script.path, "\(seed)", "\(events)", "\(streams)"])
         var list: [(String, String)] = []
         var expected: [String: String] = [:]
         for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
@@ -71,8 +64,8 @@ extension MergePatchFold {
     }
 
     @Test(arguments: [1, 2, 3, 4, 5])
-    func matchesTheRFC7386ReferenceAndTheTreeFold(seed: Int) throws {
-        let (events, expected) = try Self.reference(seed: seed, events: 3_000, streams: 7)
+    func matchesTheRFC7386ReferenceAndTheTreeFold(seed: Int) async throws {
+        let (events, expected) = try await Self.reference(seed: seed, events: 3_000, streams: 7)
         var fold = MergePatchFold()
         fold.states.minimumGarbage = 0  // compact whenever garbage outweighs live states
         var oracle = TreeMergePatchFold()
@@ -156,8 +149,8 @@ extension MergePatchFold {
         #expect(try fold.state(of: "s") == #"{"x":-0.0E+5}"#)
     }
 
-    @Test func restoredRowsContinueAsIfNeverSaved() throws {
-        let (events, _) = try Self.reference(seed: 9, events: 600, streams: 5)
+    @Test func restoredRowsContinueAsIfNeverSaved() async throws {
+        let (events, _) = try await Self.reference(seed: 9, events: 600, streams: 5)
         var whole = MergePatchFold()
         var resumed = MergePatchFold()
         for (index, event) in events.enumerated() {

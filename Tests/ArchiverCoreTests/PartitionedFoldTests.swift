@@ -14,7 +14,7 @@ import Testing
     /// arrays of objects) over `streams` streams, plus streams whose names `String` calls equal; returns the
     /// expected states by stream.
     static func appendReferenceEvents(_ test: TestArchive, seed: Int, streams: Int) async throws -> [String: String] {
-        let (events, expected) = try MergePatchFoldTests.reference(seed: seed, events: 2_000, streams: streams)
+        let (events, expected) = try await MergePatchFoldTests.reference(seed: seed, events: 2_000, streams: streams)
         var requests: [AppendRequest] = []
         for (index, event) in events.enumerated() {
             // Records are JSON lines: the reference's line breaks between tokens (never inside a string in valid

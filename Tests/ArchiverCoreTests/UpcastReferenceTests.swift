@@ -1,6 +1,7 @@
 import ArchiverCore
 import Foundation
 import RawJSON
+import TestSupport
 import Testing
 
 /// Generated rule chains and events, upcast by the Swift engine and by the independent Python reference of the
@@ -11,7 +12,7 @@ import Testing
         .appendingPathComponent("ArchiverCLITests/Fixtures/upcast_reference.py").path
 
     @Test(arguments: 0..<10)
-    func swiftAgreesWithThePythonReference(seed: UInt64) throws {
+    func swiftAgreesWithThePythonReference(seed: UInt64) async throws {
         var random = SplitMix(seed: seed &+ 0x5EED)
         let rules = Self.ruleSet(&random)
         let events = (0..<300).map { Self.event(&random, index: $0) }
@@ -29,7 +30,8 @@ import Testing
         try rules.canonicalJSON.write(toFile: directory + "/rules.json", atomically: true, encoding: .utf8)
         try events.map { $0 + "\n" }.joined().write(
             toFile: directory + "/events.jsonl", atomically: true, encoding: .utf8)
-        let output = try Self.python([Self.reference, directory + "/rules.json"], stdin: directory + "/events.jsonl")
+        let output = try await Self.python(
+            [Self.reference, directory + "/rules.json"], stdin: directory + "/events.jsonl")
         if output != expected {
             // Left for a look: the first differing line tells which step the two disagree on.
             let kept = NSTemporaryDirectory() + "upcast-reference-seed-\(seed)"
@@ -40,22 +42,13 @@ import Testing
         }
         #expect(output == expected, "rules: \(rules.canonicalJSON); outputs kept in upcast-reference-seed-\(seed)")
         #expect(expected != events.map { $0 + "\n" }.joined(), "the rules changed no event")
-        let hash = try Self.python([Self.reference, "--hash", directory + "/rules.json"], stdin: nil)
+        let hash = try await Self.python([Self.reference, "--hash", directory + "/rules.json"], stdin: nil)
         #expect(hash == rules.hash + "\n")
     }
 
-    static func python(_ arguments: [String], stdin: String?) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        if let stdin { process.standardInput = FileHandle(forReadingAtPath: stdin) }
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return String(decoding: data, as: UTF8.self)
+    static func python(_ arguments: [String], stdin: String?) async throws -> String {
+        let input = try stdin.map { Array(try Data(contentsOf: URL(fileURLWithPath: $0))) }
+        return String(decoding: try await runPython(arguments, stdin: input), as: UTF8.self)
     }
 
     static let types = ["A", "B", "C", "D"]
