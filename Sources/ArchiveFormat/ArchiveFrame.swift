@@ -1,3 +1,4 @@
+import Crypto
 public import Lode
 
 /// One independently decodable zstd frame of a format 2 data file, as its manifest indexes it: where the frame
@@ -37,6 +38,11 @@ public struct ArchiveFrame: Sendable, Hashable {
     public static func snapshotIndex(_ files: [[ArchiveFrame]?]) -> [[ArchiveFrame]]? {
         let indexed = files.compactMap { $0 }
         return indexed.count == files.count && !files.isEmpty ? indexed : nil
+    }
+
+    /// The digest a frame's ``sha256`` records: SHA-256 of its stored (compressed) bytes.
+    public static func digest(of stored: UnsafeRawBufferPointer) -> ChainHash {
+        ChainHash(digest: SHA256.hash(data: stored))
     }
 
     /// The stored byte range of frame `index` of `frames`, in an object of `size` bytes.

@@ -140,7 +140,7 @@ extension Flusher {
             let content = try archive.decompress(try await archive.store.get(key))
             guard let end = content.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
             let fields = try content.withUnsafeBytes { try RecordDecoder.decode(.init(rebasing: $0[..<end])) }
-            return fields.hasHash ? .v1 : .v2
+            return fields.format
         }
         return nil
     }

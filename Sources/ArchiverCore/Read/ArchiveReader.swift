@@ -188,16 +188,16 @@ public struct ArchiveReader: Sendable {
                     + "or reordered")
         }
         let hashing = verifyChain || (verifySnapshotChains && !loaded.partial)
+        let hashed = facts.format == .v1
         // Frame digests repeat the MD5 check of the whole object: only the audit (`verifyChain`) recomputes them.
         let worker =
             hashing
             ? ChainWorker(
-                chainStart: chainStart ?? facts.chainStart, hashed: facts.format == .v1,
+                chainStart: chainStart ?? facts.chainStart, hashed: hashed,
                 buildsTree: facts.recordsRoot != nil, paths: loaded.pipelines.map(\.path),
                 fileChains: FileChainCheck(loaded.cut, partial: loaded.partial),
                 frameIndex: FrameIndexCheck(loaded, digests: verifyChain),
                 threaded: facts.eventCount >= ChainWorker.threadedFrom) : nil
-        let hashed = facts.format == .v1
         var count: Int64 = 0
         var lastPosition: Int64 = .min
         var firstPosition: Int64 = .min

@@ -1,6 +1,5 @@
 import ArchiveFormat
 import Coordination
-import Crypto
 import Foundation
 import Lode
 
@@ -131,7 +130,7 @@ struct StreamFrameScan: Sendable {
         _ job: Job, in object: UnsafeRawBufferPointer, key: String, cut: CutPoint
     ) throws -> UnsafeRawBufferPointer {
         let stored = UnsafeRawBufferPointer(rebasing: object[Int(job.range.lowerBound)..<Int(job.range.upperBound)])
-        let digest = ChainHash(bytes: Array(SHA256.hash(data: stored)))
+        let digest = ArchiveFrame.digest(of: stored)
         guard digest == job.sha256 else {
             throw Self.altered(
                 key, cut,

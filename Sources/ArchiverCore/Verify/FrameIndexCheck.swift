@@ -1,5 +1,4 @@
 import ArchiveFormat
-import Crypto
 import Lode
 
 /// Checks a snapshot's frame index (``ArchiveFrame``, format 2) while its files are read merged in position order:
@@ -88,7 +87,7 @@ struct FrameIndexCheck {
             if digests {
                 let bytes = frame.offset..<(frame.offset + frame.compressedSize)
                 let digest = file.feed.stored.withUnsafeBytes { stored in
-                    ChainHash(bytes: Array(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: stored[bytes]))))
+                    ArchiveFrame.digest(of: UnsafeRawBufferPointer(rebasing: stored[bytes]))
                 }
                 guard digest == file.expected[i].sha256 else {
                     throw ArchiveFormatError(
