@@ -14,9 +14,11 @@ public final class StoreThreadExecutor: SerialExecutor, TaskExecutor, @unchecked
     public init(name: String) {
         // The thread keeps the executor alive until its loop ends (after `shutdown()`): an unowned reference
         // would be read after the owner's deinit freed the executor.
-        let thread = Thread { self.runLoop() }
-        thread.name = name
-        thread.start()
+        // Named from inside: on Linux a name set before `start()` never reaches the thread (`top -H`, debuggers).
+        Thread {
+            Thread.current.name = name
+            self.runLoop()
+        }.start()
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {

@@ -1,6 +1,6 @@
 import Coordination
 import Foundation
-import Synchronization
+import TestSupport
 import Testing
 
 /// ``AppendGroups`` on its own, with a commit that only counts: the turn-taking must answer every call exactly
@@ -14,6 +14,7 @@ import Testing
         private let groups: AppendGroups
         private var nextPosition: Int64 = 0
         private(set) var groupSizes: [Int] = []
+        var state: String { groups.description }
 
         init(_ options: GroupCommit) {
             groups = AppendGroups(options)
@@ -48,12 +49,17 @@ import Testing
     func everyConcurrentCallIsAnsweredOnce(options: GroupCommit) async throws {
         let committer = Committer(options)
         let (bursts, width) = (300, 8)
-        let answered = try await withDeadline(seconds: 120) {
+        let progress = Progress()
+        let answered = try await withoutStalling(progress, total: bursts * width, state: { await committer.state }) {
             var all: [Int64] = []
             for burst in 0..<bursts {
                 all += try await withThrowingTaskGroup(of: Int64.self) { group in
                     for call in 0..<width {
-                        group.addTask { try await committer.append("s-\(burst)-\(call)").lastPosition }
+                        group.addTask {
+                            let position = try await committer.append("s-\(burst)-\(call)").lastPosition
+                            progress.advance()
+                            return position
+                        }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
@@ -65,29 +71,5 @@ import Testing
         let sizes = await committer.groupSizes
         #expect(sizes.reduce(0, +) == bursts * width)
         #expect(sizes.allSatisfy { $0 <= options.maxCalls })
-    }
-
-    /// Runs `body`, failing instead of hanging when it has not finished after `seconds` (a call left without a
-    /// leader never returns, and ignores cancellation, so the work runs in a task of its own that is abandoned).
-    private func withDeadline<T: Sendable>(
-        seconds: Double, _ body: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        let outcome = Mutex<Result<T, any Error>?>(nil)
-        Task {
-            let result: Result<T, any Error>
-            do { result = .success(try await body()) } catch { result = .failure(error) }
-            outcome.withLock { $0 = result }
-        }
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if let result = outcome.withLock({ $0 }) { return try result.get() }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw DeadlineExceeded(seconds: seconds)
-    }
-
-    struct DeadlineExceeded: Error, CustomStringConvertible {
-        let seconds: Double
-        var description: String { "calls were still unanswered after \(seconds) s: one was queued without a leader" }
     }
 }

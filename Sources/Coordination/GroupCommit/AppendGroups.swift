@@ -1,13 +1,16 @@
+import Synchronization
+
 /// The append calls of one store actor that wait for a commit, and the turn-taking that gathers them.
 ///
 /// The first call to arrive leads: it lets the calls already queued on the actor run (a `Task.yield`, or
 /// the configured wait), takes up to `maxCalls` of them into one group, commits it through the backend, and
 /// answers each call with its own result. Calls that queued meanwhile wait; when the leader is done the
-/// first of them leads the next group. Nothing sleeps on the store's thread. Every change to the queue and to
-/// the lead happens without a suspension in between, so no call is left waiting without a leader.
+/// first of them leads the next group.
 ///
-/// Owned by the actor and used only in its isolation (it is not `Sendable`).
-public final class AppendGroups {
+/// The queue and the lead live under one lock, and every decision about them (queue or lead; who leads
+/// next, or nobody) is made in one critical section, so no call can be queued without a leader to answer it.
+/// The lock makes that hold whatever thread each step runs on; the store's actor still orders the commits.
+public final class AppendGroups: Sendable, CustomStringConvertible {
     /// What a waiting call is resumed with: its answer, or the turn to lead the next group.
     private enum Turn {
         case answered(Result<[AppendResult], any Error>)
@@ -19,12 +22,21 @@ public final class AppendGroups {
         let continuation: CheckedContinuation<Turn, Never>
     }
 
+    private struct Queue {
+        var waiting: [Waiting] = []
+        var leaderActive = false
+    }
+
     private let options: GroupCommit
-    private var waiting: [Waiting] = []
-    private var leaderActive = false
+    private let queue = Mutex(Queue())
 
     public init(_ options: GroupCommit) {
         self.options = options
+    }
+
+    /// Whether a group is being led, and how many calls wait (for logs and test failures).
+    public var description: String {
+        queue.withLock { "AppendGroups(\($0.leaderActive ? "leading" : "idle"), \($0.waiting.count) waiting)" }
     }
 
     /// Commits `call` in a group with the calls queued beside it.
@@ -36,18 +48,17 @@ public final class AppendGroups {
         _ call: AppendCall, isolation: isolated (any Actor) = #isolation,
         commit: ([AppendCall]) async -> [Result<[AppendResult], any Error>]
     ) async throws -> [AppendResult] {
-        // Deciding and queueing happen in one step inside the continuation's body: entering an isolated call
-        // may suspend (a hop through the store's executor queue), so a check made before it could be stale by
-        // the time the call is queued, and a call queued after the leader found the queue empty would never
-        // be answered.
         let turn = await withCheckedContinuation(isolation: isolation) {
             (continuation: CheckedContinuation<Turn, Never>) in
-            if leaderActive {
-                waiting.append(Waiting(call: call, continuation: continuation))
-            } else {
-                leaderActive = true
-                continuation.resume(returning: .lead)
+            let leads = queue.withLock { queue in
+                if queue.leaderActive {
+                    queue.waiting.append(Waiting(call: call, continuation: continuation))
+                    return false
+                }
+                queue.leaderActive = true
+                return true
             }
+            if leads { continuation.resume(returning: .lead) }
         }
         if case .answered(let result) = turn { return try result.get() }
         return try await lead(call, commit: commit).get()
@@ -59,15 +70,19 @@ public final class AppendGroups {
         commit: ([AppendCall]) async -> [Result<[AppendResult], any Error>]
     ) async -> Result<[AppendResult], any Error> {
         if options.maxCalls > 1 {
-            if options.maxWaitSeconds > 0 && waiting.count + 1 < options.maxCalls {
+            let queued = queue.withLock { $0.waiting.count }
+            if options.maxWaitSeconds > 0 && queued + 1 < options.maxCalls {
                 try? await Task.sleep(for: .milliseconds(Int64(options.maxWaitSeconds * 1000)))
             } else {
                 // Lets the calls already queued on the actor's executor run first and join the group.
                 await Task.yield()
             }
         }
-        let joined = Array(waiting.prefix(options.maxCalls - 1))
-        waiting.removeFirst(joined.count)
+        let joined = queue.withLock { queue in
+            let joined = Array(queue.waiting.prefix(options.maxCalls - 1))
+            queue.waiting.removeFirst(joined.count)
+            return joined
+        }
         let group = [call] + joined.map(\.call)
         var results = await commit(group)
         if results.count != group.count {
@@ -78,11 +93,14 @@ public final class AppendGroups {
         for (member, result) in zip(joined, results.dropFirst()) {
             member.continuation.resume(returning: .answered(result))
         }
-        if waiting.isEmpty {
-            leaderActive = false
-        } else {
-            waiting.removeFirst().continuation.resume(returning: .lead)
+        let next = queue.withLock { queue -> Waiting? in
+            if queue.waiting.isEmpty {
+                queue.leaderActive = false
+                return nil
+            }
+            return queue.waiting.removeFirst()
         }
+        next?.continuation.resume(returning: .lead)
         return results[0]
     }
 }

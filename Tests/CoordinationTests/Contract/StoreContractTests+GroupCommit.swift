@@ -1,6 +1,7 @@
 import Coordination
 import CoordinationSQLite
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CoordinationPostgres
@@ -39,7 +40,7 @@ extension StoreContractTests {
             _ = try await store.append(AppendRequest(stream: "pre-1", expected: .noStream, events: [event()]))
             let cases = Self.groupCases(known: known)
             let commits = try await countCommits()
-            let outcomes = await Self.runConcurrently(cases, on: store)
+            let outcomes = try await Self.runConcurrently(cases, on: store)
             let used = try await commits()
             try Self.checkSerialEquivalence(cases, outcomes, original: original)
             try await Self.checkStoredEvents(try await reopen(), outcomes, setupEvents: 2)
@@ -57,9 +58,19 @@ extension StoreContractTests {
         try await withGroupCommitStore(backend, alone) { store, countCommits, _ in
             let requests = (0..<24).map { AppendRequest(stream: "alone-\($0)", expected: .noStream, events: [event()]) }
             let commits = try await countCommits()
-            let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
-                for request in requests { group.addTask { try await store.append(request) } }
-                return try await group.reduce(into: []) { $0.append($1) }
+            let progress = Progress()
+            let results = try await withoutStalling(
+                progress, total: requests.count, state: { await groupState(store) }
+            ) {
+                try await withThrowingTaskGroup(of: AppendResult.self) { group in
+                    for request in requests {
+                        group.addTask {
+                            defer { progress.advance() }
+                            return try await store.append(request)
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
             }
             let used = try await commits()
             #expect(Set(results.map(\.stream)) == Set(requests.map(\.stream)))
@@ -112,22 +123,30 @@ extension StoreContractTests {
         return cases
     }
 
-    private static func runConcurrently(_ cases: [GroupCase], on store: any CoordinationStore) async -> [GroupOutcome] {
-        await withTaskGroup(of: (Int, GroupOutcome).self) { group in
-            for (index, item) in cases.enumerated() {
-                group.addTask {
-                    do {
-                        return (index, .success(try await store.append(item.request)))
-                    } catch let error as CoordinationError {
-                        return (index, .failure(error.code, actualVersion: error.actualVersion))
-                    } catch {
-                        return (index, .failure(nil, actualVersion: nil))
+    private static func runConcurrently(
+        _ cases: [GroupCase], on store: any CoordinationStore
+    ) async throws
+        -> [GroupOutcome]
+    {
+        let progress = Progress()
+        return try await withoutStalling(progress, total: cases.count, state: { await groupState(store) }) {
+            await withTaskGroup(of: (Int, GroupOutcome).self) { group in
+                for (index, item) in cases.enumerated() {
+                    group.addTask {
+                        defer { progress.advance() }
+                        do {
+                            return (index, .success(try await store.append(item.request)))
+                        } catch let error as CoordinationError {
+                            return (index, .failure(error.code, actualVersion: error.actualVersion))
+                        } catch {
+                            return (index, .failure(nil, actualVersion: nil))
+                        }
                     }
                 }
+                var outcomes = [GroupOutcome](repeating: .failure(nil, actualVersion: nil), count: cases.count)
+                for await (index, outcome) in group { outcomes[index] = outcome }
+                return outcomes
             }
-            var outcomes = [GroupOutcome](repeating: .failure(nil, actualVersion: nil), count: cases.count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
-            return outcomes
         }
     }
 
@@ -232,6 +251,13 @@ private func withGroupCommitStore(
             await checker.close()
         }
     }
+}
+
+/// What `store`'s group commit is doing (leading or idle, calls waiting), for a stall's failure message.
+private func groupState(_ store: any CoordinationStore) async -> String {
+    if let store = store as? SQLiteCoordinationStore { return await store.groups.description }
+    if let store = store as? PostgresCoordinationStore { return await store.groups.description }
+    return "\(type(of: store))"
 }
 
 /// `pg_stat_database.xact_commit` of the database at `url`, less the counting session's own transaction.
