@@ -6,7 +6,8 @@ format 2 (the default: no hash member, chain values per file in the manifest), o
 - the same against the archive as it was before format 2 and UUIDv7 ids: format 1 with a random (version 4)
   id per event, the ids archiver generated then; this is the issue's baseline, as the issue counts the ids'
   entropy in its saving;
-- replay (per-stream sum fold) and verify events/s of each, median of 3, alternating.
+- replay (per-stream sum fold) and verify events/s of each, median of 7, alternating (a run takes about half a
+  second, so three runs left the ratio to chance).
 
 `bench.py` flushes each corpus twice from copies of one unflushed store (`flush_twin`), once more from a store of
 the same events with random ids (`flush_before`), and calls `format_section` with what it measured.
@@ -67,7 +68,7 @@ def measure(archiver, run, paired, work, v2, v1, events, sum_field, before=None)
     def verify(archive):
         return lambda: run(f"{archiver} verify --archive {archive} --quiet", work)
     sizes = tuple(archive_bytes(os.path.join(work, a)) / events if a else None for a in (v2, v1, before))
-    return sizes, paired(3, replay(v2), replay(v1)), paired(3, verify(v2), verify(v1))
+    return sizes, paired(7, replay(v2), replay(v1)), paired(7, verify(v2), verify(v1))
 
 
 def format_section(results):
@@ -82,7 +83,7 @@ def format_section(results):
         "archive as archiver wrote it before format 2 and time-ordered ids: the same events in format 1, each with a",
         "random (version 4) id, as archiver generated them then. Ids generated now are UUIDv7 whose random bits are",
         "drawn once per millisecond, so a batch appended together stores them once. Bytes count every file of the",
-        "archive, manifests included. Replay (sum fold) and verify: medians of 3, alternating the two archives of",
+        "archive, manifests included. Replay (sum fold) and verify: medians of 7, alternating the two archives of",
         "the same events.",
         "",
         "| corpus | format 2 bytes/event | format 1, same ids | ratio | format 1, random v4 ids (before) | ratio | goal | "
