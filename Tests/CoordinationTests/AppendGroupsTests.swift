@@ -20,6 +20,8 @@ import Testing
             groups = AppendGroups(options)
         }
 
+        deinit { executor.shutdown() }
+
         func append(_ stream: String) async throws -> AppendResult {
             let call = try AppendCall(
                 [AppendRequest(stream: stream, events: [ProposedEvent(type: "T", data: "{}")])], idempotencyKey: nil,
@@ -49,7 +51,7 @@ import Testing
     func everyConcurrentCallIsAnsweredOnce(options: GroupCommit) async throws {
         let committer = Committer(options)
         let (bursts, width) = (300, 8)
-        let progress = Progress()
+        let progress = CompletionCounter()
         let answered = try await withoutStalling(progress, total: bursts * width, state: { await committer.state }) {
             var all: [Int64] = []
             for burst in 0..<bursts {

@@ -1,7 +1,7 @@
 public import Synchronization
 
 /// Counts what concurrent work has finished, for ``withoutStalling(_:total:stallSeconds:state:_:)``.
-public final class Progress: Sendable {
+public final class CompletionCounter: Sendable {
     private let count = Atomic<Int>(0)
 
     public init() {}
@@ -31,7 +31,7 @@ public struct Stalled: Error, CustomStringConvertible {
 /// advances, while a lost wake-up stops it for good.
 /// - Parameter state: describes what the work waits on (read once, when it stalls).
 public func withoutStalling<T: Sendable>(
-    _ progress: Progress, total: Int, stallSeconds: Double = 60,
+    _ progress: CompletionCounter, total: Int, stallSeconds: Double = 60,
     state: @escaping @Sendable () async -> String = { "" },
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {

@@ -58,7 +58,7 @@ extension StoreContractTests {
         try await withGroupCommitStore(backend, alone) { store, countCommits, _ in
             let requests = (0..<24).map { AppendRequest(stream: "alone-\($0)", expected: .noStream, events: [event()]) }
             let commits = try await countCommits()
-            let progress = Progress()
+            let progress = CompletionCounter()
             let results = try await withoutStalling(
                 progress, total: requests.count, state: { await groupState(store) }
             ) {
@@ -128,7 +128,7 @@ extension StoreContractTests {
     ) async throws
         -> [GroupOutcome]
     {
-        let progress = Progress()
+        let progress = CompletionCounter()
         return try await withoutStalling(progress, total: cases.count, state: { await groupState(store) }) {
             await withTaskGroup(of: (Int, GroupOutcome).self) { group in
                 for (index, item) in cases.enumerated() {
